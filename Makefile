@@ -1,0 +1,48 @@
+# moderation: every target that needs the environment builds it first, so a fresh clone needs
+# only `make test` or `make serve`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATASETS ?= $(abspath ../shared/datasets)
+MODEL  ?= moderation/default_model
+REPORT ?= docs/evaluation
+export MODERATION_DATASETS ?= $(DATASETS)
+
+.PHONY: install test test-fast lint train evaluate bench score serve clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,train,bench]'
+	touch $(STAMP)
+
+install: $(STAMP) ## virtual environment with everything from setup.cfg
+
+test: $(STAMP) ## the whole test suite
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## skip tests marked slow
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check moderation training webhook tests
+
+train: $(STAMP) ## train the default model into $(MODEL) (needs the public datasets)
+	$(PY) -m training.train --output $(MODEL)
+
+evaluate: $(STAMP) ## evaluation report and model card for $(MODEL)
+	$(PY) -m training.evaluate --model $(MODEL) --report $(REPORT)
+
+bench: $(STAMP) ## speed and memory benchmarks, written to docs/benchmarks.md
+	$(PY) -m training.bench --model $(MODEL) --output docs/benchmarks.md
+
+serve: $(STAMP) ## the service on the shipped model and an embedded SQLite database
+	$(VENV)/bin/gunicorn -c webhook/gunicorn_conf.py "webhook:create_app()"
+
+score: $(STAMP) ## the main job: score the sample comments with the shipped model and policy
+	$(VENV)/bin/moderation score --input data/sample/comments.jsonl --articles data/sample/articles.jsonl \
+		--policy data/policy.toml --output -
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

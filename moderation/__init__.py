@@ -1,0 +1,1 @@
+"""moderation: self-hosted, policy-grounded moderation for news-site reader comments."""

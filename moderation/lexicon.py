@@ -1,0 +1,30 @@
+"""Word lists used to undo obfuscation.
+
+They are not a classifier: the model learns what is abusive from labelled data. The lists only let
+normalisation decide what a masked or leet-spelled token stands for ("f*ck", "sh1t", "1d10t"),
+which character n-grams alone recover poorly.
+"""
+
+# Swear words and vulgarities with their common inflections (lower case, ASCII).
+PROFANITY = frozenset(
+    """
+    fuck fucks fucked fucker fuckers fucking fuckin fuckwit fuckwits fuckface motherfucker
+    motherfuckers shit shits shitty shite shithead shitheads bullshit horseshit dipshit shitshow
+    ass arse asses arsehole arseholes asshole assholes asshat jackass dumbass smartass
+    bitch bitches bitching bitchy son-of-a-bitch cunt cunts twat twats wanker wankers wank
+    dick dicks dickhead dickheads cock cocks cocksucker prick pricks pussy bollocks bugger
+    bastard bastards damn damned dammit goddamn crap crappy piss pissed pissing
+    slut sluts whore whores hoe hoes tits douche douchebag turd scumbag
+    """.split()
+)
+
+# Insults that people obfuscate as well ("1d10t", "m0r0n").
+INSULTS = frozenset(
+    """
+    idiot idiots idiotic moron morons moronic stupid imbecile imbeciles cretin cretins
+    retard retarded loser losers scum clown clowns dumb dimwit halfwit nitwit
+    pig pigs rat rats vermin trash garbage coward cowards liar liars hack hacks
+    """.split()
+)
+
+OBFUSCATION_TARGETS = PROFANITY | INSULTS

@@ -1,0 +1,310 @@
+"""Text normalisation that undoes common obfuscation while keeping a map back to the original.
+
+Every step is a small pure function from a :class:`Normalised` to a new one. Each character of the
+normalised text remembers the span ``[start, end)`` of the ORIGINAL text it came from, so evidence
+found in the normalised text can be reported as offsets into what the commenter actually wrote.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .lexicon import OBFUSCATION_TARGETS
+
+__all__ = [
+    "Normalised",
+    "normalise",
+    "normalise_text",
+    "normalise_texts",
+    "strip_html",
+    "unicode_nfkc",
+    "drop_invisible",
+    "fold_homoglyphs",
+    "lower",
+    "join_spaced_letters",
+    "undo_leet_and_masks",
+    "squeeze_repeats",
+    "collapse_whitespace",
+]
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised text with, for each of its characters, the original span it came from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    original: str
+
+    @classmethod
+    def of(cls, original: str) -> "Normalised":
+        n = len(original)
+        return cls(original, tuple(range(n)), tuple(range(1, n + 1)), original)
+
+    def original_span(self, begin: int, end: int) -> tuple[int, int]:
+        """Map a span of the normalised text to the span of the original text it came from."""
+        if begin >= end or not self.text:
+            return (0, 0)
+        end = min(end, len(self.text))
+        return (self.starts[begin], self.ends[end - 1])
+
+
+def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
+    """Replace each match of ``pattern`` with ``replace(match)``, carrying the offset map along.
+
+    A replacement string inherits the original span of the whole match; when it has the same
+    length as the match, each character keeps its own span.
+    """
+    text = norm.text
+    matches = list(pattern.finditer(text))
+    if not matches:
+        return norm
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in matches:
+        a, b = m.span()
+        new = replace(m)
+        if new == m.group(0):
+            continue
+        chars.append(text[pos:a])
+        starts.extend(norm.starts[pos:a])
+        ends.extend(norm.ends[pos:a])
+        if new:
+            chars.append(new)
+            if len(new) == b - a:
+                starts.extend(norm.starts[a:b])
+                ends.extend(norm.ends[a:b])
+            else:
+                s = norm.starts[a] if a < b else (norm.starts[a] if a < len(text) else norm.ends[-1])
+                e = norm.ends[b - 1] if a < b else s
+                starts.extend([s] * len(new))
+                ends.extend([e] * len(new))
+        pos = b
+    if pos == 0 and not chars:
+        return norm
+    chars.append(text[pos:])
+    starts.extend(norm.starts[pos:])
+    ends.extend(norm.ends[pos:])
+    return Normalised("".join(chars), tuple(starts), tuple(ends), norm.original)
+
+
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^<>]*>|<!--.*?-->", re.S)
+# Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
+_INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+def strip_html(norm: Normalised) -> Normalised:
+    """Drop HTML tags (each becomes a space) and decode entities: Coral sends comments as HTML."""
+    if "<" in norm.text:
+        norm = _rewrite(norm, _TAG, lambda m: "" if (m.group(2) or "").lower() in _INLINE_TAGS else " ")
+    if "&" in norm.text:
+        norm = _rewrite(norm, _ENTITY, lambda m: html.unescape(m.group(0)))
+    return norm
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def unicode_nfkc(norm: Normalised) -> Normalised:
+    """Apply Unicode NFKC character by character (full-width letters, ligatures, math letters)."""
+    if norm.text.isascii():
+        return norm
+    return _rewrite(norm, _NON_ASCII, lambda m: unicodedata.normalize("NFKC", m.group(0)))
+
+
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+)
+
+
+def drop_invisible(norm: Normalised) -> Normalised:
+    """Remove zero-width, directional, soft-hyphen and control characters."""
+    if not _INVISIBLE.search(norm.text):
+        return norm
+    return _rewrite(norm, _INVISIBLE, lambda m: "")
+
+
+# Cyrillic and Greek letters that look like Latin ones.
+_HOMOGLYPHS = str.maketrans(
+    "аеорсухіјѕԁɡһӏԛԝ"  # Cyrillic lower
+    "АВЕКМНОРСТХУІЈЅ"  # Cyrillic upper
+    "αβεικνορτυχ"  # Greek lower
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",  # Greek upper
+    "aeopcyxijsdghlqw"
+    "ABEKMHOPCTXYIJS"
+    "abeikvoptux"
+    "ABEZHIKMNOPTYX",
+)
+_WORD = re.compile(r"\w+")
+_LATIN = re.compile(r"[a-zA-Z]")
+
+
+def fold_homoglyphs(norm: Normalised) -> Normalised:
+    """Map Cyrillic/Greek look-alikes to Latin inside words that mix them with Latin letters.
+
+    Words written wholly in another script are left alone, so that Russian or Greek comments stay
+    Russian or Greek.
+    """
+    if norm.text.isascii():
+        return norm
+
+    def fold(m: re.Match) -> str:
+        word = m.group(0)
+        if word.isascii() or not _LATIN.search(word):
+            return word
+        return word.translate(_HOMOGLYPHS)
+
+    return _rewrite(norm, _WORD, fold)
+
+
+def lower(norm: Normalised) -> Normalised:
+    """Lower-case, keeping one character per character (the rare expanding ones stay as they are)."""
+    low = norm.text.lower()
+    if len(low) == len(norm.text):
+        return Normalised(low, norm.starts, norm.ends, norm.original)
+    text = "".join(c.lower() if len(c.lower()) == 1 else c for c in norm.text)
+    return Normalised(text, norm.starts, norm.ends, norm.original)
+
+
+# Three or more single letters split by the same separator: "b u l l s h i t", "f.u.c.k", "s-h-i-t".
+_SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z]\2 ?){1,}[a-z](?![\w])")
+_SPACED_WORD_SEP = re.compile(r"[ .\-_*·]")
+
+
+def join_spaced_letters(norm: Normalised) -> Normalised:
+    """Join letters spread out with spaces or dots into one word ("b u l l s h i t" -> "bullshit").
+
+    A run of four or more letters is joined; three only when the result is a known target word,
+    so that ordinary text such as "a b c" or "I a m" stays as it is.
+    """
+
+    def join(m: re.Match) -> str:
+        joined = _SPACED_WORD_SEP.sub("", m.group(0))
+        if len(joined) >= 4 or joined in OBFUSCATION_TARGETS:
+            return joined
+        return m.group(0)
+
+    return _rewrite(norm, _SPACED, join)
+
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                       "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+_LEET_TOKEN = re.compile(r"(?<![\w@$!|+*#%€])[\w@$!|+*#%€]*[a-z][\w@$!|+*#%€]*")
+# Only texts with a letter next to a digit or symbol can hold leet or masked words.
+_LEET_HINT = re.compile(r"[a-z][0-9@$!|+*#%€_]|[0-9@$!|+*#%€_][a-z]")
+_MASK_CHARS = "*#%_"
+_INNER_LEET = re.compile(r"[a-z][0134578@$!|+€]+[a-z]")
+_TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
+for _w in OBFUSCATION_TARGETS:
+    _TARGET_WORDS_BY_LEN.setdefault(len(_w), []).append(_w)
+
+
+def _unmask(core: str) -> str | None:
+    """Resolve a masked token ("f*ck", "f**king", "a$$") against the target words, if one fits."""
+    for word in _TARGET_WORDS_BY_LEN.get(len(core), ()):
+        if all(c == w or c in _MASK_CHARS or c.translate(_LEET) == w for c, w in zip(core, word)):
+            return word
+    return None
+
+
+def _fix_token(core: str) -> str:
+    if any(c in _MASK_CHARS for c in core.strip("_")):
+        resolved = _unmask(core)
+        if resolved:
+            return resolved
+    translated = core.translate(_LEET)
+    if translated in OBFUSCATION_TARGETS:
+        return translated
+    if _INNER_LEET.search(core) and not core[:1].isdigit():
+        return _INNER_LEET.sub(lambda x: x.group(0).translate(_LEET), core)
+    return core
+
+
+def undo_leet_and_masks(norm: Normalised) -> Normalised:
+    """Undo leetspeak and masked letters: "sh1t" -> "shit", "@ss" -> "ass", "f*ck" -> "fuck".
+
+    Digits and symbols between letters are always translated; elsewhere only when the result is a
+    known target word, so "covid19", "g7" and "$5" keep their meaning.
+    """
+
+    def fix(m: re.Match) -> str:
+        token = m.group(0)
+        core = token.rstrip("!")
+        if core.isalpha() or not core:
+            return token
+        return _fix_token(core) + token[len(core):]
+
+    if not _LEET_HINT.search(norm.text):
+        return norm
+    return _rewrite(norm, _LEET_TOKEN, fix)
+
+
+_REPEAT = re.compile(r"([a-z])\1{2,}")
+_REPEAT_WORD = re.compile(r"\b[a-z]*([a-z])\1{2,}[a-z]*\b")
+
+
+def squeeze_repeats(norm: Normalised) -> Normalised:
+    """Shorten letters repeated three or more times ("fuuuuck" -> "fuck", "soooo" -> "soo")."""
+
+    def squeeze(m: re.Match) -> str:
+        word = m.group(0)
+        single = _REPEAT.sub(r"\1", word)
+        if single in OBFUSCATION_TARGETS:
+            return single
+        return _REPEAT.sub(r"\1\1", word)
+
+    if not _REPEAT.search(norm.text):
+        return norm
+    return _rewrite(norm, _REPEAT_WORD, squeeze)
+
+
+_SPACES = re.compile(r"\s{2,}|[\t\r\n\f\v]")
+_SPACES_HINT = re.compile(r"\s\s|[\t\r\n\f\v]|^\s|\s$")
+_EDGE_SPACES = re.compile(r"^\s+|\s+$")
+
+
+def collapse_whitespace(norm: Normalised) -> Normalised:
+    """Turn any run of whitespace into one space and trim both ends."""
+    if not _SPACES_HINT.search(norm.text):
+        return norm
+    norm = _rewrite(norm, _SPACES, lambda m: " ")
+    return _rewrite(norm, _EDGE_SPACES, lambda m: "")
+
+
+STEPS = (
+    strip_html,
+    unicode_nfkc,
+    drop_invisible,
+    fold_homoglyphs,
+    lower,
+    join_spaced_letters,
+    undo_leet_and_masks,
+    squeeze_repeats,
+    collapse_whitespace,
+)
+
+
+def normalise(text: str) -> Normalised:
+    """Run every normalisation step over ``text``, keeping the map back to it."""
+    norm = Normalised.of(text)
+    for step in STEPS:
+        norm = step(norm)
+    return norm
+
+
+def normalise_text(text: str) -> str:
+    """The normalised text alone."""
+    return normalise(text).text
+
+
+def normalise_texts(texts) -> list[str]:
+    """Normalise a sequence of texts (a module-level function so that pipelines can be saved)."""
+    return [normalise(t).text for t in texts]

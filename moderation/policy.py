@@ -1,0 +1,197 @@
+"""The policy engine: a site's posted rules, as a TOML file, turn scores into verdicts.
+
+The model only returns probabilities; this module decides. Every verdict carries reasons that cite
+the site's own clause (id and wording), the score and the threshold it crossed, and the evidence.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import PolicyError
+from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
+
+__all__ = ["Clause", "Policy", "Reason", "Verdict", "AuthorState", "load_policy", "parse_policy"]
+
+_SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One rule of the site's policy and the scores at which it holds or rejects."""
+
+    id: str
+    text: str
+    labels: tuple[str, ...]
+    hold_at: float
+    reject_at: float
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a verdict is what it is: a label's score against a clause's threshold."""
+
+    clause_id: str
+    clause_text: str
+    action: str
+    label: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+    code: str | None = None
+    evidence: tuple[dict, ...] = ()
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["evidence"] = list(self.evidence)
+        return out
+
+
+@dataclass(frozen=True)
+class AuthorState:
+    """What the service knows of a comment's author."""
+
+    strikes: int = 0
+    status: str = "active"  # active | premod | blocked
+
+
+@dataclass
+class Verdict:
+    """approve | hold | reject, with reasons and the versions that produced it."""
+
+    action: str
+    reasons: list[Reason] = field(default_factory=list)
+    policy_id: str = ""
+    policy_version: str = ""
+
+    def as_dict(self) -> dict:
+        return {"action": self.action, "reasons": [r.as_dict() for r in self.reasons],
+                "policy_version": f"{self.policy_id}@{self.policy_version}"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A site's discussion policy."""
+
+    id: str
+    version: str
+    title: str
+    clauses: tuple[Clause, ...]
+    unscorable: dict
+    authors: dict
+    languages: tuple[str, ...] = ("en",)
+
+    def clause_for(self, label: str) -> Clause | None:
+        return next((c for c in self.clauses if label in c.labels), None)
+
+    def decide(self, score, evidence=(), author: AuthorState | None = None) -> Verdict:
+        """Turn a :class:`moderation.scorer.Score` (and optional evidence spans) into a verdict."""
+        reasons = self._unscorable_reasons(score) or self._label_reasons(score, evidence)
+        reasons += self._author_reasons(author or AuthorState())
+        action = max((r.action for r in reasons), key=_SEVERITY.__getitem__, default="approve")
+        return Verdict(action, reasons, self.id, self.version)
+
+    def fallback(self, kind: str = "error") -> Verdict:
+        """The verdict for a comment that could not be scored at all."""
+        return Verdict(self.unscorable[kind], [self._unscorable_reason(kind)], self.id, self.version)
+
+    def _unscorable_reason(self, kind: str) -> Reason:
+        u = self.unscorable
+        return Reason(u["clause"], u["text"], u[kind], label=None, code="OTHER")
+
+    def _unscorable_reasons(self, score) -> list[Reason]:
+        if getattr(score, "empty", False):
+            return [self._unscorable_reason("empty")]
+        if score.language not in self.languages:
+            return [self._unscorable_reason("non_english")]
+        return []
+
+    def _label_reasons(self, score, evidence) -> list[Reason]:
+        reasons = []
+        for clause in self.clauses:
+            for label in clause.labels:
+                value = score.scores.get(label, 0.0)
+                if value >= clause.reject_at:
+                    action, threshold = "reject", clause.reject_at
+                elif value >= clause.hold_at:
+                    action, threshold = "hold", clause.hold_at
+                else:
+                    continue
+                spans = tuple(e.as_dict() for e in evidence if e.label == label)
+                reasons.append(Reason(clause.id, clause.text, action, label, round(value, 4), threshold,
+                                      REJECTION_CODES.get(label, "OTHER"), spans))
+        return reasons
+
+    def _author_reasons(self, author: AuthorState) -> list[Reason]:
+        rules = self.authors
+        if author.status == "blocked" or author.strikes >= rules["block_after"]:
+            action = "reject"
+        elif author.status == "premod" or author.strikes >= rules["premod_after"]:
+            action = "hold"
+        else:
+            return []
+        return [Reason(rules["clause"], rules["text"], action, code="OTHER")]
+
+
+def _number(table: dict, key: str, where: str) -> float:
+    value = table.get(key)
+    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise PolicyError(f"{where}: {key} must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _clause(table: dict, n: int) -> Clause:
+    where = f"clause {n} ({table.get('id', 'no id')})"
+    for key in ("id", "text", "labels"):
+        if key not in table:
+            raise PolicyError(f"{where}: missing '{key}'")
+    labels = tuple(table["labels"])
+    unknown = [lab for lab in labels if lab not in HEADS]
+    if unknown:
+        raise PolicyError(f"{where}: unknown labels {unknown}; known: {list(HEADS)}")
+    hold, reject = _number(table, "hold_at", where), _number(table, "reject_at", where)
+    if hold > reject:
+        raise PolicyError(f"{where}: hold_at ({hold}) must not exceed reject_at ({reject})")
+    return Clause(str(table["id"]), str(table["text"]).strip(), labels, hold, reject)
+
+
+def parse_policy(data: dict, source: str = "policy") -> Policy:
+    """Validate a parsed policy document and build a :class:`Policy`."""
+    try:
+        clauses = tuple(_clause(t, i) for i, t in enumerate(data.get("clause", []), 1))
+        if not clauses:
+            raise PolicyError("no [[clause]] tables")
+        covered = {lab for c in clauses for lab in c.labels}
+        missing = [lab for lab in POLICY_LABELS if lab not in covered]
+        if missing:
+            raise PolicyError(f"no clause covers {missing}")
+        unscorable = {"non_english": "hold", "empty": "hold", "error": "hold",
+                      "clause": "moderator-review", "text": "Held for a moderator.", **data.get("unscorable", {})}
+        for key in ("non_english", "empty", "error"):
+            if unscorable[key] not in ACTIONS:
+                raise PolicyError(f"[unscorable] {key} must be one of {ACTIONS}, got {unscorable[key]!r}")
+        authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
+                   "text": "Repeat offenders may be pre-moderated or blocked.", **data.get("authors", {})}
+        for key in ("premod_after", "block_after"):
+            if not isinstance(authors[key], int) or authors[key] < 1:
+                raise PolicyError(f"[authors] {key} must be a positive integer, got {authors[key]!r}")
+        for key in ("id", "version"):
+            if key not in data:
+                raise PolicyError(f"missing top-level '{key}'")
+    except PolicyError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
+    return Policy(str(data["id"]), str(data["version"]), str(data.get("title", data["id"])), clauses,
+                  unscorable, authors, tuple(data.get("languages", ("en",))))
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a TOML policy file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+    return parse_policy(data, str(path))

@@ -1,0 +1,199 @@
+"""The public scoring API: load a model, score one comment or a batch, explain a score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, ModelError
+from .features import tokenize
+from .labels import HEADS, POLICY_LABELS, STANCES
+from .language import identify_language
+from .normalise import Normalised, normalise
+from .persistence import load_components
+from .stance import content_words
+
+__all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_scorer"]
+
+MAX_TEXT_CHARS = 20_000
+
+
+def default_model_dir() -> Path:
+    """The directory of the default model shipped inside the package."""
+    return Path(str(resources.files("moderation") / "default_model"))
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article that comments are posted under: stance is read against it."""
+
+    id: str
+    title: str = ""
+    body: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.body}".strip()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A span of the ORIGINAL comment text that drove a label's score."""
+
+    label: str
+    begin: int
+    end: int
+    text: str
+    weight: float
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "begin": self.begin, "end": self.end, "text": self.text,
+                "weight": round(self.weight, 4)}
+
+
+@dataclass
+class Score:
+    """Scores for one comment; the policy engine turns them into a verdict."""
+
+    scores: dict[str, float]
+    language: str
+    language_confidence: float
+    stance: str | None = None
+    stance_scores: dict[str, float] | None = None
+    empty: bool = False
+    normalised: Normalised | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
+                "language": self.language}
+
+
+class Scorer:
+    """A loaded, hash-checked model: violation heads, stance head and their manifest."""
+
+    def __init__(self, violation, stance, manifest: dict, directory: Path | None = None):
+        self.violation = violation
+        self.stance = stance
+        self.manifest = manifest
+        self.directory = directory
+        self._articles: dict[str, tuple] = {}
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None) -> "Scorer":
+        """Load and verify a model directory (the shipped default when none is given)."""
+        directory = Path(directory) if directory else default_model_dir()
+        components, manifest = load_components(directory)
+        missing = {"violation", "stance"} - set(components)
+        if missing:
+            raise ModelError(f"{directory} lacks components {sorted(missing)}")
+        return cls(components["violation"], components["stance"], manifest, directory)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("model_version", "unknown"))
+
+    # Articles -----------------------------------------------------------------------------
+    def add_article(self, article: Article) -> None:
+        """Remember an article's features so comments under it get a stance."""
+        text = normalise(article.text).text
+        X = self.violation.featurizer_.transform([text])
+        self._articles[article.id] = (X, content_words(text))
+
+    def has_article(self, article_id: str | None) -> bool:
+        return article_id is not None and article_id in self._articles
+
+    # Scoring ------------------------------------------------------------------------------
+    def score(self, text: str, article_id: str | None = None) -> Score:
+        """Score one comment (HTML or plain text)."""
+        return self.score_batch([text], [article_id])[0]
+
+    def score_batch(self, texts, article_ids=None) -> list[Score]:
+        """Score many comments at once; ``article_ids[i]`` names a registered article or is None."""
+        texts = [_check_text(t, i) for i, t in enumerate(texts)]
+        article_ids = list(article_ids) if article_ids is not None else [None] * len(texts)
+        if len(article_ids) != len(texts):
+            raise InputError("article_ids must be as long as texts", field="article_ids")
+        norms = [normalise(t) for t in texts]
+        X = self.violation.featurizer_.transform([n.text for n in norms])
+        probs = self.violation.predict_proba_features(X)
+        stance = self._stance(X, norms, article_ids)
+        out = []
+        for i, norm in enumerate(norms):
+            lang, conf = identify_language(norm.text)
+            scores = {h: round(float(p), 4) for h, p in zip(self.violation.heads, probs[i])}
+            scores["severe_toxicity"] = round(_severe(scores), 4)
+            st = stance.get(i)
+            out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
+                             stance=st[0] if st else None, stance_scores=st[1] if st else None,
+                             empty=not norm.text, normalised=norm))
+        return out
+
+    def _stance(self, X, norms, article_ids) -> dict[int, tuple[str, dict]]:
+        rows = [i for i, a in enumerate(article_ids) if self.has_article(a)]
+        if not rows:
+            return {}
+        import scipy.sparse as sp
+
+        Xa = sp.vstack([self._articles[article_ids[i]][0] for i in rows], format="csr")
+        cw = [content_words(norms[i].text) for i in rows]
+        aw = [self._articles[article_ids[i]][1] for i in rows]
+        P = self.stance.predict_proba(X[rows], Xa, cw, aw)
+        result = {}
+        for i, p in zip(rows, P):
+            result[i] = (STANCES[int(np.argmax(p))], {s: round(float(v), 4) for s, v in zip(STANCES, p)})
+        return result
+
+    # Explanations -------------------------------------------------------------------------
+    def explain(self, text: str, labels=POLICY_LABELS, *, score: Score | None = None,
+                min_score: float = 0.0, max_spans: int = 5) -> list[Evidence]:
+        """Spans of the original text that drove each label's score (labels scoring >= min_score)."""
+        score = score or self.score(text)
+        norm = score.normalised or normalise(text)
+        evidence = []
+        for label in labels:
+            if label not in self.violation.heads or score.scores.get(label, 0) < min_score:
+                continue
+            tokens, contrib = self.violation.token_contributions(norm.text, label)
+            evidence.extend(_spans(label, norm, tokens, contrib, max_spans))
+        return evidence
+
+
+def _severe(scores: dict[str, float]) -> float:
+    # Severe toxicity: toxic AND aimed (an attack or incitement), not mere swearing.
+    return scores.get("toxicity", 0.0) * max(scores.get("personal_attack", 0.0), scores.get("incitement", 0.0))
+
+
+def _check_text(text, index: int) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"comment {index}: text must be a string, got {type(text).__name__}", field="text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"comment {index}: text is {len(text)} characters, over the limit of "
+                         f"{MAX_TEXT_CHARS}", field="text")
+    return text
+
+
+def _spans(label, norm: Normalised, tokens, contrib, max_spans) -> list[Evidence]:
+    """Merge adjacent strongly contributing tokens into spans of the original text."""
+    if not len(tokens) or contrib.max() <= 0:
+        return []
+    keep = contrib >= max(0.25 * contrib.max(), 1e-6)
+    groups: list[list[int]] = []
+    for i in np.flatnonzero(keep):
+        if groups and groups[-1][-1] == i - 1:
+            groups[-1].append(int(i))
+        else:
+            groups.append([int(i)])
+    groups.sort(key=lambda g: -float(contrib[g].sum()))
+    out = []
+    for g in groups[:max_spans]:
+        begin, end = norm.original_span(tokens[g[0]].start(), tokens[g[-1]].end())
+        out.append(Evidence(label, begin, end, norm.original[begin:end], float(contrib[g].sum())))
+    return sorted(out, key=lambda e: e.begin)
+
+
+def load_scorer(directory: str | Path | None = None) -> Scorer:
+    """Load and verify a model directory (the shipped default when none is given)."""
+    return Scorer.load(directory)
