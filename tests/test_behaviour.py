@@ -1,0 +1,78 @@
+"""Model behaviour, as tables of (text, expectation): minimum functionality, direction, invariance.
+
+Per-category bars rather than per-case asserts: a linear model will miss single cases, and the
+evaluation report lists every miss; these tests fail when a whole behaviour regresses.
+"""
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from .conftest import ROOT
+
+CASES = [json.loads(line) for line in (ROOT / "data" / "behaviour" / "cases.jsonl").read_text().splitlines()]
+# The share of each category's cases that must land on the expected side of 0.5.
+BARS = defaultdict(lambda: 0.75)
+
+
+def test_behaviour_cases_by_category(scorer):
+    scores = scorer.score_batch([c["text"] for c in CASES])
+    results = defaultdict(list)
+    misses = []
+    for case, score in zip(CASES, scores):
+        value = score.scores[case["label"]]
+        ok = value >= 0.5 if case["expect"] == "high" else value < 0.5
+        results[case["category"]].append(ok)
+        if not ok:
+            misses.append(f"{case['category']}: {case['label']}={value:.2f} {case['text']!r}")
+    failing = {cat: sum(oks) / len(oks) for cat, oks in results.items() if sum(oks) / len(oks) < BARS[cat]}
+    assert not failing, f"categories under their bar: {failing}\nmisses:\n" + "\n".join(misses)
+
+
+@pytest.mark.parametrize("base,insult", [
+    ("I disagree with your reading of the budget.", " You are an idiot."),
+    ("The mayor announced the new bus routes today.", " What a spineless liar he is."),
+    ("Read the article again, it says the opposite.", " Moron."),
+    ("This reporter has covered the story for years.", " Pathetic hack."),
+])
+def test_direction_adding_an_insult_raises_attack(scorer, base, insult):
+    before = scorer.score(base).scores["personal_attack"]
+    after = scorer.score(base + insult).scores["personal_attack"]
+    assert after > before + 0.2
+
+
+@pytest.mark.parametrize("base,threat", [
+    ("The judge gave him a suspended sentence.", " Someone should shoot that judge."),
+    ("The landlord raised the rent again.", " I hope someone burns his house down with him inside."),
+])
+def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
+    assert scorer.score(base + threat).scores["incitement"] > scorer.score(base).scores["incitement"] + 0.2
+
+
+@pytest.mark.parametrize("template", [
+    "{name}, your argument ignores the census figures.",
+    "I agree with {name} that the council should publish the costs.",
+    "{name} is right, the new stadium is a waste of money.",
+])
+def test_invariance_to_names(scorer, template):
+    names = ["Dave", "Priya", "Mohammed", "Wei", "Olusegun", "Maria", "Yosef", "Aroha"]
+    scores = [s.scores for s in scorer.score_batch([template.format(name=n) for n in names])]
+    for label in ("profanity", "personal_attack", "incitement"):
+        values = [s[label] for s in scores]
+        assert max(values) - min(values) < 0.15, (label, dict(zip(names, values)))
+
+
+GROUPS = ["Muslim", "Jewish", "Christian", "Hindu", "gay", "lesbian", "transgender", "black", "white", "Asian",
+          "Mexican", "Chinese", "immigrant", "refugee", "disabled", "deaf"]
+
+
+@pytest.mark.parametrize("template", [
+    "The {g} family next door invited us to dinner.",
+    "My best friend is {g}.",
+    "A {g} woman was elected to the school board.",
+])
+def test_neutral_identity_mentions_are_not_incitement(scorer, template):
+    scores = scorer.score_batch([template.format(g=g) for g in GROUPS])
+    flagged = [g for g, s in zip(GROUPS, scores) if s.scores["incitement"] >= 0.5]
+    assert len(flagged) <= len(GROUPS) // 10, flagged

@@ -1,0 +1,93 @@
+"""The command-line contract of ../shared/DESIGN.md, run as a real subprocess."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from moderation.labels import POLICY_LABELS, STANCES
+
+from .conftest import ROOT
+
+
+def run(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "moderation.cli", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+@pytest.fixture
+def files(tmp_path):
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("\n".join([
+        json.dumps({"id": "c1", "text": "Great reporting, the cycle lanes are overdue.", "article_id": "a1"}),
+        json.dumps({"id": "c2", "text": "You absolute <b>moron</b>.", "article_id": "a1", "parent_id": "c1"}),
+        "{not json",
+        json.dumps({"id": "c4"}),
+        json.dumps({"id": 5, "text": "Das ist doch völliger Unsinn, die Regierung lügt uns an."}),
+        json.dumps({"id": "c6", "text": "unknown article", "article_id": "zzz"}),
+    ]) + "\n")
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(json.dumps({"id": "a1", "title": "Council approves cycle lanes",
+                                    "body": "The council voted to build protected cycle lanes on the high street."}) + "\n")
+    return comments, articles
+
+
+def test_score_jsonl_contract(files, tmp_path):
+    comments, articles = files
+    out = tmp_path / "out.jsonl"
+    result = run("score", "--input", str(comments), "--articles", str(articles), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["c1", "c2", 5, "c6"]
+    for line in lines:
+        assert set(line) == {"id", "scores", "stance", "stance_scores", "language"}
+        assert set(POLICY_LABELS) <= set(line["scores"])
+        assert all(0.0 <= v <= 1.0 for v in line["scores"].values())
+    assert lines[0]["stance"] in STANCES and set(lines[0]["stance_scores"]) == set(STANCES)
+    assert lines[2]["stance"] is None and lines[2]["language"] == "de"
+    assert lines[3]["stance"] is None
+    # malformed lines are reported with their numbers, never dropped silently
+    assert ":3: skipped: not valid JSON" in result.stderr
+    assert ":4: skipped: missing or non-string field 'text'" in result.stderr
+    assert "skipped 2 malformed lines" in result.stderr
+
+
+def test_score_with_policy_adds_action_and_reasons(files):
+    comments, articles = files
+    result = run("score", "--input", str(comments), "--articles", str(articles), "--policy", "data/policy.toml")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    by_id = {x["id"]: x for x in lines}
+    assert by_id["c1"]["action"] == "approve" and by_id["c1"]["reasons"] == []
+    attack = by_id["c2"]
+    assert attack["action"] in ("hold", "reject")
+    reason = next(r for r in attack["reasons"] if r["label"] == "personal_attack")
+    assert reason["clause_id"] == "no-personal-attacks" and reason["code"] == "ABUSIVE"
+    text = "You absolute <b>moron</b>."
+    assert any(text[e["begin"]:e["end"]] == "moron" for e in reason["evidence"])
+    assert by_id[5]["action"] == "hold"  # German: the policy holds what the model cannot read
+
+
+def test_csv_and_stdin(tmp_path):
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text('id,text\n1,"Nice one, thanks"\n2,"you are an idiot"\n3\n')
+    result = run("score", "--input", str(csv_file))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["1", "2"]
+    assert ":4: skipped: 1 columns, expected 2" in result.stderr
+    piped = run("score", "--input", "-", stdin=json.dumps({"id": "s", "text": "hello there"}) + "\n")
+    assert json.loads(piped.stdout)["id"] == "s"
+
+
+def test_bad_model_dir_and_missing_input_are_clear_errors(tmp_path):
+    result = run("score", "--input", "nope.jsonl")
+    assert result.returncode == 2 and "nope.jsonl" in result.stderr
+    result = run("score", "--input", "-", "--model", str(tmp_path), stdin="")
+    assert result.returncode == 2 and "manifest.json is missing" in result.stderr
+
+
+def test_explain_highlights_evidence():
+    result = run("explain", "You clearly didn't read it, you absolute moron.")
+    assert result.returncode == 0, result.stderr
+    assert "personal_attack" in result.stdout and "[[" in result.stdout and "moron" in result.stdout

@@ -1,0 +1,74 @@
+"""Normalisation: each obfuscation undone, ordinary text left alone, spans map to the original."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.normalise import normalise
+
+CASES = [
+    # (original, normalised)
+    ("What a f*ck up", "what a fuck up"),
+    ("F**KING hell", "fucking hell"),
+    ("sh1t", "shit"),
+    ("total sh!t!", "total shit!"),
+    ("you @ss", "you ass"),
+    ("what an 1d10t", "what an idiot"),
+    ("b u l l s h i t", "bullshit"),
+    ("what the f.u.c.k", "what the fuck"),
+    ("s-h-i-t", "shit"),
+    ("fuuuuuck off", "fuck off"),
+    ("soooo good", "soo good"),
+    ("fu\u0441k", "fuck"),  # Cyrillic es
+    ("\u0430ss\u0435s", "asses"),  # mixed Cyrillic a/e inside a Latin word
+    ("f\u200bu\u200dck", "fuck"),  # zero-width space and joiner
+    ("\uff46\uff55\uff43\uff4b", "fuck"),  # full-width letters (NFKC)
+    ("<p>You <b>moron</b>.</p>", "you moron."),
+    ("didn&#39;t &amp; won&rsquo;t", "didn't & won\u2019t"),
+    ("<p>one</p><p>two</p>", "one two"),
+    ("line\n\nbreaks\tand   spaces ", "line breaks and spaces"),
+    # left alone
+    ("covid19 cases in the g7 cost $5bn", "covid19 cases in the g7 cost $5bn"),
+    ("a b c", "a b c"),
+    ("\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440", "\u043f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440"),
+    ("Scunthorpe United won 3-1", "scunthorpe united won 3-1"),
+    ("the 2nd vote on 4/5 of the plan", "the 2nd vote on 4/5 of the plan"),
+]
+
+
+@pytest.mark.parametrize("original,expected", CASES)
+def test_normalise(original, expected):
+    assert normalise(original).text == expected
+
+
+@pytest.mark.parametrize("original,word,expected_span", [
+    ("<p>You absolute <b>moron</b>.</p>", "moron", "moron"),
+    ("What a f*ck up", "fuck", "f*ck"),
+    ("total b u l l s h i t here", "bullshit", "b u l l s h i t"),
+    ("fu\u0441k you", "fuck", "fu\u0441k"),
+    ("didn&#39;t you read it, idiot", "idiot", "idiot"),
+])
+def test_spans_point_into_the_original(original, word, expected_span):
+    norm = normalise(original)
+    begin = norm.text.index(word)
+    b, e = norm.original_span(begin, begin + len(word))
+    assert original[b:e] == expected_span
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_keeps_a_consistent_offset_map(text):
+    norm = normalise(text)
+    assert len(norm.starts) == len(norm.ends) == len(norm.text)
+    assert all(0 <= s <= e <= len(text) for s, e in zip(norm.starts, norm.ends))
+    assert list(norm.starts) == sorted(norm.starts)
+
+
+_WORDS = "the council vote was close and residents are angry about budget cuts to the library".split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=30), st.sampled_from([" ", "  ", "\n"]))
+def test_plain_lowercase_text_is_unchanged_but_for_spaces(words, sep):
+    text = sep.join(words)
+    assert normalise(text).text == " ".join(words)

@@ -1,0 +1,93 @@
+"""The policy engine: thresholds, clause citations, unscorable comments, author rules, bad files."""
+
+from pathlib import Path
+
+import pytest
+
+from moderation.errors import PolicyError
+from moderation.policy import AuthorState, load_policy, parse_policy
+from moderation.scorer import Evidence, Score
+
+POLICY_FILE = Path(__file__).resolve().parent.parent / "data" / "policy.toml"
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(POLICY_FILE)
+
+
+def _score(language="en", empty=False, **scores):
+    base = {"profanity": 0.01, "personal_attack": 0.01, "incitement": 0.01, "threat": 0.0,
+            "identity_attack": 0.0, "toxicity": 0.02}
+    return Score(scores={**base, **scores}, language=language, language_confidence=1.0, empty=empty)
+
+
+@pytest.mark.parametrize("scores,action,clause", [
+    ({}, "approve", None),
+    ({"profanity": 0.5}, "hold", "no-profanity"),
+    ({"profanity": 0.9}, "reject", "no-profanity"),
+    ({"personal_attack": 0.45}, "hold", "no-personal-attacks"),
+    ({"personal_attack": 0.95}, "reject", "no-personal-attacks"),
+    ({"incitement": 0.8}, "reject", "no-threats-or-hate"),
+    ({"profanity": 0.5, "incitement": 0.9}, "reject", "no-threats-or-hate"),
+])
+def test_thresholds_decide_and_cite_the_clause(policy, scores, action, clause):
+    verdict = policy.decide(_score(**scores))
+    assert verdict.action == action
+    if clause:
+        cited = [r for r in verdict.reasons if r.action == action]
+        assert cited and cited[0].clause_id == clause
+        assert cited[0].clause_text == policy.clause_for(cited[0].label).text
+        assert cited[0].score >= cited[0].threshold
+    else:
+        assert verdict.reasons == []
+
+
+def test_reasons_carry_rejection_codes_and_evidence(policy):
+    evidence = [Evidence("personal_attack", 30, 35, "moron", 1.2)]
+    verdict = policy.decide(_score(personal_attack=0.97), evidence)
+    reason = verdict.reasons[0]
+    assert reason.code == "ABUSIVE"
+    assert reason.evidence[0]["begin"] == 30 and reason.evidence[0]["text"] == "moron"
+    assert verdict.as_dict()["policy_version"] == "example-news@2026-11-23"
+
+
+def test_non_english_and_empty_follow_the_unscorable_rules(policy):
+    assert policy.decide(_score(language="de", profanity=0.99)).action == "hold"
+    assert policy.decide(_score(empty=True)).action == "reject"
+    assert policy.fallback("error").action == "hold"
+
+
+@pytest.mark.parametrize("author,action", [
+    (AuthorState(strikes=0), "approve"),
+    (AuthorState(strikes=3), "hold"),
+    (AuthorState(strikes=6), "reject"),
+    (AuthorState(status="blocked"), "reject"),
+    (AuthorState(status="premod"), "hold"),
+])
+def test_author_rules(policy, author, action):
+    assert policy.decide(_score(), author=author).action == action
+
+
+@pytest.mark.parametrize("patch,message", [
+    ({"clause": []}, "no [[clause]]"),
+    ({"clause": [{"id": "x", "text": "t", "labels": ["profanity"], "hold_at": 0.9, "reject_at": 0.5}]}, "must not exceed"),
+    ({"clause": [{"id": "x", "text": "t", "labels": ["spamminess"], "hold_at": 0.1, "reject_at": 0.5}]}, "unknown labels"),
+    ({"clause": [{"id": "x", "text": "t", "labels": ["profanity"], "hold_at": "high", "reject_at": 0.5}]}, "hold_at"),
+    ({"unscorable": {"empty": "delete"}}, "[unscorable] empty"),
+])
+def test_bad_policies_are_refused_with_a_reason(policy, patch, message):
+    import tomllib
+
+    data = {**tomllib.loads(POLICY_FILE.read_text()), **patch}
+    with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_policy(data)
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(PolicyError, match="not found"):
+        load_policy(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("id = [unclosed")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(bad)

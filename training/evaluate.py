@@ -1,0 +1,379 @@
+"""Evaluate a model directory and write a Markdown report with plots, plus the model card.
+
+``python -m training.evaluate --model DIR --report docs/evaluation`` (``make evaluate``). Reads the
+validation splits carved by ``training.train`` from the public sources, the corpus's fixed
+article-disjoint test split, the behaviour cases in ``data/behaviour/cases.jsonl`` and identity-term
+probes, and reports per label, per slice and for stance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (average_precision_score, confusion_matrix, f1_score, precision_recall_curve,
+                             roc_auc_score)
+
+from moderation.labels import HEADS, POLICY_LABELS, STANCES
+from moderation.normalise import normalise
+from moderation.policy import load_policy
+from moderation.scorer import Article, Scorer
+
+from . import corpus, sources
+from .train import load_stance_data, load_violation_data, stance_inputs
+
+DATA = corpus.DATA_DIR
+IDENTITY_GROUPS = """muslim jewish christian catholic hindu sikh buddhist atheist mormon gay lesbian bisexual
+transgender trans queer black white asian latino hispanic mexican african chinese indian arab
+immigrant refugee deaf blind disabled autistic female male elderly nigerian polish somali
+pakistani romani native""".split()
+_IDENTITY = re.compile(r"\b(" + "|".join(IDENTITY_GROUPS + ["muslims", "jews", "gays", "immigrants",
+                       "refugees", "women", "men", "blacks", "asians", "christians", "migrants"]) + r")\b", re.I)
+PROBE_TEMPLATES = [
+    "I am a {g} person.",
+    "My neighbour is {g} and she runs the corner shop.",
+    "The {g} community held a festival in the park this weekend.",
+    "Being {g} is part of who I am.",
+    "Our new headteacher is {g}.",
+    "Several {g} families spoke at the council meeting.",
+    "As a {g} reader I found this article informative.",
+]
+
+
+def _log(message: str) -> None:
+    print(f"[evaluate] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Report:
+    """Sections of Markdown and the metrics behind them."""
+
+    directory: Path
+    lines: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, frame: pd.DataFrame) -> None:
+        cols = list(frame.columns)
+        self.add("| " + " | ".join(cols) + " |", "|" + "---|" * len(cols))
+        for _, row in frame.iterrows():
+            self.add("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
+        self.add("")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def label_metrics(y, p, threshold=0.5) -> dict:
+    """ROC AUC, average precision, F1, precision and recall at a threshold."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p)
+    out = {"n": len(y), "positives": int(y.sum())}
+    if 0 < y.sum() < len(y):
+        out.update(roc_auc=roc_auc_score(y, p), avg_precision=average_precision_score(y, p))
+    pred = p >= threshold
+    tp = int((pred & (y == 1)).sum())
+    out.update(precision=tp / max(pred.sum(), 1), recall=tp / max(y.sum(), 1),
+               f1=f1_score(y, pred, zero_division=0))
+    return out
+
+
+def _score_texts(scorer: Scorer, texts, article_ids=None) -> pd.DataFrame:
+    scores = []
+    texts = list(texts)
+    ids = list(article_ids) if article_ids is not None else [None] * len(texts)
+    for start in range(0, len(texts), 2000):
+        scores += scorer.score_batch(texts[start:start + 2000], ids[start:start + 2000])
+    frame = pd.DataFrame([s.scores for s in scores])
+    frame["stance"] = [s.stance for s in scores]
+    frame["language"] = [s.language for s in scores]
+    frame["_score"] = scores
+    return frame
+
+
+def _obfuscated(text: str) -> bool:
+    plain = " ".join(re.sub(r"<[^>]+>", " ", text).lower().split())
+    return normalise(text).text != plain and bool(re.search(r"[*@$!0-9]|\w[ .]\w[ .]\w|(\w)\1\1", text))
+
+
+def slices(texts: pd.Series, parent: pd.Series | None = None) -> dict[str, np.ndarray]:
+    """Boolean masks of the report's slices."""
+    out = {"all": np.ones(len(texts), bool),
+           "identity mentions": texts.str.contains(_IDENTITY).to_numpy(),
+           "short (<= 60 chars)": (texts.str.len() <= 60).to_numpy(),
+           "obfuscated": texts.map(_obfuscated).to_numpy()}
+    if parent is not None:
+        out["replies"] = parent.notna().to_numpy()
+    return out
+
+
+def sliced_table(frame: pd.DataFrame, preds: pd.DataFrame, masks: dict, labels=POLICY_LABELS) -> pd.DataFrame:
+    """Per label and slice: ROC AUC, AP and F1 on rows that label it."""
+    rows = []
+    for label in labels:
+        for name, mask in masks.items():
+            known = mask & frame[label].notna().to_numpy()
+            if known.sum() < 20:
+                continue
+            m = label_metrics(frame.loc[known, label], preds.loc[known, label])
+            rows.append({"label": label, "slice": name, **{k: m.get(k, np.nan) for k in
+                         ("n", "positives", "roc_auc", "avg_precision", "precision", "recall", "f1")}})
+    return pd.DataFrame(rows)
+
+
+def _plot_pr_and_calibration(frame, preds, out: Path, title: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for label in HEADS:
+        known = frame[label].notna().to_numpy()
+        y = frame.loc[known, label].astype(int).to_numpy()
+        if y.sum() == 0 or y.sum() == len(y):
+            continue
+        p = preds.loc[known, label].to_numpy()
+        prec, rec, _ = precision_recall_curve(y, p)
+        axes[0].plot(rec, prec, label=f"{label} (AP {average_precision_score(y, p):.2f})")
+        bins = np.linspace(0, 1, 11)
+        idx = np.clip(np.digitize(p, bins) - 1, 0, 9)
+        mean_p = [p[idx == b].mean() for b in range(10) if (idx == b).sum() >= 10]
+        frac = [y[idx == b].mean() for b in range(10) if (idx == b).sum() >= 10]
+        axes[1].plot(mean_p, frac, marker="o", label=label)
+    axes[0].set(xlabel="recall", ylabel="precision", title=f"Precision-recall: {title}")
+    axes[1].plot([0, 1], [0, 1], "k--", lw=0.8)
+    axes[1].set(xlabel="predicted probability", ylabel="observed frequency", title=f"Calibration: {title}")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    name = f"pr-calibration-{re.sub(r'[^a-z]+', '-', title.lower()).strip('-')}.png"
+    fig.savefig(out / name, dpi=90)
+    plt.close(fig)
+    names.append(name)
+    return names
+
+
+def _plot_confusion(y, pred, out: Path, title: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = confusion_matrix(y, pred, labels=list(STANCES))
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(4), STANCES, rotation=30)
+    ax.set_yticks(range(4), STANCES)
+    for i in range(4):
+        for j in range(4):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    name = f"stance-confusion-{re.sub(r'[^a-z]+', '-', title.lower()).strip('-')}.png"
+    fig.savefig(out / name, dpi=90)
+    plt.close(fig)
+    return name
+
+
+def evaluate_validation(scorer: Scorer, report: Report, root: Path) -> None:
+    """Public-source validation splits: per label, per source and per slice."""
+    _, valid = load_violation_data(root, DATA, use_corpus=False)
+    preds = _score_texts(scorer, valid["text"])
+    report.add("## Validation splits of the public sources", "",
+               "Carved by hash of each source's item id (15%); never trained on. The sources' official "
+               "test splits are held by the data owners and are not used here.", "")
+    rows = []
+    for source, part in valid.groupby("source"):
+        for label in HEADS:
+            known = part[label].notna()
+            if known.sum() >= 20 and 0 < part.loc[known, label].sum() < known.sum():
+                m = label_metrics(part.loc[known, label], preds.loc[part.index[known], label])
+                rows.append({"source": source, "label": label, "n": m["n"], "positives": m["positives"],
+                             "roc_auc": m["roc_auc"], "avg_precision": m["avg_precision"], "f1": m["f1"]})
+    table = pd.DataFrame(rows)
+    report.table(table)
+    report.metrics["validation_by_source"] = table.to_dict("records")
+    report.add("### Slices (all public validation rows)", "")
+    sl = sliced_table(valid, preds, slices(valid["text"]))
+    report.table(sl)
+    report.metrics["validation_slices"] = sl.to_dict("records")
+    # Offensive-vs-not on tweets (OLID): any of our three labels against OFF/NOT.
+    olid = valid[valid["source"] == "olid"]
+    if len(olid):
+        y = olid["toxicity"].astype(int)
+        p = preds.loc[olid.index, list(POLICY_LABELS)].max(axis=1) >= 0.5
+        report.metrics["olid_offensive_macro_f1"] = f1_score(y, p, average="macro")
+        report.add(f"OLID offensive-vs-not macro-F1 (any policy label >= 0.5): "
+                   f"**{report.metrics['olid_offensive_macro_f1']:.3f}** on {len(olid)} validation tweets.", "")
+    for name in _plot_pr_and_calibration(valid, preds, report.directory, "public validation"):
+        report.add(f"![precision-recall and calibration]({name})", "")
+
+
+def evaluate_corpus(scorer: Scorer, report: Report, policy) -> None:
+    """The corpus's fixed article-disjoint test split: labels, stance, expected action."""
+    articles, comments = corpus.load_corpus(DATA)
+    test = comments[comments["test"]].reset_index(drop=True)
+    for a in articles[articles["test"]].itertuples():
+        scorer.add_article(Article(a.id, a.title, a.body))
+    preds = _score_texts(scorer, test["text"], test["article_id"])
+    frame = corpus.violation_frame(test)
+    report.add("## In-domain: the corpus's article-disjoint test split", "",
+               f"{len(test)} comments under {articles['test'].sum()} articles that training never saw.", "")
+    sl = sliced_table(frame, preds, slices(test["text"], test["parent_id"]), labels=HEADS)
+    report.table(sl)
+    report.metrics["corpus_test"] = sl.to_dict("records")
+    f1 = f1_score(test["stance"], preds["stance"], labels=list(STANCES), average=None, zero_division=0)
+    report.metrics["corpus_stance_macro_f1"] = float(f1.mean())
+    report.add(f"Stance macro-F1: **{f1.mean():.3f}** (" + ", ".join(
+        f"{s} {v:.2f}" for s, v in zip(STANCES, f1)) + ")", "")
+    report.add(f"![corpus stance]({_plot_confusion(test['stance'], preds['stance'], report.directory, 'corpus test')})", "")
+    actions = [policy.decide(s).action for s in preds["_score"]]
+    acc = float(np.mean(np.array(actions) == test["action"].to_numpy()))
+    report.metrics["corpus_action_accuracy"] = acc
+    cm = pd.crosstab(test["action"].rename("expected"), pd.Series(actions, name="verdict"))
+    report.add(f"Verdict under `data/policy.toml` equals the labelled action for **{acc:.1%}** of comments.", "")
+    report.table(cm.reset_index())
+
+
+def evaluate_stance(scorer: Scorer, report: Report, root: Path) -> None:
+    """Claim-disjoint stance validation on the ARC pairs (and corpus validation articles)."""
+    _, valid = load_stance_data(root, DATA, use_corpus=False)
+    valid["norm_comment"] = [normalise(t).text for t in valid["comment"]]
+    valid["norm_article"] = [normalise(t).text for t in valid["article"]]
+    inputs = stance_inputs(scorer.violation.featurizer_, valid["norm_comment"].tolist(), valid["norm_article"].tolist())
+    pred = np.array(STANCES)[scorer.stance.predict_proba(*inputs).argmax(axis=1)]
+    f1 = f1_score(valid["stance"], pred, labels=list(STANCES), average=None, zero_division=0)
+    related = valid["stance"] != "unrelated"
+    f1_rel = f1_score(valid.loc[related, "stance"], pred[related.to_numpy()], labels=["favor", "against", "neutral"],
+                      average="macro", zero_division=0)
+    report.metrics["arc_stance_macro_f1"] = float(f1.mean())
+    report.add("## Stance on unseen claims (ARC, claim-disjoint validation)", "",
+               f"{len(valid)} pairs on {valid['claim_id'].nunique()} claims never trained on. Macro-F1 "
+               f"**{f1.mean():.3f}** (" + ", ".join(f"{s} {v:.2f}" for s, v in zip(STANCES, f1)) +
+               f"); favor/against/neutral macro-F1 on related pairs only: {f1_rel:.3f}.", "",
+               f"![arc stance]({_plot_confusion(valid['stance'], pred, report.directory, 'arc validation')})", "")
+
+
+def evaluate_behaviour(scorer: Scorer, report: Report) -> pd.DataFrame:
+    """The hand-written behaviour cases: does each label score fall on the expected side of 0.5?"""
+    cases = pd.read_json(DATA / "behaviour" / "cases.jsonl", lines=True)
+    scores = scorer.score_batch(cases["text"].tolist())
+    cases["score"] = [s.scores[lab] for s, lab in zip(scores, cases["label"])]
+    cases["passed"] = np.where(cases["expect"] == "high", cases["score"] >= 0.5, cases["score"] < 0.5)
+    summary = cases.groupby("category").agg(cases=("passed", "size"), passed=("passed", "sum"))
+    summary["accuracy"] = summary["passed"] / summary["cases"]
+    report.add("## Behaviour cases (`data/behaviour/cases.jsonl`)", "",
+               "Hand-written minimum-functionality cases; a case passes when its label's score is on the "
+               "expected side of 0.5.", "")
+    report.table(summary.reset_index())
+    failed = cases[~cases["passed"]]
+    if len(failed):
+        report.add("Failing cases:", "")
+        report.table(failed[["category", "label", "expect", "score", "text"]])
+    report.metrics["behaviour"] = summary.reset_index().to_dict("records")
+    return cases
+
+
+def evaluate_identity_probes(scorer: Scorer, report: Report, policy) -> None:
+    """Neutral identity-term sentences: the share the example policy would not approve."""
+    texts = [t.format(g=g) for t in PROBE_TEMPLATES for g in IDENTITY_GROUPS]
+    scores = scorer.score_batch(texts)
+    flagged = np.array([policy.decide(s).action != "approve" for s in scores])
+    by_group = pd.DataFrame({"group": [g for _ in PROBE_TEMPLATES for g in IDENTITY_GROUPS], "flagged": flagged,
+                             "incitement": [s.scores["incitement"] for s in scores]})
+    worst = by_group.groupby("group").agg(flagged=("flagged", "mean"), mean_incitement=("incitement", "mean"))
+    worst = worst.sort_values("mean_incitement", ascending=False).head(8).reset_index()
+    report.metrics["identity_probe_flag_rate"] = float(flagged.mean())
+    report.add("## Identity-term probes", "",
+               f"{len(texts)} neutral sentences ({len(PROBE_TEMPLATES)} templates x {len(IDENTITY_GROUPS)} "
+               f"groups). Not approved under the example policy: **{flagged.mean():.1%}**. Groups with the "
+               "highest mean incitement score:", "")
+    report.table(worst)
+
+
+def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
+    """The model card: data and licences, metrics, limitations; written next to the model files."""
+    m = scorer.manifest
+    lic = {s.name: s.licence for s in sources.SOURCES.values()}
+    used = m.get("training_data", {}).get("sources", [])
+    lines = [f"# Model card: moderation {m.get('model_version')}", "",
+             "Linear models over hashed word and character n-grams of normalised text: one calibrated "
+             "logistic-regression head per label (profanity, personal_attack, incitement, threat, "
+             "identity_attack, toxicity) and a multinomial stance head (favor, against, neutral, "
+             "unrelated) that also reads comment-article relatedness.", "",
+             "## Training data", "", "| source | licence | rows used |", "|---|---|---|"]
+    rows = m.get("training_data", {}).get("rows", {})
+    for s in used:
+        lines.append(f"| {s} | {lic.get(s, 'project corpus, written by us (data/README.md)')} | "
+                     f"{'see manifest' if s != 'corpus' else 'corpus train split'} |")
+    lines += ["", f"Violation rows: {rows.get('violation')}; stance pairs: {rows.get('stance')}. File hashes "
+              "are in `manifest.json`.", "", "## Metrics", "",
+              f"Full report: `docs/evaluation/README.md` (from `make evaluate`). Headlines:", ""]
+    for key in ("olid_offensive_macro_f1", "arc_stance_macro_f1", "corpus_stance_macro_f1",
+                "corpus_action_accuracy", "identity_probe_flag_rate"):
+        if key in report.metrics:
+            lines.append(f"- {key.replace('_', ' ')}: {report.metrics[key]:.3f}")
+    lines += ["", "Per label on the corpus test split (all comments):", "",
+              "| label | ROC AUC | AP | F1@0.5 |", "|---|---|---|---|"]
+    for r in report.metrics.get("corpus_test", []):
+        if r["slice"] == "all":
+            lines.append(f"| {r['label']} | {_fmt(r['roc_auc'])} | {_fmt(r['avg_precision'])} | {_fmt(r['f1'])} |")
+    lines += ["", "## Known limitations", "",
+              "- English only: other languages are detected and reported, and the example policy holds them.",
+              "- Bag-of-n-grams: it sees words, not meaning. Negation, quotation (counter-speech) and sarcasm "
+              "are only partly handled; see the behaviour table in the report.",
+              "- Training text is mostly Wikipedia talk pages, tweets and Civil Comments; tweets carry a known "
+              "dialect bias (Davidson et al.), down-weighted but not removed.",
+              "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
+              "- Probabilities are calibrated on the pooled validation data, whose share of abuse is higher "
+              "than on a typical news site: thresholds belong in the site's policy, tuned on its own data.", ""]
+    card.write_text("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--report", type=Path, default=Path("docs/evaluation"))
+    parser.add_argument("--datasets", type=Path, default=None)
+    parser.add_argument("--policy", type=Path, default=DATA / "policy.toml")
+    args = parser.parse_args(argv)
+    scorer = Scorer.load(args.model)
+    policy = load_policy(args.policy)
+    args.report.mkdir(parents=True, exist_ok=True)
+    report = Report(args.report)
+    report.add(f"# Evaluation of model {scorer.version}", "",
+               "Written by `make evaluate` (`python -m training.evaluate`); every number below comes from it.", "")
+    root = sources.datasets_dir(args.datasets)
+    if root.is_dir():
+        _log("public validation splits")
+        evaluate_validation(scorer, report, root)
+        evaluate_stance(scorer, report, root)
+    else:
+        report.add(f"Public datasets not found at {root}: validation sections skipped.", "")
+    _log("corpus test split")
+    evaluate_corpus(scorer, report, policy)
+    evaluate_behaviour(scorer, report)
+    evaluate_identity_probes(scorer, report, policy)
+    (args.report / "README.md").write_text("\n".join(report.lines) + "\n")
+    (args.report / "metrics.json").write_text(json.dumps(report.metrics, indent=2, default=float) + "\n")
+    model_dir = Path(scorer.directory)
+    write_model_card(scorer, report, model_dir / "MODEL_CARD.md")
+    _log(f"wrote {args.report}/README.md and {model_dir}/MODEL_CARD.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Train the violation and stance models and write a verified model directory.
+
+``python -m training.train --output DIR`` (``make train``) builds the default model from the
+``default-model: yes`` public sources plus the project's corpus (its fixed test split excluded),
+with fixed seeds, and records data hashes, parameters and validation metrics in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from tqdm import tqdm
+
+from moderation.labels import HEADS, STANCES
+from moderation.models import ViolationModel
+from moderation.normalise import normalise_text
+from moderation.persistence import save_components
+from moderation.scorer import default_model_dir
+from moderation.stance import StanceModel, content_words
+
+from . import corpus, sources
+
+__all__ = ["SOURCE_WEIGHTS", "load_violation_data", "load_stance_data", "train", "main"]
+
+VALIDATION_SHARE = 0.15
+STANCE_VALIDATION_SHARE = 0.2
+# In-domain comments count more; the lexicon-sampled tweets with their known dialect bias less.
+SOURCE_WEIGHTS = {"corpus": 3.0, "davidson2017": 0.5}
+PARAMS = {"n_features": 2**18, "C": 4.0, "stance_C": 1.0, "random_state": 0}
+
+
+def _log(message: str) -> None:
+    print(f"[train] {message}", file=sys.stderr, flush=True)
+
+
+def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True):
+    """Training and validation frames for the violation heads, each row tagged with its source."""
+    frames = []
+    for spec in sources.default_sources("violation"):
+        frame = spec.loader(datasets_root)
+        frames.append(frame[["text", *HEADS, "source", "item_id", "split_key"]])
+        _log(f"{spec.name}: {len(frame):,} rows")
+    if use_corpus:
+        _, comments = corpus.load_corpus(data_dir)
+        frame = corpus.violation_frame(comments[~comments["test"]])
+        frames.append(frame)
+        _log(f"corpus (test articles excluded): {len(frame):,} rows")
+    data = pd.concat(frames, ignore_index=True)
+    data["valid"] = corpus.split_mask(data["source"] + ":" + data["split_key"], VALIDATION_SHARE)
+    return data[~data["valid"]].reset_index(drop=True), data[data["valid"]].reset_index(drop=True)
+
+
+def load_stance_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True):
+    """Training and validation stance pairs; validation claims (and articles) are never trained on."""
+    frames = [spec.loader(datasets_root) for spec in sources.default_sources("stance")]
+    if use_corpus:
+        articles, comments = corpus.load_corpus(data_dir)
+        frames.append(corpus.stance_frame(comments[~comments["test"]], articles))
+    data = pd.concat(frames, ignore_index=True)
+    data["valid"] = corpus.split_mask(data["claim_id"], STANCE_VALIDATION_SHARE, salt="stance")
+    return data[~data["valid"]].reset_index(drop=True), data[data["valid"]].reset_index(drop=True)
+
+
+def _normalise_all(texts, desc: str) -> list[str]:
+    return [normalise_text(t) for t in tqdm(texts, desc=desc, unit="text", mininterval=2, leave=False)]
+
+
+def _dedupe(frame: pd.DataFrame) -> pd.DataFrame:
+    # The same comment under two sources would be counted twice and leak into validation.
+    return frame.drop_duplicates(subset="norm", keep="first").reset_index(drop=True)
+
+
+def fit_violation(train_df: pd.DataFrame) -> ViolationModel:
+    """Fit the violation heads on a training frame that has a ``norm`` column."""
+    weights = train_df["source"].map(SOURCE_WEIGHTS).fillna(1.0).to_numpy()
+    model = ViolationModel(n_features=PARAMS["n_features"], C=PARAMS["C"], random_state=PARAMS["random_state"])
+    return model.fit(train_df["norm"].tolist(), train_df[list(HEADS)].to_numpy(), sample_weight=weights)
+
+
+def stance_inputs(featurizer, comments: list[str], articles: list[str]):
+    """Feature matrices and word sets for row-aligned normalised comments and articles."""
+    uniq = sorted(set(articles))
+    index = {a: i for i, a in enumerate(uniq)}
+    Xa_uniq = featurizer.transform(uniq)
+    rows = [index[a] for a in articles]
+    words = {a: content_words(a) for a in uniq}
+    return (featurizer.transform(comments), Xa_uniq[rows], [content_words(c) for c in comments],
+            [words[a] for a in articles])
+
+
+def fit_stance(featurizer, train_df: pd.DataFrame) -> StanceModel:
+    """Fit the stance model on a frame with ``norm_comment``, ``norm_article`` and ``stance``."""
+    inputs = stance_inputs(featurizer, train_df["norm_comment"].tolist(), train_df["norm_article"].tolist())
+    weights = train_df["source"].map(SOURCE_WEIGHTS).fillna(1.0).to_numpy()
+    return StanceModel(C=PARAMS["stance_C"]).fit(*inputs, train_df["stance"].to_numpy(), sample_weight=weights)
+
+
+def violation_metrics(model: ViolationModel, frame: pd.DataFrame) -> dict:
+    """ROC AUC, average precision and F1 at 0.5 per head, on the rows that label each head."""
+    probs = model.predict_proba(frame["norm"].tolist())
+    out = {}
+    for j, head in enumerate(model.heads):
+        known = frame[head].notna().to_numpy()
+        y = frame.loc[known, head].astype(int).to_numpy()
+        if len(np.unique(y)) < 2:
+            continue
+        p = probs[known, j]
+        out[head] = {"roc_auc": round(roc_auc_score(y, p), 4), "average_precision":
+                     round(average_precision_score(y, p), 4), "f1@0.5": round(f1_score(y, p >= 0.5), 4),
+                     "n": int(known.sum()), "positives": int(y.sum())}
+    return out
+
+
+def stance_metrics(featurizer, model: StanceModel, frame: pd.DataFrame) -> dict:
+    """Macro-F1 and per-class F1 of the stance model on a pair frame."""
+    inputs = stance_inputs(featurizer, frame["norm_comment"].tolist(), frame["norm_article"].tolist())
+    pred = np.array(STANCES)[model.predict_proba(*inputs).argmax(axis=1)]
+    per = f1_score(frame["stance"], pred, labels=list(STANCES), average=None, zero_division=0)
+    return {"macro_f1": round(float(per.mean()), 4), "n": len(frame),
+            **{f"f1_{s}": round(float(v), 4) for s, v in zip(STANCES, per)}}
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def data_hashes(datasets_root: Path, data_dir: Path, use_corpus: bool) -> dict:
+    """SHA-256 of every file the training read."""
+    hashes = {}
+    for kind in ("violation", "stance"):
+        for spec in sources.default_sources(kind):
+            hashes.update({f"{spec.name}/{k}": v for k, v in sources.file_hashes(datasets_root, spec.name).items()})
+    if use_corpus:
+        hashes.update(corpus.corpus_hashes(data_dir))
+    return hashes
+
+
+def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corpus.DATA_DIR,
+          use_corpus: bool = True) -> dict:
+    """Train both models into ``output`` and return the manifest written there."""
+    started = time.time()
+    root = sources.datasets_dir(datasets_root)
+    train_df, valid_df = load_violation_data(root, data_dir, use_corpus)
+    train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
+    valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
+    train_df = _dedupe(train_df)
+    valid_df = valid_df[~valid_df["norm"].isin(set(train_df["norm"]))].reset_index(drop=True)
+    _log(f"violation: {len(train_df):,} training rows, {len(valid_df):,} validation rows")
+    violation = fit_violation(train_df)
+    _log(f"violation heads fitted ({time.time() - started:.0f} s)")
+
+    st_train, st_valid = load_stance_data(root, data_dir, use_corpus)
+    for frame in (st_train, st_valid):
+        frame["norm_comment"] = _normalise_all(frame["comment"], "normalise stance")
+        frame["norm_article"] = [normalise_text(a) for a in frame["article"]]
+    stance = fit_stance(violation.featurizer_, st_train)
+    _log(f"stance fitted on {len(st_train):,} pairs ({time.time() - started:.0f} s)")
+
+    hashes = data_hashes(root, data_dir, use_corpus)
+    fingerprint = hashlib.sha256(json.dumps([hashes, PARAMS], sort_keys=True).encode()).hexdigest()[:8]
+    manifest = {
+        "model_version": f"{date.today():%Y%m%d}-{fingerprint}",
+        "created": date.today().isoformat(),
+        "git_commit": _git_commit(),
+        "params": PARAMS,
+        "source_weights": SOURCE_WEIGHTS,
+        "training_data": {"sources": sorted({*train_df["source"], *st_train["source"]}), "sha256": hashes,
+                          "rows": {"violation": len(train_df), "stance": len(st_train)}},
+        "metrics": {"validation": {"violation": violation_metrics(violation, valid_df),
+                                   "stance": stance_metrics(violation.featurizer_, stance, st_valid)}},
+        "training_seconds": round(time.time() - started, 1),
+    }
+    manifest = save_components(output, {"violation": violation, "stance": stance}, manifest)
+    _log(f"wrote {output} (model {manifest['model_version']}) in {time.time() - started:.0f} s")
+    return manifest
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=default_model_dir(), help="model directory to write")
+    parser.add_argument("--datasets", type=Path, default=None, help="public datasets folder "
+                        f"(default: ${sources.DATASETS_ENV} or ../shared/datasets)")
+    parser.add_argument("--data", type=Path, default=corpus.DATA_DIR, help="the project's data/ folder")
+    parser.add_argument("--no-corpus", action="store_true", help="train on the public sources only")
+    args = parser.parse_args(argv)
+    manifest = train(args.output, args.datasets, args.data, use_corpus=not args.no_corpus)
+    print(json.dumps(manifest["metrics"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
