@@ -82,7 +82,24 @@ class ViolationModel(BaseEstimator):
         out = np.empty_like(D, dtype=float)
         for j, (xs, ys) in enumerate(curves):
             out[:, j] = np.interp(D[:, j], xs, ys)
-        return out
+        return self._or_consistent(out)
+
+    def _or_consistent(self, P: np.ndarray) -> np.ndarray:
+        # incitement is defined as threat OR identity_attack: its probability can be no lower than
+        # either part's. The dedicated threat head sees more threat examples than the mixed
+        # incitement head, so this lifts threats the incitement head alone under-scores.
+        heads = list(self.heads)
+        if {"incitement", "threat", "identity_attack"} <= set(heads):
+            i, t, a = heads.index("incitement"), heads.index("threat"), heads.index("identity_attack")
+            P[:, i] = np.maximum(P[:, i], np.maximum(P[:, t], P[:, a]))
+        return P
+
+    def driving_head(self, head: str, probabilities: dict[str, float]) -> str:
+        """The head whose weights explain ``head``'s score: for incitement, its strongest part."""
+        if head == "incitement" and {"threat", "identity_attack"} <= set(self.heads):
+            parts = {h: probabilities.get(h, 0.0) for h in ("incitement", "threat", "identity_attack")}
+            return max(parts, key=parts.get)
+        return head
 
     def predict_proba(self, texts) -> np.ndarray:
         """Calibrated probabilities, (n_texts, n_heads), for normalised texts."""

@@ -156,7 +156,8 @@ class Scorer:
         for label in labels:
             if label not in self.violation.heads or score.scores.get(label, 0) < min_score:
                 continue
-            tokens, contrib = self.violation.token_contributions(norm.text, label)
+            head = self.violation.driving_head(label, score.scores)
+            tokens, contrib = self.violation.token_contributions(norm.text, head)
             evidence.extend(_spans(label, norm, tokens, contrib, max_spans))
         return evidence
 

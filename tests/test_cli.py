@@ -65,7 +65,10 @@ def test_score_with_policy_adds_action_and_reasons(files):
     reason = next(r for r in attack["reasons"] if r["label"] == "personal_attack")
     assert reason["clause_id"] == "no-personal-attacks" and reason["code"] == "ABUSIVE"
     text = "You absolute <b>moron</b>."
-    assert any(text[e["begin"]:e["end"]] == "moron" for e in reason["evidence"])
+    # the evidence points into the original HTML and covers the insult
+    spans = [text[e["begin"]:e["end"]] for e in reason["evidence"]]
+    assert spans == [e["text"] for e in reason["evidence"]]
+    assert any("moron" in span for span in spans)
     assert by_id[5]["action"] == "hold"  # German: the policy holds what the model cannot read
 
 
