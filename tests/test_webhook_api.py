@@ -1,0 +1,300 @@
+"""The native /v1 API: verdicts, idempotency, edits, batches, threads, articles, authors, fallbacks."""
+
+import textwrap
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from webhook import db
+from webhook.service import without_quote
+
+from .webhook_helpers import ATTACK, CLEAN, assert_error_shape, signed_get, signed_post
+
+pytest_plugins = ["tests.webhook_fixtures"]
+
+ARTICLE = {"id": "cycle-lanes", "title": "Council approves protected cycle lanes on Main Street",
+           "body": "The council voted 7-2 on Tuesday to build protected cycle lanes on Main Street, removing "
+                   "forty parking spaces. Supporters say the lanes will make cycling to school safe."}
+
+# Thresholds low enough that the attack is surely rejected, so author rules can be tested on any model.
+STRICT_POLICY = textwrap.dedent("""
+    id = "strict"
+    version = "1"
+    [[clause]]
+    id = "no-profanity"
+    text = "No swearing."
+    labels = ["profanity"]
+    hold_at = 0.9
+    reject_at = 0.95
+    [[clause]]
+    id = "no-attacks"
+    text = "No personal attacks."
+    labels = ["personal_attack"]
+    hold_at = 0.05
+    reject_at = 0.10
+    [[clause]]
+    id = "no-hate"
+    text = "No hate."
+    labels = ["incitement"]
+    hold_at = 0.9
+    reject_at = 0.95
+    [authors]
+    premod_after = 2
+    block_after = 3
+""")
+
+
+def _rows(app, table: str) -> int:
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        return db.count(conn, table)
+
+
+def test_an_attack_is_held_or_rejected_citing_the_clause_with_evidence(client, model):
+    response = signed_post(client, "/v1/comments", {"id": "c1", "text": ATTACK, "author_id": "u1"})
+    assert response.status_code == 200
+    verdict = response.get_json()
+    assert verdict["action"] in ("hold", "reject")
+    reason = next(r for r in verdict["reasons"] if r["label"] == "personal_attack")
+    assert reason["clause_id"] == "no-personal-attacks" and "personal attacks" in reason["clause_text"]
+    assert reason["score"] >= reason["threshold"] and reason["code"] == "ABUSIVE"
+    assert reason["evidence"], "an attack must come with the words that drove it"
+    for span in reason["evidence"]:
+        assert ATTACK[span["begin"]:span["end"]] == span["text"]
+    assert verdict["model_version"] == model.version
+    assert verdict["policy_version"] == "example-news@2026-11-23"
+    assert verdict["version"] == 1 and verdict["fallback"] is None and verdict["language"] == "en"
+
+
+def test_a_clean_comment_is_approved_without_reasons(client):
+    verdict = signed_post(client, "/v1/comments", {"id": "c2", "text": CLEAN}).get_json()
+    assert verdict["action"] == "approve" and verdict["reasons"] == []
+    assert set(verdict["scores"]) >= {"profanity", "personal_attack", "incitement", "toxicity", "severe_toxicity"}
+
+
+def test_the_same_comment_sent_twice_gets_the_same_stored_verdict(any_db_client):
+    first = signed_post(any_db_client, "/v1/comments", {"id": "c3", "text": ATTACK, "author_id": "u3"})
+    second = signed_post(any_db_client, "/v1/comments", {"id": "c3", "text": ATTACK, "author_id": "u3"})
+    assert first.status_code == second.status_code == 200
+    assert first.get_json() == second.get_json()
+    assert _rows(any_db_client.application, "verdicts") == 1
+    assert _rows(any_db_client.application, "comments") == 1
+
+
+def test_an_edit_is_a_new_version_and_the_old_one_is_kept(any_db_client):
+    signed_post(any_db_client, "/v1/comments", {"id": "c4", "text": ATTACK})
+    edited = signed_post(any_db_client, "/v1/comments", {"id": "c4", "text": CLEAN}).get_json()
+    assert edited["version"] == 2 and edited["action"] == "approve"
+    latest = signed_get(any_db_client, "/v1/verdicts/c4").get_json()
+    assert latest == edited
+    first = signed_get(any_db_client, "/v1/verdicts/c4", query_string={"version": 1}).get_json()
+    assert first["version"] == 1 and first["action"] in ("hold", "reject")
+    assert _rows(any_db_client.application, "verdicts") == 2 and _rows(any_db_client.application, "comments") == 1
+
+
+def test_a_verdict_is_committed_before_the_answer_is_sent(app, client):
+    signed_post(client, "/v1/comments", {"id": "c5", "text": ATTACK})
+    # A separate engine sees only what was committed.
+    other = sa.create_engine(app.config["DATABASE_URL"])
+    with other.connect() as conn:
+        row = db.find_verdict(conn, "default", "c5")
+        audit = conn.execute(sa.select(db.audit_log).where(db.audit_log.c.subject == "c5")).one()
+    other.dispose()
+    assert row["action"] in ("hold", "reject") and row["model_version"] and row["policy_version"]
+    assert audit.event == "verdict" and audit.detail["action"] == row["action"]
+
+
+def test_a_batch_answers_in_order(client):
+    comments = [{"id": "b1", "text": CLEAN}, {"id": "b2", "text": ATTACK}, {"id": "b3", "text": ""}]
+    response = signed_post(client, "/v1/comments/batch", {"comments": comments})
+    verdicts = response.get_json()["verdicts"]
+    assert [v["comment_id"] for v in verdicts] == ["b1", "b2", "b3"]
+    assert verdicts[0]["action"] == "approve" and verdicts[1]["action"] in ("hold", "reject")
+    assert verdicts[2]["fallback"] == "empty" and verdicts[2]["action"] == "reject"  # the example policy's rule
+
+
+def test_a_batch_over_the_configured_size_is_refused(make_app):
+    client = make_app(MAX_BATCH=2).test_client()
+    comments = [{"id": f"b{i}", "text": CLEAN} for i in range(3)]
+    assert_error_shape(signed_post(client, "/v1/comments/batch", {"comments": comments}), 422, "comments")
+
+
+def test_a_batch_may_not_repeat_a_comment(client):
+    comments = [{"id": "b1", "text": CLEAN}, {"id": "b1", "text": ATTACK}]
+    assert_error_shape(signed_post(client, "/v1/comments/batch", {"comments": comments}), 422, "comments[1].id")
+
+
+def test_articles_give_comments_a_stance(client):
+    response = signed_post(client, "/v1/articles", ARTICLE)
+    assert response.status_code == 200 and response.get_json()["id"] == ARTICLE["id"]
+    with_article = signed_post(client, "/v1/comments", {
+        "id": "s1", "text": "Great decision, my kids can finally cycle to school safely.",
+        "article_id": ARTICLE["id"]}).get_json()
+    without = signed_post(client, "/v1/comments", {"id": "s2", "text": "Great decision."}).get_json()
+    assert with_article["stance"] in ("favor", "against", "neutral", "unrelated")
+    assert abs(sum(with_article["stance_scores"].values()) - 1) < 0.01
+    assert without["stance"] is None and without["stance_scores"] is None
+
+
+def test_an_updated_article_is_registered_again_in_the_worker(app, client, model):
+    signed_post(client, "/v1/articles", ARTICLE)
+    signed_post(client, "/v1/comments", {"id": "u1", "text": "Good.", "article_id": ARTICLE["id"]})
+    keys_before = set(model._articles)
+    signed_post(client, "/v1/articles", {**ARTICLE, "body": "The council rejected the cycle lanes."})
+    signed_post(client, "/v1/comments", {"id": "u2", "text": "Good.", "article_id": ARTICLE["id"]})
+    assert len(set(model._articles) - keys_before) == 1
+
+
+def test_a_thread_is_judged_with_its_article_and_replies_in_context(client):
+    quote = f'He wrote "{ATTACK}" and I think that is no way to talk to anyone here.'
+    thread = {"article": ARTICLE, "comments": [
+        {"id": "t1", "text": ATTACK, "author_id": "a"},
+        {"id": "t2", "text": quote, "parent_id": "t1", "author_id": "b"},
+        {"id": "t3", "text": "The lanes are a good idea.", "parent_id": None},
+    ]}
+    verdicts = signed_post(client, "/v1/threads", thread).get_json()["verdicts"]
+    assert [v["comment_id"] for v in verdicts] == ["t1", "t2", "t3"]
+    assert verdicts[1]["parent_id"] == "t1" and verdicts[1]["article_id"] == ARTICLE["id"]
+    assert verdicts[0]["action"] in ("hold", "reject")
+    assert verdicts[1]["action"] == "approve", "quoting an attack to answer it is not an attack"
+    assert all(v["stance"] is not None for v in verdicts)
+
+
+def test_a_reply_is_read_without_what_it_quotes():
+    parent = "You are all idiots and should be ashamed."
+    reply = f"Quoting '{parent}' is pointless."
+    blanked = without_quote(reply, parent)
+    assert len(blanked) == len(reply) and "idiots" not in blanked and blanked.startswith("Quoting '")
+    assert without_quote("short", parent) == "short"
+    assert without_quote(parent, parent) == parent  # all quotation: judged as written
+    two = "First sentence of the parent here. Second one is rather rude, you fool."
+    partial = "I agree with: Second one is rather rude, you fool. But not the rest."
+    assert "fool" not in without_quote(partial, two) and "I agree with:" in without_quote(partial, two)
+
+
+def test_quote_detection_stays_fast_on_hostile_input():
+    started = time.perf_counter()
+    without_quote("0" * 20000, "0" * 20000)
+    without_quote("ab" * 10000, ("ab" * 30 + ". ") * 300)
+    without_quote("a" * 19999 + "b", "a" * 5000 + "c")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_author_strikes_lead_to_premoderation_then_a_block(make_app, tmp_path, database_url):
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(database_url, POLICY=str(policy)).test_client()
+    for i in range(2):
+        assert signed_post(client, "/v1/comments", {"id": f"x{i}", "text": ATTACK, "author_id": "troll"}
+                           ).get_json()["action"] == "reject"
+    signed_post(client, "/v1/comments", {"id": "x1", "text": ATTACK, "author_id": "troll"})  # a re-send: no strike
+    held = signed_post(client, "/v1/comments", {"id": "x2", "text": "Fine, then.", "author_id": "troll"}).get_json()
+    assert {"clause_id": "repeat-offenders", "action": "hold"}.items() <= held["reasons"][-1].items()
+    signed_post(client, "/v1/comments", {"id": "x3", "text": ATTACK, "author_id": "troll"})
+    blocked = signed_post(client, "/v1/comments", {"id": "x4", "text": "Hello.", "author_id": "troll"}).get_json()
+    assert blocked["action"] == "reject"
+    assert {"clause_id": "repeat-offenders", "action": "reject"}.items() <= blocked["reasons"][-1].items()
+    other = signed_post(client, "/v1/comments", {"id": "x5", "text": "Hello.", "author_id": "reader"}).get_json()
+    assert all(r["clause_id"] != "repeat-offenders" for r in other["reasons"])
+
+
+def test_each_site_gets_its_own_policy(make_app, tmp_path):
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(SITE_POLICIES=f"strict-site={policy}").test_client()
+    mild = "Frankly that is a silly argument from you."
+    strict = signed_post(client, "/v1/comments", {"id": "m", "text": mild, "site_id": "strict-site"}).get_json()
+    default = signed_post(client, "/v1/comments", {"id": "m", "text": mild}).get_json()
+    assert strict["policy_version"] == "strict@1" and default["policy_version"] == "example-news@2026-11-23"
+    assert strict["site_id"] == "strict-site" and default["site_id"] == "default"
+
+
+@pytest.mark.parametrize("text,kind,action", [
+    ("", "empty", "reject"),
+    ("   \n ", "empty", "reject"),
+    ("Der Stadtrat hat gestern beschlossen, neue Radwege in der Innenstadt zu bauen.", "non_english", "hold"),
+])
+def test_unscorable_comments_follow_the_policy(client, text, kind, action):
+    verdict = signed_post(client, "/v1/comments", {"id": "u", "text": text}).get_json()
+    assert verdict["fallback"] == kind and verdict["action"] == action
+    assert verdict["reasons"][0]["clause_id"] == "moderator-review"
+
+
+def test_a_scoring_failure_gets_the_fallback_not_a_500(client, model, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the model fell over")
+
+    monkeypatch.setattr(model, "score_batch", broken)
+    response = signed_post(client, "/v1/comments", {"id": "f", "text": ATTACK})
+    assert response.status_code == 200
+    verdict = response.get_json()
+    assert verdict["action"] == "hold" and verdict["fallback"] == "error" and verdict["scores"] is None
+
+
+def test_a_database_that_does_not_answer_gets_503_not_500(app, client, tmp_path):
+    app.extensions["moderation"].engine = db.make_engine(f"sqlite:///{tmp_path}/missing/dir/x.sqlite")
+    assert_error_shape(signed_post(client, "/v1/comments", {"id": "d", "text": CLEAN}), 503)
+    assert_error_shape(signed_get(client, "/v1/verdicts/d"), 503)
+
+
+def test_reading_a_verdict_that_was_never_stored_is_404(client):
+    error = assert_error_shape(signed_get(client, "/v1/verdicts/nope"), 404, "comment_id")
+    assert "nope" in error["message"]
+
+
+_LONG = "x" * 20001
+
+
+@pytest.mark.parametrize("body,status,field", [
+    (b'{"id": "c", "text": ', 400, None),
+    (b"\xff\xfe not json", 400, None),
+    (b'{"id": "c", "text": NaN}', 400, None),
+    (b"[1, 2]", 422, "(body)"),
+    (b'{"id": "c"}', 422, "text"),
+    (b'{"text": "hi"}', 422, "id"),
+    (b'{"id": "", "text": "hi"}', 422, "id"),
+    (b'{"id": "c", "text": 42}', 422, "text"),
+    (b'{"id": "c", "text": "hi", "txt": "typo"}', 422, "txt"),
+    (b'{"id": "c", "text": "hi", "site_id": null}', 422, "site_id"),
+    (f'{{"id": "c", "text": "{_LONG}"}}'.encode(), 422, "text"),
+])
+def test_bad_comment_bodies_get_a_4xx_naming_the_field(client, body, status, field):
+    assert_error_shape(signed_post(client, "/v1/comments", body), status, field)
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/v1/comments/batch", {"comments": []}, "comments"),
+    ("/v1/comments/batch", {"comments": [{"id": "a"}]}, "comments[0].text"),
+    ("/v1/threads", {"comments": [{"id": "a", "text": "x"}]}, "article"),
+    ("/v1/threads", {"article": {"id": "a"}, "comments": [{"id": "a", "text": "x", "article_id": "z"}]},
+     "comments[0].article_id"),
+    ("/v1/articles", {"id": "a"}, "body"),
+    ("/v1/articles", {"id": "a", "body": 3}, "body"),
+])
+def test_bad_bodies_elsewhere_name_the_field(client, path, body, field):
+    assert_error_shape(signed_post(client, path, body), 422, field)
+
+
+def test_wrong_content_type_is_415(client):
+    response = signed_post(client, "/v1/comments", b'{"id": "c", "text": "hi"}',
+                           headers={"Content-Type": "text/plain"})
+    assert_error_shape(response, 415, "Content-Type")
+
+
+def test_a_body_over_the_limit_is_413(make_app):
+    client = make_app(MAX_BODY_BYTES=1000).test_client()
+    body = {"id": "c", "text": "x" * 2000}
+    assert_error_shape(signed_post(client, "/v1/comments", body), 413)
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("get", "/v1/nothing-here", 404),
+    ("get", "/v1/comments", 405),
+    ("delete", "/coral/moderate", 405),
+])
+def test_unknown_routes_and_methods_use_the_error_shape(client, method, path, status):
+    assert_error_shape(getattr(client, method)(path), status)
+
+
+def test_a_bad_version_number_is_422(client):
+    assert_error_shape(signed_get(client, "/v1/verdicts/c", query_string={"version": "x"}), 422, "version")

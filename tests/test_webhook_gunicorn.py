@@ -1,0 +1,76 @@
+"""The real thing: `make serve`'s gunicorn command in a subprocess on a free loopback port."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from webhook.loadtest import free_port, start_gunicorn, stop_gunicorn, wait_ready
+
+from .webhook_helpers import CORAL_SECRETS, coral_fixture
+
+pytest_plugins = ["tests.webhook_fixtures"]
+
+
+def _get(port: int, path: str):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return response.status, response.read()
+
+
+def _post(port: int, path: str, body: bytes, headers: dict):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model):
+    folder = tmp_path_factory.mktemp("gunicorn")
+    port = free_port()
+    process = start_gunicorn(port, folder, model.directory, {"MODERATION_CORAL_SECRETS": CORAL_SECRETS[0]})
+    try:
+        wait_ready(port, process, log=folder / "gunicorn.log")
+        yield port, folder
+    finally:
+        stop_gunicorn(process)
+
+
+def test_gunicorn_starts_and_is_ready(server, model):
+    port, _ = server
+    status, body = _get(port, "/readyz")
+    answer = json.loads(body)
+    assert status == 200 and answer["status"] == "ready" and answer["model_version"] == model.version
+
+
+def test_gunicorn_answers_a_coral_request(server):
+    port, _ = server
+    body, signature = coral_fixture("new-reply-attack")
+    status, answer = _post(port, "/coral/moderate", body, {"X-Coral-Signature": signature})
+    assert status == 200 and json.loads(answer)["status"] in ("SYSTEM_WITHHELD", "REJECTED")
+    clean, clean_signature = coral_fixture("edit-clean")
+    assert _post(port, "/coral/moderate", clean, {"X-Coral-Signature": clean_signature}) == (204, b"")
+    assert _post(port, "/coral/moderate", body, {"X-Coral-Signature": "sha256=00"})[0] == 401
+
+
+def test_gunicorn_workers_share_their_metrics(server):
+    port, _ = server
+    for _ in range(4):
+        _get(port, "/healthz")
+    text = _get(port, "/metrics")[1].decode()
+    assert 'moderation_requests_total{method="GET",route="/healthz",status="200"} 4.0' in text
+
+
+def test_gunicorn_does_not_start_without_a_model(tmp_path):
+    port = free_port()
+    process = start_gunicorn(port, tmp_path, tmp_path / "no-model")
+    try:
+        with pytest.raises(RuntimeError, match="exited"):
+            wait_ready(port, process, timeout=120, log=tmp_path / "gunicorn.log")
+        assert "could not be loaded" in (tmp_path / "gunicorn.log").read_text()
+    finally:
+        stop_gunicorn(process)

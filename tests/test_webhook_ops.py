@@ -1,0 +1,145 @@
+"""Operations and set-up: health, readiness, metrics, the OpenAPI document, settings, start-up failures."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from flask import Flask
+
+from webhook import config, create_app, db
+from webhook.config import SETTINGS, load_config
+
+from .webhook_helpers import ATTACK, CLEAN, ROOT, signed_post
+
+pytest_plugins = ["tests.webhook_fixtures"]
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_model_and_the_database(client, model):
+    answer = client.get("/readyz").get_json()
+    assert answer == {"status": "ready", "model_version": model.version, "database": "ok",
+                      "schema_version": db.SCHEMA_VERSION}
+
+
+def test_readyz_is_503_when_the_database_does_not_answer(app, client, tmp_path):
+    app.extensions["moderation"].engine = db.make_engine(f"sqlite:///{tmp_path}/no/such/dir.sqlite")
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.get_json()["status"] == "not ready"
+
+
+def test_without_auto_migration_readyz_waits_for_the_migrate_command(make_app):
+    app = make_app(AUTO_MIGRATE=False)
+    client = app.test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503 and "flask --app webhook migrate" in response.get_json()["database"]
+    result = app.test_cli_runner().invoke(args=["migrate"])
+    assert result.exit_code == 0 and f"schema version {db.SCHEMA_VERSION}" in result.output
+    assert client.get("/readyz").status_code == 200
+
+
+def test_metrics_count_requests_latency_verdicts_and_the_model(client, model):
+    signed_post(client, "/v1/comments", {"id": "m1", "text": ATTACK})
+    signed_post(client, "/v1/comments", {"id": "m2", "text": CLEAN})
+    client.post("/v1/comments", json={})  # a 401
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert 'moderation_requests_total{method="POST",route="/v1/comments",status="200"} 2.0' in text
+    assert 'moderation_requests_total{method="POST",route="/v1/comments",status="401"} 1.0' in text
+    assert 'moderation_request_duration_seconds_bucket{le="0.025",route="/v1/comments"}' in text
+    assert re.search(r'moderation_verdicts_total\{action="(hold|reject)",label="personal_attack"\} 1\.0', text)
+    assert 'moderation_verdicts_total{action="approve",label="none"} 1.0' in text
+    assert f'moderation_model_info{{model_version="{model.version}"}} 1.0' in text
+
+
+def _flask_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_the_openapi_document_describes_every_route(app, client):
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    routes = {(_flask_path(rule.rule), method.lower()) for rule in app.url_map.iter_rules()
+              if rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert routes == documented
+
+
+def test_errors_are_one_shape_in_the_document_too(client):
+    document = client.get("/openapi.json").get_json()
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith("4") and not path.startswith("/v1alpha1"):
+                    assert answer["content"]["application/json"]["schema"] == error_ref, (path, method, status)
+
+
+def test_the_settings_table_in_the_docs_matches_the_code():
+    text = (ROOT / "docs" / "connecting.md").read_text()
+    rows = re.findall(r"^\| `(MODERATION_[A-Z_]+)` \| `([^`]*)` \| (.+?) \|$", text, flags=re.MULTILINE)
+    assert rows, "docs/connecting.md has no settings table"
+    assert [(name, default, help_) for name, default, help_ in rows] == \
+        [(s.env, s.default_text, s.help) for s in SETTINGS]
+
+
+def test_settings_come_from_defaults_then_the_instance_file_then_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text('SECRETS = "from-file"\nCORAL_SECRETS = "coral-from-file"\n')
+    monkeypatch.setenv("MODERATION_SECRETS", "from-env-1,from-env-2")
+    monkeypatch.setenv("MODERATION_MAX_BATCH", "7")
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    load_config(app)
+    assert config.as_list(app.config["SECRETS"]) == ["from-env-1", "from-env-2"]
+    assert app.config["CORAL_SECRETS"] == "coral-from-file"
+    assert app.config["MAX_BATCH"] == 7 and app.config["SIGNATURE_WINDOW"] == 300
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("a, b,,c", ["a", "b", "c"]), (["a", " b "], ["a", "b"]), (12345, ["12345"]), (None, []), ("", [])])
+def test_list_settings_accept_strings_lists_and_numbers(value, expected):
+    assert config.as_list(value) == expected
+
+
+def test_a_model_that_cannot_load_stops_the_service_with_a_clear_message(tmp_path, sqlite_url):
+    with pytest.raises(RuntimeError, match="could not be loaded.*MODERATION_MODEL_DIR"):
+        create_app({"MODEL_DIR": str(tmp_path / "no-model"), "DATABASE_URL": sqlite_url})
+
+
+@pytest.mark.parametrize("overrides,match", [
+    ({"POLICY": "/no/such/policy.toml"}, "not found"),
+    ({"SITE_POLICIES": "site-without-a-path"}, "site_id=path"),
+])
+def test_a_bad_policy_stops_the_service_with_a_clear_message(make_app, overrides, match):
+    with pytest.raises(RuntimeError, match=match):
+        make_app(**overrides)
+
+
+_IMPORT_PROBE = """
+import os, sqlalchemy
+from moderation.scorer import Scorer
+
+def forbidden(*args, **kwargs):
+    raise SystemExit("work done at import time")
+
+Scorer.load = classmethod(forbidden)
+sqlalchemy.create_engine = forbidden
+os.makedirs = forbidden
+import webhook, webhook.api, webhook.coral, webhook.perspective, webhook.ops, webhook.db, webhook.loadtest
+import webhook.gunicorn_conf
+print("ok")
+"""
+
+
+def test_importing_the_service_loads_nothing():
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_openapi_document_is_json_serialisable_and_stable(app):
+    assert json.loads(json.dumps(app.config["OPENAPI"])) == app.config["OPENAPI"]

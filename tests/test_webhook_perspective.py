@@ -1,0 +1,162 @@
+"""The Perspective-compatible API: captured requests, scores, spans, feedback and Google-shaped errors."""
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from moderation.labels import PERSPECTIVE_ATTRIBUTES
+from webhook import db
+from webhook.openapi import document
+from webhook.perspective import sentences
+
+from .webhook_helpers import PERSPECTIVE_KEY, fixture_bytes
+
+pytest_plugins = ["tests.webhook_fixtures"]
+
+ANALYZE = f"/v1alpha1/comments:analyze?key={PERSPECTIVE_KEY}"
+SUGGEST = f"/v1alpha1/comments:suggestscore?key={PERSPECTIVE_KEY}"
+_SCHEMAS = document(100)["components"]["schemas"]
+ANSWER = Draft202012Validator(_SCHEMAS["PerspectiveAnswer"])
+
+
+def post(client, path: str, body, content_type: str = "application/json"):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(path, data=data, headers={"Content-Type": content_type})
+
+
+def _rows(app, table: str) -> int:
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        return db.count(conn, table)
+
+
+def assert_perspective_error(response, code: int, status: str, error_type: str | None = None) -> str:
+    assert response.status_code == code, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert set(response.get_json()) == {"error"}
+    assert {"code", "message", "status"} <= set(error) <= {"code", "message", "status", "details"}
+    assert error["code"] == code and error["status"] == status and error["message"]
+    if error_type:
+        assert error["details"][0]["errorType"] == error_type
+    return error["message"]
+
+
+def test_coral_s_toxicity_request_gets_a_toxicity_score_and_nothing_is_stored(app, client, model):
+    body = fixture_bytes("perspective", "coral-analyze.json")
+    response = post(client, ANALYZE, body)
+    assert response.status_code == 200
+    answer = response.get_json()
+    ANSWER.validate(answer)
+    assert set(answer) == {"attributeScores", "languages"}
+    assert list(answer["attributeScores"]) == ["TOXICITY"]
+    summary = answer["attributeScores"]["TOXICITY"]["summaryScore"]
+    assert summary["type"] == "PROBABILITY"
+    text = json.loads(body)["comment"]["text"]
+    assert summary["value"] == pytest.approx(model.score(text).scores["toxicity"], abs=1e-4)
+    assert answer["languages"] == ["en"]
+    assert _rows(app, "comments") == 0, "doNotStore: nothing but metrics"
+
+
+def test_a_typical_client_gets_all_six_attributes_with_spans_and_its_token(app, client, model):
+    body = fixture_bytes("perspective", "client-analyze-all-attributes.json")
+    answer = post(client, ANALYZE, body).get_json()
+    ANSWER.validate(answer)
+    text = json.loads(body)["comment"]["text"]
+    assert set(answer["attributeScores"]) == set(PERSPECTIVE_ATTRIBUTES)
+    assert answer["clientToken"] == "req-42" and answer["languages"] == ["en"]
+    scores = model.score(text).scores
+    for name, key in PERSPECTIVE_ATTRIBUTES.items():
+        attribute = answer["attributeScores"][name]
+        assert attribute["summaryScore"]["value"] == pytest.approx(scores[key], abs=1e-4)
+        assert attribute["spanScores"], name
+        for span in attribute["spanScores"]:
+            assert 0 <= span["begin"] < span["end"] <= len(text)
+            assert 0 <= span["score"]["value"] <= 1 and span["score"]["type"] == "PROBABILITY"
+    assert _rows(app, "comments") == 0
+
+
+def test_without_do_not_store_the_comment_and_verdict_are_stored(app, client):
+    response = post(client, ANALYZE, {"comment": {"text": "A perfectly nice comment."},
+                                      "requestedAttributes": {"TOXICITY": {}}})
+    assert response.status_code == 200 and "spanScores" not in response.get_json()["attributeScores"]["TOXICITY"]
+    assert _rows(app, "comments") == 1 and _rows(app, "verdicts") == 1
+
+
+def test_coral_s_feedback_is_stored_as_labels(app, client):
+    body = fixture_bytes("perspective", "coral-suggestscore.json")
+    response = post(client, SUGGEST, body)
+    assert response.status_code == 200 and response.get_json() == {"clientToken": "comment:c-91e2"}
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        labels = db.labels_for(conn, "comment:c-91e2")
+    assert len(labels) == 1
+    label = labels[0]
+    assert label["label"] == "toxicity" and label["value"] == 1.0 and label["source"] == "perspective:suggestscore"
+    assert label["text"] == json.loads(body)["comment"]["text"]
+    assert label["provenance"]["communityId"] == "Coral:https://comments.news.example.org"
+    assert "Coral_comment_id" in label["provenance"]["context"]["entries"][0]["text"]
+
+
+def test_a_request_without_a_key_is_403(client):
+    response = post(client, "/v1alpha1/comments:analyze", {"comment": {"text": "hi"},
+                                                          "requestedAttributes": {"TOXICITY": {}}})
+    assert_perspective_error(response, 403, "PERMISSION_DENIED")
+
+
+def test_a_wrong_key_is_400_like_google(client):
+    response = post(client, "/v1alpha1/comments:analyze?key=nope", {"comment": {"text": "hi"}})
+    assert "API key not valid" in assert_perspective_error(response, 400, "INVALID_ARGUMENT")
+
+
+def test_a_key_in_the_google_header_works_too(client):
+    response = client.post("/v1alpha1/comments:analyze", json={"comment": {"text": "hi"},
+                                                               "requestedAttributes": {"TOXICITY": {}}},
+                           headers={"X-Goog-Api-Key": PERSPECTIVE_KEY})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("body,error_type,fragment", [
+    ({"comment": {"text": ""}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
+    ({"comment": {"text": "  \n"}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
+    ({"comment": {"text": "é" * 10241}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "bytes"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"FLIRTATION": {}}}, None, "FLIRTATION"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {}}, None, "requestedAttributes"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["de"]},
+     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE", "de"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": "en"}, None, "languages"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "spanAnnotations": "yes"}, None,
+     "spanAnnotations"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "clientToken": 7}, None, "clientToken"),
+    ({"comment": "hi", "requestedAttributes": {"TOXICITY": {}}}, None, "comment"),
+    ([], None, "object"),
+])
+def test_bad_requests_get_perspective_shaped_errors(client, body, error_type, fragment):
+    message = assert_perspective_error(post(client, ANALYZE, body), 400, "INVALID_ARGUMENT", error_type)
+    assert fragment in message
+
+
+def test_malformed_json_and_oversized_bodies_get_perspective_shaped_errors(make_app, client):
+    assert "Invalid JSON" in assert_perspective_error(post(client, ANALYZE, b'{"comment": '), 400, "INVALID_ARGUMENT")
+    small = make_app(MAX_BODY_BYTES=500).test_client()
+    big = {"comment": {"text": "x" * 1000}, "requestedAttributes": {"TOXICITY": {}}}
+    assert "exceeds the limit" in assert_perspective_error(post(small, ANALYZE, big), 400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ({"comment": {"text": "hi"}, "attributeScores": {}}, "must not be empty"),
+    ({"comment": {"text": "hi"}, "attributeScores": {"NOPE": {"summaryScore": {"value": 1}}}}, "NOPE"),
+    ({"comment": {"text": "hi"}, "attributeScores": {"TOXICITY": {"summaryScore": {"value": 2}}}}, "0 to 1"),
+    ({"comment": {"text": "hi"}, "attributeScores": {"TOXICITY": {"summaryScore": 1}}}, "0 to 1"),
+    ({"comment": {"text": "hi"}, "attributeScores": {"TOXICITY": {"summaryScore": {"value": True}}}}, "0 to 1"),
+])
+def test_bad_feedback_gets_perspective_shaped_errors(client, body, fragment):
+    assert fragment in assert_perspective_error(post(client, SUGGEST, body), 400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("One. Two!", [(0, 4), (5, 9)]),
+    ("  padded  ", [(2, 8)]),
+    ("no stop", [(0, 7)]),
+    ("line one\nline two", [(0, 8), (9, 17)]),
+])
+def test_span_scores_cover_sentences(text, expected):
+    assert sentences(text) == expected

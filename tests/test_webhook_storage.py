@@ -1,0 +1,180 @@
+"""Storage on SQLite and PostgreSQL: schema, migrations, every query, and concurrent writers."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from webhook import db
+from webhook.service import CommentIn, moderate
+
+from .webhook_helpers import ATTACK
+
+pytest_plugins = ["tests.webhook_fixtures"]
+
+TABLES = {"schema_version", "articles", "authors", "comments", "verdicts", "labels", "coral_events", "audit_log"}
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _verdict(action="hold"):
+    return {"action": action, "reasons": [{"clause_id": "c", "evidence": [{"begin": 0, "end": 3}]}],
+            "scores": {"personal_attack": 0.5}, "stance": None, "stance_scores": None, "language": "en",
+            "fallback": None, "model_version": "m1", "policy_version": "p@1"}
+
+
+def test_an_empty_database_gets_the_whole_schema(engine):
+    assert db.migrate(engine) == 0
+    assert TABLES <= set(sa.inspect(engine).get_table_names())
+    with db.connect(engine) as conn:
+        assert db.schema_version(conn) == db.SCHEMA_VERSION
+    assert db.migrate(engine) == db.SCHEMA_VERSION, "a second run changes nothing"
+
+
+def test_pending_migrations_run_once_in_order_and_are_recorded(engine, monkeypatch):
+    db.migrate(engine)
+
+    def add_flag(conn):
+        """Authors get a moderator note."""
+        conn.execute(sa.text("ALTER TABLE authors ADD COLUMN note TEXT"))
+
+    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(db.MIGRATIONS, db.SCHEMA_VERSION, add_flag)
+    assert db.migrate(engine) == db.SCHEMA_VERSION - 1
+    assert db.migrate(engine) == db.SCHEMA_VERSION
+    assert "note" in {c["name"] for c in sa.inspect(engine).get_columns("authors")}
+    with db.connect(engine) as conn:
+        rows = conn.execute(sa.select(db.schema_versions).order_by(db.schema_versions.c.version)).all()
+    assert [r.version for r in rows] == [db.SCHEMA_VERSION - 1, db.SCHEMA_VERSION]
+    assert rows[-1].description == "Authors get a moderator note."
+
+
+def test_a_database_newer_than_the_code_is_refused(engine, monkeypatch):
+    db.migrate(engine)
+    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION - 1)
+    with pytest.raises(RuntimeError, match="newer than this code"):
+        db.migrate(engine)
+
+
+def test_two_workers_starting_at_once_migrate_once(engine):
+    errors = []
+
+    def start():
+        try:
+            db.migrate(engine)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.connect(engine) as conn:
+        assert db.count(conn, "schema_version") == 1
+
+
+def test_comments_and_verdict_versions_round_trip(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        pk = db.save_comment(conn, "s", "c1", "first", "a1", None, "u1", "api")
+        stored = db.insert_verdict(conn, pk, 1, "first", _verdict("hold"))
+        assert db.save_comment(conn, "s", "c1", "second", "a1", None, "u1", "api") == pk
+        db.insert_verdict(conn, pk, 2, "second", _verdict("approve"))
+    with db.connect(engine) as conn:
+        latest = db.latest_verdicts(conn, "s", ["c1", "missing"])
+        first = db.find_verdict(conn, "s", "c1", version=1)
+        assert db.find_verdict(conn, "s", "c1", version=3) is None
+        assert db.find_verdict(conn, "other-site", "c1") is None
+        texts = db.comment_texts(conn, "s", ["c1", None])
+    assert set(latest) == {"c1"} and latest["c1"]["version"] == 2 and latest["c1"]["action"] == "approve"
+    assert first["reasons"] == stored["reasons"] and first["text_sha256"] == db.text_sha256("first")
+    assert texts == {"c1": "second"}
+
+
+def test_a_verdict_version_cannot_be_stored_twice(engine):
+    db.migrate(engine)
+    with pytest.raises(sa.exc.IntegrityError), db.transaction(engine) as conn:
+        pk = db.save_comment(conn, "s", "c1", "t", None, None, None, "api")
+        db.insert_verdict(conn, pk, 1, "t", _verdict())
+        db.insert_verdict(conn, pk, 1, "t", _verdict())
+    with db.connect(engine) as conn:
+        assert db.count(conn, "comments") == 0, "the failed transaction left nothing behind"
+
+
+def test_articles_keep_their_text_and_url(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        db.note_article(conn, "s", "a1", "https://example.org/a1", "coral")
+        db.upsert_article(conn, "s", "a1", "Title", "Body", None, "api")
+        db.note_article(conn, "s", "a1", "https://example.org/other", "coral")
+    with db.connect(engine) as conn:
+        article = db.articles_by_id(conn, "s", ["a1", "a2"])
+    assert set(article) == {"a1"}
+    assert (article["a1"]["title"], article["a1"]["body"], article["a1"]["url"]) == \
+        ("Title", "Body", "https://example.org/a1")
+
+
+def test_strikes_count_up(engine):
+    db.migrate(engine)
+    for _ in range(3):
+        with db.transaction(engine) as conn:
+            db.add_strike(conn, "s", "u1")
+    with db.connect(engine) as conn:
+        assert db.authors_by_id(conn, "s", ["u1", "u2"])["u1"]["strikes"] == 3
+
+
+def test_coral_events_are_stored_once_and_labels_keep_their_provenance(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        assert db.insert_coral_event(conn, "e1", "STORY_CREATED", "t", {"id": "e1"}) is True
+        assert db.insert_coral_event(conn, "e1", "STORY_CREATED", "t", {"id": "e1"}) is False
+        db.insert_label(conn, "s", "ref", "text", "toxicity", 1.0, "test", {"why": ["nested", 1]})
+        db.insert_audit(conn, "feedback", "s", "ref", {"n": 1})
+    with db.connect(engine) as conn:
+        assert db.labels_for(conn, "ref")[0]["provenance"] == {"why": ["nested", 1]}
+        assert db.count(conn, "audit_log") == 1 and db.count(conn, "coral_events") == 1
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_other_databases_are_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="unsupported database"):
+        db.make_engine("mysql://localhost/x")
+
+
+def test_concurrent_requests_for_one_comment_store_one_verdict(make_app, database_url):
+    app = make_app(database_url)
+    answers, errors = [], []
+    barrier = threading.Barrier(4)
+
+    def send(text):
+        try:
+            with app.app_context():
+                barrier.wait()
+                answers.append(moderate("default", [CommentIn("same", text, author_id="u")], source="api")[0])
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(ATTACK,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({(a["version"], a["created_at"]) for a in answers}) == 1
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        assert db.count(conn, "verdicts") == 1
+        assert db.authors_by_id(conn, "default", ["u"]).get("u", {"strikes": 0})["strikes"] <= 1

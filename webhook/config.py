@@ -1,0 +1,99 @@
+"""The service's settings, declared once as a table of (name, default, help).
+
+Each setting is read, in order, from these defaults, from ``config.py`` in the instance folder, then
+from an environment variable named ``MODERATION_<NAME>``. ``docs/connecting.md`` lists the same
+table and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "load_config"]
+
+ENV_PREFIX = "MODERATION"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration setting and what it is for."""
+
+    name: str
+    default: object
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"{ENV_PREFIX}_{self.name}"
+
+    @property
+    def default_text(self) -> str:
+        """The default as docs/connecting.md shows it."""
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
+        return str(self.default) if self.default != "" else "(empty)"
+
+
+SETTINGS = (
+    Setting("DATABASE_URL", "",
+            "SQLAlchemy URL of the database; empty means SQLite at instance/moderation.sqlite. "
+            "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname"),
+    Setting("AUTO_MIGRATE", True,
+            "Apply pending schema migrations when the service starts; when false, run "
+            "`flask --app webhook migrate` yourself"),
+    Setting("MODEL_DIR", "", "Model directory to load; empty means the shipped default model"),
+    Setting("POLICY", "", "Policy TOML file for sites without their own; empty means data/policy.toml"),
+    Setting("SITE_POLICIES", "",
+            "Per-site policies as site_id=path pairs, comma-separated (site-a=/etc/a.toml,site-b=/etc/b.toml)"),
+    Setting("SECRETS", "",
+            "Comma-separated secrets for the native /v1 API signature; list the new one first while rotating"),
+    Setting("CORAL_SECRETS", "",
+            "Comma-separated signing secrets of Coral's external moderation phase and webhook endpoint"),
+    Setting("PERSPECTIVE_KEYS", "", "Comma-separated API keys accepted by the Perspective-compatible endpoint"),
+    Setting("SIGNATURE_WINDOW", 300, "Seconds a native request's timestamp may differ from the server clock"),
+    Setting("MAX_BODY_BYTES", 2_000_000, "Largest request body accepted, in bytes (larger gets 413)"),
+    Setting("MAX_BATCH", 100, "Most comments in one /v1/comments/batch or /v1/threads request"),
+    Setting("BIND", "127.0.0.1:8000", "Address gunicorn listens on (gunicorn only)"),
+    Setting("WORKERS", 2, "Number of gunicorn worker processes, each with its own model (gunicorn only)"),
+)
+"""Every setting the service reads."""
+
+
+def default_policy_file() -> Path:
+    """The example policy that ships with the repository."""
+    return Path(__file__).resolve().parent.parent / "data" / "policy.toml"
+
+
+def load_config(app, test_config: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, then the instance file and environment (or ``test_config``)."""
+    app.config.from_mapping({s.name: s.default for s in SETTINGS})
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env(ENV_PREFIX)
+    else:
+        app.config.from_mapping(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+
+
+def as_list(value) -> list[str]:
+    """A setting given as a list or as a comma-separated string."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        # Flask parses environment values as JSON, so a numeric secret arrives as an int.
+        value = str(value).split(",")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def as_mapping(value) -> dict[str, str]:
+    """A setting given as a dict or as comma-separated ``key=value`` pairs."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    pairs = {}
+    for item in as_list(value):
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise ValueError(f"expected site_id=path, got {item!r}")
+        pairs[key.strip()] = val.strip()
+    return pairs

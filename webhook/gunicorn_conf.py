@@ -1,0 +1,51 @@
+"""gunicorn settings for the service: ``gunicorn -c webhook/gunicorn_conf.py "webhook:create_app()"``.
+
+The app is not preloaded: each worker builds it, so each loads and checks the model itself, and
+a model that fails to load stops the worker from booting (and gunicorn from starting).
+"""
+
+import glob
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("MODERATION_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("MODERATION_WORKERS", "2"))
+worker_class = "sync"
+preload_app = False
+timeout = 30
+graceful_timeout = 10
+keepalive = 2
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+proc_name = "moderation"
+control_socket_disable = True
+# The workers' heartbeat files change on every request: on a disk-backed folder that traffic shares
+# the filesystem journal with the database's commits. Keep it in memory where there is such a place.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # unused, and two servers on one machine would share its path
+
+
+def on_starting(server):
+    """Give the workers a shared folder for their metrics, empty at each start."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in glob.glob(os.path.join(folder, "*.db")):  # counts left by an earlier run
+            os.remove(name)
+    else:
+        memory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="moderation-metrics-", dir=memory)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from /metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if os.path.basename(folder).startswith("moderation-metrics-"):
+        shutil.rmtree(folder, ignore_errors=True)

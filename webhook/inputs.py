@@ -1,0 +1,119 @@
+"""Reading request bodies: raw bytes (for signatures), JSON, and schema checks that name the field."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from flask import request
+from jsonschema import Draft202012Validator
+
+from .errors import BadRequest, InvalidInput, UnsupportedMediaType
+
+__all__ = ["check", "parse_json", "raw_body", "require_json", "scrub_text", "validator"]
+
+_BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def raw_body() -> bytes:
+    """The request body exactly as sent (werkzeug answers 413 when it is over the limit)."""
+    return request.get_data(cache=True)
+
+
+def require_json() -> None:
+    """Raise :class:`UnsupportedMediaType` unless the body is declared as JSON."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(f"send the body as application/json, not {request.mimetype or 'nothing'}",
+                                   field="Content-Type")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"number {value} is out of range")
+    return number
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes):
+    """Parse a JSON body, refusing what strict JSON refuses, and scrub its strings."""
+    try:
+        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constants)
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    return _scrub(data)
+
+
+def scrub_text(text: str) -> str:
+    """Replace NUL and unpaired surrogates, which no database column and no UTF-8 encoder accept."""
+    return _BAD_CHARS.sub("\ufffd", text) if not text.isascii() or "\x00" in text else text
+
+
+def _scrub(data):
+    # Iterative, so a deeply nested body cannot exhaust the stack.
+    if isinstance(data, str):
+        return scrub_text(data)
+    stack = [data] if isinstance(data, (dict, list)) else []
+    while stack:
+        node = stack.pop()
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        if isinstance(node, dict) and any(isinstance(k, str) and scrub_text(k) != k for k, _ in items):
+            node.clear()
+            node.update({scrub_text(k): v for k, v in items})
+            items = list(node.items())
+        for key, value in items:
+            if isinstance(value, str):
+                node[key] = scrub_text(value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return data
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    """A compiled validator for one request schema."""
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _field(error) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if error.validator == "required":
+        missing = next((p for p in error.validator_value if p not in error.instance), "")
+        path = f"{path}.{missing}" if path else missing
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        extra = next((k for k in error.instance if k not in allowed), "")
+        path = f"{path}.{extra}" if path else extra
+    return path or "(body)"
+
+
+_MESSAGES = {
+    "required": lambda e: "is required",
+    "additionalProperties": lambda e: "is not a field this endpoint knows",
+    "maxLength": lambda e: f"must be at most {e.validator_value} characters",
+    "minLength": lambda e: f"must be at least {e.validator_value} characters",
+    "maxItems": lambda e: f"must have at most {e.validator_value} items",
+    "minItems": lambda e: f"must have at least {e.validator_value} items",
+    "type": lambda e: f"must be of type {e.validator_value}",
+    "enum": lambda e: f"must be one of {e.validator_value}",
+}
+
+
+def check(compiled: Draft202012Validator, data) -> None:
+    """Raise :class:`InvalidInput` naming the first field that breaks the schema."""
+    errors = list(compiled.iter_errors(data))
+    if not errors:
+        return
+    error = min(errors, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
+    field = _field(error)
+    explain = _MESSAGES.get(error.validator)
+    message = explain(error) if explain else error.message[:200]
+    raise InvalidInput(f"{field}: {message}", field=field)

@@ -1,0 +1,259 @@
+"""Load test: gunicorn on loopback, signed native requests at fixed rates from a second process.
+
+``python -m webhook.loadtest`` prints the rows; ``make bench`` calls :func:`service_rows`. The
+sender is open-loop: request ``i`` is due at ``start + i / rate`` whether or not earlier ones have
+been answered, and its latency is counted from when it was due, so a slow server cannot hide its
+queueing by slowing the sender down. Every request is a new comment, so each one is scored,
+decided and durably stored. Traffic never leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from .signing import native_headers
+
+__all__ = ["RATES", "TARGET_P99_MS", "service_rows"]
+
+RATES = (100, 200, 400)
+DURATION_S = 10.0
+TARGET_P99_MS = 25.0
+_SECRET = "loadtest-secret"
+_REQUEST_TIMEOUT_S = 5.0
+_ROOT = Path(__file__).resolve().parent.parent
+_TEXTS = (
+    "I think the council got this one right, the new lanes are long overdue.",
+    "Nobody cycles on Main Street anyway, this is a waste of money.",
+    "What a stupid decision by these idiots at the town hall.",
+    "The shops will lose customers if the parking goes, has anyone asked them?",
+    "Great reporting, thanks for explaining the budget so clearly.",
+    "You clearly didn't read the article, you absolute moron.",
+    "My kids could finally ride to school safely. Good news.",
+    "The consultation was a sham and everyone knows it.",
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# The sender (runs in its own process) ----------------------------------------------------------------
+def _request_bytes(port: int, index: int, run: str) -> bytes:
+    text = _TEXTS[index % len(_TEXTS)]
+    body = json.dumps({"id": f"{run}-{index}", "text": text, "article_id": "loadtest-article",
+                       "author_id": f"reader-{index % 50}"}).encode()
+    headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json", "Content-Length": str(len(body)),
+               "Connection": "close", **native_headers(_SECRET, body)}
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"POST /v1/comments HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+async def _send(port: int, payload: bytes, due: float) -> tuple[float, int]:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), _REQUEST_TIMEOUT_S)
+        writer.write(payload)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), _REQUEST_TIMEOUT_S)
+        await asyncio.wait_for(reader.read(), _REQUEST_TIMEOUT_S)
+        writer.close()
+        status = int(status_line.split()[1])
+    except (TimeoutError, OSError, ValueError, IndexError):
+        status = 0
+    return (time.perf_counter() - due) * 1000, status
+
+
+async def _run(port: int, rate: float, duration: float, run: str) -> dict:
+    count = int(rate * duration)
+    payloads = [_request_bytes(port, i, run) for i in range(count)]
+    start = time.perf_counter() + 0.2
+    tasks = []
+    for i, payload in enumerate(payloads):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(_send(port, payload, due)))
+    results = await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    latencies = sorted(ms for ms, status in results if status == 200)
+    errors = sum(1 for _, status in results if status != 200)
+    return {"rate": rate, "sent": count, "errors": errors, "seconds": round(elapsed, 2),
+            "p50_ms": _quantile(latencies, 0.50), "p99_ms": _quantile(latencies, 0.99)}
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def send(port: int, rate: float, duration: float, run: str) -> dict:
+    """Send ``rate * duration`` signed requests open-loop and summarise the answers."""
+    return asyncio.run(_run(port, rate, duration, run))
+
+
+# The server and the measurement ------------------------------------------------------------------------
+class _MemoryWatch(threading.Thread):
+    """Samples the summed RSS of gunicorn's master and workers; keeps the peak."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self._stop_event = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        master = psutil.Process(self.pid)
+        while not self._stop_event.wait(0.1):
+            try:
+                procs = [master, *master.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs))
+            except psutil.Error:
+                pass
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak
+
+
+def _signed_post(port: int, path: str, payload: dict) -> None:
+    body = json.dumps(payload).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **native_headers(_SECRET, body)})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def wait_ready(port: int, process: subprocess.Popen, timeout: float = 180.0, log: Path | None = None) -> None:
+    """Wait until /readyz answers 200, or fail if the server exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"gunicorn exited with status {process.returncode} before it was ready:\n{tail}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"gunicorn was not ready after {timeout:.0f} s")
+
+
+def start_gunicorn(port: int, folder: Path, model_dir=None, extra_env: dict | None = None) -> subprocess.Popen:
+    """Start ``make serve``'s command on a loopback port with a SQLite database in ``folder``."""
+    env = {**os.environ, "MODERATION_BIND": f"127.0.0.1:{port}",
+           "MODERATION_DATABASE_URL": f"sqlite:///{folder / 'moderation.sqlite'}",
+           "MODERATION_SECRETS": _SECRET, "MODERATION_MODEL_DIR": str(model_dir or ""),
+           **(extra_env or {})}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn_conf.py makes a fresh one
+    command = [sys.executable, "-m", "gunicorn", "-c", str(_ROOT / "webhook" / "gunicorn_conf.py"),
+               "webhook:create_app()"]
+    with open(folder / "gunicorn.log", "wb") as log:  # a file, not a pipe: a full pipe would stall the server
+        return subprocess.Popen(command, cwd=_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    """Stop gunicorn gracefully, and make sure no worker outlives it."""
+    import psutil
+
+    try:
+        workers = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        workers = []
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    for worker in alive:
+        worker.kill()
+
+
+def measure(model_dir=None, rates=RATES, duration: float = DURATION_S) -> dict:
+    """Run the load test and return the raw results per rate and the server's peak memory."""
+    with tempfile.TemporaryDirectory(prefix="moderation-load-") as tmp:
+        port = free_port()
+        server = start_gunicorn(port, Path(tmp), model_dir)
+        try:
+            wait_ready(port, server, log=Path(tmp) / "gunicorn.log")
+            _signed_post(port, "/v1/articles", {"id": "loadtest-article", "title": "Council approves cycle lanes",
+                                                "body": "The council voted to build protected cycle lanes on Main "
+                                                        "Street, removing forty parking spaces."})
+            watch = _MemoryWatch(server.pid)
+            watch.start()
+            results = []
+            for rate in rates:
+                command = [sys.executable, "-m", "webhook.loadtest", "--send", str(port), "--rate", str(rate),
+                           "--duration", str(duration), "--run", f"r{rate}"]
+                done = subprocess.run(command, cwd=_ROOT, capture_output=True, text=True, check=True,
+                                      timeout=duration * 3 + 60)
+                results.append(json.loads(done.stdout))
+                time.sleep(1.0)
+            peak = watch.stop()
+        finally:
+            stop_gunicorn(server)
+    return {"results": results, "peak_rss_bytes": peak, "workers": int(os.environ.get("MODERATION_WORKERS", "2"))}
+
+
+def service_rows(model_dir=None) -> list[tuple[str, str, str]]:
+    """(measure, result, target) rows for docs/benchmarks.md."""
+    measured = measure(model_dir)
+    rows = []
+    for r in measured["results"]:
+        rate = int(r["rate"])
+        target = f"< {TARGET_P99_MS:.0f} ms" if rate == 200 else "-"
+        rows.append((f"service p50 latency at {rate} req/s", _ms(r["p50_ms"]), "-"))
+        rows.append((f"service p99 latency at {rate} req/s", _ms(r["p99_ms"]), target))
+        rows.append((f"service errors at {rate} req/s ({r['sent']} requests)", str(r["errors"]),
+                     "0" if rate == 200 else "-"))
+    mib = measured["peak_rss_bytes"] / 2**20
+    rows.append((f"service peak memory (gunicorn master + {measured['workers']} workers)", f"{mib:.0f} MiB", "-"))
+    return rows
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    parser.add_argument("--send", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=100, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=DURATION_S, help=argparse.SUPPRESS)
+    parser.add_argument("--run", default="run", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.send:
+        print(json.dumps(send(args.send, args.rate, args.duration, args.run)))
+        return 0
+    rows = service_rows(args.model)
+    width = max(len(m) for m, _, _ in rows)
+    for measure_, result, target in rows:
+        print(f"{measure_:<{width}}  {result:>10}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Perspective-compatible API: POST /v1alpha1/comments:analyze and comments:suggestscore.
+
+Coral's "custom Perspective endpoint" setting and other Perspective clients work unchanged when
+pointed at ``https://<host>/v1alpha1``. Errors come in Perspective's (Google's) shape, not ours.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from moderation.labels import PERSPECTIVE_ATTRIBUTES
+
+from . import db
+from .errors import APIError, BadRequest
+from .inputs import parse_json, raw_body
+from .service import DEFAULT_SITE, CommentIn, database_unavailable, moderate, service
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
+
+MAX_COMMENT_BYTES = 20480
+_SUPPORTED_LANGUAGES = ("en",)
+_ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+class PerspectiveError(Exception):
+    """An error answered in Perspective's shape."""
+
+    def __init__(self, message: str, code: int = 400, error_type: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.error_type = message, code, error_type
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message, "status": _STATUS.get(self.code, "UNKNOWN")}
+        if self.error_type:
+            error["details"] = [{"@type": _ERROR_TYPE, "errorType": self.error_type}]
+        return {"error": error}
+
+
+@bp.errorhandler(PerspectiveError)
+def _perspective_error(exc: PerspectiveError):
+    return jsonify(exc.body()), exc.code
+
+
+@bp.errorhandler(APIError)
+def _api_error(exc: APIError):
+    code = 503 if exc.status == 503 else 400
+    message = f"Invalid JSON payload received. {exc.message}" if isinstance(exc, BadRequest) else exc.message
+    return _perspective_error(PerspectiveError(message, code))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    if exc.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return _perspective_error(PerspectiveError(f"Request payload size exceeds the limit: {limit} bytes."))
+    return _perspective_error(PerspectiveError(exc.description or exc.name, 400))
+
+
+@bp.before_request
+def _check_key():
+    key = request.args.get("key") or request.headers.get("X-Goog-Api-Key")
+    keys = service().perspective_keys
+    if not key:
+        raise PerspectiveError("The request is missing a valid API key.", 403)
+    if not any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
+        raise PerspectiveError("API key not valid. Please pass a valid API key.", 400)
+
+
+def _request() -> dict:
+    body = parse_json(raw_body())
+    if not isinstance(body, dict):
+        raise PerspectiveError("Invalid JSON payload received. Expected an object.")
+    comment = body.get("comment")
+    if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
+        raise PerspectiveError("Comment must be specified: comment.text is required.")
+    text = comment["text"]
+    if not text.strip():
+        raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
+    if len(text.encode("utf-8")) > MAX_COMMENT_BYTES or len(text) > 20000:
+        raise PerspectiveError(f"Comment text was too many bytes: at most {MAX_COMMENT_BYTES} are accepted.",
+                               error_type="COMMENT_TOO_LONG")
+    for name in ("clientToken", "communityId"):
+        if name in body and not isinstance(body[name], str):
+            raise PerspectiveError(f"Invalid value at '{name}': expected a string.")
+    return body
+
+
+def _attributes(body: dict) -> list[str]:
+    requested = body.get("requestedAttributes")
+    if not isinstance(requested, dict) or not requested:
+        raise PerspectiveError("requestedAttributes must name at least one attribute.")
+    unknown = [name for name in requested if name not in PERSPECTIVE_ATTRIBUTES]
+    if unknown:
+        raise PerspectiveError(f"Unknown attribute: {unknown[0]}. Supported attributes: "
+                               f"{', '.join(PERSPECTIVE_ATTRIBUTES)}.")
+    return list(requested)
+
+
+def _languages(body: dict, attributes: list[str], detected: str) -> list[str]:
+    languages = body.get("languages") or [detected]
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise PerspectiveError("Invalid value at 'languages': expected a list of language codes.")
+    unsupported = [x for x in languages if x.split("-")[0].lower() not in _SUPPORTED_LANGUAGES]
+    if unsupported:
+        raise PerspectiveError(f"Attribute {attributes[0]} does not support request languages: "
+                               f"{', '.join(unsupported)}", error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE")
+    return languages
+
+
+def _flag(body: dict, name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise PerspectiveError(f"Invalid value at '{name}': expected true or false.")
+    return value
+
+
+@bp.post("/comments:analyze")
+def analyze():
+    body = _request()
+    attributes = _attributes(body)
+    spans, do_not_store = _flag(body, "spanAnnotations"), _flag(body, "doNotStore")
+    text = body["comment"]["text"]
+    languages = _languages(body, attributes, "en")  # check what the client named before scoring
+    scorer = service().scorer
+    score = scorer.score(text)
+    if not body.get("languages"):
+        languages = _languages(body, attributes, score.language)
+    scores = {}
+    by_sentence = _score_sentences(scorer, text, score) if spans else {}
+    for name in attributes:
+        key = PERSPECTIVE_ATTRIBUTES[name]
+        scores[name] = {"summaryScore": _probability(score.scores.get(key, 0.0))}
+        if spans:
+            scores[name]["spanScores"] = _span_scores(scorer, text, score, key, by_sentence)
+    if not do_not_store:
+        site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
+        moderate(site_id, [CommentIn(_text_key(text), text)], source="perspective")
+    answer = {"attributeScores": scores, "languages": languages}
+    if "clientToken" in body:
+        answer["clientToken"] = body["clientToken"]
+    return jsonify(answer)
+
+
+def _text_key(text: str) -> str:
+    return "perspective-" + db.text_sha256(text)[:40]
+
+
+def _probability(value: float) -> dict:
+    return {"value": round(float(value), 4), "type": "PROBABILITY"}
+
+
+_SPAN_LABELS = {"severe_toxicity": ("personal_attack", "incitement")}
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Offsets of the text's sentences, trimmed of surrounding whitespace."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        chunk = match.group(0)
+        begin = match.start() + len(chunk) - len(chunk.lstrip())
+        end = match.end() - (len(chunk) - len(chunk.rstrip()))
+        if end > begin:
+            spans.append((begin, end))
+    return spans or [(0, len(text))]
+
+
+def _span_scores(scorer, text: str, score, key: str, by_sentence: dict) -> list[dict]:
+    """Perspective's span scores: the sentences holding the label's evidence, each scored on its own.
+
+    Evidence spans (a word or two) say where the score comes from; scoring the whole sentence
+    around them gives a real probability, as Perspective's own span scores are.
+    """
+    labels = [lab for lab in _SPAN_LABELS.get(key, (key,)) if lab in scorer.violation.heads]
+    evidence = scorer.explain(text, labels, score=score) if labels else []
+    chosen = [s for s in by_sentence if any(e.begin < s[1] and e.end > s[0] for e in evidence)] or list(by_sentence)
+    return [{"begin": b, "end": e, "score": _probability(by_sentence[(b, e)].scores.get(key, 0.0))} for b, e in chosen]
+
+
+def _score_sentences(scorer, text: str, score) -> dict:
+    spans = sentences(text)
+    if len(spans) == 1:
+        return {spans[0]: score}
+    return dict(zip(spans, scorer.score_batch([text[b:e] for b, e in spans])))
+
+
+@bp.post("/comments:suggestscore")
+def suggest_score():
+    body = _request()
+    suggested = body.get("attributeScores")
+    if not isinstance(suggested, dict) or not suggested:
+        raise PerspectiveError("attributeScores must not be empty.")
+    values = {}
+    for name, entry in suggested.items():
+        if name not in PERSPECTIVE_ATTRIBUTES:
+            raise PerspectiveError(f"Unknown attribute: {name}.")
+        summary = entry.get("summaryScore") if isinstance(entry, dict) else None
+        value = summary.get("value") if isinstance(summary, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise PerspectiveError(f"attributeScores.{name}.summaryScore.value must be a number from 0 to 1.")
+        values[PERSPECTIVE_ATTRIBUTES[name]] = float(value)
+    _store_suggestion(body, values)
+    return jsonify({"clientToken": body["clientToken"]} if "clientToken" in body else {})
+
+
+def _store_suggestion(body: dict, values: dict[str, float]) -> None:
+    """Store each suggested score as a feedback label, with where it came from."""
+    site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
+    token = body.get("clientToken")
+    provenance = {"communityId": body.get("communityId"), "clientToken": token,
+                  "languages": body.get("languages"), "context": body.get("context")}
+    try:
+        with db.transaction(service().engine) as conn:
+            for label, value in values.items():
+                db.insert_label(conn, site_id, token, body["comment"]["text"], label, value,
+                                source="perspective:suggestscore", provenance=provenance)
+            db.insert_audit(conn, "feedback", site_id, token, {"labels": values})
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_unavailable(exc) from exc

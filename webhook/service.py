@@ -1,0 +1,333 @@
+"""The service's core: one per worker, holding the model, the policies and the database engine.
+
+``moderate`` is what every protocol calls: read what is stored, score what is new, decide with
+the site's policy, and store the verdict durably before the view answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from moderation.errors import ModelError, PolicyError
+from moderation.labels import POLICY_LABELS
+from moderation.policy import AuthorState, Policy, load_policy
+from moderation.scorer import Article, Scorer
+
+from . import db
+from .config import as_list, as_mapping, default_policy_file
+from .errors import ServiceUnavailable
+from .metrics import Metrics
+
+__all__ = [
+    "DEFAULT_SITE",
+    "CommentIn",
+    "Judgement",
+    "Service",
+    "judge",
+    "moderate",
+    "record",
+    "service",
+    "verdict_json",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SITE = "default"
+_WARM_UP = "Warming up: is the language model loaded? You idiot."
+_MIN_QUOTE = 20  # characters a reply must copy from its parent before we treat it as a quotation
+_MAX_PASSAGES = 20
+_EVIDENCE_BUDGET_S = 2.0  # per request, so a full batch of long comments still answers in seconds
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+@dataclass(frozen=True)
+class CommentIn:
+    """One comment as a client sent it."""
+
+    comment_id: str
+    text: str
+    article_id: str | None = None
+    parent_id: str | None = None
+    author_id: str | None = None
+
+
+@dataclass
+class Judgement:
+    """The model's scores (None when it could not score) and the policy's verdict for one comment."""
+
+    comment: CommentIn
+    verdict: object
+    score: object = None
+    fallback: str | None = None
+    strike: bool = False
+
+
+@dataclass
+class Service:
+    """Everything a worker loads once: model, policies, database engine, metrics, secrets."""
+
+    scorer: Scorer
+    policy: Policy
+    site_policies: dict[str, Policy]
+    engine: sa.Engine
+    metrics: Metrics
+    secrets: list[str] = field(default_factory=list)
+    coral_secrets: list[str] = field(default_factory=list)
+    perspective_keys: list[str] = field(default_factory=list)
+    signature_window: int = 300
+
+    @classmethod
+    def start(cls, config, instance_path: str) -> Service:
+        """Load and check the model and policies, open the database and migrate it."""
+        scorer = config.get("SCORER") or _load_scorer(config["MODEL_DIR"])
+        scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))  # load lazy parts now, not on a first request
+        policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
+        url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'moderation.sqlite'}"
+        engine = db.make_engine(url)
+        if config["AUTO_MIGRATE"]:
+            db.migrate(engine)
+        return cls(scorer, policy, site_policies, engine, Metrics(scorer.version),
+                   as_list(config["SECRETS"]), as_list(config["CORAL_SECRETS"]),
+                   as_list(config["PERSPECTIVE_KEYS"]), int(config["SIGNATURE_WINDOW"]))
+
+    def policy_for(self, site_id: str) -> Policy:
+        return self.site_policies.get(site_id, self.policy)
+
+    def article_keys(self, site_id: str, stored: dict[str, dict]) -> dict[str, str]:
+        """Scorer keys of stored articles, registering any this worker has not seen in this version."""
+        keys = {}
+        for article_id, row in stored.items():
+            if not (row["title"] or row["body"]):
+                continue  # known id (from Coral), no text yet: no stance
+            key = f"{site_id}\x1f{article_id}\x1f{row['text_sha256']}"
+            if not self.scorer.has_article(key):
+                self.scorer.add_article(Article(key, row["title"], row["body"]))
+            keys[article_id] = key
+        return keys
+
+
+def _load_scorer(model_dir: str) -> Scorer:
+    try:
+        return Scorer.load(model_dir or None)
+    except ModelError as exc:
+        where = model_dir or "the shipped default model (moderation/default_model)"
+        raise RuntimeError(f"cannot start: the model in {where} could not be loaded: {exc}. "
+                           "Set MODERATION_MODEL_DIR to a trained model or run `make train`.") from exc
+
+
+def _load_policies(default_file: str, site_files) -> tuple[Policy, dict[str, Policy]]:
+    try:
+        policy = load_policy(default_file or default_policy_file())
+        sites = {site: load_policy(path) for site, path in as_mapping(site_files).items()}
+    except (PolicyError, ValueError) as exc:
+        raise RuntimeError(f"cannot start: {exc}. Check MODERATION_POLICY and MODERATION_SITE_POLICIES.") from exc
+    return policy, sites
+
+
+def service() -> Service:
+    """This worker's :class:`Service`."""
+    return current_app.extensions["moderation"]
+
+
+# Moderation ----------------------------------------------------------------------------------------
+def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict[str, str] | None = None,
+             article_url: str | None = None) -> list[dict]:
+    """Verdicts for ``comments``, stored before they are returned; already-judged comments are reused.
+
+    ``context`` maps comment ids to texts the request itself carries (a thread's other comments), so
+    replies can be read against their parents.
+    """
+    svc = service()
+    from flask import g as _g
+    _g.marks = [("start", time.perf_counter())]
+    try:
+        with db.connect(svc.engine) as conn:
+            stored = db.latest_verdicts(conn, site_id, [c.comment_id for c in comments])
+            todo = [c for c in comments if not _same_text(stored.get(c.comment_id), c)]
+            articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
+            authors = db.authors_by_id(conn, site_id, [c.author_id for c in todo])
+            parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
+    except sa.exc.SQLAlchemyError as exc:
+        raise database_unavailable(exc) from exc
+    _g.marks.append(("read", time.perf_counter()))
+    if todo:
+        judgements = judge(svc, svc.policy_for(site_id), site_id, todo, articles, authors, parents)
+        _g.marks.append(("judge", time.perf_counter()))
+        stored.update(record(svc, site_id, judgements, source, article_url))
+        _g.marks.append(("record", time.perf_counter()))
+    return [verdict_json(stored[c.comment_id]) for c in comments]
+
+
+def _same_text(row: dict | None, comment: CommentIn) -> bool:
+    return row is not None and row["text_sha256"] == db.text_sha256(comment.text)
+
+
+def database_unavailable(exc: Exception) -> ServiceUnavailable:
+    log.error("database error: %s", exc)
+    return ServiceUnavailable("the database did not answer; the comment was not judged. Retry shortly.")
+
+
+def without_quote(text: str, parent: str | None) -> str:
+    """The reply with the passages it copies from its parent blanked out (offsets kept).
+
+    Quoting an abusive comment in order to answer it is not abuse; blanking with spaces keeps
+    every evidence offset pointing at the same characters of the original reply. A passage is the
+    whole parent or one of its sentences, found verbatim: linear in the reply's length, whatever
+    the two texts hold.
+    """
+    if not parent or len(text) < _MIN_QUOTE:
+        return text
+    spans = sorted(span for piece in _passages(parent) for span in _occurrences(text, piece))
+    merged: list[list[int]] = []
+    for begin, end in spans:
+        if merged and begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
+    quoted = sum(end - begin for begin, end in merged)
+    if not quoted or quoted > 0.9 * len(text.strip()):
+        return text  # nothing quoted, or a reply that is all quotation: judged as written
+    chars = list(text)
+    for begin, end in merged:
+        chars[begin:end] = " " * (end - begin)
+    return "".join(chars)
+
+
+def _passages(parent: str) -> list[str]:
+    pieces = [parent.strip()] + [m.group(0).strip() for m in _SENTENCE.finditer(parent)]
+    return list(dict.fromkeys(p for p in pieces if len(p) >= _MIN_QUOTE))[:_MAX_PASSAGES]
+
+
+def _occurrences(text: str, piece: str):
+    start = text.find(piece)
+    while start != -1:
+        yield start, start + len(piece)
+        start = text.find(piece, start + len(piece))
+
+
+def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn], articles: dict,
+          authors: dict, parents: dict[str, str]) -> list[Judgement]:
+    """Score a list of comments in one batch and decide each with the policy."""
+    keys = svc.article_keys(site_id, articles)
+    texts = [without_quote(c.text, parents.get(c.parent_id)) for c in comments]
+    try:
+        scores = svc.scorer.score_batch(texts, [keys.get(c.article_id) for c in comments])
+    except Exception as exc:  # noqa: BLE001 - an unscorable comment gets the policy's fallback, not a 500
+        log.warning("scoring failed, using the policy's fallback: %s", exc)
+        return [Judgement(c, policy.fallback("error"), fallback="error") for c in comments]
+    floor = min(clause.hold_at for clause in policy.clauses)
+    deadline = time.monotonic() + _EVIDENCE_BUDGET_S
+    out = []
+    for comment, text, score in zip(comments, texts, scores):
+        author = AuthorState(**_author_state(authors.get(comment.author_id)))
+        # Evidence costs far more than scoring on long texts: past the budget, verdicts come without it.
+        evidence = _evidence(svc.scorer, text, score, floor) if time.monotonic() < deadline else []
+        verdict = policy.decide(score, evidence, author)
+        fallback = _fallback_kind(policy, score)
+        strike = verdict.action == "reject" and any(r.label for r in verdict.reasons if r.action == "reject")
+        out.append(Judgement(comment, verdict, score, fallback, strike))
+    return out
+
+
+def _author_state(row: dict | None) -> dict:
+    return {"strikes": row["strikes"], "status": row["status"]} if row else {}
+
+
+def _evidence(scorer: Scorer, text: str, score, floor: float) -> list:
+    if score.empty or max(score.scores.get(label, 0.0) for label in POLICY_LABELS) < floor:
+        return []
+    try:
+        return scorer.explain(text, score=score, min_score=floor)
+    except Exception as exc:  # noqa: BLE001 - evidence is an aid: a verdict without it is still one
+        log.warning("explain failed: %s", exc)
+        return []
+
+
+def _fallback_kind(policy: Policy, score) -> str | None:
+    if score.empty:
+        return "empty"
+    if score.language not in policy.languages:
+        return "non_english"
+    return None
+
+
+def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
+           article_url: str | None = None) -> dict[str, dict]:
+    """Store comments, verdicts, strikes and audit lines in one transaction; return the stored rows."""
+    for attempt in range(3):
+        try:
+            with db.transaction(svc.engine) as conn:
+                stored = {j.comment.comment_id: _record_one(conn, svc, site_id, j, source, article_url)
+                          for j in judgements}
+            for j in judgements:
+                if stored[j.comment.comment_id][1]:
+                    svc.metrics.verdict(j.verdict.action, _deciding_label(j))
+            return {comment_id: row for comment_id, (row, _new) in stored.items()}
+        except sa.exc.IntegrityError:
+            # Another worker stored the same comment between our read and our write: go again,
+            # and we will find its row.
+            if attempt == 2:
+                raise
+        except sa.exc.SQLAlchemyError as exc:
+            raise database_unavailable(exc) from exc
+    raise AssertionError("unreachable")
+
+
+def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
+                article_url: str | None) -> tuple[dict, bool]:
+    c = j.comment
+    latest = db.latest_verdicts(conn, site_id, [c.comment_id]).get(c.comment_id)
+    if _same_text(latest, c):
+        return latest, False
+    if c.article_id and article_url is not None:
+        db.note_article(conn, site_id, c.article_id, article_url, source)
+    pk = db.save_comment(conn, site_id, c.comment_id, c.text, c.article_id, c.parent_id, c.author_id, source)
+    verdict = _verdict_fields(svc, j)
+    version = latest["version"] + 1 if latest else 1
+    row = db.insert_verdict(conn, pk, version, c.text, verdict)
+    struck = j.strike and c.author_id and not (latest and latest["action"] == "reject")
+    if struck:
+        db.add_strike(conn, site_id, c.author_id)
+    db.insert_audit(conn, "verdict", site_id, c.comment_id, {
+        "version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
+        "model_version": verdict["model_version"], "policy_version": verdict["policy_version"]})
+    row.update(site_id=site_id, comment_id=c.comment_id, article_id=c.article_id, parent_id=c.parent_id,
+               author_id=c.author_id, source=source)
+    return row, True
+
+
+def _verdict_fields(svc: Service, j: Judgement) -> dict:
+    verdict = j.verdict.as_dict()
+    score = j.score
+    return {**verdict, "fallback": j.fallback, "model_version": svc.scorer.version,
+            "scores": score.scores if score else None, "stance": score.stance if score else None,
+            "stance_scores": score.stance_scores if score else None,
+            "language": score.language if score else None}
+
+
+def _deciding_label(j: Judgement) -> str:
+    if j.fallback:
+        return "unscorable"
+    deciding = [r for r in j.verdict.reasons if r.action == j.verdict.action]
+    if not deciding:
+        return "none"
+    return max(deciding, key=lambda r: r.score or 0.0).label or "author"
+
+
+def verdict_json(row: dict) -> dict:
+    """A stored verdict as the native API answers it."""
+    return {
+        "site_id": row["site_id"], "comment_id": row["comment_id"], "version": row["version"],
+        "article_id": row["article_id"], "parent_id": row["parent_id"], "author_id": row["author_id"],
+        "action": row["action"], "reasons": row["reasons"], "scores": row["scores"], "stance": row["stance"],
+        "stance_scores": row["stance_scores"], "language": row["language"], "fallback": row["fallback"],
+        "model_version": row["model_version"], "policy_version": row["policy_version"],
+        "created_at": row["created_at"].isoformat(timespec="milliseconds") + "Z",
+    }
