@@ -9,7 +9,7 @@ MODEL  ?= moderation/default_model
 REPORT ?= docs/evaluation
 export MODERATION_DATASETS ?= $(DATASETS)
 
-.PHONY: install test test-fast lint train evaluate bench score serve clean
+.PHONY: install test test-fast lint train evaluate bench score serve datacard clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ train: $(STAMP) ## train the default model into $(MODEL) (needs the public datas
 
 evaluate: $(STAMP) ## evaluation report and model card for $(MODEL)
 	$(PY) -m training.evaluate --model $(MODEL) --report $(REPORT)
+
+datacard: $(STAMP) ## rewrite data/README.md (the corpus data card) from the corpus files
+	$(PY) -m training.datacard
 
 bench: $(STAMP) ## speed and memory benchmarks, written to docs/benchmarks.md
 	$(PY) -m training.bench --model $(MODEL) --output docs/benchmarks.md
