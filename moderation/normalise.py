@@ -16,18 +16,18 @@ from .lexicon import OBFUSCATION_TARGETS
 
 __all__ = [
     "Normalised",
+    "collapse_whitespace",
+    "drop_invisible",
+    "fold_homoglyphs",
+    "join_spaced_letters",
+    "lower",
     "normalise",
     "normalise_text",
     "normalise_texts",
-    "strip_html",
-    "unicode_nfkc",
-    "drop_invisible",
-    "fold_homoglyphs",
-    "lower",
-    "join_spaced_letters",
-    "undo_leet_and_masks",
     "squeeze_repeats",
-    "collapse_whitespace",
+    "strip_html",
+    "undo_leet_and_masks",
+    "unicode_nfkc",
 ]
 
 
@@ -41,7 +41,7 @@ class Normalised:
     original: str
 
     @classmethod
-    def of(cls, original: str) -> "Normalised":
+    def of(cls, original: str) -> Normalised:
         n = len(original)
         return cls(original, tuple(range(n)), tuple(range(1, n + 1)), original)
 
@@ -94,7 +94,7 @@ def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
     return Normalised("".join(chars), tuple(starts), tuple(ends), norm.original)
 
 
-_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^<>]*>|<!--.*?-->", re.S)
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^<>]*>|<!--.*?-->", re.DOTALL)
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")

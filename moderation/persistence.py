@@ -16,8 +16,14 @@ import skops.io as sio
 
 from .errors import ModelError
 
-__all__ = ["TRUSTED_TYPES", "save_components", "load_components", "read_manifest", "sha256_file",
-           "MANIFEST"]
+__all__ = [
+    "MANIFEST",
+    "TRUSTED_TYPES",
+    "load_components",
+    "read_manifest",
+    "save_components",
+    "sha256_file",
+]
 
 MANIFEST = "manifest.json"
 
@@ -99,7 +105,7 @@ def load_components(directory: Path) -> tuple[dict, dict]:
                              f"{str(meta.get('sha256'))[:12]}...): refusing a tampered or mismatched file")
         try:
             untrusted = set(sio.get_untrusted_types(file=path))
-        except Exception as exc:  # noqa: BLE001 - any parse failure means the file is unusable
+        except Exception as exc:
             raise ModelError(f"{path} is not a readable skops file: {exc}") from exc
         unknown = untrusted - TRUSTED_TYPES
         if unknown:

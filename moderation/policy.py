@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import PolicyError
 from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
 
-__all__ = ["Clause", "Policy", "Reason", "Verdict", "AuthorState", "load_policy", "parse_policy"]
+__all__ = ["AuthorState", "Clause", "Policy", "Reason", "Verdict", "load_policy", "parse_policy"]
 
 _SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
 

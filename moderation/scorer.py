@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
-from .features import tokenize
-from .labels import HEADS, POLICY_LABELS, STANCES
+from .labels import POLICY_LABELS, STANCES
 from .language import identify_language
 from .normalise import Normalised, normalise
 from .persistence import load_components
@@ -82,7 +81,7 @@ class Scorer:
         self._articles: dict[str, tuple] = {}
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> "Scorer":
+    def load(cls, directory: str | Path | None = None) -> Scorer:
         """Load and verify a model directory (the shipped default when none is given)."""
         directory = Path(directory) if directory else default_model_dir()
         components, manifest = load_components(directory)

@@ -4,7 +4,6 @@ import functools
 import json
 import shutil
 
-import numpy as np
 import pytest
 import skops.io as sio
 

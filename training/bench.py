@@ -121,7 +121,8 @@ def run(model: str | None, n_batch: int, n_single: int, repeats: int) -> list[tu
     single = bench_single(scorer, peer, texts[:n_single], ids[:n_single])
     rows = [("batch scoring, all heads + stance (comments/s, 1 process)", f"{batch:,.0f}", ">= 3,000")]
     if peer:
-        rows.append(("peer batch scoring, profanity only (comments/s)", f"{bench_peer_batch(peer, texts[:n_batch], repeats):,.0f}", "reference"))
+        peer_batch = bench_peer_batch(peer, texts[:n_batch], repeats)
+        rows.append(("peer batch scoring, profanity only (comments/s)", f"{peer_batch:,.0f}", "reference"))
     rows.append(("single comment, p50 (ms)", f"{single['ours_p50']:.3f}", "< 2 ms"))
     rows.append(("single comment, p99 (ms)", f"{single['ours_p99']:.3f}", ""))
     if peer:
@@ -141,7 +142,10 @@ def render(rows, n_batch, n_single, repeats) -> str:
              f"Python {platform.python_version()}). Batch: {n_batch} corpus comments in chunks of 512, median "
              f"of {repeats} runs. Single: {n_single} calls, ours and alt-profanity-check interleaved call by "
              "call on the same comments. These machines are shared: compare ratios from one run, not "
-             "absolute numbers across runs.", "", "| measure | result | target |", "|---|---|---|"]
+             "absolute numbers across runs. Service rows: `make serve`'s gunicorn on loopback with an "
+             "SQLite file, a second process sending signed `/v1/moderate` requests open-loop at each fixed "
+             "rate for 10 s (latency counted from when each request was due; `webhook/loadtest.py`).", "",
+             "| measure | result | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines) + "\n"
 
@@ -153,8 +157,15 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-service", action="store_true", help="skip the gunicorn load test")
     args = parser.parse_args(argv)
     rows = run(args.model, args.batch, args.single, args.repeats)
+    if not args.no_service:
+        from webhook.loadtest import (
+            service_rows,  # the service's load test (issue: webhook)
+        )
+
+        rows += service_rows(args.model)
     text = render(rows, args.batch, args.single, args.repeats)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)

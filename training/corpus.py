@@ -11,7 +11,7 @@ import pandas as pd
 
 from moderation.labels import HEADS
 
-__all__ = ["DATA_DIR", "load_corpus", "is_test_article", "violation_frame", "stance_frame", "corpus_hashes"]
+__all__ = ["DATA_DIR", "corpus_hashes", "is_test_article", "load_corpus", "stance_frame", "violation_frame"]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_SHARE = 5  # one article in five is in the fixed test split

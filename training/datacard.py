@@ -14,7 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from .corpus import DATA_DIR, load_corpus
 
-__all__ = ["double_check", "render", "main"]
+__all__ = ["double_check", "main", "render"]
 
 CHECKED_FIELDS = ("profanity", "personal_attack", "attack_target", "threat", "identity_attack", "incitement",
                   "spam", "language", "stance", "action")
@@ -63,7 +63,8 @@ def render(data_dir: Path = DATA_DIR) -> str:
     })
     per_section["articles"] = per_section["section"].map(articles["section"].value_counts())
     per_section["comments"] = per_section["section"].map(section.value_counts())
-    per_section["rejected"] = per_section["section"].map(section[comments["action"] == "reject"].value_counts()).fillna(0).astype(int)
+    rejected = section[comments["action"] == "reject"].value_counts()
+    per_section["rejected"] = per_section["section"].map(rejected).fillna(0).astype(int)
     agreement = double_check(comments, data_dir)
     stance = _stance_disagreements(comments, data_dir)
     checked = len((Path(data_dir) / "double_check.jsonl").read_text().splitlines())

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (average_precision_score, confusion_matrix, f1_score, precision_recall_curve,
-                             roc_auc_score)
+from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_curve, roc_auc_score
 
 from moderation.labels import HEADS, POLICY_LABELS, STANCES
 from moderation.normalise import normalise
@@ -321,7 +320,7 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
                      f"{'see manifest' if s != 'corpus' else 'corpus train split'} |")
     lines += ["", f"Violation rows: {rows.get('violation')}; stance pairs: {rows.get('stance')}. File hashes "
               "are in `manifest.json`.", "", "## Metrics", "",
-              f"Full report: `docs/evaluation/README.md` (from `make evaluate`). Headlines:", ""]
+              "Full report: `docs/evaluation/README.md` (from `make evaluate`). Headlines:", ""]
     for key in ("olid_offensive_macro_f1", "arc_stance_macro_f1", "corpus_stance_macro_f1",
                 "corpus_action_accuracy", "identity_probe_flag_rate"):
         if key in report.metrics:

@@ -30,7 +30,7 @@ from moderation.stance import StanceModel, content_words
 
 from . import corpus, sources
 
-__all__ = ["SOURCE_WEIGHTS", "load_violation_data", "load_stance_data", "train", "main"]
+__all__ = ["SOURCE_WEIGHTS", "load_stance_data", "load_violation_data", "main", "train"]
 
 VALIDATION_SHARE = 0.15
 STANCE_VALIDATION_SHARE = 0.2

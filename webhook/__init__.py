@@ -52,10 +52,6 @@ def _count_request(response):
     if started is not None:
         route = request.url_rule.rule if request.url_rule else "(unmatched)"
         _service().metrics.request(route, request.method, response.status_code, time.perf_counter() - started)
-        d = time.perf_counter() - started
-        if d > 0.05:
-            import sys as _sys
-            print(f"SLOWREQ {route} {d*1000:.0f}ms marks={[(k, round((v-started)*1000)) for k, v in g.get('marks', [])]}", file=_sys.stderr, flush=True)
     return response
 
 

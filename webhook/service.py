@@ -145,8 +145,6 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
     replies can be read against their parents.
     """
     svc = service()
-    from flask import g as _g
-    _g.marks = [("start", time.perf_counter())]
     try:
         with db.connect(svc.engine) as conn:
             stored = db.latest_verdicts(conn, site_id, [c.comment_id for c in comments])
@@ -156,12 +154,9 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
-    _g.marks.append(("read", time.perf_counter()))
     if todo:
         judgements = judge(svc, svc.policy_for(site_id), site_id, todo, articles, authors, parents)
-        _g.marks.append(("judge", time.perf_counter()))
         stored.update(record(svc, site_id, judgements, source, article_url))
-        _g.marks.append(("record", time.perf_counter()))
     return [verdict_json(stored[c.comment_id]) for c in comments]
 
 
