@@ -14,6 +14,8 @@ import click
 from flask import Flask, current_app, g, request
 from flask.cli import with_appcontext
 
+import review
+
 from . import api, config, coral, db, errors, ops, perspective
 from .inputs import validator
 from .openapi import document, request_schemas
@@ -39,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(_start_timer)
     app.after_request(_count_request)
     app.cli.add_command(migrate_command)
+    review.init_app(app)  # the moderators' pages, under /review
     log.info("moderation service ready: model %s", app.extensions["moderation"].scorer.version)
     return app
 

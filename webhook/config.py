@@ -56,6 +56,21 @@ SETTINGS = (
     Setting("MAX_BATCH", 100, "Most comments in one /v1/comments/batch or /v1/threads request"),
     Setting("BIND", "127.0.0.1:8000", "Address gunicorn listens on (gunicorn only)"),
     Setting("WORKERS", 2, "Number of gunicorn worker processes, each with its own model (gunicorn only)"),
+    Setting("REVIEW_SECRET_KEY", "",
+            "Key that signs the review queue's session cookies; empty means a random key kept in instance/review_secret_key"),
+    Setting("REVIEW_COOKIE_SECURE", True,
+            "Send the review session cookie over HTTPS only; set false only to try the queue over plain HTTP"),
+    Setting("REVIEW_SESSION_HOURS", 12, "Hours a moderator stays signed in"),
+    Setting("REVIEW_REPORT_MARGIN", 0.1,
+            "Published comments scoring within this much of a hold threshold are listed in the Reported queue"),
+    Setting("CALLBACK_URL", "",
+            "URL that receives moderators' decisions as signed POSTs (the native signing scheme); empty means none are sent"),
+    Setting("CALLBACK_SECRET", "", "Secret that signs callbacks; empty means the first of MODERATION_SECRETS"),
+    Setting("CALLBACK_THREAD", True,
+            "Deliver callbacks from a thread in each worker; when false, run `flask --app webhook deliver-outbox --loop`"),
+    Setting("CALLBACK_MAX_ATTEMPTS", 12, "Attempts before a callback is given up (admins can resend it)"),
+    Setting("CALLBACK_BACKOFF", 5, "Seconds before the first retry of a failed callback, doubled on each retry up to an hour"),
+    Setting("CALLBACK_TIMEOUT", 5, "Seconds to wait for the CMS to answer a callback"),
 )
 """Every setting the service reads."""
 

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 __all__ = [
     "MIGRATIONS",
+    "QUEUES",
     "SCHEMA_VERSION",
     "connect",
     "make_engine",
@@ -34,7 +35,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -117,6 +118,8 @@ labels = sa.Table(
     sa.Column("source", sa.String(80), nullable=False),
     sa.Column("provenance", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("scores", sa.JSON),  # the model's scores when the label was given (version 2)
+    sa.Column("model_version", sa.Text),  # version 2
 )
 
 coral_events = sa.Table(
@@ -136,9 +139,78 @@ audit_log = sa.Table(
     sa.Column("site_id", _KEY),
     sa.Column("subject", sa.Text),
     sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("actor", _KEY),  # who did it: a moderator's user name; empty for the service (version 2)
 )
 
-MIGRATIONS: dict = {}
+# The review queue (version 2) ---------------------------------------------------------------------
+QUEUES = ("pending", "reported", "rejected", "approved")
+"""Review queues: held by the policy, published but near a threshold, rejected, approved."""
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("username", _KEY, nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# One row per comment: which queue its latest verdict (or a moderator's decision on it) puts it in.
+review_items = sa.Table(
+    "review_items", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("comment_pk", _ID, sa.ForeignKey("comments.id"), nullable=False, unique=True),
+    sa.Column("verdict_id", _ID, sa.ForeignKey("verdicts.id"), nullable=False),
+    sa.Column("site_id", _KEY, nullable=False),
+    sa.Column("comment_id", _KEY, nullable=False),
+    sa.Column("article_id", _KEY),
+    sa.Column("author_id", _KEY),
+    sa.Column("model_action", sa.String(10), nullable=False),
+    sa.Column("queue", sa.String(20), nullable=False),
+    sa.Column("risk", sa.Float, nullable=False),
+    sa.Column("labels", sa.String(200), nullable=False),  # ",profanity,incitement," for filtering
+    sa.Column("verdict_at", sa.DateTime, nullable=False),
+    sa.Column("decision", sa.String(10)),
+    sa.Column("decided_by", _KEY),
+    sa.Column("decided_at", sa.DateTime),
+    sa.Column("reason_code", sa.String(40)),
+    sa.Column("explanation", sa.Text),
+    sa.Index("ix_review_items_queue_time", "queue", "verdict_at"),
+    sa.Index("ix_review_items_queue_risk", "queue", "risk"),
+    sa.Index("ix_review_items_author", "site_id", "author_id"),
+)
+
+# Durable outbox of callbacks to the CMS: written in the decision's transaction, delivered later.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("site_id", _KEY, nullable=False),
+    sa.Column("event", sa.String(60), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+
+
+def _add_review_queue(conn) -> None:
+    """Review queue: users, review items, the callback outbox; labels keep scores; audit lines name who."""
+    metadata.create_all(conn, tables=[users, review_items, outbox])
+    for table, column in ((labels, labels.c.scores), (labels, labels.c.model_version), (audit_log, audit_log.c.actor)):
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
+MIGRATIONS: dict = {2: _add_review_queue}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -323,6 +395,12 @@ def add_strike(conn, site_id: str, author_id: str) -> None:
                              "updated_at": now()})
 
 
+def remove_strike(conn, site_id: str, author_id: str) -> None:
+    """Take back one strike (a moderator overturned a rejection); never below zero."""
+    conn.execute(sa.update(authors).where(authors.c.site_id == site_id, authors.c.author_id == author_id,
+                                          authors.c.strikes > 0).values(strikes=authors.c.strikes - 1, updated_at=now()))
+
+
 # Comments and verdicts ----------------------------------------------------------------------------
 _VERDICT_COLUMNS = (comments.c.site_id, comments.c.comment_id, comments.c.article_id, comments.c.parent_id,
                     comments.c.author_id, comments.c.source, verdicts)
@@ -406,10 +484,11 @@ _INSERT_AUDIT = sa.insert(audit_log)
 
 
 def insert_label(conn, site_id: str, comment_ref: str | None, text: str | None, label: str, value: float,
-                 source: str, provenance: dict) -> None:
-    """Store one feedback label (a moderator's decision or a suggested score)."""
+                 source: str, provenance: dict, scores: dict | None = None, model_version: str | None = None) -> None:
+    """Store one feedback label (a moderator's decision or a suggested score), with the model's scores then."""
     conn.execute(_INSERT_LABEL, {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label,
-                                 "value": value, "source": source, "provenance": provenance, "created_at": now()})
+                                 "value": value, "source": source, "provenance": provenance, "created_at": now(),
+                                 "scores": scores, "model_version": model_version})
 
 
 def insert_coral_event(conn, event_id: str, event_type: str, tenant_id: str | None, payload: dict) -> bool:
@@ -419,10 +498,11 @@ def insert_coral_event(conn, event_id: str, event_type: str, tenant_id: str | No
     return result.first() is not None  # nothing comes back when the id was already there
 
 
-def insert_audit(conn, event_name: str, site_id: str | None, subject: str | None, detail: dict) -> None:
-    """Append one line to the audit log."""
+def insert_audit(conn, event_name: str, site_id: str | None, subject: str | None, detail: dict,
+                 actor: str | None = None) -> None:
+    """Append one line to the audit log; ``actor`` is the moderator who acted (None: the service)."""
     conn.execute(_INSERT_AUDIT, {"at": now(), "event": event_name, "site_id": site_id, "subject": subject,
-                                 "detail": detail})
+                                 "detail": detail, "actor": actor})
 
 
 def labels_for(conn, comment_ref: str) -> list[dict]:
@@ -435,3 +515,233 @@ def count(conn, table_name: str) -> int:
     """Rows in one of the service's tables."""
     table = metadata.tables[table_name]
     return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+# Users (version 2) --------------------------------------------------------------------------------
+def create_user(conn, username: str, password_hash: str, role: str) -> dict:
+    """Add a user of the review queue; return the stored row."""
+    stamp = now()
+    conn.execute(sa.insert(users).values(username=username, password_hash=password_hash, role=role, active=True,
+                                         created_at=stamp, updated_at=stamp))
+    return user_by_name(conn, username)
+
+
+def user_by_name(conn, username: str) -> dict | None:
+    row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    return row._asdict() if row else None
+
+
+def user_by_id(conn, user_id: int) -> dict | None:
+    row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+    return row._asdict() if row else None
+
+
+def list_users(conn) -> list[dict]:
+    return [r._asdict() for r in conn.execute(sa.select(users).order_by(users.c.username))]
+
+
+def update_user(conn, user_id: int, **values) -> None:
+    """Change a user's role, active flag or password hash."""
+    allowed = {k: v for k, v in values.items() if k in ("role", "active", "password_hash")}
+    conn.execute(sa.update(users).where(users.c.id == user_id).values(**allowed, updated_at=now()))
+
+
+# Review items (version 2) -------------------------------------------------------------------------
+_SYNC_LOOKBACK = 500  # verdict ids committed out of order (PostgreSQL sequences) are picked up late, not lost
+
+
+def review_cursor(conn) -> int:
+    """The newest verdict id the review queue has seen."""
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(review_items.c.verdict_id), 0))).scalar_one()
+
+
+def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
+    """Verdicts stored after ``after_id`` (less a look-back window), oldest first, with their comments."""
+    query = (sa.select(verdicts.c.id.label("verdict_id"), verdicts.c.comment_pk, verdicts.c.action,
+                       verdicts.c.scores, verdicts.c.created_at, comments.c.site_id, comments.c.comment_id,
+                       comments.c.article_id, comments.c.author_id)
+             .join(comments, comments.c.id == verdicts.c.comment_pk)
+             .where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK)).order_by(verdicts.c.id).limit(limit))
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def _upsert_review_item(insert):
+    stmt = insert(review_items)
+    columns = ("verdict_id", "site_id", "comment_id", "article_id", "author_id", "model_action", "queue", "risk",
+               "labels", "verdict_at", "decision", "decided_by", "decided_at", "reason_code", "explanation")
+    return stmt.on_conflict_do_update(index_elements=["comment_pk"],
+                                      set_={c: getattr(stmt.excluded, c) for c in columns},
+                                      where=review_items.c.verdict_id < stmt.excluded.verdict_id)
+
+
+_UPSERT_REVIEW_ITEM = _per_dialect(_upsert_review_item)
+
+
+def upsert_review_items(conn, items: list[dict]) -> None:
+    """Put comments in their queues; a newer verdict (an edit) replaces an older one and its decision."""
+    for item in items:
+        _run(conn, _UPSERT_REVIEW_ITEM, {"decision": None, "decided_by": None, "decided_at": None,
+                                         "reason_code": None, "explanation": None, **item})
+
+
+_ITEM_COLUMNS = (review_items, comments.c.text, comments.c.parent_id, verdicts.c.version, verdicts.c.reasons,
+                 verdicts.c.scores, verdicts.c.stance, verdicts.c.stance_scores, verdicts.c.language,
+                 verdicts.c.fallback, verdicts.c.model_version, verdicts.c.policy_version)
+_ITEMS = (sa.select(*_ITEM_COLUMNS).join(comments, comments.c.id == review_items.c.comment_pk)
+          .join(verdicts, verdicts.c.id == review_items.c.verdict_id))
+
+
+def _filtered(query, filters: dict):
+    for column in ("site_id", "article_id", "author_id"):
+        if filters.get(column):
+            query = query.where(getattr(review_items.c, column) == filters[column])
+    if filters.get("label"):
+        query = query.where(review_items.c.labels.contains(f",{filters['label']},", autoescape=True))
+    if filters.get("q"):
+        query = query.where(sa.func.lower(comments.c.text).contains(filters["q"].lower(), autoescape=True))
+    return query
+
+
+def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0) -> list[dict]:
+    """One page of a queue, newest or highest-risk first, with each comment and its verdict."""
+    keys = ((review_items.c.risk.desc(), review_items.c.verdict_at.desc()) if order == "risk"
+            else (review_items.c.verdict_at.desc(),))
+    query = _filtered(_ITEMS.where(review_items.c.queue == queue), filters)
+    query = query.order_by(*keys, review_items.c.id.desc()).limit(limit).offset(offset)
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def review_counts(conn, filters: dict) -> dict[str, int]:
+    """How many comments each queue holds under these filters."""
+    query = sa.select(review_items.c.queue, sa.func.count()).select_from(
+        review_items.join(comments, comments.c.id == review_items.c.comment_pk))
+    rows = conn.execute(_filtered(query, filters).group_by(review_items.c.queue))
+    return {queue: 0 for queue in QUEUES} | {q: n for q, n in rows}
+
+
+def review_items_by_id(conn, item_ids) -> dict[int, dict]:
+    """Review items (with comment and verdict) by their row ids."""
+    ids = sorted({int(i) for i in item_ids})
+    if not ids:
+        return {}
+    return {r.id: r._asdict() for r in conn.execute(_ITEMS.where(review_items.c.id.in_(ids)))}
+
+
+def review_item(conn, site_id: str, comment_id: str) -> dict | None:
+    """One comment's review item."""
+    row = conn.execute(_ITEMS.where(review_items.c.site_id == site_id,
+                                    review_items.c.comment_id == comment_id)).first()
+    return row._asdict() if row else None
+
+
+def author_items(conn, site_id: str, author_id: str, limit: int = 50) -> list[dict]:
+    """An author's comments in the queue, newest first."""
+    query = _ITEMS.where(review_items.c.site_id == site_id, review_items.c.author_id == author_id)
+    return [r._asdict() for r in conn.execute(query.order_by(review_items.c.verdict_at.desc()).limit(limit))]
+
+
+def author_history(conn, site_id: str, author_ids) -> dict[str, dict[str, int]]:
+    """Per author: how many of their comments sit in each queue."""
+    ids = sorted({a for a in author_ids if a})
+    if not ids:
+        return {}
+    query = (sa.select(review_items.c.author_id, review_items.c.queue, sa.func.count())
+             .where(review_items.c.site_id == site_id, review_items.c.author_id.in_(ids))
+             .group_by(review_items.c.author_id, review_items.c.queue))
+    history: dict[str, dict[str, int]] = {a: dict.fromkeys(QUEUES, 0) for a in ids}
+    for author_id, queue, n in conn.execute(query):
+        history[author_id][queue] = n
+    return history
+
+
+def decide_review_item(conn, item_id: int, verdict_id: int, decision: str, user: str, reason_code: str | None,
+                       explanation: str | None) -> bool:
+    """Record a moderator's decision; False when the comment changed (a newer verdict) meanwhile."""
+    result = conn.execute(sa.update(review_items).where(
+        review_items.c.id == item_id, review_items.c.verdict_id == verdict_id).values(
+        queue="approved" if decision == "approve" else "rejected", decision=decision, decided_by=user,
+        decided_at=now(), reason_code=reason_code, explanation=explanation))
+    return result.rowcount == 1
+
+
+def _set_author_status(insert):
+    stmt = insert(authors)
+    return stmt.on_conflict_do_update(index_elements=["site_id", "author_id"], set_={
+        "status": stmt.excluded.status, "updated_at": stmt.excluded.updated_at})
+
+
+_SET_AUTHOR_STATUS = _per_dialect(_set_author_status)
+
+
+def set_author_status(conn, site_id: str, author_id: str, status: str) -> None:
+    """Block, pre-moderate or restore an author (active | premod | blocked)."""
+    _run(conn, _SET_AUTHOR_STATUS, {"site_id": site_id, "author_id": author_id, "strikes": 0, "status": status,
+                                    "updated_at": now()})
+
+
+def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None, subject: str | None = None) -> list[dict]:
+    """Audit lines, newest first."""
+    query = sa.select(audit_log)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if subject:
+        query = query.where(audit_log.c.subject == subject)
+    return [r._asdict() for r in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit).offset(offset))]
+
+
+# Outbox (version 2) -------------------------------------------------------------------------------
+def enqueue_callback(conn, delivery_id: str, site_id: str, event_name: str, payload: dict) -> None:
+    """Queue a callback to the CMS in the caller's transaction, due now."""
+    stamp = now()
+    conn.execute(sa.insert(outbox).values(delivery_id=delivery_id, site_id=site_id, event=event_name,
+                                          payload=payload, status="pending", attempts=0, next_attempt_at=stamp,
+                                          created_at=stamp))
+
+
+def due_callbacks(conn, at: datetime, limit: int = 50) -> list[dict]:
+    """Pending callbacks whose next attempt is due, oldest first."""
+    query = (sa.select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= at)
+             .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def claim_callback(conn, outbox_id: int, seen_next_attempt: datetime, lease_until: datetime) -> bool:
+    """Take a due callback for one sender: push its next attempt past the lease; False if another took it."""
+    result = conn.execute(sa.update(outbox).where(
+        outbox.c.id == outbox_id, outbox.c.status == "pending", outbox.c.next_attempt_at == seen_next_attempt)
+        .values(next_attempt_at=lease_until))
+    return result.rowcount == 1
+
+
+def callback_delivered(conn, outbox_id: int, status_code: int) -> None:
+    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(
+        status="delivered", attempts=outbox.c.attempts + 1, last_status=status_code, last_error=None,
+        delivered_at=now()))
+
+
+def callback_failed(conn, outbox_id: int, status_code: int | None, error: str, next_attempt_at: datetime | None) -> None:
+    """Count a failed attempt; with no next attempt the callback is given up (status failed)."""
+    values = {"attempts": outbox.c.attempts + 1, "last_status": status_code, "last_error": error[:2000]}
+    if next_attempt_at is None:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = next_attempt_at
+    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+
+def retry_callback(conn, outbox_id: int) -> None:
+    """Send a given-up callback again, now."""
+    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(status="pending", next_attempt_at=now()))
+
+
+def list_callbacks(conn, status: str | None = None, limit: int = 100) -> list[dict]:
+    """Callbacks, newest first."""
+    query = sa.select(outbox)
+    if status:
+        query = query.where(outbox.c.status == status)
+    return [r._asdict() for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit))]
+
+
+def callback_counts(conn) -> dict[str, int]:
+    rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
+    return {"pending": 0, "delivered": 0, "failed": 0} | {s: n for s, n in rows}

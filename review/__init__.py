@@ -1,0 +1,104 @@
+"""The moderators' review queue: server-rendered pages mounted at ``/review`` of the service.
+
+``init_app`` builds the review pages as a Flask app of their own, mounted under ``/review`` of the
+service's app, and shares the service's model, policies and database with it. Kept apart, the pages
+get what the JSON API must not have (sessions, CSRF checks on forms, HTML error pages) and the
+API keeps its one JSON error shape and its OpenAPI document of machine-facing routes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from . import admin, auth, outbox, queue
+
+__all__ = ["PREFIX", "init_app"]
+
+PREFIX = "/review"
+
+
+def init_app(app: Flask) -> Flask:
+    """Mount the review pages on ``app`` (the service) and add their commands; return the pages' app."""
+    pages = Flask(__name__, instance_path=app.instance_path)
+    pages.config.update({name: value for name, value in app.config.items() if not name.startswith("SESSION_")})
+    pages.config.update(_session_settings(app))
+    pages.extensions["moderation"] = app.extensions["moderation"]
+    pages.extensions["outbox"] = outbox.Deliverer.from_config(app.config, app.extensions["moderation"])
+    CSRFProtect(pages)
+    for blueprint in (auth.bp, queue.bp, admin.bp):
+        pages.register_blueprint(blueprint)
+    pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES)
+    pages.after_request(_security_headers)
+    pages.register_error_handler(CSRFError, _csrf_error)
+    for status in (400, 403, 404, 405, 409, 413):
+        pages.register_error_handler(status, _http_error)
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PREFIX: pages})
+    app.extensions["review"] = pages
+    for command in (auth.create_user_command, outbox.deliver_command):
+        app.cli.add_command(command)
+    if outbox.flag(app.config["CALLBACK_THREAD"]):
+        pages.extensions["outbox"].start_thread()
+    return pages
+
+
+def _session_settings(app: Flask) -> dict:
+    return {
+        "SECRET_KEY": app.config["REVIEW_SECRET_KEY"] or _instance_key(Path(app.instance_path)),
+        "SESSION_COOKIE_NAME": "moderation_review",
+        "SESSION_COOKIE_PATH": PREFIX,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": outbox.flag(app.config["REVIEW_COOKIE_SECURE"]),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(app.config["REVIEW_SESSION_HOURS"])),
+        # A token lives as long as the session: a moderator's page left open for an hour still works.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": outbox.flag(app.config["REVIEW_COOKIE_SECURE"]),
+    }
+
+
+def _instance_key(folder: Path) -> str:
+    """A random key kept in the instance folder, made once; workers starting together read the same one."""
+    path = folder / "review_secret_key"
+    if not path.exists():
+        draft = folder / f".review_secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # atomic: the first worker's key wins, complete
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+# No inline script or style runs, whatever a comment smuggles into a page; no framing, no plug-ins.
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _csrf_error(exc: CSRFError):
+    return render_template("review/error.html", status=400,
+                           message=f"The form was refused ({exc.description}). Reload the page and try again."), 400
+
+
+def _http_error(exc):
+    return render_template("review/error.html", status=exc.code, message=exc.description), exc.code

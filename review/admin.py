@@ -1,0 +1,122 @@
+"""Admins' pages: users, callback deliveries, the policies in force; and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from webhook import db
+
+from . import auth
+from .auth import admin_required, login_required
+
+__all__ = ["bp"]
+
+bp = Blueprint("admin", __name__)
+_AUDIT_PAGE = 100
+
+
+def _engine():
+    return current_app.extensions["moderation"].engine
+
+
+def _counts() -> dict:
+    with db.connect(_engine()) as conn:
+        return db.review_counts(conn, {})
+
+
+@bp.get("/audit")
+@login_required
+def audit():
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    actor = request.args.get("actor", "").strip() or None
+    with db.connect(_engine()) as conn:
+        lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor)
+    return render_template("review/audit.html", lines=lines, page=page, actor=actor, counts=_counts(),
+                           page_size=_AUDIT_PAGE)
+
+
+@bp.get("/admin/users")
+@admin_required
+def users():
+    with db.connect(_engine()) as conn:
+        rows = db.list_users(conn)
+    return render_template("review/users.html", users=rows, roles=auth.ROLES, counts=_counts())
+
+
+@bp.post("/admin/users")
+@admin_required
+def create_user():
+    form = request.form
+    try:
+        user = auth.create_user(_engine(), form.get("username", ""), form.get("password", ""), form.get("role", ""))
+    except ValueError as exc:
+        flash(str(exc), "error")
+    else:
+        _audit("user.create", user["username"], {"role": user["role"]})
+        flash(f"Created {user['role']} {user['username']}.", "info")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>")
+@admin_required
+def update_user(user_id: int):
+    with db.connect(_engine()) as conn:
+        user = db.user_by_id(conn, user_id)
+    if user is None:
+        flash("No such user.", "error")
+        return redirect(url_for("admin.users"))
+    form = request.form
+    if user_id == g.user["id"] and (form.get("role", "admin") != "admin" or form.get("active") == "0"):
+        flash("You cannot demote or deactivate yourself; ask another admin.", "error")
+        return redirect(url_for("admin.users"))
+    try:
+        if form.get("password"):
+            auth.set_password(_engine(), user_id, form["password"])
+        changes = {}
+        if form.get("role") in auth.ROLES:
+            changes["role"] = form["role"]
+        if form.get("active") in ("0", "1"):
+            changes["active"] = form["active"] == "1"
+        with db.transaction(_engine()) as conn:
+            db.update_user(conn, user_id, **changes)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    _audit("user.update", user["username"], {**changes, "password_changed": bool(form.get("password"))})
+    flash(f"Updated {user['username']}.", "info")
+    return redirect(url_for("admin.users"))
+
+
+def _audit(event_name: str, subject: str, detail: dict) -> None:
+    with db.transaction(_engine()) as conn:
+        db.insert_audit(conn, event_name, None, subject, detail, actor=g.user["username"])
+
+
+@bp.get("/admin/deliveries")
+@admin_required
+def deliveries():
+    status = request.args.get("status") or None
+    with db.connect(_engine()) as conn:
+        rows = db.list_callbacks(conn, status if status in ("pending", "delivered", "failed") else None)
+        tally = db.callback_counts(conn)
+    return render_template("review/deliveries.html", rows=rows, tally=tally, status=status, counts=_counts(),
+                           url=current_app.config.get("CALLBACK_URL"))
+
+
+@bp.post("/admin/deliveries/<int:outbox_id>/retry")
+@admin_required
+def retry_delivery(outbox_id: int):
+    with db.transaction(_engine()) as conn:
+        db.retry_callback(conn, outbox_id)
+    current_app.extensions["outbox"].wake()
+    _audit("callback.retry", str(outbox_id), {})
+    flash("Queued to be sent again.", "info")
+    return redirect(url_for("admin.deliveries"))
+
+
+@bp.get("/admin/policies")
+@admin_required
+def policies():
+    svc = current_app.extensions["moderation"]
+    listed = [("(every other site)", svc.policy)] + sorted(svc.site_policies.items())
+    return render_template("review/policies.html", policies=listed, counts=_counts())

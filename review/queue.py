@@ -1,0 +1,177 @@
+"""The queues, the comment and author pages, and the actions moderators take from them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+
+from moderation.labels import POLICY_LABELS
+from webhook import db
+
+from . import actions
+from .auth import login_required
+from .cards import REJECTION_CODES_ALL, build_cards, classify, effective_status
+
+__all__ = ["QUEUE_TITLES", "bp", "sync"]
+
+QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected", "approved": "Approved"}
+PAGE_SIZE = 50
+_FILTERS = ("site_id", "article_id", "author_id", "label", "q")
+
+bp = Blueprint("queue", __name__)
+
+
+def _svc():
+    return current_app.extensions["moderation"]
+
+
+def sync(svc, margin: float) -> int:
+    """Bring newly stored verdicts into their queues; return how many comments moved."""
+    with db.connect(svc.engine) as conn:
+        rows = db.verdicts_since(conn, db.review_cursor(conn))
+    latest: dict[int, dict] = {}
+    for row in rows:  # only a comment's newest verdict matters
+        latest[row["comment_pk"]] = row
+    if latest:
+        items = [classify(svc.policy_for(r["site_id"]), r, margin) for r in latest.values()]
+        with db.transaction(svc.engine) as conn:
+            db.upsert_review_items(conn, items)
+    return len(latest)
+
+
+@bp.before_app_request
+def _sync_before_pages() -> None:
+    if request.endpoint in ("queue.show", "queue.comment", "queue.author") and g.get("user"):
+        sync(_svc(), float(current_app.config["REVIEW_REPORT_MARGIN"]))
+
+
+def _filters() -> dict:
+    return {name: request.args.get(name, "").strip()[:200] for name in _FILTERS if request.args.get(name, "").strip()}
+
+
+@bp.get("/")
+@login_required
+def index():
+    return redirect(url_for("queue.show", name="pending"))
+
+
+@bp.get("/queue/<name>")
+@login_required
+def show(name: str):
+    if name not in QUEUE_TITLES:
+        abort(404, f"There is no queue called {name!r}.")
+    filters, order = _filters(), request.args.get("order", "newest")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with db.connect(_svc().engine) as conn:
+        counts = db.review_counts(conn, filters)
+        items = db.review_queue(conn, name, filters, "risk" if order == "risk" else "newest", PAGE_SIZE,
+                                (page - 1) * PAGE_SIZE)
+        cards = build_cards(conn, _svc(), items)
+    return render_template("review/queue.html", name=name, cards=cards, counts=counts, filters=filters,
+                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL)
+
+
+@bp.get("/comment")
+@login_required
+def comment():
+    with db.connect(_svc().engine) as conn:
+        item = db.review_item(conn, request.args.get("site_id", ""), request.args.get("comment_id", ""))
+        if item is None:
+            abort(404, "No such comment in the review queue.")
+        cards = build_cards(conn, _svc(), [item])
+        counts = db.review_counts(conn, {})
+    return render_template("review/comment.html", cards=cards, counts=counts, codes=REJECTION_CODES_ALL,
+                           name=item["queue"])
+
+
+@bp.get("/author")
+@login_required
+def author():
+    site_id, author_id = request.args.get("site_id", ""), request.args.get("author_id", "")
+    policy = _svc().policy_for(site_id)
+    with db.connect(_svc().engine) as conn:
+        record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
+        history = db.author_history(conn, site_id, [author_id]).get(author_id, {})
+        cards = build_cards(conn, _svc(), db.author_items(conn, site_id, author_id))
+        audit = db.list_audit(conn, limit=50, subject=author_id)
+        counts = db.review_counts(conn, {})
+    if not cards and author_id not in {a["subject"] for a in audit} and record.get("updated_at") is None:
+        abort(404, "No comments by that author are stored.")
+    return render_template("review/author.html", site_id=site_id, author_id=author_id, record=record,
+                           history=history, cards=cards, rules=policy.authors, audit=audit, counts=counts,
+                           effective=effective_status(policy, record), codes=REJECTION_CODES_ALL,
+                           statuses=actions.AUTHOR_STATUSES)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _done(message: str, status: int = 200):
+    if _wants_json():
+        with db.connect(_svc().engine) as conn:
+            counts = db.review_counts(conn, {})
+        return jsonify({"ok": status < 400, "message": message, "counts": counts}), status
+    flash(message, "error" if status >= 400 else "info")
+    return redirect(request.script_root + _back())
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+@bp.post("/items/<int:item_id>/decide")
+@login_required
+def decide(item_id: int):
+    verdict_id = request.form.get("verdict_id", type=int)
+    with db.connect(_svc().engine) as conn:
+        item = db.review_items_by_id(conn, [item_id]).get(item_id)
+    if item is None:
+        abort(404, "No such comment in the review queue.")
+    if verdict_id is not None:
+        item["verdict_id"] = verdict_id  # decide on the version the moderator saw
+    try:
+        actions.decide(_svc().engine, item, request.form.get("decision", ""), g.user["username"],
+                       request.form.get("code"), request.form.get("explanation"))
+    except actions.DecisionError as exc:
+        return _done(str(exc), exc.status)
+    return _done(f"{'Approved' if request.form['decision'] == 'approve' else 'Rejected'} comment {item['comment_id']}.")
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():
+    chosen = {}
+    for value in request.form.getlist("item"):
+        item_id, _, verdict_id = value.partition(":")
+        if item_id.isdigit() and verdict_id.isdigit():
+            chosen[int(item_id)] = int(verdict_id)
+    if not chosen:
+        return _done("Select comments first (x selects the current one).", 422)
+    with db.connect(_svc().engine) as conn:
+        items = db.review_items_by_id(conn, chosen)
+    done, problems = 0, []
+    for item_id, item in items.items():
+        item["verdict_id"] = chosen[item_id]
+        try:
+            actions.decide(_svc().engine, item, request.form.get("decision", ""), g.user["username"],
+                           request.form.get("code"), request.form.get("explanation"))
+            done += 1
+        except actions.DecisionError as exc:
+            problems.append(f"{item['comment_id']}: {exc}")
+    message = f"{done} of {len(chosen)} comments {request.form.get('decision', '')}d." + (
+        " " + "; ".join(problems[:5]) if problems else "")
+    return _done(message, 200 if done else 422)
+
+
+@bp.post("/author/status")
+@login_required
+def author_status():
+    site_id, author_id = request.form.get("site_id", ""), request.form.get("author_id", "")
+    status = request.form.get("status", "")
+    try:
+        actions.set_author_status(_svc().engine, site_id, author_id, status, g.user["username"])
+    except actions.DecisionError as exc:
+        return _done(str(exc), exc.status)
+    words = {"blocked": "Blocked", "premod": "Pre-moderating", "active": "Restored"}
+    return _done(f"{words[status]} author {author_id}.")

@@ -1,0 +1,329 @@
+"""The review queue through the test client: sign-in, roles, CSRF, queues, decisions and their traces."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from review.auth import create_user
+from webhook import db
+
+from .webhook_helpers import signed_post
+
+pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
+
+EVIDENCE = [{"label": "personal_attack", "begin": 4, "end": 9, "text": "idiot"}]
+
+
+def _engine(app):
+    return app.extensions["moderation"].engine
+
+
+def _rows(app, table, **where):
+    query = sa.select(db.metadata.tables[table])
+    for column, value in where.items():
+        query = query.where(db.metadata.tables[table].c[column] == value)
+    with db.connect(_engine(app)) as conn:
+        return [r._asdict() for r in conn.execute(query)]
+
+
+def _item_id(app, comment_id):
+    return _rows(app, "review_items", comment_id=comment_id)[0]
+
+
+def _decide(client, item, decision, **form):
+    return client.post(f"/review/items/{item['id']}/decide", data={
+        "csrf_token": client.csrf, "verdict_id": item["verdict_id"], "decision": decision, **form},
+        headers={"Accept": "application/json"})
+
+
+# Signing in -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/review/", "/review/queue/pending", "/review/queue/approved", "/review/audit",
+                                  "/review/comment?site_id=default&comment_id=c1", "/review/admin/users",
+                                  "/review/admin/deliveries", "/review/admin/policies",
+                                  "/review/author?site_id=default&author_id=u1"])
+def test_no_page_is_reachable_signed_out(review_app, path):
+    response = review_app.test_client().get(path)
+    assert response.status_code == 302 and "/review/login" in response.headers["Location"]
+
+
+def test_actions_are_refused_signed_out(review_app, seed):
+    seed("c1", "You idiot.")
+    client = review_app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/review/login").get_data(as_text=True))[1]
+    response = client.post("/review/items/1/decide", data={"csrf_token": token, "decision": "approve"})
+    assert response.status_code == 302 and "/review/login" in response.headers["Location"]
+    assert _rows(review_app, "audit_log", event="review.approve") == []
+
+
+def test_sign_in_with_a_wrong_password_fails_and_a_right_one_works(review_app, signer):
+    client = review_app.test_client()
+    page = client.get("/review/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    wrong = client.post("/review/login", data={"username": "mod", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.get_data(as_text=True)
+    unknown = client.post("/review/login", data={"username": "ghost", "password": "nope", "csrf_token": token})
+    assert unknown.status_code == 401
+    signer(client, "mod")
+    assert client.get("/review/queue/pending").status_code == 200
+
+
+def test_passwords_are_stored_hashed(review_app):
+    stored = _rows(review_app, "users", username="mod")[0]["password_hash"]
+    assert "moderator-password-1" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_by_default(make_app):
+    app = make_app(REVIEW_SECRET_KEY="k", CALLBACK_THREAD=False)
+    create_user(_engine(app), "mod", "moderator-password-1", "moderator")
+    client = app.test_client()
+    page = client.get("/review/login", base_url="https://localhost").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    response = client.post("/review/login", base_url="https://localhost",
+                           data={"username": "mod", "password": "moderator-password-1", "csrf_token": token},
+                           headers={"Referer": "https://localhost/review/login"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie and "Path=/review" in cookie
+
+
+def test_sign_out_ends_the_session(mod_client):
+    assert mod_client.post("/review/logout", data={"csrf_token": mod_client.csrf}).status_code == 302
+    assert mod_client.get("/review/queue/pending").status_code == 302
+
+
+def test_a_deactivated_user_is_signed_out_at_once(review_app, mod_client):
+    with db.transaction(_engine(review_app)) as conn:
+        db.update_user(conn, _rows(review_app, "users", username="mod")[0]["id"], active=False)
+    assert mod_client.get("/review/queue/pending").status_code == 302
+
+
+def test_forms_without_a_csrf_token_are_refused(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    response = mod_client.post(f"/review/items/{item['id']}/decide", data={"decision": "approve"})
+    assert response.status_code == 400 and "refused" in response.get_data(as_text=True)
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["queue"] == "pending"
+
+
+def _item_id_after_sync(app, client, comment_id):
+    client.get("/review/queue/pending")
+    return _item_id(app, comment_id)
+
+
+def test_moderators_cannot_reach_admin_pages(mod_client):
+    for path in ("/review/admin/users", "/review/admin/deliveries", "/review/admin/policies"):
+        assert mod_client.get(path).status_code == 403
+    response = mod_client.post("/review/admin/users", data={"csrf_token": mod_client.csrf, "username": "x",
+                                                            "password": "long-enough-pw", "role": "admin"})
+    assert response.status_code == 403
+
+
+def test_admins_manage_users(review_app, admin_client):
+    response = admin_client.post("/review/admin/users", data={
+        "csrf_token": admin_client.csrf, "username": "newmod", "password": "a-new-password", "role": "moderator"})
+    assert response.status_code == 302
+    user = _rows(review_app, "users", username="newmod")[0]
+    assert user["role"] == "moderator" and user["active"]
+    admin_client.post(f"/review/admin/users/{user['id']}", data={"csrf_token": admin_client.csrf, "role": "admin",
+                                                                 "active": "0"})
+    user = _rows(review_app, "users", username="newmod")[0]
+    assert user["role"] == "admin" and not user["active"]
+    assert {a["event"] for a in _rows(review_app, "audit_log", actor="admin")} == {"user.create", "user.update"}
+    assert "newmod" in admin_client.get("/review/admin/users").get_data(as_text=True)
+
+
+def test_the_create_user_command(review_app):
+    runner = review_app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "cli-admin", "--role", "admin", "--password", "cli-password-1"])
+    assert result.exit_code == 0 and "created admin cli-admin" in result.output
+    again = runner.invoke(args=["create-user", "cli-admin", "--password", "cli-password-1"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    short = runner.invoke(args=["create-user", "x", "--password", "short"])
+    assert short.exit_code != 0 and "at least 10" in short.output
+
+
+# Queues -----------------------------------------------------------------------------------------------------
+def test_verdicts_land_in_their_queues_with_counts(review_app, mod_client, seed):
+    seed("held", "You idiot.", "hold")
+    seed("gone", "You idiot!", "reject", scores={"profanity": 0.1, "personal_attack": 0.9, "incitement": 0.0})
+    seed("fine", "Nice article.", "approve", scores={"profanity": 0.0, "personal_attack": 0.01, "incitement": 0.0})
+    seed("close", "Rather rude.", "approve", scores={"profanity": 0.0, "personal_attack": 0.35, "incitement": 0.0})
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    counts = dict(re.findall(r'data-queue="(\w+)">(\d+)<', page))
+    assert counts == {"pending": "1", "reported": "1", "rejected": "1", "approved": "1"}
+    assert "held" in page and "fine" not in page
+    assert "close" in mod_client.get("/review/queue/reported").get_data(as_text=True)
+
+
+def test_orders_filters_and_search(review_app, mod_client, seed):
+    seed("low", "mild words here", scores={"profanity": 0.0, "personal_attack": 0.41, "incitement": 0.0},
+         author_id="a", article_id="art1")
+    seed("high", "strong words there", scores={"profanity": 0.0, "personal_attack": 0.79, "incitement": 0.0},
+         author_id="b", article_id="art2")
+    seed("other-site", "words elsewhere", site_id="s2", author_id="a")
+
+    def order_of(query):
+        page = mod_client.get("/review/queue/pending" + query).get_data(as_text=True)
+        return re.findall(r'class="cid" href="[^"]+">([^<]+)<', page)
+
+    assert order_of("") == ["other-site", "high", "low"]  # newest first
+    assert order_of("?order=risk")[0] == "high"
+    assert order_of("?author_id=a") == ["other-site", "low"]
+    assert order_of("?article_id=art2") == ["high"]
+    assert order_of("?site_id=s2") == ["other-site"]
+    assert order_of("?q=STRONG") == ["high"]
+    assert order_of("?q=100%25") == []
+    assert order_of("?label=personal_attack") == ["other-site", "high", "low"]
+    assert order_of("?label=incitement") == []
+
+
+def test_a_card_shows_evidence_scores_clause_context_and_author(review_app, mod_client, seed, signer):
+    with db.transaction(_engine(review_app)) as conn:
+        db.upsert_article(conn, "default", "art1", "Council approves cycle lanes", "Body", None, "test")
+        db.add_strike(conn, "default", "u1")
+    seed("parent", "The lanes are a good idea.", "approve", article_id="art1",
+         scores={"profanity": 0.0, "personal_attack": 0.0, "incitement": 0.0})
+    seed("c1", "You idiot, read it.", evidence=EVIDENCE, article_id="art1", parent_id="parent")
+    page = mod_client.get("/review/comment?site_id=default&comment_id=c1").get_data(as_text=True)
+    assert 'You <mark title="personal_attack">idiot</mark>, read it.' in page
+    assert "Council approves cycle lanes" in page and "The lanes are a good idea." in page
+    assert "no-personal-attacks" in page and "(ABUSIVE)" in page and "hold 0.4 · reject 0.8" in page
+    assert "1 strike<" in page and "language: en" in page
+    assert '<option value="ABUSIVE" selected>' in page
+
+
+def test_approving_stores_the_decision_label_audit_and_no_callback_without_a_url(review_app, mod_client, seed):
+    seed("c1", "You idiot.", evidence=EVIDENCE)
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    response = _decide(mod_client, item, "approve")
+    assert response.status_code == 200 and response.get_json()["counts"]["pending"] == 0
+    stored = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert (stored["queue"], stored["decision"], stored["decided_by"]) == ("approved", "approve", "mod")
+    labels = {r["label"]: r for r in _rows(review_app, "labels", comment_ref="c1")}
+    assert labels["moderator_decision"]["value"] == 0.0 and labels["personal_attack"]["value"] == 0.0
+    assert labels["moderator_decision"]["scores"]["personal_attack"] == 0.62
+    assert labels["moderator_decision"]["model_version"] == "test-model"
+    assert labels["moderator_decision"]["provenance"]["moderator"] == "mod"
+    audit = _rows(review_app, "audit_log", event="review.approve")
+    assert len(audit) == 1 and audit[0]["actor"] == "mod" and audit[0]["subject"] == "c1"
+    assert _rows(review_app, "outbox") == []
+
+
+def test_rejecting_needs_a_reason_code_and_counts_a_strike(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    assert _decide(mod_client, item, "reject").status_code == 422
+    assert _decide(mod_client, item, "reject", code="NOT_A_CODE").status_code == 422
+    response = _decide(mod_client, item, "reject", code="HARASSMENT_BULLYING", explanation="Please be civil.")
+    assert response.status_code == 200
+    stored = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert (stored["queue"], stored["reason_code"], stored["explanation"]) == ("rejected", "HARASSMENT_BULLYING",
+                                                                              "Please be civil.")
+    assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 1
+    labels = {r["label"]: r["value"] for r in _rows(review_app, "labels", comment_ref="c1")}
+    assert labels == {"moderator_decision": 1.0, "personal_attack": 1.0}
+    # Overturning the rejection takes the strike back.
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert _decide(mod_client, item, "approve").status_code == 200
+    assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 0
+
+
+def test_a_decision_on_an_edited_comment_is_refused(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    with db.transaction(_engine(review_app)) as conn:
+        pk = db.save_comment(conn, "default", "c1", "You genius.", None, None, "u1", "test")
+        db.insert_verdict(conn, pk, 2, "You genius.", {"action": "hold", "reasons": [], "model_version": "m",
+                                                       "policy_version": "p"})
+    mod_client.get("/review/queue/pending")
+    assert _decide(mod_client, item, "approve").status_code == 409
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+
+
+def test_plain_form_posts_redirect_back_with_a_message(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    response = mod_client.post(f"/review/items/{item['id']}/decide", data={
+        "csrf_token": mod_client.csrf, "verdict_id": item["verdict_id"], "decision": "approve",
+        "next": "/queue/pending?order=risk"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/review/queue/pending?order=risk")
+    evil = mod_client.post(f"/review/items/{item['id']}/decide", data={
+        "csrf_token": mod_client.csrf, "verdict_id": item["verdict_id"], "decision": "approve",
+        "next": "//evil.example/x"})
+    assert "evil.example" not in evil.headers["Location"]
+
+
+def test_bulk_approve_and_reject(review_app, mod_client, seed):
+    for n in range(4):
+        seed(f"c{n}", f"comment {n}")
+    mod_client.get("/review/queue/pending")
+    items = {r["comment_id"]: r for r in _rows(review_app, "review_items")}
+
+    def bulk(decision, ids, **form):
+        return mod_client.post("/review/bulk", headers={"Accept": "application/json"}, data={
+            "csrf_token": mod_client.csrf, "decision": decision,
+            "item": [f"{items[c]['id']}:{items[c]['verdict_id']}" for c in ids], **form})
+
+    assert bulk("approve", ["c0", "c1"]).get_json()["counts"]["approved"] == 2
+    answer = bulk("reject", ["c2", "c3"], code="SPAM").get_json()
+    assert answer["counts"] == {"pending": 0, "reported": 0, "rejected": 2, "approved": 2}
+    assert len(_rows(review_app, "audit_log", actor="mod")) == 4
+
+
+def test_blocking_and_pre_moderating_an_author(review_app, mod_client, seed):
+    seed("c1", "You idiot.", author_id="troll")
+    mod_client.get("/review/queue/pending")
+
+    def set_status(status):
+        return mod_client.post("/review/author/status", headers={"Accept": "application/json"}, data={
+            "csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": status})
+
+    assert set_status("premod").status_code == 200
+    assert set_status("blocked").status_code == 200
+    assert set_status("banished").status_code == 422
+    assert _rows(review_app, "authors", author_id="troll")[0]["status"] == "blocked"
+    page = mod_client.get("/review/author?site_id=default&author_id=troll").get_data(as_text=True)
+    assert 'class="set-status">blocked' in page and "after 3 strikes" in page and "after 6" in page
+    audit = _rows(review_app, "audit_log", event="review.author_status")
+    assert [a["detail"]["status"] for a in audit] == ["premod", "blocked"]
+
+
+def test_policy_author_rules_show_on_the_author_page(review_app, mod_client, seed):
+    seed("c1", "You idiot.", author_id="repeat")
+    with db.transaction(_engine(review_app)) as conn:
+        for _ in range(3):
+            db.add_strike(conn, "default", "repeat")
+    page = mod_client.get("/review/author?site_id=default&author_id=repeat").get_data(as_text=True)
+    assert 'class="strikes">3<' in page and 'class="status premod">premod<' in page
+
+
+def test_a_blocked_author_s_next_comment_is_rejected_by_the_service(review_app, mod_client):
+    mod_client.post("/review/author/status", data={"csrf_token": mod_client.csrf, "site_id": "default",
+                                                   "author_id": "blocked-one", "status": "blocked"})
+    answer = signed_post(review_app.test_client(), "/v1/comments",
+                         {"id": "b1", "text": "A perfectly polite remark.", "author_id": "blocked-one"}).get_json()
+    assert answer["action"] == "reject" and answer["reasons"][-1]["clause_id"] == "repeat-offenders"
+
+
+def test_the_audit_log_lists_decisions_and_who_made_them(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    _decide(mod_client, item, "reject", code="ABUSIVE")
+    page = mod_client.get("/review/audit").get_data(as_text=True)
+    assert "review.reject" in page and ">mod<" in page and "ABUSIVE" in page
+
+
+def test_pages_carry_a_content_security_policy(mod_client):
+    headers = mod_client.get("/review/queue/pending").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+
+
+def test_unknown_queue_and_comment_are_html_404s(mod_client):
+    assert mod_client.get("/review/queue/nope").status_code == 404
+    response = mod_client.get("/review/comment?site_id=default&comment_id=none")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_the_api_keeps_its_json_errors(review_app):
+    response = review_app.test_client().get("/nowhere")
+    assert response.status_code == 404 and set(response.get_json()["error"]) == {"code", "message", "field"}
