@@ -21,6 +21,8 @@ def _identifier():
 
     ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     ident.set_languages(list(LANGUAGES))
+    # The full 142-language table (27 MB) is only needed to restrict again; we never do.
+    ident._full_model = None
     return ident
 
 
