@@ -5,7 +5,9 @@ Test modules load this file (and the webhook fixtures it builds on) with ``pytes
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -101,3 +103,38 @@ def admin_client(review_app):
     client = review_app.test_client()
     client.csrf = sign_in(client, "admin")
     return client
+
+
+class Receiver:
+    """A tiny CMS: records signed callbacks; answers with whatever status it is told to."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/moderation-callback"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def cms():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()

@@ -1,11 +1,9 @@
 """Callbacks to the CMS: signed like the native API, retried with back-off, kept across a restart."""
 
-import http.server
 import json
 import threading
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from review.auth import create_user
@@ -16,41 +14,6 @@ from webhook.signing import verify_native
 from .webhook_helpers import SECRETS
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
-
-
-class Receiver:
-    """A tiny CMS: records signed callbacks; answers with whatever status it is told to."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/moderation-callback"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def cms():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
 
 
 def _engine(app):

@@ -1,0 +1,230 @@
+"""The review queue as a moderator uses it: a real headless Chromium against a real server.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` package. Without them
+the tests skip and say why; in CI (``MODERATION_REQUIRE_BROWSER=1``) they fail instead. With
+``MODERATION_SCREENSHOTS=docs/screenshots`` the queue and a card are saved there as PNGs.
+"""
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from review.auth import create_user
+from webhook import db
+from webhook.signing import verify_native
+
+from .webhook_helpers import ATTACK, SECRETS, signed_post
+
+pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("MODERATION_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "moderator-password-1"
+# Holds everything over the hold thresholds and rejects nothing, so the real model's verdicts land
+# in the Pending queue whatever the model version.
+HOLDING_POLICY = """
+id = "hold-all"
+version = "test"
+title = "Everything flagged waits for a person"
+{clauses}
+[unscorable]
+non_english = "hold"
+empty = "reject"
+error = "hold"
+clause = "moderator-review"
+text = "Reviewed by a moderator."
+[authors]
+premod_after = 3
+block_after = 6
+clause = "repeat-offenders"
+text = "Repeat offenders may be blocked."
+"""
+_CLAUSE = """
+[[clause]]
+id = "no-{label}"
+text = "No {label}."
+labels = ["{label}"]
+hold_at = 0.2
+reject_at = 1.0
+"""
+
+
+def _browser_problem() -> str | None:
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).is_file()):
+        return f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (or set MODERATION_CHROMIUM)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing: pip install -e '.[dev]'"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    problem = _browser_problem()
+    if problem:
+        if os.environ.get("MODERATION_REQUIRE_BROWSER"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(make_app, tmp_path, cms):
+    """The service with the review queue on a free port, callbacks to the test's CMS."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(HOLDING_POLICY.format(clauses="".join(
+        _CLAUSE.format(label=label) for label in ("profanity", "personal_attack", "incitement"))))
+    app = make_app(POLICY=str(policy), REVIEW_COOKIE_SECURE=False, REVIEW_SECRET_KEY="browser-test",
+                   CALLBACK_URL=cms.url, CALLBACK_THREAD=True, CALLBACK_BACKOFF=0.2)
+    create_user(app.extensions["moderation"].engine, "mod", PASSWORD, "moderator")
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    app.extensions["review"].extensions["outbox"].stop()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    _, base = server
+    tab.goto(f"{base}/review/")
+    tab.fill("input[name=username]", "mod")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_selector("body[data-ready='1'] #cards")
+    yield tab
+    context.close()
+
+
+def _pending(tab) -> int:
+    return int(tab.text_content(".count[data-queue=pending]"))
+
+
+def _wait_pending(tab, n: int) -> None:
+    # A selector, not a script: the pages' Content-Security-Policy forbids evaluating strings.
+    tab.locator(f".top .count[data-queue=pending]:text-is('{n}')").wait_for()
+
+
+def _rows(app, table):
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        return [r._asdict() for r in conn.execute(sa.select(db.metadata.tables[table]))]
+
+
+def _screenshot(tab, name: str, selector: str | None = None) -> None:
+    folder = os.environ.get("MODERATION_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    target = tab.locator(selector).first if selector else tab
+    target.screenshot(path=str(Path(folder) / name))
+
+
+def test_a_moderator_works_the_queue_with_the_keyboard(server, page, cms):
+    app, base = server
+    client = app.test_client()
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        db.upsert_article(conn, "default", "a1", "Council approves new cycle lanes on the high street",
+                          "The council voted to build cycle lanes.", None, "test")
+    comments = [("troll-1", "You people are all idiots and morons, every one of you.", "troll"),
+                ("rude-1", "What a stupid, pathetic argument from a clueless fool.", "u2"),
+                ("attack-1", ATTACK, "u1")]  # the newest is first in the queue
+    for comment_id, text, author in comments:
+        answer = signed_post(client, "/v1/comments", {"id": comment_id, "text": text, "article_id": "a1",
+                                                      "author_id": author}).get_json()
+        assert answer["action"] == "hold", answer
+    page.goto(f"{base}/review/queue/pending")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _pending(page) == 3
+    first = page.locator(".card").first
+    assert first.locator(".cid").text_content() == "attack-1"
+    assert "selected" in first.get_attribute("class")
+    marks = first.locator(".text mark").all_text_contents()
+    assert marks and any("moron" in m for m in marks), marks
+    assert "Council approves new cycle lanes" in first.text_content()
+    _screenshot(page, "queue.png")
+    _screenshot(page, "card.png", ".card")
+
+    page.keyboard.press("?")
+    assert page.locator("dialog#help").is_visible()
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("f")  # approve attack-1
+    _wait_pending(page, 2)
+    assert page.locator(".card").first.locator(".cid").text_content() == "rude-1"
+
+    page.keyboard.press("d")  # reject rude-1 with a reason and a word for the commenter
+    page.select_option(".card.selected select[name=code]", "ABUSIVE")
+    page.fill(".card.selected textarea[name=explanation]", "Please argue with the point, not the person.")
+    page.keyboard.press("Control+Enter")
+    _wait_pending(page, 1)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("b")  # block troll
+    page.wait_for_selector("#flash .flash:has-text('Blocked author troll')")
+
+    items = {r["comment_id"]: r for r in _rows(app, "review_items")}
+    assert (items["attack-1"]["queue"], items["attack-1"]["decided_by"]) == ("approved", "mod")
+    assert (items["rude-1"]["queue"], items["rude-1"]["reason_code"]) == ("rejected", "ABUSIVE")
+    assert items["rude-1"]["explanation"] == "Please argue with the point, not the person."
+    assert {r["author_id"]: r["status"] for r in _rows(app, "authors")}["troll"] == "blocked"
+    audit = [(r["event"], r["subject"], r["actor"]) for r in _rows(app, "audit_log") if r["actor"]]
+    assert audit == [("review.approve", "attack-1", "mod"), ("review.reject", "rude-1", "mod"),
+                     ("review.author_status", "troll", "mod")]
+    decisions = {r["comment_ref"] for r in _rows(app, "labels") if r["label"] == "moderator_decision"}
+    assert decisions == {"attack-1", "rude-1"}
+
+    deadline = time.monotonic() + 10
+    while len(cms.received) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    bodies = []
+    for call in cms.received:
+        verify_native(call["headers"], call["body"], [SECRETS[0]], window=300)
+        bodies.append(json.loads(call["body"]))
+    assert [(b["event"], b.get("comment_id") or b.get("author_id")) for b in bodies] == [
+        ("comment.decision", "attack-1"), ("comment.decision", "rude-1"), ("author.status", "troll")]
+    assert bodies[1]["rejection_reason"] == {"code": "ABUSIVE",
+                                             "detailed_explanation": "Please argue with the point, not the person."}
+
+
+def test_a_queue_of_200_held_comments_is_cleared_by_keyboard_alone(server, page, cms, seed_into):
+    app, base = server
+    for n in range(200):
+        seed_into(app, f"held-{n:03d}", f"Held comment number {n}, you fool.", author_id=f"reader-{n % 17}",
+                  evidence=[{"label": "personal_attack", "begin": 27, "end": 31}])
+    page.goto(f"{base}/review/queue/pending")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert _pending(page) == 200
+    started = time.monotonic()
+    for remaining in range(199, -1, -1):
+        page.keyboard.press("f")
+        _wait_pending(page, remaining)
+        if remaining:
+            page.wait_for_selector(".card.selected")  # after the last card of a page, the next page has loaded
+    elapsed = time.monotonic() - started
+    page.wait_for_selector("p.empty")
+    items = _rows(app, "review_items")
+    assert len(items) == 200 and {r["queue"] for r in items} == {"approved"}
+    audit = [r for r in _rows(app, "audit_log") if r["event"] == "review.approve"]
+    assert len(audit) == 200 and {r["actor"] for r in audit} == {"mod"}
+    deadline = time.monotonic() + 20
+    while len(cms.received) < 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len({json.loads(c["body"])["comment_id"] for c in cms.received}) == 200
+    print(f"200 comments cleared by keyboard in {elapsed:.1f} s")
