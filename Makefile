@@ -10,6 +10,7 @@ REPORT ?= docs/evaluation
 export MODERATION_DATASETS ?= $(DATASETS)
 
 .PHONY: install test test-fast lint train evaluate bench score serve datacard clean
+.PHONY: data train-default evaluate-default promote rollback registry-status editors-report bench-scale
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +29,30 @@ test-fast: $(STAMP) ## skip tests marked slow
 lint: $(STAMP)
 	$(VENV)/bin/ruff check moderation training webhook tests
 
-train: $(STAMP) ## train the default model into $(MODEL) (needs the public datasets)
+train-default: $(STAMP) ## train the shipped default model into $(MODEL) (needs the public datasets)
 	$(PY) -m training.train --output $(MODEL)
 
-evaluate: $(STAMP) ## evaluation report and model card for $(MODEL)
+evaluate-default: $(STAMP) ## evaluation report and model card for $(MODEL)
 	$(PY) -m training.evaluate --model $(MODEL) --report $(REPORT)
+
+# The retraining loop (docs/retraining.md); the registry is registry/ or $(MODERATION_REGISTRY).
+data: $(STAMP) ## export the moderators' decisions from the service's database, with a data report
+	$(PY) -m training.retrain data
+
+train: $(STAMP) ## train a candidate (default sources, data/, exported decisions) into the registry
+	$(PY) -m training.retrain train
+
+evaluate: $(STAMP) ## compare the newest candidate with the live model; prints the verdict
+	$(PY) -m training.retrain evaluate
+
+promote: $(STAMP) ## make the candidate live if it is not worse (FORCE=1 REASON="..." overrides, logged)
+	$(PY) -m training.retrain promote $(if $(FORCE),--force) --reason "$(REASON)"
+
+rollback: $(STAMP) ## make the previous live version live again
+	$(PY) -m training.retrain rollback --reason "$(REASON)"
+
+registry-status: $(STAMP) ## live version, candidate, versions and recent history
+	$(PY) -m training.retrain status
 
 datacard: $(STAMP) ## rewrite data/README.md (the corpus data card) from the corpus files
 	$(PY) -m training.datacard

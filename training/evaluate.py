@@ -101,6 +101,21 @@ def _score_texts(scorer: Scorer, texts, article_ids=None) -> pd.DataFrame:
     return frame
 
 
+def score_texts(scorer: Scorer, texts, article_ids=None) -> pd.DataFrame:
+    """Scores of many texts in chunks: one column per score, plus ``stance``, ``language``, ``_score``."""
+    return _score_texts(scorer, texts, article_ids)
+
+
+def plot_pr_and_calibration(frame: pd.DataFrame, preds: pd.DataFrame, out: Path, title: str) -> list[str]:
+    """Precision-recall and calibration curves per head, saved as a PNG in ``out``; the file names."""
+    return _plot_pr_and_calibration(frame, preds, out, title)
+
+
+def plot_confusion(y, pred, out: Path, title: str) -> str:
+    """A stance confusion matrix saved as a PNG in ``out``; the file name."""
+    return _plot_confusion(y, pred, out, title)
+
+
 def _obfuscated(text: str) -> bool:
     plain = " ".join(re.sub(r"<[^>]+>", " ", text).lower().split())
     return normalise(text).text != plain and bool(re.search(r"[*@$!0-9]|\w[ .]\w[ .]\w|(\w)\1\1", text))

@@ -1,8 +1,14 @@
 """Train the violation and stance models and write a verified model directory.
 
-``python -m training.train --output DIR`` (``make train``) builds the default model from the
+``python -m training.train --output DIR`` (``make train-default``) builds the default model from the
 ``default-model: yes`` public sources plus the project's corpus (its fixed test split excluded),
 with fixed seeds, and records data hashes, parameters and validation metrics in the manifest.
+
+Two additions serve the retraining loop (``training.retrain``, ``make train``): ``decisions`` adds the
+site's exported moderators' decisions (``registry/data/decisions.jsonl``, training split only) as one
+more source with its own weight, and ``public_rows`` caps each public source at a fixed hashed sample
+of rows (0: corpus and decisions only), so that tests can train a fair baseline and candidate fast.
+Without them, training is exactly what it was.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +36,16 @@ from moderation.stance import StanceModel, content_words
 
 from . import corpus, sources
 
-__all__ = ["SOURCE_WEIGHTS", "load_stance_data", "load_violation_data", "main", "train"]
+__all__ = ["SOURCE_WEIGHTS", "load_decisions", "load_stance_data", "load_violation_data", "main", "model_version",
+           "train"]
 
 VALIDATION_SHARE = 0.15
 STANCE_VALIDATION_SHARE = 0.2
 # In-domain comments count more; the lexicon-sampled tweets with their known dialect bias less.
 SOURCE_WEIGHTS = {"corpus": 4.0, "davidson2017": 0.5}
+# The site's own moderators' decisions: in-domain like the corpus, and the point of retraining.
+DECISIONS_WEIGHT = 4.0
+DECISIONS_SOURCE = "decisions"
 PARAMS = {"n_features": 2**18, "C": 4.0, "stance_C": 1.0, "random_state": 0}
 
 
@@ -43,11 +53,20 @@ def _log(message: str) -> None:
     print(f"[train] {message}", file=sys.stderr, flush=True)
 
 
-def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True):
+def _cap(frame: pd.DataFrame, public_rows: int | None, key: str) -> pd.DataFrame:
+    """At most ``public_rows`` rows, a fixed sample chosen by hash of ``key`` (all rows when None)."""
+    if public_rows is None or len(frame) <= public_rows:
+        return frame
+    order = np.argsort([hashlib.sha1(f"cap:{k}".encode()).hexdigest() for k in frame[key]], kind="stable")
+    return frame.iloc[np.sort(order[:public_rows])].reset_index(drop=True)
+
+
+def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True,
+                        public_rows: int | None = None):
     """Training and validation frames for the violation heads, each row tagged with its source."""
     frames = []
-    for spec in sources.default_sources("violation"):
-        frame = spec.loader(datasets_root)
+    for spec in sources.default_sources("violation") if public_rows != 0 else []:
+        frame = _cap(spec.loader(datasets_root), public_rows, "item_id")
         frames.append(frame[["text", *HEADS, "source", "item_id", "split_key"]])
         _log(f"{spec.name}: {len(frame):,} rows")
     if use_corpus:
@@ -60,15 +79,33 @@ def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = 
     return data[~data["valid"]].reset_index(drop=True), data[data["valid"]].reset_index(drop=True)
 
 
-def load_stance_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True):
+def load_stance_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True, public_rows: int | None = None):
     """Training and validation stance pairs; validation claims (and articles) are never trained on."""
-    frames = [spec.loader(datasets_root) for spec in sources.default_sources("stance")]
+    frames = [_cap(spec.loader(datasets_root), public_rows, "item_id")
+              for spec in (sources.default_sources("stance") if public_rows != 0 else [])]
     if use_corpus:
         articles, comments = corpus.load_corpus(data_dir)
         frames.append(corpus.stance_frame(comments[~comments["test"]], articles))
     data = pd.concat(frames, ignore_index=True)
     data["valid"] = corpus.split_mask(data["claim_id"], STANCE_VALIDATION_SHARE, salt="stance")
     return data[~data["valid"]].reset_index(drop=True), data[data["valid"]].reset_index(drop=True)
+
+
+def load_decisions(path: Path) -> pd.DataFrame:
+    """The training split of exported moderators' decisions, in the violation frame's shape.
+
+    Rows are never put in the validation split: the held-out (most recent) decisions are the
+    evaluation set of ``make evaluate``, and the export already left them out of training.
+    """
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("split") == "train"]
+    frame = pd.DataFrame({"text": [r["text"] for r in rows]})
+    for head in HEADS:
+        frame[head] = [float("nan") if r.get(head) is None else float(r[head]) for r in rows]
+    frame["source"] = DECISIONS_SOURCE
+    frame["item_id"] = [str(r.get("key", i)) for i, r in enumerate(rows)]
+    frame["split_key"] = frame["item_id"]
+    return frame
 
 
 def _normalise_all(texts, desc: str) -> list[str]:
@@ -80,9 +117,9 @@ def _dedupe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(subset="norm", keep="first").reset_index(drop=True)
 
 
-def fit_violation(train_df: pd.DataFrame) -> ViolationModel:
+def fit_violation(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WEIGHT) -> ViolationModel:
     """Fit the violation heads on a training frame that has a ``norm`` column."""
-    weights = train_df["source"].map(SOURCE_WEIGHTS).fillna(1.0).to_numpy()
+    weights = train_df["source"].map({**SOURCE_WEIGHTS, DECISIONS_SOURCE: decisions_weight}).fillna(1.0).to_numpy()
     model = ViolationModel(n_features=PARAMS["n_features"], C=PARAMS["C"], random_state=PARAMS["random_state"])
     return model.fit(train_df["norm"].tolist(), train_df[list(HEADS)].to_numpy(), sample_weight=weights)
 
@@ -138,46 +175,81 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def data_hashes(datasets_root: Path, data_dir: Path, use_corpus: bool) -> dict:
+def data_hashes(datasets_root: Path, data_dir: Path, use_corpus: bool, public_rows: int | None = None,
+                decisions: Path | None = None) -> dict:
     """SHA-256 of every file the training read."""
     hashes = {}
     for kind in ("violation", "stance"):
-        for spec in sources.default_sources(kind):
+        for spec in sources.default_sources(kind) if public_rows != 0 else []:
             hashes.update({f"{spec.name}/{k}": v for k, v in sources.file_hashes(datasets_root, spec.name).items()})
     if use_corpus:
         hashes.update(corpus.corpus_hashes(data_dir))
+    if decisions is not None:
+        hashes[f"decisions/{Path(decisions).name}"] = hashlib.sha256(Path(decisions).read_bytes()).hexdigest()
     return hashes
 
 
+def _run_params(public_rows: int | None, decisions: Path | None, decisions_weight: float) -> dict:
+    """PARAMS plus what a retraining run changed; the default model's are PARAMS exactly."""
+    extra = {}
+    if public_rows is not None:
+        extra["public_rows_per_source"] = public_rows
+    if decisions is not None:
+        extra["decisions_weight"] = decisions_weight
+    return {**PARAMS, **extra}
+
+
+def model_version(datasets_root: Path | None = None, data_dir: Path = corpus.DATA_DIR, use_corpus: bool = True,
+                  public_rows: int | None = None, decisions: Path | None = None,
+                  decisions_weight: float = DECISIONS_WEIGHT) -> str:
+    """The version a training run would get: the date and a fingerprint of its data and parameters."""
+    root = sources.datasets_dir(datasets_root)
+    hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
+    params = _run_params(public_rows, decisions, decisions_weight)
+    fingerprint = hashlib.sha256(json.dumps([hashes, params], sort_keys=True).encode()).hexdigest()[:8]
+    return f"{date.today():%Y%m%d}-{fingerprint}"
+
+
 def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corpus.DATA_DIR,
-          use_corpus: bool = True) -> dict:
-    """Train both models into ``output`` and return the manifest written there."""
+          use_corpus: bool = True, *, public_rows: int | None = None, decisions: Path | None = None,
+          decisions_weight: float = DECISIONS_WEIGHT) -> dict:
+    """Train both models into ``output`` and return the manifest written there.
+
+    ``decisions``: an exported decisions file whose training split is added as a source;
+    ``public_rows``: cap each public source at this many rows (0 = none of them).
+    """
     started = time.time()
     root = sources.datasets_dir(datasets_root)
-    train_df, valid_df = load_violation_data(root, data_dir, use_corpus)
+    train_df, valid_df = load_violation_data(root, data_dir, use_corpus, public_rows)
+    if decisions is not None:
+        extra = load_decisions(decisions)
+        _log(f"moderators' decisions (training split): {len(extra):,} rows")
+        # First, so that where a decision and a public row share a text, the site's decision wins.
+        train_df = pd.concat([extra, train_df], ignore_index=True)
     train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
     valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
     train_df = _dedupe(train_df)
     valid_df = valid_df[~valid_df["norm"].isin(set(train_df["norm"]))].reset_index(drop=True)
     _log(f"violation: {len(train_df):,} training rows, {len(valid_df):,} validation rows")
-    violation = fit_violation(train_df)
+    violation = fit_violation(train_df, decisions_weight)
     _log(f"violation heads fitted ({time.time() - started:.0f} s)")
 
-    st_train, st_valid = load_stance_data(root, data_dir, use_corpus)
+    st_train, st_valid = load_stance_data(root, data_dir, use_corpus, public_rows)
     for frame in (st_train, st_valid):
         frame["norm_comment"] = _normalise_all(frame["comment"], "normalise stance")
         frame["norm_article"] = [normalise_text(a) for a in frame["article"]]
     stance = fit_stance(violation.featurizer_, st_train)
     _log(f"stance fitted on {len(st_train):,} pairs ({time.time() - started:.0f} s)")
 
-    hashes = data_hashes(root, data_dir, use_corpus)
-    fingerprint = hashlib.sha256(json.dumps([hashes, PARAMS], sort_keys=True).encode()).hexdigest()[:8]
+    hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
+    params = _run_params(public_rows, decisions, decisions_weight)
     manifest = {
-        "model_version": f"{date.today():%Y%m%d}-{fingerprint}",
+        "model_version": model_version(root, data_dir, use_corpus, public_rows, decisions, decisions_weight),
         "created": date.today().isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "git_commit": _git_commit(),
-        "params": PARAMS,
-        "source_weights": SOURCE_WEIGHTS,
+        "params": params,
+        "source_weights": SOURCE_WEIGHTS if decisions is None else {**SOURCE_WEIGHTS, DECISIONS_SOURCE: decisions_weight},
         "training_data": {"sources": sorted({*train_df["source"], *st_train["source"]}), "sha256": hashes,
                           "rows": {"violation": len(train_df), "stance": len(st_train)}},
         "metrics": {"validation": {"violation": violation_metrics(violation, valid_df),
@@ -196,8 +268,14 @@ def main(argv=None) -> int:
                         f"(default: ${sources.DATASETS_ENV} or ../shared/datasets)")
     parser.add_argument("--data", type=Path, default=corpus.DATA_DIR, help="the project's data/ folder")
     parser.add_argument("--no-corpus", action="store_true", help="train on the public sources only")
+    parser.add_argument("--decisions", type=Path, default=None,
+                        help="exported moderators' decisions (JSONL from `make data`) to add as a source")
+    parser.add_argument("--decisions-weight", type=float, default=DECISIONS_WEIGHT)
+    parser.add_argument("--public-rows", type=int, default=None,
+                        help="cap each public source at this many rows (0: corpus and decisions only)")
     args = parser.parse_args(argv)
-    manifest = train(args.output, args.datasets, args.data, use_corpus=not args.no_corpus)
+    manifest = train(args.output, args.datasets, args.data, use_corpus=not args.no_corpus,
+                     public_rows=args.public_rows, decisions=args.decisions, decisions_weight=args.decisions_weight)
     print(json.dumps(manifest["metrics"], indent=2))
     return 0
 

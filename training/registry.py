@@ -1,0 +1,227 @@
+"""The model registry: versioned model directories, the live pointer and the history of changes.
+
+Layout (``registry/`` in the repository, or ``$MODERATION_REGISTRY``)::
+
+    versions/<model_version>/   model files + manifest.json (hashes, data provenance), MODEL_CARD.md,
+                                evaluation/ (report, comparison.json, plots)
+    LIVE                        one line: the version the service scores with
+    history.jsonl               every init, promote, override and rollback: time, user, from, to, reason
+    data/                       exported moderators' decisions and their report (``make data``)
+
+The service reads only ``LIVE`` and ``versions/<LIVE>/``; ``LIVE`` is replaced atomically (a temporary
+file renamed over it), so a worker never reads half a name. This module imports only the standard
+library and ``moderation``: the service imports it too.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from moderation.errors import ModelError
+from moderation.persistence import MANIFEST, read_manifest
+
+__all__ = [
+    "LIVE_FILE",
+    "REGISTRY_ENV",
+    "VERSIONS_DIR",
+    "Registry",
+    "RegistryError",
+    "live_version_dir",
+    "read_live",
+    "registry_dir",
+]
+
+REGISTRY_ENV = "MODERATION_REGISTRY"
+LIVE_FILE = "LIVE"
+VERSIONS_DIR = "versions"
+HISTORY_FILE = "history.jsonl"
+_REPO = Path(__file__).resolve().parent.parent
+
+
+class RegistryError(RuntimeError):
+    """A registry operation that cannot be done, and what to do instead."""
+
+
+def registry_dir(path: str | os.PathLike | None = None) -> Path:
+    """The registry folder: ``path``, else ``$MODERATION_REGISTRY``, else ``<repo>/registry``."""
+    if path:
+        return Path(path).expanduser()
+    env = os.environ.get(REGISTRY_ENV)
+    return Path(env).expanduser() if env else _REPO / "registry"
+
+
+def read_live(root: Path) -> str | None:
+    """The live version named in ``root/LIVE``, or None when there is none yet."""
+    try:
+        name = (Path(root) / LIVE_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def live_version_dir(root: Path) -> Path | None:
+    """The live version's model directory, or None when the registry has no live version."""
+    name = read_live(root)
+    return Path(root) / VERSIONS_DIR / name if name else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _user() -> str:
+    try:
+        return os.environ.get("MODERATION_USER") or getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader sees the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Registry:
+    """One registry folder."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> Registry:
+        return cls(registry_dir(path))
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / VERSIONS_DIR
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def version_dir(self, version: str) -> Path:
+        if not version or "/" in version or version.startswith("."):
+            raise RegistryError(f"not a version name: {version!r}")
+        return self.versions_dir / version
+
+    # Reading -----------------------------------------------------------------------------------
+    def live(self) -> str | None:
+        return read_live(self.root)
+
+    def versions(self) -> list[str]:
+        """Every version with a manifest, oldest first (by training time, then name)."""
+        if not self.versions_dir.is_dir():
+            return []
+        found = []
+        for path in self.versions_dir.iterdir():
+            if not path.name.startswith(".") and (path / MANIFEST).is_file():
+                manifest = _manifest_or_empty(path)
+                found.append((str(manifest.get("trained_at") or manifest.get("created") or ""), path.name))
+        return [name for _, name in sorted(found)]
+
+    def history(self) -> list[dict]:
+        path = self.root / HISTORY_FILE
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def lineage(self) -> list[str]:
+        """The versions LIVE has pointed at, as a stack: promotions push, rollbacks pop."""
+        stack: list[str] = []
+        for event in self.history():
+            if event["action"] == "rollback":
+                if stack:
+                    stack.pop()
+            else:
+                stack.append(event["to"])
+        return stack
+
+    def candidate(self) -> str | None:
+        """The newest version that has never been live: what `make evaluate` and `make promote` act on."""
+        ever_live = {e.get("to") for e in self.history()} | {self.live()}
+        fresh = [v for v in self.versions() if v not in ever_live]
+        return fresh[-1] if fresh else None
+
+    # Changing ----------------------------------------------------------------------------------
+    def init(self, model_dir: Path, user: str | None = None) -> str | None:
+        """Copy ``model_dir`` in as the first live version when the registry has none; return it."""
+        if self.live():
+            return None
+        manifest = read_manifest(model_dir)
+        version = str(manifest["model_version"])
+        target = self.version_dir(version)
+        if not target.exists():
+            shutil.copytree(model_dir, target)
+        self._verify(version)
+        self._set_live(version, "init", user, f"first live version, copied from {model_dir}", previous=None)
+        return version
+
+    def add(self, model_dir: Path) -> str:
+        """Copy a trained model directory in as a (not live) version; return its name."""
+        version = str(read_manifest(model_dir)["model_version"])
+        target = self.version_dir(version)
+        if target.exists():
+            raise RegistryError(f"version {version} is already in {self.versions_dir}")
+        shutil.copytree(model_dir, target)
+        return version
+
+    def set_live(self, version: str, action: str, user: str | None = None, reason: str = "",
+                 detail: dict | None = None) -> dict:
+        """Verify ``version`` loads (hashes and types), then point LIVE at it and log the change."""
+        if version not in self.versions():
+            raise RegistryError(f"no version {version!r} in {self.versions_dir}")
+        self._verify(version)
+        return self._set_live(version, action, user, reason, self.live(), detail)
+
+    def rollback(self, user: str | None = None, reason: str = "") -> dict:
+        """Point LIVE back at the version that was live before the current one."""
+        stack = self.lineage()
+        if len(stack) < 2:
+            raise RegistryError("nothing to roll back to: only one version has been live "
+                                f"({self.live() or 'none'})")
+        previous = stack[-2]
+        self._verify(previous)
+        return self._set_live(previous, "rollback", user, reason or "rollback", stack[-1])
+
+    def _verify(self, version: str) -> None:
+        from moderation.scorer import Scorer
+
+        try:
+            Scorer.load(self.version_dir(version))
+        except ModelError as exc:
+            raise RegistryError(f"version {version} fails its checks and cannot go live: {exc}") from exc
+
+    def _set_live(self, version: str, action: str, user: str | None, reason: str, previous: str | None,
+                  detail: dict | None = None) -> dict:
+        event = {"time": _now(), "action": action, "user": user or _user(), "from": previous, "to": version,
+                 "reason": reason}
+        if detail:
+            event["detail"] = detail
+        write_atomic(self.root / LIVE_FILE, version + "\n")
+        with (self.root / HISTORY_FILE).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event, sort_keys=True) + "\n")
+        return event
+
+
+def _manifest_or_empty(path: Path) -> dict:
+    try:
+        return read_manifest(path)
+    except ModelError:
+        return {}

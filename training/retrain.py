@@ -1,0 +1,332 @@
+"""The retraining loop: ``python -m training.retrain data|train|evaluate|promote|rollback|status|init``.
+
+``make data``      export the moderators' decisions stored by the service (``training.decisions``)
+``make train``     train a candidate from the default sources, ``data/`` and the exported decisions
+                   into ``registry/versions/<version>/`` (not live)
+``make evaluate``  compare the newest candidate with the live model (``training.compare``)
+``make promote``   make the candidate live if no gate got worse beyond the tolerance
+                   (``FORCE=1 REASON="..."`` overrides, logged)
+``make rollback``  make the previous live version live again
+
+Every step says what it did and can be run again: training an existing version, initialising a
+registry that has a live version, or exporting the same database again changes nothing.
+The registry is ``registry/`` or ``$MODERATION_REGISTRY`` (layout: ``training.registry``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from moderation.labels import HEADS
+from moderation.scorer import Scorer, default_model_dir
+
+from . import corpus, sources
+from .registry import Registry, RegistryError
+
+__all__ = ["DEFAULT_TOLERANCE", "TOLERANCE_ENV", "main", "promote_tolerance", "write_model_card"]
+
+DEFAULT_TOLERANCE = 0.01
+TOLERANCE_ENV = "MODERATION_PROMOTE_TOLERANCE"
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def promote_tolerance(registry: Registry) -> float:
+    """$MODERATION_PROMOTE_TOLERANCE, else ``tolerance`` under ``[promote]`` in ``<registry>/settings.toml``, else 0.01."""
+    if os.environ.get(TOLERANCE_ENV):
+        return float(os.environ[TOLERANCE_ENV])
+    settings = registry.root / "settings.toml"
+    if settings.is_file():
+        return float(tomllib.loads(settings.read_text()).get("promote", {}).get("tolerance", DEFAULT_TOLERANCE))
+    return DEFAULT_TOLERANCE
+
+
+def _database_url(given: str | None) -> tuple[str, Path | None]:
+    """The service's database: ``--database``, $MODERATION_DATABASE_URL, or instance/moderation.sqlite."""
+    url = given or os.environ.get("MODERATION_DATABASE_URL")
+    if url:
+        return url, None
+    path = _REPO / "instance" / "moderation.sqlite"
+    return f"sqlite:///{path}", path
+
+
+def _ensure_live(registry: Registry) -> None:
+    version = registry.init(default_model_dir())
+    if version:
+        _say(f"registry {registry.root} had no live version: the shipped default model {version} is now live")
+
+
+# Steps -------------------------------------------------------------------------------------------------
+def cmd_data(args) -> int:
+    from webhook.db import make_engine
+
+    from .decisions import export_decisions
+
+    registry = Registry.open(args.registry)
+    url, path = _database_url(args.database)
+    if path is not None and not path.is_file():
+        _say(f"no database at {path} (set MODERATION_DATABASE_URL): no decisions exported")
+        return 0
+    engine = make_engine(url)
+    try:
+        shown = sa_safe(url)
+        report = export_decisions(engine, registry.data_dir, database_label=shown, datasets_root=args.datasets,
+                                  check_public=not args.no_public_overlap)
+    finally:
+        engine.dispose()
+    print((registry.data_dir / "REPORT.md").read_text())
+    _say(f"wrote {report.rows} decisions ({report.heldout} held out) to {registry.data_dir / 'decisions.jsonl'} "
+         f"and the report to {registry.data_dir / 'REPORT.md'}")
+    return 0
+
+
+def sa_safe(url: str) -> str:
+    """A database URL without its password, for reports."""
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_train(args) -> int:
+    from .train import model_version, train
+
+    registry = Registry.open(args.registry)
+    _ensure_live(registry)
+    decisions = registry.data_dir / "decisions.jsonl"
+    decisions = decisions if decisions.is_file() and not args.no_decisions else None
+    if decisions is None:
+        _say("no exported decisions (run `make data` first): training on the default sources and data/ only")
+    options = {"public_rows": args.public_rows, "decisions": decisions, "decisions_weight": args.decisions_weight}
+    version = model_version(args.datasets, args.data, True, **options)
+    if version in registry.versions():
+        _say(f"version {version} is already in {registry.versions_dir} (same data and parameters): nothing to train")
+        return 0
+    started = time.time()
+    scratch = registry.versions_dir / f".training-{version}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    manifest = train(scratch, args.datasets, args.data, True, **options)
+    write_model_card(scratch, manifest)
+    os.replace(scratch, registry.version_dir(version))  # a half-written version never appears
+    _say(f"trained candidate {version} into {registry.version_dir(version)} in {time.time() - started:.0f} s "
+         f"(not live; live is {registry.live()}). Next: make evaluate")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .compare import compare, fixed_sets, verdict_line
+
+    registry = Registry.open(args.registry)
+    _ensure_live(registry)
+    candidate = args.version or registry.candidate()
+    if not candidate:
+        _say("no candidate: every version in the registry has been live. Train one with `make train`")
+        return 1
+    live = registry.live()
+    live_scorer, cand_scorer = Scorer.load(registry.version_dir(live)), Scorer.load(registry.version_dir(candidate))
+    subsets = [s.manifest.get("params", {}).get("public_rows_per_source") for s in (live_scorer, cand_scorer)]
+    if subsets[0] != subsets[1]:
+        _say(f"warning: live and candidate were trained on different public subsets ({subsets[0]} and "
+             f"{subsets[1]} rows per source; None = all): the comparison measures that difference too")
+    decisions = registry.data_dir / "decisions.jsonl"
+    sets = fixed_sets(args.datasets, decisions if decisions.is_file() else None, args.data)
+    out = registry.version_dir(candidate) / "evaluation"
+    result = compare(live_scorer, cand_scorer, sets, out, promote_tolerance(registry))
+    write_model_card(registry.version_dir(candidate), cand_scorer.manifest, result)
+    for gate in result["gates"]:
+        mark = "WORSE" if gate["worse"] else ("(drop within noise)" if gate["delta"] < -result["tolerance"] else "")
+        _say(f"  {gate['set']:<24} {gate['label']:<16} {gate['metric']:<9} live {gate['live']:.3f}  "
+             f"candidate {gate['candidate']:.3f}  {gate['delta']:+.3f} {mark}")
+    _say(f"report: {out / 'README.md'}")
+    _say(verdict_line(result))
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from .compare import judge
+
+    registry = Registry.open(args.registry)
+    _ensure_live(registry)
+    candidate = args.version or registry.candidate()
+    if not candidate:
+        _say("no candidate to promote: train one with `make train`")
+        return 1
+    if args.force and not (args.reason or "").strip():
+        _say('refusing: FORCE=1 needs REASON="why this candidate goes live despite its evaluation"')
+        return 2
+    live = registry.live()
+    comparison = registry.version_dir(candidate) / "evaluation" / "comparison.json"
+    detail: dict = {}
+    if comparison.is_file():
+        result = json.loads(comparison.read_text())
+        if result["live"] != live and not args.force:
+            _say(f"candidate {candidate} was evaluated against {result['live']}, but live is now {live}: "
+                 "run `make evaluate` again")
+            return 2
+        verdict = judge(result["gates"], promote_tolerance(registry))
+        detail = {"evaluated_against": result["live"], "tolerance": verdict["tolerance"],
+                  "worse": [f"{g['label']} ({g['set']}, {g['metric']} {g['live']} -> {g['candidate']})"
+                            for g in verdict["worse"]]}
+    elif not args.force:
+        _say(f"candidate {candidate} has not been evaluated: run `make evaluate` first")
+        return 2
+    else:
+        verdict = {"promotable": False, "worse_labels": []}
+        detail = {"evaluated_against": None}
+    if not verdict["promotable"] and not args.force:
+        _say(f"NOT PROMOTED: candidate {candidate} is worse than live {live} beyond {verdict['tolerance']} on: "
+             + "; ".join(detail["worse"]))
+        _say('to promote it anyway: make promote FORCE=1 REASON="..." (logged)')
+        return 1
+    action = "promote" if verdict["promotable"] else "override"
+    try:
+        event = registry.set_live(candidate, action, args.user, args.reason or "passed evaluation", detail)
+    except RegistryError as exc:
+        _say(f"NOT PROMOTED: {exc}")
+        return 2
+    _say(f"{'promoted' if action == 'promote' else 'promoted by override'}: live is now {candidate} "
+         f"(was {event['from']}); logged in {registry.root / 'history.jsonl'}")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    registry = Registry.open(args.registry)
+    try:
+        event = registry.rollback(args.user, args.reason or "")
+    except RegistryError as exc:
+        _say(f"no rollback: {exc}")
+        return 1
+    _say(f"rolled back: live is now {event['to']} (was {event['from']}); logged in {registry.root / 'history.jsonl'}")
+    return 0
+
+
+def cmd_init(args) -> int:
+    registry = Registry.open(args.registry)
+    version = registry.init(Path(args.model) if args.model else default_model_dir(), args.user)
+    _say(f"registry {registry.root}: " + (f"{version} is the first live version" if version
+                                          else f"already initialised; live is {registry.live()}"))
+    return 0
+
+
+def cmd_status(args) -> int:
+    registry = Registry.open(args.registry)
+    live, candidate = registry.live(), registry.candidate()
+    _say(f"registry {registry.root}\nlive: {live or '(none: run `make promote` or init)'}\ncandidate: {candidate or '(none)'}")
+    for version in registry.versions():
+        marks = " <- live" if version == live else (" <- candidate" if version == candidate else "")
+        _say(f"  {version}{marks}")
+    for event in registry.history()[-5:]:
+        _say(f"  {event['time']} {event['action']:<8} {event['from']} -> {event['to']} by {event['user']}: {event['reason']}")
+    return 0
+
+
+# Model card --------------------------------------------------------------------------------------------
+_LIMITATIONS = [
+    "English only: other languages are detected and reported, and the example policy holds them.",
+    "Bag-of-n-grams: it sees words, not meaning. Negation, quotation (counter-speech) and sarcasm are only "
+    "partly handled; see the behaviour cases in the evaluation report.",
+    "Public training text is mostly Wikipedia talk pages, tweets and Civil Comments; tweets carry a known "
+    "dialect bias (Davidson et al.), down-weighted but not removed.",
+    "Moderators' decisions teach the site's own policy: they carry the moderators' judgement and its biases, "
+    "and a rejection without a reason code teaches only the overall toxicity score.",
+    "Probabilities are calibrated on pooled training data: tune thresholds in the site's policy on its own data.",
+]
+
+
+def write_model_card(directory: Path, manifest: dict, comparison: dict | None = None) -> None:
+    """MODEL_CARD.md for a registry version: data with licences, metrics per label and slice, limitations."""
+    licences = {s.name: s.licence for s in sources.SOURCES.values()}
+    data = manifest.get("training_data", {})
+    lines = [f"# Model card: moderation {manifest.get('model_version')}", "",
+             "Linear models over hashed word and character n-grams of normalised text: one calibrated "
+             "logistic-regression head per label (" + ", ".join(HEADS) + ") and a one-vs-rest stance head "
+             "(favor, against, neutral, unrelated).", "",
+             f"Trained {manifest.get('trained_at') or manifest.get('created')} from git commit "
+             f"{manifest.get('git_commit')}; parameters: `{json.dumps(manifest.get('params', {}), sort_keys=True)}`.",
+             "", "## Training data", "", "| source | licence |", "|---|---|"]
+    for name in data.get("sources", []):
+        licence = {"corpus": "project corpus, written by us (data/README.md)",
+                   "decisions": "this site's moderators' decisions, exported by `make data`"}.get(name, licences.get(name))
+        lines.append(f"| {name} | {licence} |")
+    lines += ["", f"Rows: {data.get('rows')}. SHA-256 of every file read is in `manifest.json`.", ""]
+    if manifest.get("params", {}).get("public_rows_per_source") is not None:
+        lines += [f"Trained on a subset: at most {manifest['params']['public_rows_per_source']} rows per public "
+                  "source (0: corpus and decisions only).", ""]
+    lines += ["## Metrics", ""]
+    if comparison is None:
+        lines += ["Not evaluated yet: `make evaluate` compares this version with the live one and fills this in.", ""]
+    else:
+        lines += [f"Against live {comparison['live']} (`evaluation/README.md`): "
+                  f"{'promotable' if comparison['verdict']['promotable'] else 'not promotable'} at tolerance "
+                  f"{comparison['tolerance']}.", "", "| set | label | slice | n | ROC AUC | F1@0.5 |",
+                  "|---|---|---|---|---|---|"]
+        for set_name, m in comparison["metrics"]["candidate"].items():
+            for label, by_slice in m.get("labels", {}).items():
+                for slice_name, v in by_slice.items():
+                    if v["n"] >= 20 and v["positives"] > 0:
+                        auc = f"{v['roc_auc']:.3f}" if v.get("roc_auc") is not None else ""
+                        lines.append(f"| {set_name} | {label} | {slice_name} | {int(v['n'])} | {auc} | {v['f1']:.3f} |")
+            if "stance_macro_f1" in m:
+                lines.append(f"| {set_name} | stance macro-F1 | all | | | {m['stance_macro_f1']:.3f} |")
+        lines.append("")
+    lines += ["## Known limitations", "", *[f"- {item}" for item in _LIMITATIONS], ""]
+    (Path(directory) / "MODEL_CARD.md").write_text("\n".join(lines))
+
+
+# Command line ------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", type=Path, default=None, help="registry folder (default: $MODERATION_REGISTRY "
+                        "or registry/)")
+    parser.add_argument("--datasets", type=Path, default=None, help="public datasets folder")
+    parser.add_argument("--data", type=Path, default=corpus.DATA_DIR, help="the project's data/ folder")
+    parser.add_argument("--user", default=None, help="who is acting (default: $MODERATION_USER or the login name)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("data", help="export the moderators' decisions with a data report")
+    d.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
+    d.add_argument("--no-public-overlap", action="store_true", help="do not check overlap with the public sources")
+    d.set_defaults(func=cmd_data)
+    t = sub.add_parser("train", help="train a candidate version into the registry")
+    t.add_argument("--public-rows", type=int, default=None,
+                   help="cap each public source at N rows (0: corpus and decisions only); for tests and quick runs")
+    t.add_argument("--decisions-weight", type=float, default=4.0)
+    t.add_argument("--no-decisions", action="store_true", help="leave the exported decisions out")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="compare the candidate with the live model")
+    e.add_argument("--version", help="the version to evaluate (default: the newest candidate)")
+    e.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("promote", help="make the candidate live if it is not worse beyond the tolerance")
+    p.add_argument("--version", help="the version to promote (default: the newest candidate)")
+    p.add_argument("--force", action="store_true", help="promote even if worse (needs --reason; logged)")
+    p.add_argument("--reason", default="")
+    p.set_defaults(func=cmd_promote)
+    r = sub.add_parser("rollback", help="make the previous live version live again")
+    r.add_argument("--reason", default="")
+    r.set_defaults(func=cmd_rollback)
+    i = sub.add_parser("init", help="copy the shipped default model in as the first live version")
+    i.add_argument("--model", help="model directory (default: the shipped default model)")
+    i.set_defaults(func=cmd_init)
+    sub.add_parser("status", help="live version, candidate, versions and recent history").set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RegistryError, FileNotFoundError) as exc:
+        _say(f"error: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
