@@ -1,8 +1,8 @@
 """Learning from decisions: the scripted scenario of issue 6, end to end through the retraining loop.
 
 A site's moderators reject comments that call other readers "snargles" (a local slur the default
-model has never seen) and approve ordinary disagreement. The decisions reach the service's database
-as they would from the review queue; ``make data`` exports them, ``make train`` trains a candidate,
+model has never seen) and approve ordinary disagreement, in the review queue (``review.actions``),
+which stores each decision as labels in the service's database; ``make data`` exports them, ``make train`` trains a candidate,
 ``make evaluate`` compares it with live, ``make promote`` makes it live, and the live model then
 catches new, unseen examples of the pattern while no standard evaluation set got worse.
 
@@ -23,8 +23,11 @@ import json
 import random
 
 import numpy as np
+import pytest
 
 from moderation.scorer import Scorer
+from review import actions as review_actions
+from review import queue as review_queue
 from training import retrain
 from training.registry import Registry
 from webhook import db
@@ -33,6 +36,7 @@ from .retrain_scenario import APPROVED, NEW_CLEAN, NEW_PATTERN, REJECTED
 from .webhook_helpers import PERSPECTIVE_KEY, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
+pytestmark = pytest.mark.slow  # two trainings and two evaluations: one to two minutes on two cores
 
 SITE = "harbour-gazette"
 SUBSET_TOLERANCE = "0.05"
@@ -47,8 +51,8 @@ def _pattern_scores(scorer: Scorer, texts) -> np.ndarray:
 
 
 def _feed_decisions(app, client) -> int:
-    """The comments reach the service, then the moderators' decisions land in the labels table."""
-    decisions = [(t, 1.0) for t in REJECTED] + [(t, 0.0) for t in APPROVED]
+    """The comments reach the service; moderators decide them in the review queue; one Perspective feedback."""
+    decisions = [(t, "reject") for t in REJECTED] + [(t, "approve") for t in APPROVED]
     random.Random(6).shuffle(decisions)
     ids = [f"hg-{i:04d}" for i in range(len(decisions))]
     for start in range(0, len(decisions), 100):
@@ -56,14 +60,13 @@ def _feed_decisions(app, client) -> int:
                  for n, (i, (t, _)) in enumerate(zip(ids[start:start + 100], decisions[start:start + 100]))]
         response = signed_post(client, "/v1/comments/batch", {"site_id": SITE, "comments": batch})
         assert response.status_code == 200, response.get_data(as_text=True)
-    engine = app.extensions["moderation"].engine
-    with db.transaction(engine) as conn:
-        for comment_id, (_, value) in zip(ids, decisions):
-            # As the review queue stores them: the comment's id, no text, the reason code.
-            provenance = {"moderator": "mod-ana", "code": "ABUSIVE"} if value else {"moderator": "mod-ana"}
-            db.insert_label(conn, SITE, comment_id, None, "moderator_decision", value, source="review",
-                            provenance=provenance)
-    # A Perspective client's feedback on one more comment, through its endpoint.
+    svc = app.extensions["moderation"]
+    with app.app_context():
+        review_queue.sync(svc, 0.1)
+        for comment_id, (_, decision) in zip(ids, decisions):
+            with db.connect(svc.engine) as conn:
+                item = db.review_item(conn, SITE, comment_id)
+            review_actions.decide(svc.engine, item, decision, "mod-ana", "ABUSIVE" if decision == "reject" else None)
     body = {"comment": {"text": "What a sn4rgle thing to say about the lifeboat crew."}, "communityId": SITE,
             "attributeScores": {"INSULT": {"summaryScore": {"value": 0.95}}}}
     response = client.post(f"/v1alpha1/comments:suggestscore?key={PERSPECTIVE_KEY}", json=body)

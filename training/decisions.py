@@ -11,7 +11,7 @@ How a stored label becomes head values (1 = violation, 0 = none, absent = the la
 - ``label`` is one of the model's heads (``personal_attack``, ``profanity``, ...; Perspective's
   ``suggestscore`` stores these): that head, 1 when ``value >= 0.5``; a threat or identity attack
   is also incitement.
-- ``label`` is ``moderator_decision`` (Coral's moderation queue, the review app): ``value >= 0.5``
+- ``label`` is ``moderator_decision`` (Coral's moderation queue, the review queue): ``value >= 0.5``
   is a rejection. With a rejection code in the provenance (``code``, ``reason_code``,
   ``rejection_code`` or ``rejectionReason.code``: OFFENSIVE, ABUSIVE, HARASSMENT_BULLYING,
   HATE_SPEECH) the matching policy label and toxicity are 1; without one only toxicity is. An
@@ -105,8 +105,9 @@ class DataReport:
                  f"- label rows read: {self.label_rows}",
                  f"- training rows written: {self.rows} ({self.rows - self.heldout} train, {self.heldout} held out "
                  f"by time{f', decided at or after {self.heldout_from}' if self.heldout_from else ''})",
-                 f"- duplicates merged (same normalised text): {self.duplicates}, of which with conflicting "
-                 f"values (the latest decision kept): {self.conflicts}",
+                 f"- label rows folded into a text seen before (same normalised text: a review decision stores "
+                 f"several labels, or the text was decided again): {self.duplicates}; with a conflicting value "
+                 f"(the latest kept): {self.conflicts}",
                  f"- label rows without text (no stored comment to match): {sum(self.no_text.values())}",
                  f"- label rows not used (a label the model does not learn): {sum(self.not_used.values())}", "",
                  "| source | label rows | without text |", "|---|---|---|"]
