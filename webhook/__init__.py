@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (api.bp, coral.bp, perspective.bp, ops.bp):
         app.register_blueprint(blueprint)
     app.before_request(_start_timer)
+    app.before_request(lambda: _service().follow_registry())  # a promoted model, swapped in between requests
     app.after_request(_count_request)
     app.cli.add_command(migrate_command)
     review.init_app(app)  # the moderators' pages, under /review

@@ -43,6 +43,10 @@ SETTINGS = (
             "Apply pending schema migrations when the service starts; when false, run "
             "`flask --app webhook migrate` yourself"),
     Setting("MODEL_DIR", "", "Model directory to load; empty means the shipped default model"),
+    Setting("REGISTRY", "",
+            "Model registry to follow (the registry/ folder of `make promote`): score with its LIVE version and pick up "
+            "a promotion or rollback without a restart; empty means MODEL_DIR, never reloaded"),
+    Setting("RELOAD_INTERVAL", 1.0, "Seconds between a worker's checks of the registry's LIVE file (one stat each)"),
     Setting("POLICY", "", "Policy TOML file for sites without their own; empty means data/policy.toml"),
     Setting("SITE_POLICIES", "",
             "Per-site policies as site_id=path pairs, comma-separated (site-a=/etc/a.toml,site-b=/etc/b.toml)"),

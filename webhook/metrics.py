@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests, latency, verdicts by action and label, and the model version.
+"""Prometheus metrics: requests, latency, verdicts by action and label, the model version and its reloads.
 
 Each app gets its own registry, so tests can build many apps in one process. Under gunicorn,
 ``PROMETHEUS_MULTIPROC_DIR`` (set by gunicorn_conf.py) makes the workers share their counts, and
@@ -37,6 +37,8 @@ class Metrics:
         self.model = Gauge("moderation_model_info", "The model version this worker scores with (always 1)",
                            ["model_version"], registry=self.registry, multiprocess_mode="max")
         self.model.labels(model_version).set(1)
+        self.reloads = Counter("moderation_model_reloads", "Live models a worker swapped in or refused, by version",
+                               ["model_version", "result"], registry=self.registry)
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
@@ -44,6 +46,15 @@ class Metrics:
 
     def verdict(self, action: str, label: str) -> None:
         self.verdicts.labels(action, label).inc()
+
+    def model_swapped(self, previous: str, current: str) -> None:
+        """This worker now scores with ``current``: the model gauge follows, and the swap is counted."""
+        self.model.labels(previous).set(0)
+        self.model.labels(current).set(1)
+        self.reloads.labels(current, "loaded").inc()
+
+    def model_reload(self, version: str, result: str) -> None:
+        self.reloads.labels(version, result).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every worker's metrics."""

@@ -7,7 +7,9 @@ the site's policy, and store the verdict durably before the view answers.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from moderation.errors import ModelError, PolicyError
 from moderation.labels import POLICY_LABELS
 from moderation.policy import AuthorState, Policy, load_policy
 from moderation.scorer import Article, Scorer
+from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
 from .config import as_list, as_mapping, default_policy_file
@@ -29,6 +32,7 @@ __all__ = [
     "DEFAULT_SITE",
     "CommentIn",
     "Judgement",
+    "ModelWatcher",
     "Service",
     "judge",
     "moderate",
@@ -69,6 +73,73 @@ class Judgement:
     strike: bool = False
 
 
+class ModelWatcher:
+    """Follows a model registry's LIVE file and hands the worker the live version, loaded and checked.
+
+    ``poll`` runs before every request and costs one ``stat`` at most once per interval. When LIVE
+    names another version, a thread loads it (hash and type checks, then a warm-up) while the worker
+    keeps answering with the model it has; the next request swaps it in, between requests, so no
+    request is scored by two models. A version that fails to load is refused, logged and counted,
+    and the worker keeps its model until LIVE changes again.
+    """
+
+    def __init__(self, root: Path, interval: float, metrics: Metrics):
+        self.root = Path(root)
+        self.interval = interval
+        self.metrics = metrics
+        self._checked = float("-inf")
+        self._seen: tuple | None = None
+        self._lock = threading.Lock()
+        self._loading: str | None = None
+        self._ready: Scorer | None = None
+
+    def poll(self, current: Scorer) -> Scorer | None:
+        """A newly loaded live model to swap in, or None; starts a load when LIVE has changed."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is not None:
+            return ready
+        now = time.monotonic()
+        if now - self._checked < self.interval:
+            return None
+        self._checked = now
+        try:
+            st = os.stat(self.root / LIVE_FILE)
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if key == self._seen:
+            return None
+        self._seen = key
+        version = read_live(self.root)
+        with self._lock:
+            if not version or version == current.version or version == self._loading:
+                return None
+            self._loading = version
+        threading.Thread(target=self._load, args=(version,), name=f"load-model-{version}", daemon=True).start()
+        return None
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until no load is in progress (for tests and the command line)."""
+        deadline = time.monotonic() + timeout
+        while self._loading and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _load(self, version: str) -> None:
+        try:
+            scorer = Scorer.load(self.root / VERSIONS_DIR / version)
+            scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))
+        except Exception as exc:  # noqa: BLE001 - any failure means: refuse it and keep the current model
+            log.error("model %s named in %s refused, keeping the current model: %s", version,
+                      self.root / LIVE_FILE, exc)
+            self.metrics.model_reload(version, "refused")
+            with self._lock:
+                self._loading = None
+            return
+        with self._lock:
+            self._ready, self._loading = scorer, None
+
+
 @dataclass
 class Service:
     """Everything a worker loads once: model, policies, database engine, metrics, secrets."""
@@ -82,20 +153,34 @@ class Service:
     coral_secrets: list[str] = field(default_factory=list)
     perspective_keys: list[str] = field(default_factory=list)
     signature_window: int = 300
+    watcher: ModelWatcher | None = None
 
     @classmethod
     def start(cls, config, instance_path: str) -> Service:
         """Load and check the model and policies, open the database and migrate it."""
-        scorer = config.get("SCORER") or _load_scorer(config["MODEL_DIR"])
+        registry = str(config.get("REGISTRY") or "")
+        scorer = config.get("SCORER") or _load_scorer(_live_dir(registry) or config["MODEL_DIR"])
         scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))  # load lazy parts now, not on a first request
         policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
         url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'moderation.sqlite'}"
         engine = db.make_engine(url)
         if config["AUTO_MIGRATE"]:
             db.migrate(engine)
-        return cls(scorer, policy, site_policies, engine, Metrics(scorer.version),
+        metrics = Metrics(scorer.version)
+        watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"]), metrics) if registry else None
+        return cls(scorer, policy, site_policies, engine, metrics,
                    as_list(config["SECRETS"]), as_list(config["CORAL_SECRETS"]),
-                   as_list(config["PERSPECTIVE_KEYS"]), int(config["SIGNATURE_WINDOW"]))
+                   as_list(config["PERSPECTIVE_KEYS"]), int(config["SIGNATURE_WINDOW"]), watcher)
+
+    def follow_registry(self) -> None:
+        """Before a request: swap in a newly promoted (or rolled back) model once it is loaded and checked."""
+        if self.watcher is None:
+            return
+        loaded = self.watcher.poll(self.scorer)
+        if loaded is not None:
+            previous, self.scorer = self.scorer, loaded
+            self.metrics.model_swapped(previous.version, loaded.version)
+            log.info("model %s is live in this worker (was %s)", loaded.version, previous.version)
 
     def policy_for(self, site_id: str) -> Policy:
         return self.site_policies.get(site_id, self.policy)
@@ -111,6 +196,14 @@ class Service:
                 self.scorer.add_article(Article(key, row["title"], row["body"]))
             keys[article_id] = key
         return keys
+
+
+def _live_dir(registry: str) -> str:
+    """The registry's live version directory, or "" when there is no registry or no live version yet."""
+    if not registry:
+        return ""
+    version = read_live(Path(registry))
+    return str(Path(registry) / VERSIONS_DIR / version) if version else ""
 
 
 def _load_scorer(model_dir: str) -> Scorer:
