@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from review.auth import create_user
+from review.queue import sync
 from webhook import db
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
@@ -80,3 +81,19 @@ def test_queues_decisions_and_the_outbox_on_each_database(make_app, database_url
         assert db.callback_counts(conn)["pending"] == 1
         assert db.author_history(conn, "default", ["a1"])["a1"] == {"pending": 1, "reported": 0, "rejected": 1,
                                                                     "approved": 0}
+
+
+def test_new_verdicts_reach_the_queue_once_and_an_edit_moves_the_comment(review_app, seed):
+    svc = review_app.extensions["moderation"]
+    seed("c1", "You idiot.")
+    seed("c2", "Fine words.", "approve", scores={"profanity": 0.0, "personal_attack": 0.0, "incitement": 0.0})
+    assert sync(svc, 0.1) == 2
+    assert sync(svc, 0.1) == 0, "nothing new: nothing written"
+    with db.transaction(svc.engine) as conn:
+        pk = db.save_comment(conn, "default", "c2", "Now rude.", None, None, "u1", "test")
+        db.insert_verdict(conn, pk, 2, "Now rude.", {"action": "hold", "reasons": [], "model_version": "m",
+                                                     "policy_version": "p", "scores": {"personal_attack": 0.5}})
+    assert sync(svc, 0.1) == 1
+    with db.connect(svc.engine) as conn:
+        assert db.review_item(conn, "default", "c2")["queue"] == "pending"
+        assert db.review_counts(conn, {}) == {"pending": 2, "reported": 0, "rejected": 0, "approved": 0}

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
+from review.cards import highlight
 from webhook import db
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
@@ -133,3 +134,15 @@ def test_admin_pages_render_hostile_user_names_inert(admin_client):
                                                    "role": "moderator"})
     _assert_inert(admin_client.get("/review/admin/users").get_data(as_text=True))
     _assert_inert(admin_client.get("/review/audit").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("text,spans,expected", [
+    ("You idiot.", [(4, 9)], 'You <mark title="personal_attack">idiot</mark>.'),
+    ("a<b>c", [(1, 4)], 'a<mark title="personal_attack">&lt;b&gt;</mark>c'),
+    ("abcdef", [(0, 3), (2, 5)], '<mark title="personal_attack">abcde</mark>f'),  # overlapping spans merge
+    ("abc", [(2, 9), (-1, 1), (2, 2), ("0", 1)], "abc"),  # out of range, empty or malformed: ignored
+    ("&amp;", [(0, 5)], '<mark title="personal_attack">&amp;amp;</mark>'),
+])
+def test_highlight_escapes_every_piece_and_marks_only_valid_spans(text, spans, expected):
+    reasons = [{"label": "personal_attack", "evidence": [{"begin": b, "end": e} for b, e in spans]}]
+    assert str(highlight(text, reasons)) == expected

@@ -556,12 +556,15 @@ def review_cursor(conn) -> int:
 
 
 def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
-    """Verdicts stored after ``after_id`` (less a look-back window), oldest first, with their comments."""
+    """Verdicts stored after ``after_id`` (less a look-back window) that the queue has not seen, oldest first."""
     query = (sa.select(verdicts.c.id.label("verdict_id"), verdicts.c.comment_pk, verdicts.c.action,
                        verdicts.c.scores, verdicts.c.created_at, comments.c.site_id, comments.c.comment_id,
                        comments.c.article_id, comments.c.author_id)
              .join(comments, comments.c.id == verdicts.c.comment_pk)
-             .where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK)).order_by(verdicts.c.id).limit(limit))
+             .outerjoin(review_items, review_items.c.comment_pk == verdicts.c.comment_pk)
+             .where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK),
+                    sa.or_(review_items.c.id.is_(None), review_items.c.verdict_id < verdicts.c.id))
+             .order_by(verdicts.c.id).limit(limit))
     return [r._asdict() for r in conn.execute(query)]
 
 
