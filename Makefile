@@ -27,7 +27,7 @@ test-fast: $(STAMP) ## skip tests marked slow
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check moderation training webhook tests
+	$(VENV)/bin/ruff check moderation training webhook review tests
 
 train-default: $(STAMP) ## train the shipped default model into $(MODEL) (needs the public datasets)
 	$(PY) -m training.train --output $(MODEL)
