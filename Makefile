@@ -54,6 +54,9 @@ rollback: $(STAMP) ## make the previous live version live again
 registry-status: $(STAMP) ## live version, candidate, versions and recent history
 	$(PY) -m training.retrain status
 
+editors-report: $(STAMP) ## reader reaction per site and article, with charts, into reports/editors/
+	$(PY) -m webhook.editors --output reports/editors
+
 datacard: $(STAMP) ## rewrite data/README.md (the corpus data card) from the corpus files
 	$(PY) -m training.datacard
 

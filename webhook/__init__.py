@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 
 import review
 
-from . import api, config, coral, db, errors, ops, perspective
+from . import api, config, coral, db, editors, errors, ops, perspective
 from .inputs import validator
 from .openapi import document, request_schemas
 from .service import Service
@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(_count_request)
     app.cli.add_command(migrate_command)
     review.init_app(app)  # the moderators' pages, under /review
+    app.extensions["review"].register_blueprint(editors.bp)  # editors' charts, under /review/editors
     log.info("moderation service ready: model %s", app.extensions["moderation"].scorer.version)
     return app
 

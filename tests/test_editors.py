@@ -1,0 +1,138 @@
+"""Editors' view: neutrality numbers on a constructed example, charts from stored verdicts, the report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from webhook import db
+from webhook.editors import _with_derived, comments_frame, neutrality, render_chart, write_report
+
+from .review_fixtures import engine_of
+
+pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """(stance, violation score, model action, moderator decision or None) per comment."""
+    frame = pd.DataFrame([{"comment_id": f"c{i}", "article_id": "a1", "created_at": pd.Timestamp("2026-11-20") +
+                           pd.Timedelta(hours=i), "action": action, "stance": stance, "fallback": None,
+                           "decision": decision, "scores": {"profanity": 0.0, "personal_attack": score, "incitement": 0.0}}
+                          for i, (stance, score, action, decision) in enumerate(rows)],
+                         columns=["comment_id", "article_id", "created_at", "action", "stance", "fallback", "decision",
+                                  "scores"])
+    return _with_derived(frame)
+
+
+def _group(stance: str, score: float, n: int, rejected: int) -> list[tuple]:
+    return [(stance, score, "reject" if i < rejected else "approve", None) for i in range(n)]
+
+
+def test_neutrality_pools_band_gaps_with_mantel_haenszel_weights():
+    rows = (_group("favor", 0.1, 10, 0) + _group("against", 0.1, 9, 0)
+            # A moderator rejected one the model approved, and approved one the model rejected.
+            + [("against", 0.15, "approve", "reject"), ("favor", 0.9, "reject", "approve")]
+            + _group("favor", 0.9, 4, 4) + _group("against", 0.85, 5, 5)
+            + _group("favor", 0.5, 3, 1) + _group("against", 0.5, 8, 4)  # too few in favor: shown, not pooled
+            + [("neutral", 0.1, "reject", None), ("no article text", 0.95, "reject", None)])
+    result = neutrality(_frame(rows))
+    bands = result.bands.set_index("band")
+    low, high, mid = bands.loc["0.0-0.2"], bands.loc["0.8-1.0"], bands.loc["0.4-0.6"]
+    assert (low.n_favor, low.n_against, low.rejected_favor, low.rejected_against) == (10, 10, 0.0, 0.1)
+    assert (high.n_favor, high.n_against, high.rejected_favor, high.rejected_against) == (5, 5, 0.8, 1.0)
+    assert mid.gap == pytest.approx(0.5 - 1 / 3)
+    # (5 * 0.1 + 2.5 * 0.2) / (5 + 2.5): weights n_a * n_f / (n_a + n_f); the 0.4-0.6 band has 3 in favor.
+    assert result.pooled_gap == pytest.approx(1 / 7.5)
+    assert result.compared == 30
+    assert "dissenting comments are rejected more often" in result.verdict
+
+
+def test_more_rejections_of_ruder_dissent_is_not_a_neutrality_gap():
+    # Dissent is rejected more than twice as often overall, only because more of it scores high.
+    rows = (_group("favor", 0.1, 30, 3) + _group("favor", 0.9, 10, 9)
+            + _group("against", 0.1, 10, 1) + _group("against", 0.9, 30, 27))
+    frame = _frame(rows)
+    raw = frame.groupby("stance")["rejected"].mean()
+    assert raw["against"] > 2 * raw["favor"]
+    result = neutrality(frame)
+    assert result.pooled_gap == pytest.approx(0.0)
+    assert result.verdict.startswith("no difference")
+
+
+def test_too_few_comments_with_a_stance_say_so():
+    result = neutrality(_frame(_group("favor", 0.1, 30, 1) + _group("against", 0.1, 4, 1)))
+    assert result.pooled_gap is None and "not enough" in result.verdict
+
+
+def _seed(app, site: str, article: str, n: int) -> None:
+    """Stored comments with verdicts spread over three days, stances and scores varied."""
+    engine = engine_of(app)
+    stances = ["favor", "against", "neutral", "unrelated", None]
+    with db.transaction(engine) as conn:
+        for i in range(n):
+            text = f"comment {i} on {article}"
+            pk = db.save_comment(conn, site, f"{article}-{i}", text, article, None, f"u{i % 7}", "test")
+            score = (i * 37 % 100) / 100
+            db.insert_verdict(conn, pk, 1, text, {
+                "action": "reject" if score >= 0.8 else ("hold" if score >= 0.4 else "approve"), "reasons": [],
+                "scores": {"profanity": score / 2, "personal_attack": score, "incitement": score / 3},
+                "stance": stances[i % 5], "stance_scores": None, "language": "en", "fallback": None,
+                "model_version": "m", "policy_version": "p"})
+            conn.execute(sa.update(db.comments).where(db.comments.c.id == pk)
+                         .values(created_at=db.now() - timedelta(hours=3 * i)))
+
+
+def test_comments_frame_reads_the_latest_verdicts(review_app):
+    _seed(review_app, "gazette", "art-1", 20)
+    with db.connect(engine_of(review_app)) as conn:
+        frame = comments_frame(conn, "gazette", "art-1")
+        assert len(frame) == 20 and set(frame["stance"]) == {"favor", "against", "neutral", "unrelated",
+                                                             "no article text"}
+        assert comments_frame(conn, "other-site").empty
+
+
+@pytest.mark.parametrize("chart", ["stance", "violations", "neutrality"])
+def test_charts_render_from_stored_verdicts(review_app, mod_client, chart):
+    _seed(review_app, "gazette", "art-1", 30)
+    _seed(review_app, "gazette", "art-2", 10)
+    site = mod_client.get(f"/review/editors/sites/gazette/{chart}.png?days=all")
+    assert site.status_code == 200 and site.mimetype == "image/png" and site.data.startswith(PNG)
+    article = mod_client.get(f"/review/editors/sites/gazette/charts/{chart}/articles/art-1.png")
+    assert article.status_code == 200 and article.data.startswith(PNG) and len(article.data) > 5000
+
+
+def test_pages_list_sites_and_articles_and_escape_ids(review_app, mod_client):
+    _seed(review_app, "gazette", "<script>alert(1)</script>", 6)
+    index = mod_client.get("/review/editors/").get_data(as_text=True)
+    assert "gazette" in index
+    page = mod_client.get("/review/editors/sites/gazette/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert 'src="/review/editors/sites/gazette/neutrality.png?days=90"' in page
+    assert mod_client.get("/review/editors/sites/gazette/?days=nope").status_code == 400
+    assert mod_client.get("/review/editors/sites/gazette/pie.png").status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(review_app):
+    response = review_app.test_client().get("/review/editors/sites/gazette/stance.png")
+    assert response.status_code == 302 and "/review/login" in response.headers["Location"]
+
+
+def test_an_empty_site_still_draws_a_chart():
+    assert render_chart(_frame([]), "stance", "nothing").startswith(PNG)
+
+
+def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
+    _seed(review_app, "gazette", "art-1", 25)
+    written = write_report(engine_of(review_app), tmp_path / "editors")
+    text = written[0].read_text()
+    assert "# Reader reaction: gazette" in text and "## Article art-1 (25 comments)" in text
+    assert "| band | in favor (n) |" in text
+    pngs = sorted(p.name for p in (tmp_path / "editors" / "gazette").glob("*.png"))
+    assert "site-neutrality.png" in pngs and "article-art-1-stance.png" in pngs
+    assert all((tmp_path / "editors" / "gazette" / p).read_bytes().startswith(PNG) for p in pngs)
+    assert "<h1>Reader reaction: gazette</h1>" in (tmp_path / "editors" / "gazette" / "index.html").read_text()

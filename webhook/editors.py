@@ -1,0 +1,439 @@
+"""Editors' view of reader reaction, from stored verdicts: per site and per article.
+
+- stance mix of comments over time (favor / against / neutral / unrelated / no article text);
+- violation rates by label (share of comments whose score reaches 0.5), over time;
+- rejection rate by stance, with a viewpoint-neutrality check: within the same band of violation
+  score (the highest policy-label score), are comments *against* the article rejected more often
+  than comments in *favor*? The bands' differences are pooled with Mantel-Haenszel weights
+  (``n_against * n_favor / (n_against + n_favor)``), so a site that rejects more dissent only
+  because dissent is ruder does not look biased, and one that rejects dissent at equal scores does.
+
+The outcome of a comment is the moderator's decision when there is one (review queue), else the
+verdict's action. Charts are PNGs drawn with matplotlib's object API (no pyplot state, safe in a
+server). Served in the review web app under ``/review/editors/...`` for signed-in users, and
+exported by ``make editors-report`` (``python -m webhook.editors``) to ``reports/editors/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import io
+import itertools
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, render_template_string, request, url_for
+
+from moderation.labels import POLICY_LABELS, STANCES
+from review.auth import login_required
+
+from . import db
+
+__all__ = ["BANDS", "Neutrality", "bp", "comments_frame", "main", "neutrality", "render_chart", "write_report"]
+
+BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+CHARTS = ("stance", "violations", "neutrality")
+_NO_STANCE = "no article text"
+_FLAG_GAP = 0.05  # pooled difference in rejection rate that the report calls out
+_MIN_PER_GROUP = 5  # comments per stance in a band before that band counts
+
+
+# Data -----------------------------------------------------------------------------------------------
+def comments_frame(conn, site_id: str, article_id: str | None = None, since: datetime | None = None) -> pd.DataFrame:
+    """One row per comment of a site (or article): its latest verdict, stance, scores and final outcome."""
+    latest = (sa.select(db.verdicts.c.comment_pk, sa.func.max(db.verdicts.c.version).label("version"))
+              .group_by(db.verdicts.c.comment_pk).subquery())
+    v, c, r = db.verdicts, db.comments, db.review_items
+    query = (sa.select(c.c.comment_id, c.c.article_id, c.c.created_at, v.c.action, v.c.stance, v.c.scores,
+                       v.c.fallback, r.c.decision)
+             .join(latest, latest.c.comment_pk == c.c.id)
+             .join(v, sa.and_(v.c.comment_pk == latest.c.comment_pk, v.c.version == latest.c.version))
+             .outerjoin(r, sa.and_(r.c.comment_pk == c.c.id, r.c.verdict_id == v.c.id))
+             .where(c.c.site_id == site_id))
+    if article_id is not None:
+        query = query.where(c.c.article_id == article_id)
+    if since is not None:
+        query = query.where(c.c.created_at >= since)
+    rows = [row._asdict() for row in conn.execute(query)]
+    frame = pd.DataFrame(rows, columns=["comment_id", "article_id", "created_at", "action", "stance", "scores",
+                                        "fallback", "decision"])
+    return _with_derived(frame)
+
+
+def _with_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["outcome"] = frame["decision"].where(frame["decision"].notna(), frame["action"])
+    frame["stance"] = frame["stance"].fillna(_NO_STANCE)
+    for label in POLICY_LABELS:
+        frame[label] = [float((s or {}).get(label, np.nan)) if isinstance(s, dict) else np.nan for s in frame["scores"]]
+    frame["violation"] = frame[list(POLICY_LABELS)].max(axis=1)
+    frame["rejected"] = frame["outcome"] == "reject"
+    return frame
+
+
+def sites(conn) -> list[tuple[str, int]]:
+    """Sites with stored comments, and how many each has."""
+    query = sa.select(db.comments.c.site_id, sa.func.count()).group_by(db.comments.c.site_id).order_by(db.comments.c.site_id)
+    return [(site, n) for site, n in conn.execute(query)]
+
+
+def articles(frame: pd.DataFrame, limit: int = 50) -> list[tuple[str, int]]:
+    """The site's articles with the most comments first."""
+    counts = frame.dropna(subset=["article_id"]).groupby("article_id").size().sort_values(ascending=False)
+    return [(str(a), int(n)) for a, n in counts.head(limit).items()]
+
+
+# Numbers --------------------------------------------------------------------------------------------
+@dataclass
+class Neutrality:
+    """Rejection rates of comments against and in favor of the article, band by band, and pooled."""
+
+    bands: pd.DataFrame
+    pooled_gap: float | None
+    compared: int
+
+    @property
+    def verdict(self) -> str:
+        if self.pooled_gap is None:
+            return ("not enough comments with a stance to compare: each band needs "
+                    f"{_MIN_PER_GROUP} against and {_MIN_PER_GROUP} in favor")
+        gap = self.pooled_gap
+        if gap > _FLAG_GAP:
+            return (f"dissenting comments are rejected more often than agreeing ones at the same violation scores "
+                    f"(+{gap:.1%} pooled): review the decisions")
+        if gap < -_FLAG_GAP:
+            return ("agreeing comments are rejected more often than dissenting ones at the same violation scores "
+                    f"({gap:.1%} pooled)")
+        return f"no difference beyond {_FLAG_GAP:.0%} at the same violation scores ({gap:+.1%} pooled)"
+
+    def as_dict(self) -> dict:
+        return {"pooled_gap": self.pooled_gap, "compared": self.compared, "verdict": self.verdict,
+                "bands": self.bands.replace({np.nan: None}).to_dict("records")}
+
+
+def neutrality(frame: pd.DataFrame) -> Neutrality:
+    """Rejection rate by stance within violation-score bands, and the Mantel-Haenszel pooled gap (against - favor)."""
+    scored = frame.dropna(subset=["violation"])
+    names = [f"{a:.1f}-{min(b, 1):.1f}" for a, b in itertools.pairwise(BANDS)]
+    band = pd.cut(scored["violation"], BANDS, right=False, labels=names)
+    rows, weighted, weights, compared = [], 0.0, 0.0, 0
+    for name in band.cat.categories:
+        part = scored[band == name]
+        row = {"band": str(name)}
+        for stance in STANCES:
+            group = part[part["stance"] == stance]
+            row[f"n_{stance}"] = len(group)
+            row[f"rejected_{stance}"] = float(group["rejected"].mean()) if len(group) else np.nan
+        n_a, n_f = row["n_against"], row["n_favor"]
+        row["gap"] = row["rejected_against"] - row["rejected_favor"] if n_a and n_f else np.nan
+        if n_a >= _MIN_PER_GROUP and n_f >= _MIN_PER_GROUP:
+            w = n_a * n_f / (n_a + n_f)
+            weighted += w * row["gap"]
+            weights += w
+            compared += n_a + n_f
+        rows.append(row)
+    return Neutrality(pd.DataFrame(rows), weighted / weights if weights else None, compared)
+
+
+def _bucket(times: pd.Series) -> str:
+    span = times.max() - times.min() if len(times) else timedelta(0)
+    return "h" if span <= timedelta(days=2) else ("D" if span <= timedelta(days=60) else "W")
+
+
+def _when(frame: pd.DataFrame) -> pd.Series:
+    """Each comment's time bucket: hours for two days of comments, days up to two months, else weeks."""
+    times = pd.to_datetime(frame["created_at"])
+    freq = _bucket(times)
+    return times.dt.to_period("W").dt.start_time if freq == "W" else times.dt.floor(freq)
+
+
+def stance_mix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Comments per time bucket and stance."""
+    if frame.empty:
+        return pd.DataFrame()
+    table = pd.crosstab(_when(frame), frame["stance"])
+    return table.reindex(columns=[s for s in (*STANCES, _NO_STANCE) if s in table.columns])
+
+
+def violation_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Share of comments per time bucket whose label score reaches 0.5, per policy label, plus rejections."""
+    if frame.empty:
+        return pd.DataFrame()
+    flags = pd.DataFrame({label: frame[label] >= 0.5 for label in POLICY_LABELS})
+    flags["rejected (outcome)"] = frame["rejected"]
+    return flags.groupby(_when(frame).values).mean()
+
+
+# Charts ---------------------------------------------------------------------------------------------
+_COLOURS = {"favor": "#2e86c1", "against": "#c0392b", "neutral": "#95a5a6", "unrelated": "#d5d8dc",
+            _NO_STANCE: "#f4f6f6"}
+
+
+def _figure(width=7.5, height=3.6):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=90)
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def render_chart(frame: pd.DataFrame, chart: str, title: str) -> bytes:
+    """One chart (``stance``, ``violations`` or ``neutrality``) of a comments frame, as PNG bytes."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    if frame.empty:
+        _empty(ax, "no comments stored yet")
+    elif chart == "stance":
+        _draw_stance(ax, stance_mix(frame), title)
+    elif chart == "violations":
+        _draw_violations(ax, violation_rates(frame), title)
+    elif chart == "neutrality":
+        _draw_neutrality(ax, neutrality(frame), title)
+    else:
+        raise ValueError(f"unknown chart {chart!r}: one of {', '.join(CHARTS)}")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _draw_stance(ax, table: pd.DataFrame, title: str) -> None:
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    for stance in table.columns:
+        ax.bar(x, table[stance].to_numpy(), bottom=bottom, label=stance, color=_COLOURS.get(stance), edgecolor="#888888",
+               linewidth=0.3)
+        bottom += table[stance].to_numpy()
+    hourly = any(t.hour for t in table.index)
+    step = max(1, len(table) // 30)
+    ax.set_xticks(x, [t.strftime("%d %b %H:%M" if hourly else "%d %b") if i % step == 0 else ""
+                      for i, t in enumerate(table.index)], rotation=45, ha="right", fontsize=7)
+    ax.set(ylabel="comments", title=f"Stance mix over time: {title}")
+    ax.legend(fontsize=7, ncols=2)
+
+
+def _draw_violations(ax, rates: pd.DataFrame, title: str) -> None:
+    for column in rates.columns:
+        ax.plot(rates.index, rates[column].to_numpy(), marker="o", label=column,
+                linestyle="--" if column.startswith("rejected") else "-")
+    ax.set_ylim(0, 1)
+    ax.set(ylabel="share of comments (score >= 0.5)", title=f"Violation rates by label: {title}")
+    ax.tick_params(axis="x", labelsize=7, rotation=30)
+    ax.legend(fontsize=7)
+
+
+def _draw_neutrality(ax, result: Neutrality, title: str) -> None:
+    table = result.bands
+    x = np.arange(len(table))
+    for offset, stance in ((-0.2, "favor"), (0.2, "against")):
+        values = table[f"rejected_{stance}"].fillna(0).to_numpy()
+        bars = ax.bar(x + offset, values, 0.4, label=stance, color=_COLOURS[stance])
+        for bar, n in zip(bars, table[f"n_{stance}"]):
+            ax.annotate(f"n={n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
+                        fontsize=6)
+    ax.set_xticks(x, table["band"])
+    ax.set_ylim(0, 1.1)
+    gap = "n/a" if result.pooled_gap is None else f"{result.pooled_gap:+.1%}"
+    ax.set(xlabel="violation score band (highest policy-label score)", ylabel="rejected",
+           title=f"Rejection rate by stance: {title} (pooled gap against - favor: {gap})")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+
+
+# The review web app's pages -------------------------------------------------------------------------
+bp = Blueprint("editors", __name__, url_prefix="/editors")
+
+_PAGE = """{% extends "review/base.html" %}
+{% block title %}Editors · {{ title }}{% endblock %}
+{% block main %}
+<section class="editors">
+<h1>Reader reaction: {{ title }}</h1>
+{% if sites is not none %}
+<ul>{% for site, n in sites %}
+<li><a href="{{ url_for('editors.site', site_id=site) }}">{{ site }}</a> ({{ n }} comments)</li>
+{% endfor %}</ul>
+{% else %}
+<p>{{ n }} comments{% if days %} in the last {{ days }} days{% endif %}. Neutrality: {{ result.verdict }}</p>
+{% for chart in charts %}<p><img alt="{{ chart }} chart" src="{{ chart_url(chart) }}"></p>{% endfor %}
+<table><tr><th>band</th><th>in favor (n)</th><th>rejected</th><th>against (n)</th><th>rejected</th><th>gap</th></tr>
+{% for b in result.bands.to_dict('records') %}
+<tr><td>{{ b.band }}</td><td>{{ b.n_favor }}</td><td>{{ pct(b.rejected_favor) }}</td>
+<td>{{ b.n_against }}</td><td>{{ pct(b.rejected_against) }}</td><td>{{ pct(b.gap) }}</td></tr>
+{% endfor %}</table>
+{% if article_list %}<h2>Articles</h2><ul>{% for a, n in article_list %}
+<li><a href="{{ url_for('editors.article', site_id=site_id, article_id=a) }}">{{ a }}</a> ({{ n }} comments)</li>
+{% endfor %}</ul>{% endif %}
+{% endif %}
+</section>
+{% endblock %}
+"""
+
+
+def _pct(value) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.0%}"
+
+
+def _days() -> int | None:
+    days = request.args.get("days", "90")
+    if days in ("", "all"):
+        return None
+    if not days.isdigit() or not 0 < int(days) <= 3650:
+        abort(400, "days must be a whole number from 1 to 3650, or all")
+    return int(days)
+
+
+def _frame(site_id: str, article_id: str | None, days: int | None) -> pd.DataFrame:
+    since = db.now() - timedelta(days=days) if days else None
+    with db.connect(current_app.extensions["moderation"].engine) as conn:
+        return comments_frame(conn, site_id, article_id, since)
+
+
+def _png_response(data: bytes):
+    return current_app.response_class(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@bp.get("/")
+@login_required
+def index():
+    with db.connect(current_app.extensions["moderation"].engine) as conn:
+        return render_template_string(_PAGE, title="all sites", sites=sites(conn))
+
+
+@bp.get("/sites/<site_id>/")
+@login_required
+def site(site_id: str):
+    days = _days()
+    frame = _frame(site_id, None, days)
+    return render_template_string(
+        _PAGE, title=site_id, sites=None, n=len(frame), days=days, result=neutrality(frame), charts=CHARTS, pct=_pct,
+        chart_url=lambda c: url_for("editors.site_chart", site_id=site_id, chart=c, days=days or "all"),
+        site_id=site_id, article_list=articles(frame))
+
+
+@bp.get("/sites/<site_id>/<chart>.png")
+@login_required
+def site_chart(site_id: str, chart: str):
+    if chart not in CHARTS:
+        abort(404)
+    return _png_response(render_chart(_frame(site_id, None, _days()), chart, site_id))
+
+
+@bp.get("/sites/<site_id>/articles/<path:article_id>/")
+@login_required
+def article(site_id: str, article_id: str):
+    frame = _frame(site_id, article_id, None)
+    return render_template_string(
+        _PAGE, title=f"{site_id} / {article_id}", sites=None, n=len(frame), days=None, result=neutrality(frame),
+        charts=CHARTS, pct=_pct, site_id=site_id, article_list=[],
+        chart_url=lambda c: url_for("editors.article_chart", site_id=site_id, article_id=article_id, chart=c))
+
+
+@bp.get("/sites/<site_id>/charts/<chart>/articles/<path:article_id>.png")
+@login_required
+def article_chart(site_id: str, chart: str, article_id: str):
+    if chart not in CHARTS:
+        abort(404)
+    return _png_response(render_chart(_frame(site_id, article_id, None), chart, article_id))
+
+
+# The exportable report ------------------------------------------------------------------------------
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "x"
+
+
+def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tuple[list[str], list[str]]:
+    """Markdown and HTML for one site or article: charts written next to them, the neutrality table."""
+    result = neutrality(frame)
+    md = [f"{len(frame)} comments. Neutrality: {result.verdict}.", ""]
+    htm = [f"<p>{len(frame)} comments. Neutrality: {html.escape(result.verdict)}.</p>"]
+    for chart in CHARTS:
+        name = f"{prefix}{chart}.png"
+        (folder / name).write_bytes(render_chart(frame, chart, title))
+        md += [f"![{chart}]({name})", ""]
+        htm.append(f'<p><img alt="{chart}" src="{html.escape(name)}"></p>')
+    md += ["| band | in favor (n) | rejected | against (n) | rejected | gap |", "|---|---|---|---|---|---|"]
+    htm.append("<table><tr><th>band</th><th>in favor (n)</th><th>rejected</th><th>against (n)</th><th>rejected</th>"
+               "<th>gap</th></tr>")
+    for b in result.bands.to_dict("records"):
+        cells = [b["band"], b["n_favor"], _pct(b["rejected_favor"]), b["n_against"], _pct(b["rejected_against"]),
+                 _pct(b["gap"])]
+        md.append("| " + " | ".join(map(str, cells)) + " |")
+        htm.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    htm.append("</table>")
+    return [*md, ""], htm
+
+
+def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = None, top_articles: int = 10) -> list[Path]:
+    """Write ``output/<site>/README.md`` and ``index.html`` with charts for each site and its busiest articles."""
+    with db.connect(engine) as conn:
+        site_ids = site_ids or [s for s, _ in sites(conn)]
+        frames = {s: comments_frame(conn, s) for s in site_ids}
+    written = []
+    for site_id, frame in frames.items():
+        folder = output / _slug(site_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        md, htm = _section(frame, site_id, folder, "site-")
+        md = [f"# Reader reaction: {site_id}", "", f"Written by `make editors-report` on {datetime.now():%Y-%m-%d %H:%M}. "
+              "Outcome = the moderator's decision where there is one, else the verdict. Violation rate: share of "
+              "comments scoring 0.5 or more. Neutrality compares rejection rates of comments against and in favor "
+              "of the article within the same violation-score band (pooled with Mantel-Haenszel weights).", "", *md]
+        htm = [f"<!doctype html><meta charset='utf-8'><title>Reader reaction: {html.escape(site_id)}</title>",
+               f"<h1>Reader reaction: {html.escape(site_id)}</h1>", *htm]
+        for article_id, n in articles(frame, top_articles):
+            part = frame[frame["article_id"] == article_id]
+            a_md, a_htm = _section(part, article_id, folder, f"article-{_slug(article_id)}-")
+            md += [f"## Article {article_id} ({n} comments)", "", *a_md]
+            htm += [f"<h2>Article {html.escape(article_id)} ({n} comments)</h2>", *a_htm]
+        (folder / "README.md").write_text("\n".join(md) + "\n")
+        (folder / "index.html").write_text("\n".join(htm) + "\n")
+        written.append(folder / "README.md")
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Editors' report: reader reaction per site and article, with charts")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
+    parser.add_argument("--output", type=Path, default=Path("reports/editors"))
+    parser.add_argument("--site", action="append", help="only this site (repeatable)")
+    parser.add_argument("--articles", type=int, default=10, help="the busiest N articles of each site get a section")
+    args = parser.parse_args(argv)
+    import os
+
+    url = args.database or os.environ.get("MODERATION_DATABASE_URL")
+    if not url:
+        path = Path(__file__).resolve().parent.parent / "instance" / "moderation.sqlite"
+        if not path.is_file():
+            print(f"no database at {path} (set MODERATION_DATABASE_URL): nothing to report", file=sys.stderr)
+            return 0
+        url = f"sqlite:///{path}"
+    engine = db.make_engine(url)
+    try:
+        written = write_report(engine, args.output, args.site, args.articles)
+    finally:
+        engine.dispose()
+    for path in written:
+        print(f"wrote {path} (and index.html, charts)")
+    if not written:
+        print("no comments stored: nothing to report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
