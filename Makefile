@@ -63,6 +63,9 @@ datacard: $(STAMP) ## rewrite data/README.md (the corpus data card) from the cor
 bench: $(STAMP) ## speed and memory benchmarks, written to docs/benchmarks.md
 	$(PY) -m training.bench --model $(MODEL) --output docs/benchmarks.md
 
+bench-scale: $(STAMP) ## a million comments scored in chunks, retraining on 300k rows: docs/benchmarks-scale.md
+	$(PY) -m training.bench_scale --output docs/benchmarks-scale.md
+
 serve: $(STAMP) ## the service on the shipped model and an embedded SQLite database
 	$(VENV)/bin/gunicorn -c webhook/gunicorn_conf.py "webhook:create_app()"
 

@@ -166,13 +166,16 @@ def _merge(rows: list[dict], report: DataReport) -> list[dict]:
     return sorted(merged.values(), key=lambda e: (e["decided_at"], e["label_ids"][-1]))
 
 
-def _overlap(norms: set[str], datasets_root: Path | None, data_dir: Path) -> dict:
+def _overlap(norms: set[str], datasets_root: Path | None, data_dir: Path, check_public: bool) -> dict:
     from . import corpus, sources
 
     out = {}
     _, comments = corpus.load_corpus(data_dir)
     corpus_norms = {normalise_text(t) for t in comments["text"]}
     out["project corpus (data/)"] = f"{len(norms & corpus_norms)} of {len(norms)}"
+    if not check_public:
+        out["public sources"] = "not checked (--no-public-overlap)"
+        return out
     root = sources.datasets_dir(datasets_root)
     if not root.is_dir():
         out["public sources"] = f"not checked: no datasets at {root}"
@@ -230,10 +233,8 @@ def export_decisions(engine: sa.Engine, output_dir: Path, *, database_label: str
             "sources": sorted(entry["sources"]), "label_ids": entry["label_ids"], "split": split},
             ensure_ascii=False))
     (output_dir / "decisions.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    if check_public or data_dir is not None:
-        norms = {normalise_text(e["text"]) for e in merged}
-        report.overlap = _overlap(norms, datasets_root if check_public else Path("/nonexistent"),
-                                  data_dir or corpus.DATA_DIR)
+    norms = {normalise_text(e["text"]) for e in merged}
+    report.overlap = _overlap(norms, datasets_root, data_dir or corpus.DATA_DIR, check_public)
     (output_dir / "REPORT.md").write_text(report.markdown(database_label, output_dir / "decisions.jsonl"))
     return report
 

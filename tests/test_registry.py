@@ -1,0 +1,208 @@
+"""The model registry and the fast parts of the retraining loop: versions, LIVE, history, promotion
+rules, the tolerance setting, and the export of moderators' decisions."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from moderation.scorer import default_model_dir
+from training import retrain
+from training.compare import judge
+from training.decisions import export_decisions, label_heads
+from training.registry import LIVE_FILE, Registry, RegistryError, registry_dir
+from webhook import db
+
+
+def _copy(registry: Registry, name: str, trained_at: str) -> str:
+    target = registry.version_dir(name)
+    shutil.copytree(default_model_dir(), target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest.update(model_version=name, trained_at=trained_at)
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return name
+
+
+@pytest.fixture
+def registry(tmp_path) -> Registry:
+    reg = Registry(tmp_path / "registry")
+    reg.init(default_model_dir(), "tester")
+    return reg
+
+
+def test_the_registry_folder_comes_from_the_argument_the_environment_or_the_repository(tmp_path, monkeypatch):
+    monkeypatch.delenv("MODERATION_REGISTRY", raising=False)
+    assert registry_dir().name == "registry"
+    monkeypatch.setenv("MODERATION_REGISTRY", str(tmp_path / "env"))
+    assert registry_dir() == tmp_path / "env"
+    assert registry_dir(tmp_path / "given") == tmp_path / "given"
+
+
+def test_init_makes_the_shipped_model_the_first_live_version_once(registry):
+    first = registry.live()
+    assert first and (registry.version_dir(first) / "manifest.json").is_file()
+    assert registry.init(default_model_dir()) is None  # re-running changes nothing
+    [event] = registry.history()
+    assert event["action"] == "init" and event["to"] == first and event["from"] is None and event["user"] == "tester"
+    assert registry.candidate() is None
+
+
+def test_candidates_are_the_newest_versions_never_live(registry):
+    a = _copy(registry, "v-a", "2030-01-01T00:00:00Z")
+    b = _copy(registry, "v-b", "2030-01-02T00:00:00Z")
+    assert registry.candidate() == b
+    registry.set_live(b, "promote", "tester", "better")
+    assert registry.candidate() == a  # never live, so still a candidate
+    assert (registry.root / LIVE_FILE).read_text() == "v-b\n"
+    assert not list(registry.root.glob(".LIVE.*"))  # the temporary file was renamed over LIVE
+
+
+def test_rollback_walks_back_through_the_versions_that_were_live(registry):
+    first = registry.live()
+    for name, day in (("v-a", 1), ("v-b", 2)):
+        _copy(registry, name, f"2030-01-0{day}T00:00:00Z")
+        registry.set_live(name, "promote", "tester", "")
+    assert registry.lineage() == [first, "v-a", "v-b"]
+    assert registry.rollback("tester", "bad")["to"] == "v-a"
+    assert registry.rollback("tester", "worse")["to"] == first
+    with pytest.raises(RegistryError, match="nothing to roll back"):
+        registry.rollback()
+    actions = [e["action"] for e in registry.history()]
+    assert actions == ["init", "promote", "promote", "rollback", "rollback"]
+
+
+def test_a_version_that_fails_its_checks_never_goes_live(registry):
+    bad = _copy(registry, "v-bad", "2030-01-01T00:00:00Z")
+    (registry.version_dir(bad) / "stance.skops").write_bytes(b"tampered")
+    before = registry.live()
+    with pytest.raises(RegistryError, match="fails its checks"):
+        registry.set_live(bad, "override", "tester", "forced")
+    assert registry.live() == before and len(registry.history()) == 1
+    with pytest.raises(RegistryError, match="not a version name"):
+        registry.version_dir("../escape")
+
+
+def _run(registry, *args) -> int:
+    return retrain.main(["--registry", str(registry.root), "--user", "tester", *args])
+
+
+def _comparison(registry, version, gates):
+    folder = registry.version_dir(version) / "evaluation"
+    folder.mkdir(parents=True)
+    (folder / "comparison.json").write_text(json.dumps({"live": registry.live(), "candidate": version,
+                                                        "gates": gates}))
+
+
+_WORSE = {"set": "corpus test", "label": "incitement", "metric": "f1", "live": 0.8, "candidate": 0.7,
+          "delta": -0.1, "delta_upper95": -0.05}
+_NOISE = {"set": "corpus test", "label": "threat", "metric": "f1", "live": 0.8, "candidate": 0.7,
+          "delta": -0.1, "delta_upper95": 0.02}
+_BETTER = {"set": "held-out decisions", "label": "personal_attack", "metric": "f1", "live": 0.4,
+           "candidate": 0.9, "delta": 0.5, "delta_upper95": None}
+
+
+def test_promote_needs_an_evaluation_and_refuses_a_worse_candidate(registry, capsys):
+    live = registry.live()
+    cand = _copy(registry, "v-c", "2030-01-01T00:00:00Z")
+    assert _run(registry, "promote") == 2 and "make evaluate" in capsys.readouterr().out
+    _comparison(registry, cand, [_WORSE, _NOISE, _BETTER])
+    assert _run(registry, "promote") == 1
+    out = capsys.readouterr().out
+    assert "NOT PROMOTED" in out and "incitement" in out and "threat" not in out
+    assert registry.live() == live
+    assert _run(registry, "promote", "--force") == 2  # an override needs a reason
+    assert _run(registry, "promote", "--force", "--reason", "site asked for it") == 0
+    event = registry.history()[-1]
+    assert (event["action"], event["to"], event["reason"], event["user"]) == ("override", cand, "site asked for it",
+                                                                             "tester")
+    assert "incitement" in event["detail"]["worse"][0]
+
+
+def test_promote_goes_ahead_when_only_noise_or_gains(registry):
+    cand = _copy(registry, "v-d", "2030-01-01T00:00:00Z")
+    _comparison(registry, cand, [_NOISE, _BETTER])
+    assert _run(registry, "promote") == 0
+    assert registry.live() == cand and registry.history()[-1]["action"] == "promote"
+
+
+def test_a_candidate_evaluated_against_another_live_version_is_evaluated_again(registry, capsys):
+    cand = _copy(registry, "v-e", "2030-01-01T00:00:00Z")
+    _comparison(registry, cand, [_BETTER])
+    other = _copy(registry, "v-f", "2029-01-01T00:00:00Z")
+    registry.set_live(other, "promote", "tester", "")
+    assert _run(registry, "promote", "--version", cand) == 2 and "again" in capsys.readouterr().out
+
+
+def test_the_tolerance_comes_from_the_environment_then_the_settings_file(registry, monkeypatch):
+    monkeypatch.delenv("MODERATION_PROMOTE_TOLERANCE", raising=False)
+    assert retrain.promote_tolerance(registry) == 0.01
+    (registry.root / "settings.toml").write_text("[promote]\ntolerance = 0.02\n")
+    assert retrain.promote_tolerance(registry) == 0.02
+    monkeypatch.setenv("MODERATION_PROMOTE_TOLERANCE", "0.2")
+    assert retrain.promote_tolerance(registry) == 0.2
+    assert judge([_WORSE], 0.2)["promotable"] and not judge([_WORSE], 0.01)["promotable"]
+
+
+@pytest.mark.parametrize("label,value,provenance,expected", [
+    ("personal_attack", 0.9, None, {"personal_attack": 1.0}),
+    ("profanity", 0.2, None, {"profanity": 0.0}),
+    ("threat", 0.7, None, {"threat": 1.0, "incitement": 1.0}),
+    ("moderator_decision", 1.0, {"code": "ABUSIVE"}, {"toxicity": 1.0, "personal_attack": 1.0}),
+    ("moderator_decision", 1.0, {"code": "HATE_SPEECH"}, {"toxicity": 1.0, "incitement": 1.0}),
+    ("moderator_decision", 1.0, {"rejectionReason": {"code": "OFFENSIVE"}}, {"toxicity": 1.0, "profanity": 1.0}),
+    ("moderator_decision", 1.0, {"code": "SPAM"}, {"toxicity": 1.0}),
+    ("moderator_decision", 1.0, {"status": "REJECTED"}, {"toxicity": 1.0}),
+    ("moderator_decision", 0.0, {}, {h: 0.0 for h in ("profanity", "personal_attack", "incitement", "threat",
+                                                       "identity_attack", "toxicity")}),
+    ("severe_toxicity", 0.9, None, {}),
+    ("spam", 1.0, None, {}),
+])
+def test_stored_labels_become_head_values(label, value, provenance, expected):
+    assert label_heads(label, value, provenance) == expected
+
+
+def test_the_export_merges_by_normalised_text_holds_out_the_newest_and_reports(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        pk = db.save_comment(conn, "s", "c-stored", "Stored text, you fool.", None, None, None, "api")
+        assert pk
+        rows = [("s", "c1", "You utter snargle.", "personal_attack", 1.0, "perspective:suggestscore"),
+                ("s", "c2", "YOU UTTER SNARGLE.", "personal_attack", 0.0, "perspective:suggestscore"),  # later wins
+                ("s", "c-stored", None, "moderator_decision", 1.0, "review"),  # text from the comments table
+                ("s", "coral:123", None, "moderator_decision", 1.0, "coral:COMMENT_LEFT_MODERATION_QUEUE"),
+                ("s", "c4", "A fine point about the harbour.", "moderator_decision", 0.0, "review"),
+                ("s", "c5", "Whatever.", "spam", 1.0, "review")]
+        for site, ref, text, label, value, source in rows:
+            db.insert_label(conn, site, ref, text, label, value, source, {"code": "ABUSIVE"})
+    report = export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    engine.dispose()
+    exported = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+    assert report.label_rows == 6 and report.rows == 3 == len(exported)
+    assert report.duplicates == 1 and report.conflicts == 1
+    assert sum(report.no_text.values()) == 1 and report.not_used["spam"] == 1
+    snargle = next(r for r in exported if "snargle" in r["text"].lower())
+    assert snargle["personal_attack"] == 0.0 and snargle["profanity"] is None
+    assert any(r["text"] == "Stored text, you fool." and r["personal_attack"] == 1.0 for r in exported)
+    held = [r for r in exported if r["split"] == "heldout"]
+    assert len(held) == math.ceil(3 * 0.2) and held[0] == exported[-1]
+    text = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "training rows written: 3 (2 train, 1 held out" in text and "| review | 3 | 0 |" in text
+    assert "project corpus (data/)" in text
+
+
+def test_make_data_says_so_when_there_is_no_database(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MODERATION_DATABASE_URL", raising=False)
+    monkeypatch.setattr(retrain, "_REPO", tmp_path)
+    assert retrain.main(["--registry", str(tmp_path / "r"), "data"]) == 0
+    assert "no database" in capsys.readouterr().out
+
+
+def test_judging_counts_only_drops_beyond_tolerance_and_noise():
+    verdict = judge([_WORSE, _NOISE, _BETTER], 0.01)
+    assert not verdict["promotable"] and verdict["worse_labels"] == ["incitement"]
+    assert np.isclose(verdict["tolerance"], 0.01)
