@@ -16,6 +16,7 @@ The registry is ``registry/`` or ``$MODERATION_REGISTRY`` (layout: ``training.re
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -138,6 +139,10 @@ def cmd_evaluate(args) -> int:
         _say(f"warning: live and candidate were trained on different public subsets ({subsets[0]} and "
              f"{subsets[1]} rows per source; None = all): the comparison measures that difference too")
     decisions = registry.data_dir / "decisions.jsonl"
+    trained_on = cand_scorer.manifest.get("training_data", {}).get("sha256", {}).get("decisions/decisions.jsonl")
+    if trained_on and decisions.is_file() and trained_on != hashlib.sha256(decisions.read_bytes()).hexdigest():
+        _say("warning: the decisions were exported again after this candidate was trained; its held-out rows "
+             "may differ from the ones it left out (run `make train` again for a clean comparison)")
     sets = fixed_sets(args.datasets, decisions if decisions.is_file() else None, args.data)
     out = registry.version_dir(candidate) / "evaluation"
     result = compare(live_scorer, cand_scorer, sets, out, promote_tolerance(registry))
