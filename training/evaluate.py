@@ -1,6 +1,6 @@
 """Evaluate a model directory and write a Markdown report with plots, plus the model card.
 
-``python -m training.evaluate --model DIR --report docs/evaluation`` (``make evaluate``). Reads the
+``python -m training.evaluate --model DIR --report docs/evaluation`` (``make evaluate-default``). Reads the
 validation splits carved by ``training.train`` from the public sources, the corpus's fixed
 article-disjoint test split, the behaviour cases in ``data/behaviour/cases.jsonl`` and identity-term
 probes, and reports per label, per slice and for stance.
@@ -335,7 +335,7 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
                      f"{'see manifest' if s != 'corpus' else 'corpus train split'} |")
     lines += ["", f"Violation rows: {rows.get('violation')}; stance pairs: {rows.get('stance')}. File hashes "
               "are in `manifest.json`.", "", "## Metrics", "",
-              "Full report: `docs/evaluation/README.md` (from `make evaluate`). Headlines:", ""]
+              "Full report: `docs/evaluation/README.md` (from `make evaluate-default`). Headlines:", ""]
     for key in ("olid_offensive_macro_f1", "arc_stance_macro_f1", "corpus_stance_macro_f1",
                 "corpus_action_accuracy", "identity_probe_flag_rate"):
         if key in report.metrics:
@@ -369,7 +369,7 @@ def main(argv=None) -> int:
     args.report.mkdir(parents=True, exist_ok=True)
     report = Report(args.report)
     report.add(f"# Evaluation of model {scorer.version}", "",
-               "Written by `make evaluate` (`python -m training.evaluate`); every number below comes from it.", "")
+               "Written by `make evaluate-default` (`python -m training.evaluate`); every number below comes from it.", "")
     root = sources.datasets_dir(args.datasets)
     if root.is_dir():
         _log("public validation splits")
