@@ -1,26 +1,28 @@
 """Hashed word and character n-gram features, the shared input of every model head.
 
 Hashing keeps the model file small and independent of a vocabulary; a learned IDF vector and
-sub-linear term frequency give TF-IDF weighting. ``transform`` is the hot path of scoring: word
-n-grams are hashed in one pass of ``FeatureHasher``, and the hashed character n-grams of each
-distinct word are computed once and kept in a bounded per-process table (the first 50,000 words
-seen), since readers reuse words far more often than they coin them. The counts are exactly those of hashing ``analyze``'s
-feature strings (tested).
+sub-linear term frequency give TF-IDF weighting. ``transform`` is the hot path of scoring, so it
+works on plain arrays and builds one sparse matrix at the end: each distinct word's columns (its
+unigram and its character n-grams) are hashed once and kept in a bounded per-process table, since
+readers reuse words far more often than they coin them; only longer word n-grams are hashed per
+comment. The columns are exactly those ``FeatureHasher`` gives ``analyze``'s feature strings, and
+the weights those of TF-IDF with L2 normalisation (both tested).
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.preprocessing import normalize
+from sklearn.utils import murmurhash3_32
 
 __all__ = ["CommentFeaturizer", "analyze", "tokenize"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
+_INT32_MIN = -(2**31)
 
 
 def tokenize(text: str) -> list[re.Match]:
@@ -37,43 +39,35 @@ def _char_ngrams(word: str, lo: int, hi: int, out: list[str]) -> None:
         out.extend(["c" + padded[i:i + n] for i in range(size - n + 1)])
 
 
-def _word_ngrams(words: list[str], lo: int, hi: int) -> list[str]:
-    return ["w" + " ".join(words[i:i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
+def _column(feature: str, n_features: int) -> int:
+    """The column ``FeatureHasher(alternate_sign=False)`` gives a feature string (signed MurmurHash3, seed 0)."""
+    h = murmurhash3_32(feature, 0)
+    return (2**31 - 1 - (n_features - 1)) % n_features if h == _INT32_MIN else abs(h) % n_features
 
 
-# (n_features, char n-gram range) -> {word: hashed column of each of its character n-grams, as int32 bytes}.
-_CHAR_TABLES: dict[tuple, dict[str, bytes]] = {}
-_CHAR_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
+# (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}.
+_WORD_TABLES: dict[tuple, dict[str, bytes]] = {}
+_WORD_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
 
 
-def _char_columns(words_per_text: list[list[str]], hasher: FeatureHasher, lo: int, hi: int) -> list[bytes]:
-    """For each word of each text (flattened), the int32 columns of its character n-grams (repeats kept).
+def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi: int) -> dict[str, bytes]:
+    """Each word's columns: its unigram (when word unigrams are features) and its character n-grams.
 
     Safe to call from several threads: each call reads the shared table into its own dict.
     """
-    table = _CHAR_TABLES.setdefault((hasher.n_features, lo, hi), {})
-    known: dict[str, bytes] = {}
-    missing: list[str] = []
-    for word in {w for words in words_per_text for w in words}:
+    table = _WORD_TABLES.setdefault((n_features, unigrams, lo, hi), {})
+    found: dict[str, bytes] = {}
+    for word in words:
         cols = table.get(word)
         if cols is None:
-            missing.append(word)
-        else:
-            known[word] = cols
-    if missing:
-        grams: list[list[str]] = []
-        for word in missing:
-            feats: list[str] = []
+            feats = ["w" + word] if unigrams else []
             if word.isalnum() or "'" in word:
                 _char_ngrams(word, lo, hi, feats)
-            grams.append(feats)
-        counts = hasher.transform(grams)
-        for k, word in enumerate(missing):
-            a, b = counts.indptr[k], counts.indptr[k + 1]
-            known[word] = np.repeat(counts.indices[a:b], counts.data[a:b].astype(np.int64)).astype(np.int32).tobytes()
-            if len(table) < _CHAR_TABLE_MAX_WORDS:
-                table[word] = known[word]
-    return [known[w] for words in words_per_text for w in words]
+            cols = array("i", [_column(f, n_features) for f in feats]).tobytes()
+            if len(table) < _WORD_TABLE_MAX_WORDS:
+                table[word] = cols
+        found[word] = cols
+    return found
 
 
 def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
@@ -107,30 +101,27 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         self.char_ngrams = char_ngrams
         self.sublinear_tf = sublinear_tf
 
-    def _hasher(self) -> FeatureHasher:
-        return FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False,
-                             dtype=np.float32)
-
     def _counts(self, texts) -> sp.csr_matrix:
-        """Hashed feature counts: the same matrix as hashing ``analyze`` of each text."""
+        """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
         (wlo, whi), (clo, chi) = tuple(self.word_ngrams), tuple(self.char_ngrams)
-        hasher = self._hasher()
+        n = self.n_features
         words_per_text = [_TOKEN.findall(t) for t in texts]
-        if not words_per_text:
-            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
-        word_part = hasher.transform(_word_ngrams(words, wlo, whi) for words in words_per_text)
-        columns = _char_columns(words_per_text, hasher, clo, chi)
-        n_texts = len(words_per_text)
-        sizes = np.fromiter((len(c) // 4 for c in columns), dtype=np.int64, count=len(columns))
-        word_counts = np.fromiter((len(w) for w in words_per_text), dtype=np.int64, count=n_texts)
-        totals = np.bincount(np.repeat(np.arange(n_texts), word_counts), weights=sizes, minlength=n_texts)
-        indptr = np.zeros(n_texts + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum(totals.astype(np.int64))
-        indices = np.frombuffer(bytearray(b"".join(columns)), dtype=np.int32)
-        char_part = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                                  shape=(n_texts, self.n_features))
-        char_part.sum_duplicates()
-        return (word_part + char_part).tocsr()
+        table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi)
+        chunks: list[bytes] = []
+        for words in words_per_text:
+            longer = [_column("w" + " ".join(words[i:i + k]), n)
+                      for k in range(max(wlo, 2), whi + 1) for i in range(len(words) - k + 1)]
+            chunks.append(b"".join([*(table[w] for w in words), array("i", longer).tobytes()]))
+        sizes = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
+        columns = np.frombuffer(b"".join(chunks), dtype=np.int32)
+        # Count each (row, column) once: sorting the combined keys puts rows in order too.
+        keys, counts = np.unique(np.repeat(np.arange(len(chunks), dtype=np.int64), sizes) * n + columns,
+                                 return_counts=True)
+        rows = keys // n
+        indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(chunks)), out=indptr[1:])
+        return sp.csr_matrix((counts.astype(np.float32), (keys % n).astype(np.int32), indptr),
+                             shape=(len(chunks), n))
 
     def fit(self, X, y=None):
         """Learn the IDF vector from a list of normalised texts."""
@@ -145,13 +136,18 @@ class CommentFeaturizer(TransformerMixin, BaseEstimator):
         return self.weight(self._counts(X))
 
     def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Apply sub-linear TF, IDF and L2 normalisation to hashed counts."""
+        """Apply sub-linear TF, IDF and L2 normalisation to hashed counts (in place)."""
+        data = counts.data
         if self.sublinear_tf:
-            np.log(counts.data, out=counts.data)
-            counts.data += 1
-        counts.data *= self.idf_[counts.indices]
-        return normalize(counts, copy=False)
+            np.log(data, out=data)
+            data += 1
+        data *= self.idf_[counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]))
+        norms[norms == 0] = 1.0
+        data /= norms[rows].astype(np.float32)
+        return counts
 
     def feature_index(self, feats: list[str]) -> np.ndarray:
         """Column index of each feature string (for explanations)."""
-        return self._hasher().transform([[f] for f in feats]).indices
+        return np.array([_column(f, self.n_features) for f in feats], dtype=np.int64)

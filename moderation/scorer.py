@@ -99,7 +99,8 @@ class Scorer:
         """Remember an article's features so comments under it get a stance."""
         text = normalise(article.text).text
         X = self.violation.featurizer_.transform([text])
-        self._articles[article.id] = (X, content_words(text))
+        order = np.argsort(X.indices)  # sorted columns, for the cosine with each comment
+        self._articles[article.id] = (X.indices[order].astype(np.int64), X.data[order], content_words(text))
 
     def has_article(self, article_id: str | None) -> bool:
         return article_id is not None and article_id in self._articles
@@ -134,12 +135,13 @@ class Scorer:
         rows = [i for i, a in enumerate(article_ids) if self.has_article(a)]
         if not rows:
             return {}
-        import scipy.sparse as sp
-
-        Xa = sp.vstack([self._articles[article_ids[i]][0] for i in rows], format="csr")
-        cw = [content_words(norms[i].text) for i in rows]
-        aw = [self._articles[article_ids[i]][1] for i in rows]
-        P = self.stance.predict_proba(X[rows], Xa, cw, aw)
+        slot_of: dict[str, int] = {}
+        slots = np.array([slot_of.setdefault(article_ids[i], len(slot_of)) for i in rows], dtype=np.int64)
+        stored = [self._articles[a] for a in slot_of]
+        Xc = X if len(rows) == X.shape[0] else X[rows]
+        cos = _cosines(Xc, [(cols, vals) for cols, vals, _ in stored], slots)
+        P = self.stance.predict_proba(Xc, None, [content_words(norms[i].text) for i in rows],
+                                      [stored[k][2] for k in slots], cosines=cos)
         result = {}
         for i, p in zip(rows, P):
             result[i] = (STANCES[int(np.argmax(p))], {s: round(float(v), 4) for s, v in zip(STANCES, p)})
@@ -159,6 +161,24 @@ class Scorer:
             tokens, contrib = self.violation.token_contributions(norm.text, head)
             evidence.extend(_spans(label, norm, tokens, contrib, max_spans))
         return evidence
+
+
+def _cosines(X, articles: list[tuple[np.ndarray, np.ndarray]], slots: np.ndarray) -> np.ndarray:
+    """Dot product of each row of a CSR matrix with its article's vector (sorted columns, values).
+
+    ``slots[i]`` is row i's index into ``articles``. All rows are looked up with one search: the
+    articles' columns, offset by slot, form one sorted key array.
+    """
+    n = X.shape[1]
+    keys = np.concatenate([cols + k * n for k, (cols, _) in enumerate(articles)])
+    if not len(keys):
+        return np.zeros(X.shape[0])
+    vals = np.concatenate([v for _, v in articles]).astype(np.float64)
+    row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    query = slots[row] * n + X.indices
+    at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    hit = keys[at] == query
+    return np.bincount(row[hit], weights=X.data[hit] * vals[at[hit]], minlength=X.shape[0])
 
 
 def _severe(scores: dict[str, float]) -> float:

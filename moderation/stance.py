@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .labels import STANCES
 
-__all__ = ["StanceModel", "relatedness_features", "content_words"]
+__all__ = ["StanceModel", "content_words", "relatedness_features", "row_cosines"]
 
 _WORD = re.compile(r"[a-z][a-z']{2,}")
 _STOP = frozenset(
@@ -35,14 +35,19 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text) if w not in _STOP}
 
 
-def relatedness_features(X_comment, X_article, comment_words, article_words) -> np.ndarray:
+def row_cosines(X_comment, X_article) -> np.ndarray:
+    """Cosine of each pair of row-aligned, L2-normalised TF-IDF rows."""
+    return np.asarray(X_comment.multiply(X_article).sum(axis=1)).ravel()
+
+
+def relatedness_features(X_comment, X_article, comment_words, article_words, cosines=None) -> np.ndarray:
     """Dense relatedness block, one row per (comment, article) pair.
 
     Columns: cosine of the TF-IDF rows, one-hot bins of that cosine, the share of the comment's
     content words found in the article, the number of shared content words (log), and the comment
-    length (log).
+    length (log). ``cosines``, when the caller has them, stand in for ``X_article``.
     """
-    cos = np.asarray(X_comment.multiply(X_article).sum(axis=1)).ravel()
+    cos = row_cosines(X_comment, X_article) if cosines is None else np.asarray(cosines, dtype=float)
     bins = (cos[:, None] >= _COS_BINS[None, :]).astype(float)
     shared = np.array([len(c & a) for c, a in zip(comment_words, article_words)], float)
     size = np.array([max(len(c), 1) for c in comment_words], float)
@@ -76,15 +81,22 @@ class StanceModel(BaseEstimator):
             self.classifiers_.append(clf)
         return self
 
-    def predict_proba(self, X_comment, X_article, comment_words, article_words) -> np.ndarray:
-        """Probabilities (n_pairs, 4) in the order of ``STANCES`` (one-vs-rest, normalised)."""
-        Z = self._design(X_comment, X_article, comment_words, article_words)
+    def predict_proba(self, X_comment, X_article, comment_words, article_words, *, cosines=None) -> np.ndarray:
+        """Probabilities (n_pairs, 4) in the order of ``STANCES`` (one-vs-rest, normalised).
+
+        ``cosines`` (comment-article TF-IDF cosines, e.g. from articles kept in memory) may replace
+        ``X_article``, which is then not read.
+        """
+        dense = relatedness_features(X_comment, X_article, comment_words, article_words, cosines)
         if getattr(self, "_stacked", None) is None:  # one product for all four classifiers
             W = np.column_stack([clf.coef_.ravel() for clf in self.classifiers_])
             b = np.array([clf.intercept_[0] for clf in self.classifiers_])
             self._stacked = (W, b)
         W, b = self._stacked
-        P = 1.0 / (1.0 + np.exp(-(np.asarray(Z @ W) + b)))
+        # The same as the design matrix times W, without building the design matrix.
+        n_text = X_comment.shape[1]
+        scores = np.asarray(X_comment @ W[:n_text]) + (dense * self.relatedness_scale) @ W[n_text:] + b
+        P = 1.0 / (1.0 + np.exp(-scores))
         return P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
 
     def __getstate__(self):

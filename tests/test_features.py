@@ -1,4 +1,5 @@
-"""The fast featurizer gives exactly the counts of hashing ``analyze``'s feature strings."""
+"""The fast featurizer gives exactly the counts of hashing ``analyze``'s feature strings with
+scikit-learn's ``FeatureHasher``, and the TF-IDF weights of scikit-learn's own normalisation."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 from sklearn.feature_extraction import FeatureHasher
+from sklearn.preprocessing import normalize
 
 from moderation import features
 from moderation.features import CommentFeaturizer, analyze
@@ -31,7 +33,7 @@ def _reference(featurizer: CommentFeaturizer, texts: list[str]):
 def test_counts_equal_hashing_the_feature_strings(params):
     featurizer = CommentFeaturizer(**params)
     texts = [normalise_text(t) for t in TEXTS]
-    features._CHAR_TABLES.clear()
+    features._WORD_TABLES.clear()
     for _ in range(2):  # a cold table, then a warm one
         got = featurizer._counts(texts)
         want = _reference(featurizer, texts)
@@ -40,13 +42,13 @@ def test_counts_equal_hashing_the_feature_strings(params):
 
 
 def test_the_word_table_is_bounded(monkeypatch):
-    monkeypatch.setattr(features, "_CHAR_TABLE_MAX_WORDS", 5)
-    features._CHAR_TABLES.clear()
+    monkeypatch.setattr(features, "_WORD_TABLE_MAX_WORDS", 5)
+    features._WORD_TABLES.clear()
     featurizer = CommentFeaturizer()
     texts = [f"word{i} other{i} third{i}" for i in range(10)]
     got = featurizer._counts(texts)
     assert abs(got - _reference(featurizer, texts)).max() == 0
-    assert all(len(table) <= 5 for table in features._CHAR_TABLES.values())
+    assert all(len(table) <= 5 for table in features._WORD_TABLES.values())
 
 
 def test_no_texts_give_an_empty_matrix():
@@ -54,7 +56,7 @@ def test_no_texts_give_an_empty_matrix():
 
 
 def test_threads_sharing_the_table_get_the_same_counts(monkeypatch):
-    monkeypatch.setattr(features, "_CHAR_TABLE_MAX_WORDS", 50)  # full early: later words are hashed each time
+    monkeypatch.setattr(features, "_WORD_TABLE_MAX_WORDS", 50)  # full early: later words are hashed each time
     featurizer = CommentFeaturizer()
     batches = [[f"thread {k} comment {i} about harbour{i % 7}" for i in range(40)] for k in range(4)]
     wants = [_reference(featurizer, b) for b in batches]
@@ -73,3 +75,56 @@ def test_threads_sharing_the_table_get_the_same_counts(monkeypatch):
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_weights_are_sublinear_tf_idf_with_l2_rows():
+    texts = [normalise_text(t) for t in TEXTS]
+    featurizer = CommentFeaturizer().fit(texts)
+    counts = _reference(featurizer, texts)
+    counts.data = (np.log(counts.data) + 1) * featurizer.idf_[counts.indices]
+    want = normalize(counts)
+    got = featurizer.transform(texts)
+    assert abs(got - want).max() < 1e-6
+    assert np.allclose(np.sqrt(np.asarray(got.multiply(got).sum(axis=1)).ravel())[1:], 1.0, atol=1e-5)
+
+
+def test_feature_index_matches_the_hasher():
+    featurizer = CommentFeaturizer()
+    feats = analyze(normalise_text(TEXTS[11]))
+    hasher = FeatureHasher(n_features=featurizer.n_features, input_type="string", alternate_sign=False)
+    assert featurizer.feature_index(feats).tolist() == hasher.transform([[f] for f in feats]).indices.tolist()
+
+
+def test_stance_from_stored_articles_equals_the_design_matrix():
+    """The scorer's fast stance path (stored article vectors, no design matrix) gives the model's answer."""
+    from moderation import load_scorer
+    from moderation.scorer import Article
+    from moderation.labels import STANCES
+    from moderation.stance import content_words
+
+    scorer = load_scorer()
+    articles = {"a": Article("a", "Council approves cycle lanes", "The council voted to build cycle lanes on the "
+                             "high street, removing forty parking spaces."),
+                "b": Article("b", "Hospital waiting lists grow", "Waiting lists at the general hospital grew again."),
+                "empty": Article("empty", "", "")}
+    for article in articles.values():
+        scorer.add_article(article)
+    texts = ["Great news, the lanes are long overdue.", "Forty parking spaces gone, idiots.", "lol",
+             "Waiting lists are a scandal.", "", "Nothing to do with cycling at all.", "Cycle lanes? No thanks."]
+    ids = ["a", "a", "b", "b", "a", "empty", None]
+    scored = scorer.score_batch(texts, ids)
+    featurizer = scorer.violation.featurizer_
+    W, b = scorer.stance._stacked
+    for text, article_id, got in zip(texts, ids, scored):
+        if article_id is None:
+            assert got.stance is None
+            continue
+        comment = normalise_text(text)
+        article = normalise_text(articles[article_id].text)
+        Z = scorer.stance._design(featurizer.transform([comment]), featurizer.transform([article]),
+                                  [content_words(comment)], [content_words(article)])
+        P = 1 / (1 + np.exp(-(np.asarray(Z @ W) + b)))
+        want = (P / P.sum()).ravel()
+        assert np.allclose([got.stance_scores[s] for s in STANCES], want,
+                           atol=1e-4)
+        assert scorer.score(text, article_id).stance_scores == got.stance_scores
