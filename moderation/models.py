@@ -107,23 +107,28 @@ class ViolationModel(BaseEstimator):
         """Calibrated probabilities, (n_texts, n_heads), for normalised texts."""
         return self.predict_proba_features(self.featurizer_.transform(texts))
 
-    def token_contributions(self, text: str, head: str) -> tuple[list, np.ndarray]:
-        """Each token of a normalised text with its share of ``head``'s linear score."""
+    def token_contributions(self, text: str, heads) -> tuple[list, np.ndarray]:
+        """Each token of a normalised text with its share of each head's linear score.
+
+        Returns the tokens and a (n_tokens, len(heads)) array. A feature's weighted value times the
+        head's coefficient is shared equally between the tokens it spans (a word bigram: two) and
+        between its occurrences (it is counted once in the feature row).
+        """
+        heads = [heads] if isinstance(heads, str) else list(heads)
         feats, owners = analyze(text, word_ngrams=self.featurizer_.word_ngrams,
                                 char_ngrams=self.featurizer_.char_ngrams, with_tokens=True)
         tokens = tokenize(text)
-        contrib = np.zeros(len(tokens))
         if not feats:
-            return tokens, contrib
-        row = self.featurizer_.transform([text])
-        value = dict(zip(row.indices.tolist(), row.data.tolist()))
+            return tokens, np.zeros((len(tokens), len(heads)))
+        row = self.featurizer_.transform([text])  # columns sorted, each once
         cols = self.featurizer_.feature_index(feats)
-        coef = self.estimators_[head].coef_.ravel()
-        # A feature occurring k times is counted once in the row: share its weight between occurrences.
-        uniq, counts = np.unique(cols, return_counts=True)
-        seen = dict(zip(uniq.tolist(), counts.tolist()))
-        for col, owner in zip(cols.tolist(), owners):
-            share = value.get(col, 0.0) * coef[col] / seen[col] / len(owner)
-            for t in owner:
-                contrib[t] += share
+        value = row.data[np.searchsorted(row.indices, cols)].astype(np.float64)
+        _, inverse, seen = np.unique(cols, return_inverse=True, return_counts=True)
+        width = np.fromiter(map(len, owners), dtype=np.int64, count=len(owners))
+        coef = np.stack([self.estimators_[h].coef_.ravel()[cols] for h in heads], axis=1)
+        share = (value / seen[inverse] / width)[:, None] * coef
+        owner_of = np.repeat(np.arange(len(feats)), width)
+        token_of = np.fromiter((t for owner in owners for t in owner), dtype=np.int64, count=int(width.sum()))
+        contrib = np.zeros((len(tokens), len(heads)))
+        np.add.at(contrib, token_of, share[owner_of])
         return tokens, contrib

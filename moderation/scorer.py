@@ -153,13 +153,15 @@ class Scorer:
         """Spans of the original text that drove each label's score (labels scoring >= min_score)."""
         score = score or self.score(text)
         norm = score.normalised or normalise(text)
+        wanted = [(label, self.violation.driving_head(label, score.scores)) for label in labels
+                  if label in self.violation.heads and score.scores.get(label, 0) >= min_score]
+        if not wanted:
+            return []
+        heads = sorted({head for _, head in wanted})
+        tokens, contrib = self.violation.token_contributions(norm.text, heads)
         evidence = []
-        for label in labels:
-            if label not in self.violation.heads or score.scores.get(label, 0) < min_score:
-                continue
-            head = self.violation.driving_head(label, score.scores)
-            tokens, contrib = self.violation.token_contributions(norm.text, head)
-            evidence.extend(_spans(label, norm, tokens, contrib, max_spans))
+        for label, head in wanted:
+            evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
         return evidence
 
 

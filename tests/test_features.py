@@ -98,8 +98,8 @@ def test_feature_index_matches_the_hasher():
 def test_stance_from_stored_articles_equals_the_design_matrix():
     """The scorer's fast stance path (stored article vectors, no design matrix) gives the model's answer."""
     from moderation import load_scorer
-    from moderation.scorer import Article
     from moderation.labels import STANCES
+    from moderation.scorer import Article
     from moderation.stance import content_words
 
     scorer = load_scorer()
@@ -128,3 +128,33 @@ def test_stance_from_stored_articles_equals_the_design_matrix():
         assert np.allclose([got.stance_scores[s] for s in STANCES], want,
                            atol=1e-4)
         assert scorer.score(text, article_id).stance_scores == got.stance_scores
+
+
+def _contributions_one_by_one(model, text: str, head: str) -> np.ndarray:
+    """The plain loop the vectorised token_contributions replaces: feature by feature, token by token."""
+    feats, owners = analyze(text, word_ngrams=model.featurizer_.word_ngrams,
+                            char_ngrams=model.featurizer_.char_ngrams, with_tokens=True)
+    contrib = np.zeros(len(features.tokenize(text)))
+    row = model.featurizer_.transform([text])
+    value = dict(zip(row.indices.tolist(), row.data.tolist()))
+    cols = model.featurizer_.feature_index(feats).tolist()
+    coef = model.estimators_[head].coef_.ravel()
+    for col, owner in zip(cols, owners):
+        share = value[col] * coef[col] / cols.count(col) / len(owner)
+        for t in owner:
+            contrib[t] += share
+    return contrib
+
+
+@pytest.mark.parametrize("text", ["you absolute moron, f*cking idiot idiot idiot", "", "!!!", "ok",
+                                  "someone should shoot that judge. the judge gave him a sentence."])
+def test_token_contributions_equal_the_plain_loop(text):
+    from moderation import load_scorer
+
+    model = load_scorer().violation
+    text = normalise_text(text)
+    heads = ["profanity", "personal_attack", "threat"]
+    tokens, contrib = model.token_contributions(text, heads)
+    assert contrib.shape == (len(tokens), len(heads))
+    for j, head in enumerate(heads):
+        assert np.allclose(contrib[:, j], _contributions_one_by_one(model, text, head), atol=1e-6)

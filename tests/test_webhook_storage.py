@@ -178,3 +178,38 @@ def test_concurrent_requests_for_one_comment_store_one_verdict(make_app, databas
     with db.connect(app.extensions["moderation"].engine) as conn:
         assert db.count(conn, "verdicts") == 1
         assert db.authors_by_id(conn, "default", ["u"]).get("u", {"strikes": 0})["strikes"] <= 1
+
+
+def test_sqlite_writers_queue_on_a_lock_file_not_on_sqlite_polling(tmp_path):
+    """A SQLite write transaction holds an exclusive lock on <database>-writelock until it ends."""
+    fcntl = pytest.importorskip("fcntl")
+    import os
+
+    path = tmp_path / "locked.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    lock = f"{path}-writelock"
+
+    def free() -> bool:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    assert free()
+    with db.transaction(engine) as conn:
+        db.note_article(conn, "site", "a1", "https://example.org/a1", "test")
+        assert not free(), "another writer must wait while this transaction is open"
+    assert free()
+    with pytest.raises(RuntimeError), db.transaction(engine):
+        assert not free()
+        raise RuntimeError("rolled back")
+    assert free(), "a rolled-back transaction releases the lock too"
+    with db.connect(engine) as conn:  # readers never take it
+        db.articles_by_id(conn, "site", ["a1"])
+        assert free()
+    engine.dispose()
