@@ -44,3 +44,17 @@ def test_scoring_memory_stays_flat_as_the_archive_grows(tmp_path):
     big = bench_scoring(20_000, tmp_path, None)
     assert big["peak_rss_mb"] < small["peak_rss_mb"] + 40, (small, big)
     assert big["per_second"] > 200
+
+
+def test_the_scale_section_is_spliced_into_benchmarks_and_kept_by_bench():
+    from training.bench_scale import SECTION_END, SECTION_START, keep_section, splice
+
+    scale = "# Scale benchmarks\n\nintro\n\n## Scoring an archive\n\n| a |\n"
+    doc = splice("# Benchmarks\n\n| measure |\n", scale)
+    assert doc.startswith("# Benchmarks") and SECTION_START in doc and doc.rstrip().endswith(SECTION_END)
+    assert "## Scale: a million comments" in doc and "### Scoring an archive" in doc
+    again = splice(doc, scale.replace("intro", "second run"))
+    assert again.count(SECTION_START) == 1 and "second run" in again and "intro" not in again
+    rewritten = keep_section("# Benchmarks\n\nnew table\n", again)
+    assert "new table" in rewritten and "second run" in rewritten and rewritten.count(SECTION_START) == 1
+    assert keep_section("# Benchmarks\n", "no section here") == "# Benchmarks\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 from moderation.scorer import Article, Scorer
 
 from . import corpus
+from .bench_scale import keep_section
 
 _MEMORY_PROBE = """
 import resource, sys, json
@@ -173,7 +174,9 @@ def main(argv=None) -> int:
     text = render(rows, args.batch, args.single, args.repeats)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
+    # The scale section comes from `make bench-scale` (a long run): keep it when rewriting the rest.
+    previous = args.output.read_text() if args.output.exists() else ""
+    args.output.write_text(keep_section(text, previous))
     return 0
 
 

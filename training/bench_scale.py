@@ -183,6 +183,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks-scale.md"))
     parser.add_argument("--note", default="", help="a sentence added to the report's introduction")
+    parser.add_argument("--summary", type=Path, default=Path("docs/benchmarks.md"),
+                        help="also put the figures in this document's scale section (empty: do not)")
     args = parser.parse_args(argv)
     scoring = []
     with tempfile.TemporaryDirectory(prefix="moderation-scale-") as tmp:
@@ -199,7 +201,29 @@ def main(argv=None) -> int:
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
+    if args.summary:
+        args.summary.write_text(splice(args.summary.read_text() if args.summary.exists() else "", text))
     return 0
+
+
+SECTION_START = "<!-- bench-scale: written by `make bench-scale`, kept by `make bench` -->"
+SECTION_END = "<!-- /bench-scale -->"
+
+
+def splice(document: str, report: str) -> str:
+    """``document`` with its scale section replaced by (or appended as) ``report`` under a level-2 heading."""
+    body = report.replace("# Scale benchmarks", "## Scale: a million comments, retraining on 300,000 rows", 1)
+    body = body.replace("\n## ", "\n### ").replace("### Scale: a million", "## Scale: a million", 1)
+    section = f"{SECTION_START}\n{body.strip()}\n{SECTION_END}\n"
+    return keep_section(document.split(SECTION_START)[0].rstrip() + "\n\n", section)
+
+
+def keep_section(new_document: str, old_document_or_section: str) -> str:
+    """``new_document`` followed by the scale section found in ``old_document_or_section``, if any."""
+    start, end = old_document_or_section.find(SECTION_START), old_document_or_section.find(SECTION_END)
+    if start < 0 or end < 0:
+        return new_document
+    return new_document.rstrip() + "\n\n" + old_document_or_section[start:end + len(SECTION_END)] + "\n"
 
 
 if __name__ == "__main__":
