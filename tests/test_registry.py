@@ -206,3 +206,13 @@ def test_judging_counts_only_drops_beyond_tolerance_and_noise():
     verdict = judge([_WORSE, _NOISE, _BETTER], 0.01)
     assert not verdict["promotable"] and verdict["worse_labels"] == ["incitement"]
     assert np.isclose(verdict["tolerance"], 0.01)
+
+
+def test_a_model_version_changes_with_the_training_code_not_only_the_data(tmp_path, monkeypatch):
+    from training import train
+
+    data = tmp_path / "no-datasets"
+    first = train.model_version(data, public_rows=0)
+    assert train.model_version(data, public_rows=0) == first, "same data, same code: same version"
+    monkeypatch.setattr(train, "code_hash", lambda: "a changed label mapping")
+    assert train.model_version(data, public_rows=0) != first

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from moderation.labels import HEADS as LABEL_HEADS
@@ -133,9 +134,18 @@ def test_davidson(frames):
 def test_olid(frames):
     frame = frames["olid"]
     assert frame["personal_attack"].sum() == 2_407  # IND
-    assert frame["profanity"].sum() == 524  # UNT
-    unt = frame[frame["profanity"] == 1]
-    assert (unt["personal_attack"] == 0).all() and (unt["toxicity"] == 1).all()
+    assert frame["personal_attack"].isna().sum() == 1_074  # GRP: a group insult may or may not be an attack
+    raw = pd.read_csv(sources.datasets_dir() / "olid" / "olid-training-v1.0.tsv", sep="\t", dtype=str,
+                      keep_default_na=False).set_index("id")
+    level_b = raw.loc[frame["item_id"], "subtask_b"].str.strip().to_numpy()
+    unt = frame[level_b == "UNT"]
+    assert len(unt) == 524 and (unt["profanity"] == 1).all() and (unt["personal_attack"] == 0).all()
+    # Targeted tweets are profane when they hold a lexicon swear word, and unknown otherwise.
+    tin = frame[level_b == "TIN"]
+    swears = tin["text"].map(sources.has_swear_word)
+    assert (tin.loc[swears, "profanity"] == 1).all() and tin.loc[~swears, "profanity"].isna().all()
+    assert 500 < swears.sum() < 2_000  # 889 of 3,876
+    assert (frame["toxicity"] == 1).sum() == (frame["profanity"] == 1).sum() + tin.loc[~swears].shape[0]
     assert (frame["toxicity"] == 0).sum() == 8_840  # NOT
     # Quoted tweets were read with CSV quoting, not split by hand.
     assert not frame["text"].str.contains("\t").any()

@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from moderation.lexicon import PROFANITY
+from moderation.normalise import normalise_text
+
 __all__ = [
     "DATASETS_ENV", "HEADS", "SOURCES", "Source", "datasets_dir", "default_sources", "file_hashes",
     "load_arc", "load_davidson", "load_fnc1", "load_jigsaw", "load_olid", "load_semeval_stance",
@@ -287,15 +290,24 @@ def load_davidson(root: Path) -> pd.DataFrame:
 
 
 # (subtask_a, subtask_b, subtask_c) -> heads. IND mixes threats and insults and GRP may or may not
-# be a call to violence, so incitement/threat stay unknown for TIN; OTH targets are not people.
+# be a call to violence, so incitement/threat stay unknown for TIN; OTH targets are not people. GRP
+# insults a group ("liberals are idiots"): whether that is a personal attack under a site's policy
+# depends on the group and the wording, so that head stays unknown too. Targeted tweets with a swear
+# word from the lexicon are profane as well (load_olid); without one, profanity stays unknown.
 _OLID = {
     ("NOT", "NULL", "NULL"): _ALL_CLEAN,
     ("OFF", "UNT", "NULL"): _heads(profanity=1, personal_attack=0, incitement=0, threat=0, identity_attack=0,
                                    toxicity=1),
     ("OFF", "TIN", "IND"): _heads(personal_attack=1, toxicity=1),
-    ("OFF", "TIN", "GRP"): _heads(personal_attack=0, toxicity=1),
+    ("OFF", "TIN", "GRP"): _heads(toxicity=1),
     ("OFF", "TIN", "OTH"): _heads(personal_attack=0, incitement=0, threat=0, identity_attack=0, toxicity=1),
 }
+_WORDS = re.compile(r"[a-z]+")
+
+
+def has_swear_word(text: str) -> bool:
+    """Whether the normalised text holds a word of the profanity lexicon (obfuscated spellings undone)."""
+    return not PROFANITY.isdisjoint(_WORDS.findall(normalise_text(text)))
 
 
 def load_olid(root: Path) -> pd.DataFrame:
@@ -307,7 +319,10 @@ def load_olid(root: Path) -> pd.DataFrame:
                     dtype=str, keep_default_na=False, encoding="utf-8")
     keys = pd.Series(list(zip(raw["subtask_a"].str.strip(), raw["subtask_b"].str.strip(),
                               raw["subtask_c"].str.strip())), index=raw.index)
-    return _violation_frame(raw["tweet"], _apply_table(keys, _OLID, name), name, raw["id"].str.strip())
+    heads = _apply_table(keys, _OLID, name)
+    targeted = (raw["subtask_b"].str.strip() == "TIN") & raw["tweet"].map(has_swear_word)
+    heads.loc[targeted, "profanity"] = 1.0
+    return _violation_frame(raw["tweet"], heads, name, raw["id"].str.strip())
 
 
 def decode_bytes_literal(text: str) -> str:

@@ -206,8 +206,24 @@ def model_version(datasets_root: Path | None = None, data_dir: Path = corpus.DAT
     root = sources.datasets_dir(datasets_root)
     hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
     params = _run_params(public_rows, decisions, decisions_weight)
-    fingerprint = hashlib.sha256(json.dumps([hashes, params], sort_keys=True).encode()).hexdigest()[:8]
+    fingerprint = hashlib.sha256(json.dumps([hashes, params, code_hash()], sort_keys=True).encode()).hexdigest()[:8]
     return f"{date.today():%Y%m%d}-{fingerprint}"
+
+
+# The code that turns data into a model: a change to a label mapping or a feature is a new model
+# even when the data files are the same.
+_TRAINING_CODE = ("training/sources.py", "training/corpus.py", "training/train.py", "moderation/normalise.py",
+                  "moderation/lexicon.py", "moderation/labels.py", "moderation/features.py", "moderation/models.py",
+                  "moderation/stance.py")
+
+
+def code_hash() -> str:
+    """SHA-256 over the source files that decide what a training run learns."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in _TRAINING_CODE:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corpus.DATA_DIR,
@@ -248,6 +264,7 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
         "created": date.today().isoformat(),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "git_commit": _git_commit(),
+        "training_code_sha256": code_hash(),
         "params": params,
         "source_weights": SOURCE_WEIGHTS if decisions is None else {**SOURCE_WEIGHTS, DECISIONS_SOURCE: decisions_weight},
         "training_data": {"sources": sorted({*train_df["source"], *st_train["source"]}), "sha256": hashes,
