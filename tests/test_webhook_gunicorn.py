@@ -74,3 +74,15 @@ def test_gunicorn_does_not_start_without_a_model(tmp_path):
         assert "could not be loaded" in (tmp_path / "gunicorn.log").read_text()
     finally:
         stop_gunicorn(process)
+
+
+def test_load_test_summary_takes_medians_over_runs_and_sums_errors():
+    from webhook.loadtest import summarise
+
+    runs = [{"rate": 200, "sent": 2000, "errors": e, "p50_ms": p50, "p99_ms": p99}
+            for e, p50, p99 in ((0, 8.0, 20.0), (1, 9.0, 40.0), (0, 7.0, 18.0))]
+    runs.append({"rate": 400, "sent": 4000, "errors": 4000, "p50_ms": None, "p99_ms": None})
+    by_rate = {r["rate"]: r for r in summarise(runs)}
+    assert by_rate[200] == {"rate": 200, "runs": 3, "sent": 6000, "errors": 1, "p50_ms": 8.0, "p99_ms": 20.0,
+                            "p99_min_ms": 18.0, "p99_max_ms": 40.0}
+    assert by_rate[400]["p99_ms"] is None and by_rate[400]["errors"] == 4000

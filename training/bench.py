@@ -148,8 +148,9 @@ def render(rows, n_batch, n_single, repeats) -> str:
              f"of {repeats} runs. Single: {n_single} calls, ours and alt-profanity-check interleaved call by "
              "call on the same comments. These machines are shared: compare ratios from one run, not "
              "absolute numbers across runs. Service rows: `make serve`'s gunicorn on loopback with an "
-             "SQLite file, a second process sending signed `/v1/moderate` requests open-loop at each fixed "
-             "rate for 10 s (latency counted from when each request was due; `webhook/loadtest.py`).", "",
+             "SQLite file, a second process sending signed `POST /v1/comments` requests open-loop at each fixed "
+             "rate for 10 s, every rate in turn three times, the server left to work off any backlog between runs "
+             "(latency counted from when each request was due; `webhook/loadtest.py`).", "",
              "| measure | result | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines) + "\n"
