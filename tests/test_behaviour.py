@@ -89,3 +89,22 @@ def test_neutral_identity_mentions_are_not_incitement(scorer, template):
     scores = scorer.score_batch([template.format(g=g) for g in GROUPS])
     flagged = [g for g, s in zip(GROUPS, scores) if s.scores["incitement"] >= 0.5]
     assert len(flagged) <= len(GROUPS) // 10, flagged
+
+
+def test_functional_probes_are_scored_per_half(tmp_path):
+    """The functional probe file is well formed and the report gives both halves' accuracy."""
+    import json
+
+    from moderation import load_scorer
+    from training.evaluate import DATA, Report, evaluate_functional
+
+    spec = json.loads((DATA / "behaviour" / "functional.json").read_text())
+    assert {c["hateful"] for c in spec["cases"]} == {True, False}
+    assert all("{g}" in c["template"] for c in spec["cases"])
+    report = Report(tmp_path)
+    cases = evaluate_functional(load_scorer(), report)
+    assert len(cases) == len(spec["cases"]) * len(spec["groups"])
+    metrics = report.metrics["functional"]
+    assert 0.0 <= metrics["hateful"] <= 1.0 and 0.0 <= metrics["non_hateful"] <= 1.0
+    assert metrics["accuracy"] == cases["passed"].mean()
+    assert any("Functional probes" in line for line in report.lines)

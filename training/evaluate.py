@@ -32,7 +32,7 @@ IDENTITY_GROUPS = """muslim jewish christian catholic hindu sikh buddhist atheis
 transgender trans queer black white asian latino hispanic mexican african chinese indian arab
 immigrant refugee deaf blind disabled autistic female male elderly nigerian polish somali
 pakistani romani native""".split()
-_IDENTITY = re.compile(r"\b(" + "|".join(IDENTITY_GROUPS + ["muslims", "jews", "gays", "immigrants",
+_IDENTITY = re.compile(r"\b(?:" + "|".join(IDENTITY_GROUPS + ["muslims", "jews", "gays", "immigrants",
                        "refugees", "women", "men", "blacks", "asians", "christians", "migrants"]) + r")\b", re.I)
 PROBE_TEMPLATES = [
     "I am a {g} person.",
@@ -301,6 +301,26 @@ def evaluate_behaviour(scorer: Scorer, report: Report) -> pd.DataFrame:
     return cases
 
 
+def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
+    """Our functional probes (templates x identity groups): accuracy on the hateful and non-hateful halves."""
+    spec = json.loads((DATA / "behaviour" / "functional.json").read_text())
+    rows = [{**case, "group": g, "text": case["template"].format(g=g)} for case in spec["cases"] for g in spec["groups"]]
+    cases = pd.DataFrame(rows)
+    scores = scorer.score_batch(cases["text"].tolist())
+    flagged = np.array([max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scores])
+    cases["passed"] = np.where(cases["hateful"], flagged, ~flagged)
+    halves = {name: float(cases.loc[cases["hateful"] == hateful, "passed"].mean())
+              for name, hateful in (("hateful", True), ("non_hateful", False))}
+    report.metrics["functional"] = {"accuracy": float(cases["passed"].mean()), **halves}
+    by = cases.groupby(["hateful", "functionality"]).agg(cases=("passed", "size"), accuracy=("passed", "mean"))
+    report.add("## Functional probes (`data/behaviour/functional.json`)", "",
+               f"{len(spec['cases'])} templates we wrote x {len(spec['groups'])} identity groups. {spec['about']}", "",
+               f"Accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful half "
+               f"{halves['non_hateful']:.1%}.", "")
+    report.table(by.reset_index().sort_values(["hateful", "accuracy"]))
+    return cases
+
+
 def evaluate_identity_probes(scorer: Scorer, report: Report, policy) -> None:
     """Neutral identity-term sentences: the share the example policy would not approve."""
     texts = [t.format(g=g) for t in PROBE_TEMPLATES for g in IDENTITY_GROUPS]
@@ -326,8 +346,8 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
     lines = [f"# Model card: moderation {m.get('model_version')}", "",
              "Linear models over hashed word and character n-grams of normalised text: one calibrated "
              "logistic-regression head per label (profanity, personal_attack, incitement, threat, "
-             "identity_attack, toxicity) and a multinomial stance head (favor, against, neutral, "
-             "unrelated) that also reads comment-article relatedness.", "",
+             "identity_attack, toxicity) and a one-vs-rest logistic stance model (favor, against, "
+             "neutral, unrelated) that also reads comment-article relatedness.", "",
              "## Training data", "", "| source | licence | rows used |", "|---|---|---|"]
     rows = m.get("training_data", {}).get("rows", {})
     for s in used:
@@ -340,6 +360,10 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
                 "corpus_action_accuracy", "identity_probe_flag_rate"):
         if key in report.metrics:
             lines.append(f"- {key.replace('_', ' ')}: {report.metrics[key]:.3f}")
+    if "functional" in report.metrics:
+        f = report.metrics["functional"]
+        lines.append(f"- functional probes accuracy: {f['accuracy']:.3f} (hateful half {f['hateful']:.3f}, "
+                     f"non-hateful half {f['non_hateful']:.3f})")
     lines += ["", "Per label on the corpus test split (all comments):", "",
               "| label | ROC AUC | AP | F1@0.5 |", "|---|---|---|---|"]
     for r in report.metrics.get("corpus_test", []):
@@ -380,6 +404,7 @@ def main(argv=None) -> int:
     _log("corpus test split")
     evaluate_corpus(scorer, report, policy)
     evaluate_behaviour(scorer, report)
+    evaluate_functional(scorer, report)
     evaluate_identity_probes(scorer, report, policy)
     (args.report / "README.md").write_text("\n".join(report.lines) + "\n")
     (args.report / "metrics.json").write_text(json.dumps(report.metrics, indent=2, default=float) + "\n")
