@@ -213,3 +213,26 @@ def test_sqlite_writers_queue_on_a_lock_file_not_on_sqlite_polling(tmp_path):
         db.articles_by_id(conn, "site", ["a1"])
         assert free()
     engine.dispose()
+
+
+def test_a_comment_stored_between_read_and_write_is_not_stored_again(make_app, database_url):
+    """The write path's own check: when another worker stored the same text after our read, its row is kept."""
+    from webhook.service import judge, record, service
+
+    app = make_app(database_url)
+    with app.app_context():
+        svc = service()
+        comment = CommentIn("raced", ATTACK, author_id="racer")
+        [judgement] = judge(svc, svc.policy, "default", [comment], {}, {}, {})
+        first = record(svc, "default", [judgement], "api")["raced"]
+        again = record(svc, "default", [judgement], "api")["raced"]  # as if our read had come too early
+        assert (again["version"], again["created_at"], again["action"]) == (first["version"], first["created_at"],
+                                                                           first["action"])
+        edited = record(svc, "default", judge(svc, svc.policy, "default", [CommentIn("raced", "Thanks, fair point.",
+                                                                                     author_id="racer")],
+                                              {}, {}, {}), "api")["raced"]
+        assert edited["version"] == first["version"] + 1
+        with db.connect(svc.engine) as conn:
+            assert db.count(conn, "verdicts") == 2
+            strikes = db.authors_by_id(conn, "default", ["racer"]).get("racer", {"strikes": 0})["strikes"]
+            assert strikes == (1 if first["action"] == "reject" else 0), "the repeat must not strike twice"

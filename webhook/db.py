@@ -466,6 +466,19 @@ def latest_verdicts(conn, site_id: str, comment_ids) -> dict[str, dict]:
     return latest
 
 
+_HEAD = (sa.select(verdicts.c.version, verdicts.c.text_sha256, verdicts.c.action)
+         .join(comments, verdicts.c.comment_pk == comments.c.id)
+         .where(comments.c.site_id == _P("site_id"), comments.c.comment_id == _P("comment_id"))
+         .order_by(verdicts.c.version.desc()).limit(1))
+
+
+def latest_head(conn, site_id: str, comment_id: str) -> dict | None:
+    """Version, text hash and action of a comment's latest verdict: the write path's check, without
+    reading (and decoding) the whole stored verdict."""
+    row = conn.execute(_HEAD, {"site_id": site_id, "comment_id": comment_id}).first()
+    return row._asdict() if row else None
+
+
 def find_verdict(conn, site_id: str, comment_id: str, version: int | None = None) -> dict | None:
     """One stored verdict: the latest, or the given version."""
     if version is None:

@@ -371,16 +371,16 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
 def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
                 article_url: str | None) -> tuple[dict, bool]:
     c = j.comment
-    latest = db.latest_verdicts(conn, site_id, [c.comment_id]).get(c.comment_id)
-    if _same_text(latest, c):
-        return latest, False
+    head = db.latest_head(conn, site_id, c.comment_id)
+    if _same_text(head, c):  # another worker stored this text between our read and our write
+        return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
         db.note_article(conn, site_id, c.article_id, article_url, source)
     pk = db.save_comment(conn, site_id, c.comment_id, c.text, c.article_id, c.parent_id, c.author_id, source)
     verdict = _verdict_fields(svc, j)
-    version = latest["version"] + 1 if latest else 1
+    version = head["version"] + 1 if head else 1
     row = db.insert_verdict(conn, pk, version, c.text, verdict)
-    struck = j.strike and c.author_id and not (latest and latest["action"] == "reject")
+    struck = j.strike and c.author_id and not (head and head["action"] == "reject")
     if struck:
         db.add_strike(conn, site_id, c.author_id)
     db.insert_audit(conn, "verdict", site_id, c.comment_id, {
