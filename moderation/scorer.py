@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import InputError, ModelError
 from .labels import POLICY_LABELS, STANCES
-from .language import identify_language
+from .language import identify_languages
 from .normalise import Normalised, normalise
 from .persistence import load_components
 from .stance import content_words
@@ -120,9 +120,10 @@ class Scorer:
         X = self.violation.featurizer_.transform([n.text for n in norms])
         probs = self.violation.predict_proba_features(X)
         stance = self._stance(X, norms, article_ids)
+        languages = identify_languages([n.text for n in norms])
         out = []
         for i, norm in enumerate(norms):
-            lang, conf = identify_language(norm.text)
+            lang, conf = languages[i]
             scores = {h: round(float(p), 4) for h, p in zip(self.violation.heads, probs[i])}
             scores["severe_toxicity"] = round(_severe(scores), 4)
             st = stance.get(i)

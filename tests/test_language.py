@@ -1,0 +1,37 @@
+"""Language identification: one text at a time through py3langid, and the vectorised batch path."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation import language
+from moderation.language import identify_language, identify_languages
+from moderation.normalise import normalise_text
+from training import corpus
+
+EDGE = ["", "!!!", "123 456", "OK", "lol ok", "ÇA VA BIEN, MERCI BEAUCOUP POUR TOUT", "你好世界今天天气很好",
+        "Привет, как дела у тебя сегодня?", "Das ist eine sehr schlechte Entscheidung der Regierung.",
+        "😀😀 emoji only", "x" * 1_500, "El gobierno " * 200, "The council voted 7-2 to close the library."]
+
+
+def _corpus_texts() -> list[str]:
+    _, comments = corpus.load_corpus(corpus.DATA_DIR)
+    return [normalise_text(t) for t in comments["text"]]
+
+
+@pytest.mark.parametrize("batch_min", [16, 1])
+def test_the_batch_gives_what_one_at_a_time_gives(monkeypatch, batch_min):
+    monkeypatch.setattr(language, "_BATCH_MIN", batch_min)
+    texts = _corpus_texts() + EDGE
+    one = [identify_language(t) for t in texts]
+    many = identify_languages(texts)
+    assert [lang for lang, _ in many] == [lang for lang, _ in one]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(one, many)) < 1e-4
+
+
+def test_small_batches_and_texts_without_letters():
+    assert identify_languages([]) == []
+    assert identify_languages(["", "!!!"] * 10) == [("und", 0.0)] * 20
+    answers = identify_languages(EDGE * 2)
+    assert answers[EDGE.index("Das ist eine sehr schlechte Entscheidung der Regierung.")][0] == "de"
+    assert answers[EDGE.index("lol ok")][0] == "en", "too short to call foreign: the site's default"
