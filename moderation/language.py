@@ -82,7 +82,7 @@ def identify_languages(texts: list[str], default: str = "en") -> list[tuple[str,
 @lru_cache(maxsize=1)
 def _automaton():
     ident = _identifier()
-    moves = np.frombuffer(ident.tk_nextmove, dtype=np.uint32).astype(np.int64)
+    moves = np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}")  # a view, not a copy
     row_base = np.asarray(ident.tk_row, dtype=np.int64) << 8
     output = np.asarray(ident.tk_output, dtype=np.int64)
     return moves, row_base, output
