@@ -107,12 +107,13 @@ class ViolationModel(BaseEstimator):
         """Calibrated probabilities, (n_texts, n_heads), for normalised texts."""
         return self.predict_proba_features(self.featurizer_.transform(texts))
 
-    def token_contributions(self, text: str, heads) -> tuple[list, np.ndarray]:
+    def token_contributions(self, text: str, heads, row=None) -> tuple[list, np.ndarray]:
         """Each token of a normalised text with its share of each head's linear score.
 
         Returns the tokens and a (n_tokens, len(heads)) array. A feature's weighted value times the
         head's coefficient is shared equally between the tokens it spans (a word bigram: two) and
-        between its occurrences (it is counted once in the feature row).
+        between its occurrences (it is counted once in the feature row). ``row``: the text's feature
+        row when the caller already has it.
         """
         heads = [heads] if isinstance(heads, str) else list(heads)
         feats, owners = analyze(text, word_ngrams=self.featurizer_.word_ngrams,
@@ -120,7 +121,8 @@ class ViolationModel(BaseEstimator):
         tokens = tokenize(text)
         if not feats:
             return tokens, np.zeros((len(tokens), len(heads)))
-        row = self.featurizer_.transform([text])  # columns sorted, each once
+        if row is None:
+            row = self.featurizer_.transform([text])  # columns sorted, each once
         cols = self.featurizer_.feature_index(feats)
         value = row.data[np.searchsorted(row.indices, cols)].astype(np.float64)
         _, inverse, seen = np.unique(cols, return_inverse=True, return_counts=True)

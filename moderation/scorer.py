@@ -64,6 +64,8 @@ class Score:
     stance_scores: dict[str, float] | None = None
     empty: bool = False
     normalised: Normalised | None = field(default=None, repr=False, compare=False)
+    # The batch's feature matrix and this comment's row in it, so that explain() need not rebuild it.
+    features: tuple | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
@@ -129,7 +131,7 @@ class Scorer:
             st = stance.get(i)
             out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
                              stance=st[0] if st else None, stance_scores=st[1] if st else None,
-                             empty=not norm.text, normalised=norm))
+                             empty=not norm.text, normalised=norm, features=(X, i)))
         return out
 
     def _stance(self, X, norms, article_ids) -> dict[int, tuple[str, dict]]:
@@ -159,7 +161,11 @@ class Scorer:
         if not wanted:
             return []
         heads = sorted({head for _, head in wanted})
-        tokens, contrib = self.violation.token_contributions(norm.text, heads)
+        row = None
+        if score.features is not None and score.normalised is not None:
+            X, i = score.features
+            row = X[i]
+        tokens, contrib = self.violation.token_contributions(norm.text, heads, row=row)
         evidence = []
         for label, head in wanted:
             evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
