@@ -86,3 +86,19 @@ def test_load_test_summary_takes_medians_over_runs_and_sums_errors():
     assert by_rate[200] == {"rate": 200, "runs": 3, "sent": 6000, "errors": 1, "p50_ms": 8.0, "p99_ms": 20.0,
                             "p99_min_ms": 18.0, "p99_max_ms": 40.0}
     assert by_rate[400]["p99_ms"] is None and by_rate[400]["errors"] == 4000
+
+
+def test_load_sender_gets_answers_from_gunicorn(server):
+    from webhook.loadtest import send
+
+    result = send(server[0], rate=50, duration=0.4, run="sender-test")
+    assert result["sent"] == 20 and result["errors"] == 0
+    assert 0 < result["p50_ms"] <= result["p99_ms"] < 5000
+    assert result["sender_cpu_ms_per_request"] > 0
+
+
+def test_load_sender_counts_refused_connections_as_errors():
+    from webhook.loadtest import send
+
+    result = send(free_port(), rate=50, duration=0.2, run="nobody-listens")
+    assert result == {**result, "sent": 10, "errors": 10, "p50_ms": None, "p99_ms": None}
