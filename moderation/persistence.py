@@ -1,8 +1,11 @@
 """Model files that load without executing code, checked against the manifest written at training.
 
-A model directory holds one ``.skops`` file per component and ``manifest.json``. Loading first
-checks each file's SHA-256 against the manifest, then audits the types the file would build
-against a reviewed list (skops refuses anything else), and only then builds objects.
+A model directory holds one ``.skops`` file per component (the fitted scikit-learn estimators),
+``scoring.npz`` (the arrays scoring needs, see ``inference.py``) and ``manifest.json``. Loading
+first checks every listed file's SHA-256 against the manifest. Skops files are then audited: the
+types a file would build are checked against a reviewed list (skops refuses anything else) before
+any object is built. ``scoring.npz`` is read with ``allow_pickle=False``: arrays only. Scoring
+reads only ``scoring.npz``, so it imports neither scikit-learn nor skops.
 """
 
 from __future__ import annotations
@@ -12,20 +15,24 @@ import json
 import platform
 from pathlib import Path
 
-import skops.io as sio
+import numpy as np
 
 from .errors import ModelError
 
 __all__ = [
     "MANIFEST",
+    "SCORING_ARRAYS",
     "TRUSTED_TYPES",
+    "load_arrays",
     "load_components",
     "read_manifest",
     "save_components",
     "sha256_file",
+    "verify_files",
 ]
 
 MANIFEST = "manifest.json"
+SCORING_ARRAYS = "scoring.npz"
 
 # Reviewed: the only non-default types our model files may contain. Each is a plain data holder
 # or a scikit-learn estimator whose state is arrays and numbers; none runs code on load.
@@ -60,8 +67,11 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{n: version(n) for n in names}}
 
 
-def save_components(directory: Path, components: dict, manifest: dict) -> dict:
-    """Write each component as ``NAME.skops`` and a manifest with their hashes; return the manifest."""
+def save_components(directory: Path, components: dict, manifest: dict, arrays: dict | None = None) -> dict:
+    """Write each component as ``NAME.skops``, ``arrays`` (when given) as ``scoring.npz``, and a
+    manifest with every file's hash; return the manifest."""
+    import skops.io as sio
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -73,6 +83,10 @@ def save_components(directory: Path, components: dict, manifest: dict) -> dict:
             path.unlink()
             raise ModelError(f"component {name!r} holds unreviewed types {sorted(untrusted)}; "
                              "review them and add them to TRUSTED_TYPES")
+        files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    if arrays is not None:
+        path = directory / SCORING_ARRAYS
+        np.savez_compressed(path, **arrays)
         files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = {**manifest, "files": files, "libraries": library_versions()}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -90,11 +104,9 @@ def read_manifest(directory: Path) -> dict:
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
 
 
-def load_components(directory: Path) -> tuple[dict, dict]:
-    """Load every component listed in the manifest after checking hashes and types."""
+def verify_files(directory: Path, manifest: dict) -> None:
+    """Refuse a model directory whose listed files are missing or differ from the manifest's hashes."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    components = {}
     for filename, meta in sorted(manifest.get("files", {}).items()):
         path = directory / filename
         if not path.is_file():
@@ -103,6 +115,30 @@ def load_components(directory: Path) -> tuple[dict, dict]:
         if actual != meta.get("sha256"):
             raise ModelError(f"{path} does not match its manifest (sha256 {actual[:12]}..., expected "
                              f"{str(meta.get('sha256'))[:12]}...): refusing a tampered or mismatched file")
+
+
+def load_arrays(directory: Path) -> dict[str, np.ndarray]:
+    """``scoring.npz`` of a model directory whose files were checked with :func:`verify_files`."""
+    path = Path(directory) / SCORING_ARRAYS
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable array file: {exc}") from exc
+
+
+def load_components(directory: Path) -> tuple[dict, dict]:
+    """Load every skops component listed in the manifest after checking hashes and types."""
+    import skops.io as sio
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    verify_files(directory, manifest)
+    components = {}
+    for filename in sorted(manifest.get("files", {})):
+        path = directory / filename
+        if path.suffix != ".skops":
+            continue
         try:
             untrusted = set(sio.get_untrusted_types(file=path))
         except Exception as exc:

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
+from .inference import content_words, from_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
-from .persistence import load_components
-from .stance import content_words
+from .persistence import SCORING_ARRAYS, load_arrays, load_components, read_manifest, verify_files
 
 __all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_scorer"]
 
@@ -76,16 +76,30 @@ class Scorer:
     """A loaded, hash-checked model: violation heads, stance head and their manifest."""
 
     def __init__(self, violation, stance, manifest: dict, directory: Path | None = None):
-        self.violation = violation
-        self.stance = stance
+        # Fitted estimators (``ViolationModel``, ``StanceModel``) score through their compiled form.
+        self.violation = violation.compiled() if hasattr(violation, "compiled") else violation
+        self.stance = stance.compiled() if hasattr(stance, "compiled") else stance
         self.manifest = manifest
         self.directory = directory
         self._articles: dict[str, tuple] = {}
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> Scorer:
-        """Load and verify a model directory (the shipped default when none is given)."""
+        """Load and verify a model directory (the shipped default when none is given).
+
+        Every file the manifest lists is hash-checked; scoring then reads ``scoring.npz`` (arrays,
+        no scikit-learn). A model directory written before that file existed is read from its skops
+        files instead.
+        """
         directory = Path(directory) if directory else default_model_dir()
+        manifest = read_manifest(directory)
+        if SCORING_ARRAYS in manifest.get("files", {}):
+            verify_files(directory, manifest)
+            try:
+                violation, stance = from_arrays(load_arrays(directory))
+            except (KeyError, ValueError) as exc:
+                raise ModelError(f"{directory / SCORING_ARRAYS} does not hold a scoring model: {exc}") from exc
+            return cls(violation, stance, manifest, directory)
         components, manifest = load_components(directory)
         missing = {"violation", "stance"} - set(components)
         if missing:

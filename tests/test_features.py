@@ -3,6 +3,7 @@ scikit-learn's ``FeatureHasher``, and the TF-IDF weights of scikit-learn's own n
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.preprocessing import normalize
 
-from moderation import features
+from moderation import features, hashing
 from moderation.features import CommentFeaturizer, analyze
 from moderation.normalise import normalise_text
 
@@ -33,7 +34,7 @@ def _reference(featurizer: CommentFeaturizer, texts: list[str]):
 def test_counts_equal_hashing_the_feature_strings(params):
     featurizer = CommentFeaturizer(**params)
     texts = [normalise_text(t) for t in TEXTS]
-    features._WORD_TABLES.clear()
+    hashing._WORD_TABLES.clear()
     for _ in range(2):  # a cold table, then a warm one
         got = featurizer._counts(texts)
         want = _reference(featurizer, texts)
@@ -42,13 +43,13 @@ def test_counts_equal_hashing_the_feature_strings(params):
 
 
 def test_the_word_table_is_bounded(monkeypatch):
-    monkeypatch.setattr(features, "_WORD_TABLE_MAX_WORDS", 5)
-    features._WORD_TABLES.clear()
+    monkeypatch.setattr(hashing, "_WORD_TABLE_MAX_WORDS", 5)
+    hashing._WORD_TABLES.clear()
     featurizer = CommentFeaturizer()
     texts = [f"word{i} other{i} third{i}" for i in range(10)]
     got = featurizer._counts(texts)
     assert abs(got - _reference(featurizer, texts)).max() == 0
-    assert all(len(table) <= 5 for table in features._WORD_TABLES.values())
+    assert all(len(table) <= 5 for table in hashing._WORD_TABLES.values())
 
 
 def test_no_texts_give_an_empty_matrix():
@@ -56,7 +57,7 @@ def test_no_texts_give_an_empty_matrix():
 
 
 def test_threads_sharing_the_table_get_the_same_counts(monkeypatch):
-    monkeypatch.setattr(features, "_WORD_TABLE_MAX_WORDS", 50)  # full early: later words are hashed each time
+    monkeypatch.setattr(hashing, "_WORD_TABLE_MAX_WORDS", 50)  # full early: later words are hashed each time
     featurizer = CommentFeaturizer()
     batches = [[f"thread {k} comment {i} about harbour{i % 7}" for i in range(40)] for k in range(4)]
     wants = [_reference(featurizer, b) for b in batches]
@@ -114,20 +115,48 @@ def test_stance_from_stored_articles_equals_the_design_matrix():
     ids = ["a", "a", "b", "b", "a", "empty", None]
     scored = scorer.score_batch(texts, ids)
     featurizer = scorer.violation.featurizer_
-    W, b = scorer.stance._stacked
+    fitted = _fitted()["stance"]  # scikit-learn's classifiers, as trained
     for text, article_id, got in zip(texts, ids, scored):
         if article_id is None:
             assert got.stance is None
             continue
         comment = normalise_text(text)
         article = normalise_text(articles[article_id].text)
-        Z = scorer.stance._design(featurizer.transform([comment]), featurizer.transform([article]),
-                                  [content_words(comment)], [content_words(article)])
-        P = 1 / (1 + np.exp(-(np.asarray(Z @ W) + b)))
-        want = (P / P.sum()).ravel()
+        Z = fitted._design(featurizer.transform([comment]), featurizer.transform([article]),
+                           [content_words(comment)], [content_words(article)])
+        P = 1 / (1 + np.exp(-np.array([clf.decision_function(Z)[0] for clf in fitted.classifiers_])))
+        want = P / P.sum()
         assert np.allclose([got.stance_scores[s] for s in STANCES], want,
                            atol=1e-4)
         assert scorer.score(text, article_id).stance_scores == got.stance_scores
+
+
+@functools.lru_cache(maxsize=1)
+def _fitted() -> dict:
+    """The shipped model's scikit-learn estimators, read from its skops files."""
+    from moderation.persistence import load_components
+    from moderation.scorer import default_model_dir
+
+    return load_components(default_model_dir())[0]
+
+
+def test_compiled_heads_equal_scikit_learns_estimators():
+    """Scoring's arrays (no scikit-learn) give the probabilities of the fitted estimators."""
+    from moderation import load_scorer
+
+    texts = [normalise_text(t) for t in ["You absolute moron.", "Thanks for the article.", "f*ck this",
+                                         "They should all be shot.", "Deport every last one of them.", ""]]
+    fitted = _fitted()["violation"]
+    X = fitted.featurizer_.transform(texts)
+    got = load_scorer().violation.predict_proba(texts)
+    for j, head in enumerate(fitted.heads):
+        if head == "incitement":
+            continue  # the union of threat and identity_attack, checked below
+        want = fitted.calibrators_[head].predict(fitted.estimators_[head].decision_function(X))
+        assert np.allclose(got[:, j], want, atol=1e-4), head
+    heads = list(fitted.heads)
+    union = np.maximum(got[:, heads.index("threat")], got[:, heads.index("identity_attack")])
+    assert np.array_equal(got[:, heads.index("incitement")], union)
 
 
 def _contributions_one_by_one(model, text: str, head: str) -> np.ndarray:
@@ -138,7 +167,7 @@ def _contributions_one_by_one(model, text: str, head: str) -> np.ndarray:
     row = model.featurizer_.transform([text])
     value = dict(zip(row.indices.tolist(), row.data.tolist()))
     cols = model.featurizer_.feature_index(feats).tolist()
-    coef = model.estimators_[head].coef_.ravel()
+    coef = _fitted()["violation"].estimators_[head].coef_.ravel()
     for col, owner in zip(cols, owners):
         share = value[col] * coef[col] / cols.count(col) / len(owner)
         for t in owner:
@@ -157,4 +186,4 @@ def test_token_contributions_equal_the_plain_loop(text):
     tokens, contrib = model.token_contributions(text, heads)
     assert contrib.shape == (len(tokens), len(heads))
     for j, head in enumerate(heads):
-        assert np.allclose(contrib[:, j], _contributions_one_by_one(model, text, head), atol=1e-6)
+        assert np.allclose(contrib[:, j], _contributions_one_by_one(model, text, head), atol=1e-5)

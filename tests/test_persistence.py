@@ -3,12 +3,16 @@
 import functools
 import json
 import shutil
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import skops.io as sio
 
 from moderation.errors import ModelError
-from moderation.persistence import load_components, save_components
+from moderation.inference import to_arrays
+from moderation.persistence import load_components, save_components, sha256_file
 from moderation.scorer import Scorer, default_model_dir
 
 TEXTS = ["You absolute moron.", "Thanks for the article.", "f*ck this", "They should all be shot."]
@@ -22,18 +26,51 @@ def model_copy(tmp_path):
 
 
 def test_round_trip_gives_identical_scores(scorer, tmp_path):
-    save_components(tmp_path / "again", {"violation": scorer.violation, "stance": scorer.stance},
-                    {"model_version": "round-trip"})
+    components, _ = load_components(default_model_dir())
+    save_components(tmp_path / "again", components, {"model_version": "round-trip"},
+                    arrays=to_arrays(scorer.violation, scorer.stance))
     again = Scorer.load(tmp_path / "again")
-    before = [s.scores for s in scorer.score_batch(TEXTS)]
-    after = [s.scores for s in again.score_batch(TEXTS)]
+    before = [(s.scores, s.stance_scores) for s in scorer.score_batch(TEXTS)]
+    after = [(s.scores, s.stance_scores) for s in again.score_batch(TEXTS)]
     assert before == after
     assert again.version == "round-trip"
+    fitted, _ = load_components(tmp_path / "again")  # the scikit-learn estimators
+    skops_only = Scorer(fitted["violation"], fitted["stance"], {})
+    assert [s.scores for s in skops_only.score_batch(TEXTS)] == [s for s, _ in before]
+
+
+def test_scoring_imports_neither_scikit_learn_nor_skops():
+    """A scoring process reads scoring.npz only: about 130 MB less resident memory."""
+    probe = ("import sys; from moderation.scorer import Scorer, Article; s = Scorer.load(); "
+             "s.add_article(Article('a', 'Cycle lanes', 'The council voted for cycle lanes.')); "
+             "x = s.score('You absolute moron, the lanes are great.', 'a'); s.explain('You moron', score=x); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'skops'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_tampered_scoring_array_file_is_refused(model_copy):
+    path = model_copy / "scoring.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="scoring.npz does not match its manifest"):
+        Scorer.load(model_copy)
+
+
+def test_a_scoring_array_file_that_needs_pickle_is_refused_even_with_a_matching_hash(model_copy):
+    path = model_copy / "scoring.npz"
+    np.savez(path, heads=np.array([functools.partial(print, "pwned")], dtype=object))
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["files"]["scoring.npz"]["sha256"] = sha256_file(path)
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="scoring.npz"):
+        Scorer.load(model_copy)
 
 
 def test_manifest_records_hashes_versions_and_data(scorer):
     m = scorer.manifest
-    assert set(m["files"]) == {"violation.skops", "stance.skops"}
+    assert set(m["files"]) == {"violation.skops", "stance.skops", "scoring.npz"}
     assert all(len(f["sha256"]) == 64 for f in m["files"].values())
     assert m["libraries"]["scikit-learn"]
     assert m["training_data"]["sha256"]
@@ -62,8 +99,6 @@ def test_a_file_with_unreviewed_types_is_refused_even_with_a_matching_hash(model
     evil = model_copy / "violation.skops"
     sio.dump({"payload": functools.partial(print, "pwned")}, evil)
     manifest = json.loads((model_copy / "manifest.json").read_text())
-    from moderation.persistence import sha256_file
-
     manifest["files"]["violation.skops"]["sha256"] = sha256_file(evil)
     (model_copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="unreviewed types"):

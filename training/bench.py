@@ -33,7 +33,10 @@ s.add_article(Article("a", "Council approves new cycle lanes", "The council vote
 for i in range(0, len(texts), 512):
     s.score_batch(texts[i:i + 512], ["a"] * len(texts[i:i + 512]))
 import psutil
-print(psutil.Process().memory_info().rss // 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process image's own peak; ru_maxrss would also count the parent it was forked from.
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+peak = int(status["VmHWM"].split()[0]) if "VmHWM" in status else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(psutil.Process().memory_info().rss // 1024, peak)
 """
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from tqdm import tqdm
 
+from moderation.inference import to_arrays
 from moderation.labels import HEADS, STANCES
 from moderation.models import ViolationModel
 from moderation.normalise import normalise_text
@@ -214,7 +215,7 @@ def model_version(datasets_root: Path | None = None, data_dir: Path = corpus.DAT
 # even when the data files are the same.
 _TRAINING_CODE = ("training/sources.py", "training/corpus.py", "training/train.py", "moderation/normalise.py",
                   "moderation/lexicon.py", "moderation/labels.py", "moderation/features.py", "moderation/models.py",
-                  "moderation/stance.py")
+                  "moderation/stance.py", "moderation/hashing.py", "moderation/inference.py")
 
 
 def code_hash() -> str:
@@ -273,7 +274,8 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
                                    "stance": stance_metrics(violation.featurizer_, stance, st_valid)}},
         "training_seconds": round(time.time() - started, 1),
     }
-    manifest = save_components(output, {"violation": violation, "stance": stance}, manifest)
+    manifest = save_components(output, {"violation": violation, "stance": stance}, manifest,
+                               arrays=to_arrays(violation.compiled(), stance.compiled()))
     _log(f"wrote {output} (model {manifest['model_version']}) in {time.time() - started:.0f} s")
     return manifest
 

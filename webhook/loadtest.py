@@ -68,7 +68,7 @@ def _request_bytes(port: int, index: int, run: str) -> bytes:
 class _Request:
     """One request in flight: its socket, when it was due, what is left to send, what came back."""
 
-    __slots__ = ("sock", "due", "out", "answer")
+    __slots__ = ("answer", "due", "out", "sock")
 
     def __init__(self, sock: socket.socket, due: float, payload: bytes):
         self.sock, self.due, self.out, self.answer = sock, due, memoryview(payload), bytearray()

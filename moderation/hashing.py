@@ -1,0 +1,152 @@
+"""Hashed word and character n-gram TF-IDF rows: the scoring side, free of scikit-learn.
+
+``HashedTfidf.transform`` is the hot path of scoring, so it works on plain arrays and builds one
+sparse matrix at the end: each distinct word's columns (its unigram and its character n-grams)
+are hashed once and kept in a bounded per-process table, since readers reuse words far more often
+than they coin them; only longer word n-grams are hashed per comment. The columns are exactly those
+scikit-learn's ``FeatureHasher`` gives ``analyze``'s feature strings (MurmurHash3 from ``mmh3``,
+the same function), and the weights those of TF-IDF with L2 normalisation (both tested).
+Training (``features.CommentFeaturizer``) learns the IDF vector and uses this same code.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+
+import mmh3
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["HashedTfidf", "analyze", "feature_columns", "hashed_counts", "tokenize"]
+
+_TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
+_INT32_MIN = -(2**31)
+
+
+def tokenize(text: str) -> list[re.Match]:
+    """Word and punctuation tokens of a normalised text, as matches (so offsets are known)."""
+    return list(_TOKEN.finditer(text))
+
+
+def _char_ngrams(word: str, lo: int, hi: int, out: list[str]) -> None:
+    padded = f" {word} "
+    size = len(padded)
+    for n in range(lo, hi + 1):
+        if size < n:
+            break
+        out.extend(["c" + padded[i:i + n] for i in range(size - n + 1)])
+
+
+def _column(feature: str, n_features: int) -> int:
+    """The column ``FeatureHasher(alternate_sign=False)`` gives a feature string (signed MurmurHash3, seed 0)."""
+    h = mmh3.hash(feature, 0)
+    return (2**31 - 1 - (n_features - 1)) % n_features if h == _INT32_MIN else abs(h) % n_features
+
+
+# (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}.
+_WORD_TABLES: dict[tuple, dict[str, bytes]] = {}
+_WORD_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
+
+
+def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi: int) -> dict[str, bytes]:
+    """Each word's columns: its unigram (when word unigrams are features) and its character n-grams.
+
+    Safe to call from several threads: each call reads the shared table into its own dict.
+    """
+    table = _WORD_TABLES.setdefault((n_features, unigrams, lo, hi), {})
+    found: dict[str, bytes] = {}
+    for word in words:
+        cols = table.get(word)
+        if cols is None:
+            feats = ["w" + word] if unigrams else []
+            if word.isalnum() or "'" in word:
+                _char_ngrams(word, lo, hi, feats)
+            cols = array("i", [_column(f, n_features) for f in feats]).tobytes()
+            if len(table) < _WORD_TABLE_MAX_WORDS:
+                table[word] = cols
+        found[word] = cols
+    return found
+
+
+def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
+            with_tokens: bool = False):
+    """Feature strings of one normalised text; with ``with_tokens``, each with its token index."""
+    words = [m.group(0) for m in _TOKEN.finditer(text)]
+    feats: list[str] = []
+    owners: list[tuple[int, ...]] = []
+    lo, hi = word_ngrams
+    for n in range(lo, hi + 1):
+        for i in range(len(words) - n + 1):
+            feats.append("w" + " ".join(words[i:i + n]))
+            if with_tokens:
+                owners.append(tuple(range(i, i + n)))
+    clo, chi = char_ngrams
+    for i, word in enumerate(words):
+        start = len(feats)
+        if word.isalnum() or "'" in word:
+            _char_ngrams(word, clo, chi, feats)
+        if with_tokens:
+            owners.extend([(i,)] * (len(feats) - start))
+    return (feats, owners) if with_tokens else feats
+
+
+
+def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams) -> sp.csr_matrix:
+    """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    n = n_features
+    words_per_text = [_TOKEN.findall(t) for t in texts]
+    table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi)
+    chunks: list[bytes] = []
+    for words in words_per_text:
+        longer = [_column("w" + " ".join(words[i:i + k]), n)
+                  for k in range(max(wlo, 2), whi + 1) for i in range(len(words) - k + 1)]
+        chunks.append(b"".join([*(table[w] for w in words), array("i", longer).tobytes()]))
+    sizes = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
+    columns = np.frombuffer(b"".join(chunks), dtype=np.int32)
+    # Count each (row, column) once: sorting the combined keys puts rows in order too.
+    keys, counts = np.unique(np.repeat(np.arange(len(chunks), dtype=np.int64), sizes) * n + columns,
+                             return_counts=True)
+    rows = keys // n
+    indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(chunks)), out=indptr[1:])
+    return sp.csr_matrix((counts.astype(np.float32), (keys % n).astype(np.int32), indptr),
+                         shape=(len(chunks), n))
+
+
+def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
+    """Column index of each feature string."""
+    return np.array([_column(f, n_features) for f in feats], dtype=np.int64)
+
+
+class HashedTfidf:
+    """TF-IDF over hashed word n-grams and word-bounded character n-grams, with a learnt IDF vector."""
+
+    def __init__(self, n_features: int, word_ngrams, char_ngrams, sublinear_tf: bool, idf: np.ndarray):
+        self.n_features = int(n_features)
+        self.word_ngrams = tuple(int(n) for n in word_ngrams)
+        self.char_ngrams = tuple(int(n) for n in char_ngrams)
+        self.sublinear_tf = bool(sublinear_tf)
+        self.idf_ = np.asarray(idf, dtype=np.float32)
+
+    def transform(self, X) -> sp.csr_matrix:
+        """TF-IDF rows, L2-normalised, for a list of normalised texts."""
+        return self.weight(hashed_counts(X, self.n_features, self.word_ngrams, self.char_ngrams))
+
+    def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Apply sub-linear TF, IDF and L2 normalisation to hashed counts (in place)."""
+        data = counts.data
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += 1
+        data *= self.idf_[counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]))
+        norms[norms == 0] = 1.0
+        data /= norms[rows].astype(np.float32)
+        return counts
+
+    def feature_index(self, feats: list[str]) -> np.ndarray:
+        """Column index of each feature string (for explanations)."""
+        return feature_columns(feats, self.n_features)

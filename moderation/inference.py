@@ -1,0 +1,183 @@
+"""The scoring side of the models: plain arrays and the arithmetic scoring needs, no scikit-learn.
+
+Training fits scikit-learn estimators (``models.ViolationModel``, ``stance.StanceModel``) and
+stores them as skops files, the full record of what was learnt. Scoring needs only their
+weights, so training also writes those as ``scoring.npz``, arrays that load with
+``allow_pickle=False`` (no code runs on load), and a scoring process never imports scikit-learn
+or skops: about 130 MB less resident memory and a faster start. ``CompiledViolation`` and
+``CompiledStance`` are that arithmetic; the estimators use the same objects for their own
+predictions, so there is one implementation of it (tested equal to scikit-learn's).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .hashing import HashedTfidf, analyze, tokenize
+
+__all__ = ["CompiledStance", "CompiledViolation", "content_words", "from_arrays", "relatedness_features",
+           "row_cosines", "to_arrays"]
+
+FORMAT = 1  # bump when the arrays' meaning changes
+
+_WORD = re.compile(r"[a-z][a-z']{2,}")
+_STOP = frozenset(
+    """the and for are but not you all any can had her was one our out has him his how its may new now
+    see two who did get let say she too use that with have this will your from they been were said
+    what when than them then there their would could should about which into more some such only
+    other also just like very after most over even much these those many being because does doesn
+    don't isn't it's i'm that's here where while why who's yes yet our ours own same so than""".split()
+)
+_COS_BINS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45])
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case content words of a normalised text (no stop words, three letters or more)."""
+    return {w for w in _WORD.findall(text) if w not in _STOP}
+
+
+def row_cosines(X_comment, X_article) -> np.ndarray:
+    """Cosine of each pair of row-aligned, L2-normalised TF-IDF rows."""
+    return np.asarray(X_comment.multiply(X_article).sum(axis=1)).ravel()
+
+
+def relatedness_features(X_comment, X_article, comment_words, article_words, cosines=None) -> np.ndarray:
+    """Dense relatedness block, one row per (comment, article) pair.
+
+    Columns: cosine of the TF-IDF rows, one-hot bins of that cosine, the share of the comment's
+    content words found in the article, the number of shared content words (log), and the comment
+    length (log). ``cosines``, when the caller has them, stand in for ``X_article``.
+    """
+    cos = row_cosines(X_comment, X_article) if cosines is None else np.asarray(cosines, dtype=float)
+    bins = (cos[:, None] >= _COS_BINS[None, :]).astype(float)
+    shared = np.array([len(c & a) for c, a in zip(comment_words, article_words)], float)
+    size = np.array([max(len(c), 1) for c in comment_words], float)
+    return np.column_stack([cos, bins, shared / size, np.log1p(shared), np.log1p(size)])
+
+
+class CompiledViolation:
+    """Calibrated violation heads: one sparse-dense product, then each head's isotonic curve."""
+
+    def __init__(self, heads, featurizer: HashedTfidf, W: np.ndarray, b: np.ndarray, curves):
+        self.heads = tuple(heads)
+        self.featurizer_ = featurizer
+        self.W = np.asarray(W, dtype=np.float32)  # (n_features, n_heads)
+        self.b = np.asarray(b, dtype=np.float32)
+        self.curves = [(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)) for xs, ys in curves]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Raw linear scores, (n_rows, n_heads), for a feature matrix."""
+        return np.asarray(X @ self.W) + self.b
+
+    def predict_proba_features(self, X) -> np.ndarray:
+        """Calibrated probabilities, (n_rows, n_heads), for a feature matrix."""
+        D = self.decision_function(X)
+        out = np.empty_like(D, dtype=float)
+        for j, (xs, ys) in enumerate(self.curves):
+            out[:, j] = np.interp(D[:, j], xs, ys)
+        return self._or_consistent(out)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Calibrated probabilities, (n_texts, n_heads), for normalised texts."""
+        return self.predict_proba_features(self.featurizer_.transform(texts))
+
+    def _or_consistent(self, P: np.ndarray) -> np.ndarray:
+        # incitement is defined as threat OR identity_attack, and every source that labels it labels
+        # both parts, so its probability is the larger of theirs. The separately trained mixed head
+        # scored no better on validation (AUC 0.917 against 0.919 for the union) and flagged neutral
+        # identity mentions ("My best friend is Jewish.") that neither part flags; it is kept in the
+        # model file for comparison only.
+        heads = list(self.heads)
+        if {"incitement", "threat", "identity_attack"} <= set(heads):
+            i, t, a = heads.index("incitement"), heads.index("threat"), heads.index("identity_attack")
+            P[:, i] = np.maximum(P[:, t], P[:, a])
+        return P
+
+    def driving_head(self, head: str, probabilities: dict[str, float]) -> str:
+        """The head whose weights explain ``head``'s score: for incitement, its strongest part."""
+        if head == "incitement" and {"threat", "identity_attack"} <= set(self.heads):
+            parts = {h: probabilities.get(h, 0.0) for h in ("threat", "identity_attack")}
+            return max(parts, key=parts.get)
+        return head
+
+    def token_contributions(self, text: str, heads, row=None) -> tuple[list, np.ndarray]:
+        """Each token of a normalised text with its share of each head's linear score.
+
+        Returns the tokens and a (n_tokens, len(heads)) array. A feature's weighted value times the
+        head's coefficient is shared equally between the tokens it spans (a word bigram: two) and
+        between its occurrences (it is counted once in the feature row). ``row``: the text's feature
+        row when the caller already has it.
+        """
+        heads = [heads] if isinstance(heads, str) else list(heads)
+        feats, owners = analyze(text, word_ngrams=self.featurizer_.word_ngrams,
+                                char_ngrams=self.featurizer_.char_ngrams, with_tokens=True)
+        tokens = tokenize(text)
+        if not feats:
+            return tokens, np.zeros((len(tokens), len(heads)))
+        if row is None:
+            row = self.featurizer_.transform([text])  # columns sorted, each once
+        cols = self.featurizer_.feature_index(feats)
+        value = row.data[np.searchsorted(row.indices, cols)].astype(np.float64)
+        _, inverse, seen = np.unique(cols, return_inverse=True, return_counts=True)
+        width = np.fromiter(map(len, owners), dtype=np.int64, count=len(owners))
+        coef = self.W[cols][:, [self.heads.index(h) for h in heads]].astype(np.float64)
+        share = (value / seen[inverse] / width)[:, None] * coef
+        owner_of = np.repeat(np.arange(len(feats)), width)
+        token_of = np.fromiter((t for owner in owners for t in owner), dtype=np.int64, count=int(width.sum()))
+        contrib = np.zeros((len(tokens), len(heads)))
+        np.add.at(contrib, token_of, share[owner_of])
+        return tokens, contrib
+
+
+class CompiledStance:
+    """favor / against / neutral / unrelated: four one-vs-rest linear scores over text and relatedness."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, relatedness_scale: float):
+        self.W = np.asarray(W, dtype=np.float32)  # (n_features + relatedness columns, 4)
+        self.b = np.asarray(b, dtype=np.float32)
+        self.relatedness_scale = float(relatedness_scale)
+
+    def predict_proba(self, X_comment, X_article, comment_words, article_words, *, cosines=None) -> np.ndarray:
+        """Probabilities (n_pairs, 4) in the order of ``STANCES`` (one-vs-rest, normalised).
+
+        ``cosines`` (comment-article TF-IDF cosines, e.g. from articles kept in memory) may replace
+        ``X_article``, which is then not read.
+        """
+        dense = relatedness_features(X_comment, X_article, comment_words, article_words, cosines)
+        # The same as the design matrix (text features, then the scaled relatedness block) times W.
+        n_text = X_comment.shape[1]
+        scores = (np.asarray(X_comment @ self.W[:n_text], dtype=np.float64)
+                  + (dense * self.relatedness_scale) @ self.W[n_text:] + self.b)
+        P = 1.0 / (1.0 + np.exp(-scores))
+        return P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
+
+
+def to_arrays(violation: CompiledViolation, stance: CompiledStance) -> dict[str, np.ndarray]:
+    """The arrays of ``scoring.npz``: plain numbers and strings, nothing that needs pickle."""
+    f = violation.featurizer_
+    lengths = np.array([len(xs) for xs, _ in violation.curves], dtype=np.int64)
+    return {
+        "format": np.array(FORMAT), "heads": np.array(violation.heads),
+        "n_features": np.array(f.n_features), "word_ngrams": np.array(f.word_ngrams),
+        "char_ngrams": np.array(f.char_ngrams), "sublinear_tf": np.array(f.sublinear_tf), "idf": f.idf_,
+        "violation_W": violation.W, "violation_b": violation.b, "curve_lengths": lengths,
+        "curve_x": np.concatenate([xs for xs, _ in violation.curves]),
+        "curve_y": np.concatenate([ys for _, ys in violation.curves]),
+        "stance_W": stance.W, "stance_b": stance.b, "relatedness_scale": np.array(stance.relatedness_scale),
+    }
+
+
+def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
+    """The scoring models from ``scoring.npz``'s arrays (see :func:`to_arrays`)."""
+    if int(arrays["format"]) != FORMAT:
+        raise ValueError(f"scoring arrays of format {int(arrays['format'])}; this version reads format {FORMAT}")
+    featurizer = HashedTfidf(int(arrays["n_features"]), arrays["word_ngrams"], arrays["char_ngrams"],
+                             bool(arrays["sublinear_tf"]), arrays["idf"])
+    ends = np.cumsum(arrays["curve_lengths"])
+    xs, ys = np.split(arrays["curve_x"], ends[:-1]), np.split(arrays["curve_y"], ends[:-1])
+    violation = CompiledViolation([str(h) for h in arrays["heads"]], featurizer, arrays["violation_W"],
+                                  arrays["violation_b"], list(zip(xs, ys)))
+    stance = CompiledStance(arrays["stance_W"], arrays["stance_b"], float(arrays["relatedness_scale"]))
+    return violation, stance
