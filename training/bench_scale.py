@@ -9,7 +9,8 @@
    300,000: the default-model sources, or the corpus when the datasets are absent, repeated with
    perturbed copies), in a child process. Measured: normalisation and fitting time, peak memory.
 
-Peak memory is the child's own ``ru_maxrss`` (``os.wait4``), so each figure is one process's.
+Peak memory is the child's own high-water mark (``VmHWM``, read while it runs), so each figure is
+one process's: ``ru_maxrss`` from ``wait4`` would also count the parent the child was forked from.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -62,16 +64,44 @@ def write_archive(path: Path, n: int, seed: int = 0) -> Path:
     return articles_path
 
 
+class _PeakWatch(threading.Thread):
+    """Reads a running child's ``VmHWM`` (its own peak resident memory) until it exits."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.path, self.peak_kb = Path(f"/proc/{pid}/status"), 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                for line in self.path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (OSError, ValueError, IndexError):
+                return  # the child has exited (or its status is gone)
+            time.sleep(0.05)
+
+
+def _wait_with_peak(process: subprocess.Popen) -> tuple[int, float]:
+    """Wait for a child; its exit status and own peak RSS in MB."""
+    watch = _PeakWatch(process.pid)
+    watch.start()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    watch.join()
+    peak_kb = watch.peak_kb or usage.ru_maxrss  # no /proc: fall back to ru_maxrss (may count the parent)
+    return status, peak_kb / 1024
+
+
 def _run_child(command: list[str], log: Path) -> tuple[float, float]:
     """Run a command (stderr to ``log``); its wall seconds and its own peak RSS in MB."""
     started = time.perf_counter()
     with open(log, "wb") as err:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-        _pid, status, usage = os.wait4(process.pid, 0)
+        status, peak = _wait_with_peak(process)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command[:4])} failed: {log.read_text(errors='replace')[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, peak
 
 
 def bench_scoring(n: int, folder: Path, model: str | None) -> dict:
@@ -141,12 +171,16 @@ def bench_training(m: int) -> dict:
     """Fit the violation heads on ``m`` rows in a child process; its timings and peak memory."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", _TRAIN_CHILD, str(m)], stdout=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    output = process.stdout.read().decode()
+    output_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: output_chunks.append(process.stdout.read()), daemon=True)
+    reader.start()  # a full pipe would stall the child
+    status, peak = _wait_with_peak(process)
+    reader.join()
+    output = b"".join(output_chunks).decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"training on {m} rows failed with status {status}")
     return {**json.loads(output.strip().splitlines()[-1]), "seconds": time.perf_counter() - started,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+            "peak_rss_mb": peak}
 
 
 def render(scoring: list[dict], training: dict | None, note: str) -> str:
