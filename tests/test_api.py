@@ -32,3 +32,31 @@ def test_score_one_batch_and_explain(scorer):
     assert any("m0ron" in e.text for e in evidence if e.label == "personal_attack")
     verdict = load_policy(ROOT / "data" / "policy.toml").decide(score, evidence)
     assert verdict.action in ("hold", "reject")
+
+
+def test_one_abusive_sentence_is_not_diluted_by_neutral_ones(scorer):
+    """Profanity, personal attack and toxicity move halfway from the whole comment's score towards
+    its worst sentence's; other heads and one-sentence comments are scored whole."""
+    from moderation.inference import SENTENCE_HEADS, SENTENCE_WEIGHT
+    from moderation.normalise import normalise_text
+
+    neutral = ("The council met on Tuesday to discuss the budget for the new library. "
+               "The vote on the swimming pool was postponed until the spring.")
+    attack = "You are a complete idiot and a liar."
+    heads = list(scorer.violation.heads)
+    whole = scorer.violation.predict_proba([normalise_text(f"{neutral} {attack}")])[0]
+    sentences = scorer.violation.predict_proba([normalise_text(t) for t in (
+        "The council met on Tuesday to discuss the budget for the new library.",
+        "The vote on the swimming pool was postponed until the spring.", attack)])
+    got = scorer.score(f"{neutral} {attack}").scores
+    for head in heads:
+        j = heads.index(head)
+        want = whole[j]
+        if head in SENTENCE_HEADS:
+            want = max(whole[j], whole[j] + SENTENCE_WEIGHT * (sentences[:, j].max() - whole[j]))
+        elif head == "incitement":
+            continue  # the union of its parts
+        assert got[head] == round(float(want), 4), head
+    assert got["personal_attack"] > whole[heads.index("personal_attack")] + 0.05
+    alone = scorer.violation.predict_proba([normalise_text(attack)])[0]
+    assert scorer.score(attack).scores["personal_attack"] == round(float(alone[heads.index("personal_attack")]), 4)
