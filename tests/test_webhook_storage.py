@@ -236,3 +236,28 @@ def test_a_comment_stored_between_read_and_write_is_not_stored_again(make_app, d
             assert db.count(conn, "verdicts") == 2
             strikes = db.authors_by_id(conn, "default", ["racer"]).get("racer", {"strikes": 0})["strikes"]
             assert strikes == (1 if first["action"] == "reject" else 0), "the repeat must not strike twice"
+
+
+def test_a_stale_head_from_the_read_phase_is_caught_by_the_version_constraint(make_app, database_url):
+    """The write trusts the head read before scoring; a verdict stored since then fails its insert
+    (same comment, same version) and the retry reads the head inside the write transaction."""
+    from webhook.service import judge, record, service
+
+    app = make_app(database_url)
+    with app.app_context():
+        svc = service()
+        comment = CommentIn("stale", ATTACK, author_id="slow")
+        [judgement] = judge(svc, svc.policy, "default", [comment], {}, {}, {})
+        first = record(svc, "default", [judgement], "api", heads={"stale": None})["stale"]
+        assert first["version"] == 1
+        # Another worker's request for the same text read "no verdict yet" before ours was stored.
+        again = record(svc, "default", [judgement], "api", heads={"stale": None})["stale"]
+        assert (again["version"], again["created_at"]) == (first["version"], first["created_at"])
+        # An edit whose read phase missed the first verdict still becomes version 2, not a second version 1.
+        [edit] = judge(svc, svc.policy, "default", [CommentIn("stale", "Thanks, fair point.", author_id="slow")],
+                       {}, {}, {})
+        edited = record(svc, "default", [edit], "api", heads={"stale": None})["stale"]
+        assert edited["version"] == 2 and edited["action"] == "approve"
+        with db.connect(svc.engine) as conn:
+            assert db.count(conn, "verdicts") == 2
+            assert db.count(conn, "audit_log") == 2

@@ -249,7 +249,8 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
         raise database_unavailable(exc) from exc
     if todo:
         judgements = judge(svc, svc.policy_for(site_id), site_id, todo, articles, authors, parents)
-        stored.update(record(svc, site_id, judgements, source, article_url))
+        heads = {c.comment_id: stored.get(c.comment_id) for c in todo}  # as read above; the write re-checks
+        stored.update(record(svc, site_id, judgements, source, article_url, heads))
     return [verdict_json(stored[c.comment_id]) for c in comments]
 
 
@@ -347,12 +348,20 @@ def _fallback_kind(policy: Policy, score) -> str | None:
 
 
 def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
-           article_url: str | None = None) -> dict[str, dict]:
-    """Store comments, verdicts, strikes and audit lines in one transaction; return the stored rows."""
+           article_url: str | None = None, heads: dict[str, dict | None] | None = None) -> dict[str, dict]:
+    """Store comments, verdicts, strikes and audit lines in one transaction; return the stored rows.
+
+    ``heads``: each comment's latest verdict (version, text hash, action) as the caller read it
+    before scoring, or None for a comment with none. The first attempt trusts it and saves a query
+    per comment: a verdict another worker stored since then has the version this one would take,
+    so the unique (comment, version) constraint fails the transaction, and the next attempt reads
+    the head inside the write transaction.
+    """
     for attempt in range(3):
+        known = heads if attempt == 0 else None
         try:
             with db.transaction(svc.engine) as conn:
-                stored = {j.comment.comment_id: _record_one(conn, svc, site_id, j, source, article_url)
+                stored = {j.comment.comment_id: _record_one(conn, svc, site_id, j, source, article_url, known)
                           for j in judgements}
             for j in judgements:
                 if stored[j.comment.comment_id][1]:
@@ -369,9 +378,12 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
 
 
 def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
-                article_url: str | None) -> tuple[dict, bool]:
+                article_url: str | None, heads: dict[str, dict | None] | None) -> tuple[dict, bool]:
     c = j.comment
-    head = db.latest_head(conn, site_id, c.comment_id)
+    if heads is not None and c.comment_id in heads:
+        head = heads[c.comment_id]
+    else:
+        head = db.latest_head(conn, site_id, c.comment_id)
     if _same_text(head, c):  # another worker stored this text between our read and our write
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
