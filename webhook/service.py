@@ -380,10 +380,8 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
 def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
                 article_url: str | None, heads: dict[str, dict | None] | None) -> tuple[dict, bool]:
     c = j.comment
-    if heads is not None and c.comment_id in heads:
-        head = heads[c.comment_id]
-    else:
-        head = db.latest_head(conn, site_id, c.comment_id)
+    known = heads is not None and c.comment_id in heads
+    head = heads[c.comment_id] if known else db.latest_head(conn, site_id, c.comment_id)
     if _same_text(head, c):  # another worker stored this text between our read and our write
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
