@@ -30,7 +30,7 @@ __all__ = ["RATES", "TARGET_P99_MS", "service_rows"]
 
 RATES = (100, 200, 400)
 DURATION_S = 10.0
-REPEATS = 3
+REPEATS = 5
 TARGET_P99_MS = 25.0
 _SECRET = "loadtest-secret"
 _REQUEST_TIMEOUT_S = 5.0
