@@ -91,8 +91,7 @@ the corpus issue, so the label mix is **not** the mix of a real comment section:
 fewer violations.
 
 ## Double check
-A second annotator relabelled 10% ({checked} comments) blind: 360 of the first 3,600 drawn at random
-(seed 2026), and every tenth comment of the `comm` part added later. It saw the article
+A second annotator relabelled a random 10% ({checked} comments, seed 2026) blind: it saw the article
 title, claim, parent comment and text, never the first labels. Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
