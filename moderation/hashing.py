@@ -18,7 +18,7 @@ import mmh3
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["HashedTfidf", "analyze", "feature_columns", "hashed_counts", "tokenize"]
+__all__ = ["HashedTfidf", "analyze", "feature_columns", "hashed_counts", "hashed_counts_and_sentences", "tokenize"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 _INT32_MIN = -(2**31)
@@ -94,15 +94,63 @@ def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tu
 
 def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams) -> sp.csr_matrix:
     """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
+    return hashed_counts_and_sentences(texts, n_features, word_ngrams, char_ngrams, sentences=False)[0]
+
+
+# A sentence ends at a run of these tokens; one with fewer than this many word tokens is not read alone.
+_SENTENCE_END = frozenset(".!?")
+SENTENCE_MIN_WORDS = 3
+
+
+def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
+    """Token spans [start, end) of the sentences of a tokenised text that have enough words."""
+    spans, start, i = [], 0, 0
+    while i < len(words):
+        if words[i] in _SENTENCE_END:
+            while i + 1 < len(words) and words[i + 1] in _SENTENCE_END:
+                i += 1
+            spans.append((start, i + 1))
+            start = i + 1
+        i += 1
+    if start < len(words):
+        spans.append((start, len(words)))
+    return [(a, b) for a, b in spans if sum(1 for w in words[a:b] if w not in _SENTENCE_END and
+                                            (w[0].isalnum() or w[0] == "'")) >= SENTENCE_MIN_WORDS]
+
+
+def hashed_counts_and_sentences(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True):
+    """Hashed counts of each text and, with ``sentences``, of each sentence of the texts that have two
+    or more: ``(counts, sentence_counts, owner)``, ``owner[k]`` the text of sentence row ``k``.
+
+    A sentence's row is the one its tokens, joined by spaces, would get as a text of its own (tested):
+    its words' columns come from the same table and its word n-grams are those of the text that lie
+    inside it, so reading sentences costs no extra hashing.
+    """
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
     words_per_text = [_TOKEN.findall(t) for t in texts]
     table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi)
     chunks: list[bytes] = []
-    for words in words_per_text:
-        longer = [_column("w" + " ".join(words[i:i + k]), n)
-                  for k in range(max(wlo, 2), whi + 1) for i in range(len(words) - k + 1)]
-        chunks.append(b"".join([*(table[w] for w in words), array("i", longer).tobytes()]))
+    pieces: list[bytes] = []
+    owner: list[int] = []
+    orders = range(max(wlo, 2), whi + 1)
+    for t, words in enumerate(words_per_text):
+        longer = {k: [_column("w" + " ".join(words[i:i + k]), n) for i in range(len(words) - k + 1)]
+                  for k in orders}
+        word_cols = [table[w] for w in words]
+        chunks.append(b"".join([*word_cols, *(array("i", longer[k]).tobytes() for k in orders)]))
+        spans = _sentence_spans(words) if sentences else []
+        if len(spans) >= 2:
+            for a, b in spans:
+                pieces.append(b"".join([*word_cols[a:b], *(array("i", longer[k][a:max(a, b - k + 1)]).tobytes()
+                                                           for k in orders)]))
+                owner.append(t)
+    sentence_counts = _count_matrix(pieces, n) if pieces else None
+    return _count_matrix(chunks, n), sentence_counts, np.asarray(owner, dtype=np.int64)
+
+
+def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
+    """A CSR matrix of column counts, one row per chunk of int32 column indices."""
     sizes = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
     columns = np.frombuffer(b"".join(chunks), dtype=np.int32)
     # Count each (row, column) once: sorting the combined keys puts rows in order too.
@@ -133,6 +181,13 @@ class HashedTfidf:
     def transform(self, X) -> sp.csr_matrix:
         """TF-IDF rows, L2-normalised, for a list of normalised texts."""
         return self.weight(hashed_counts(X, self.n_features, self.word_ngrams, self.char_ngrams))
+
+    def transform_with_sentences(self, X):
+        """``transform(X)``, and the TF-IDF rows of the sentences of texts that have two or more, with
+        the index of each sentence's text (see :func:`hashed_counts_and_sentences`)."""
+        counts, sentences, owner = hashed_counts_and_sentences(X, self.n_features, self.word_ngrams,
+                                                               self.char_ngrams)
+        return self.weight(counts), (self.weight(sentences) if sentences is not None else None), owner
 
     def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Apply sub-linear TF, IDF and L2 normalisation to hashed counts (in place)."""

@@ -23,7 +23,6 @@ __all__ = ["SENTENCE_HEADS", "CompiledStance", "CompiledViolation", "content_wor
 FORMAT = 1  # bump when the arrays' meaning changes
 
 _WORD = re.compile(r"[a-z][a-z']{2,}")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 # A comment is also read sentence by sentence for these heads: one abusive sentence among neutral
 # ones is diluted in the whole comment's bag of n-grams ("The council met on Tuesday. You are an
@@ -33,7 +32,6 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # for them the sentence maximum lowered AUC (a quoted or conditional threat reads as one).
 SENTENCE_HEADS = ("profanity", "personal_attack", "toxicity")
 SENTENCE_WEIGHT = 0.5
-_SENTENCE_MIN_WORDS = 3
 _STOP = frozenset(
     """the and for are but not you all any can had her was one our out has him his how its may new now
     see two who did get let say she too use that with have this will your from they been were said
@@ -94,27 +92,21 @@ class CompiledViolation:
         """Calibrated probabilities, (n_texts, n_heads), for normalised texts (each read whole)."""
         return self.predict_proba_features(self.featurizer_.transform(texts))
 
-    def predict_proba_comments(self, X, texts) -> np.ndarray:
-        """Comment scores: the whole text's (``X``, its feature rows), moved towards its worst sentence's
-        for :data:`SENTENCE_HEADS` when the comment has two sentences or more."""
+    def predict_proba_comments(self, X, sentences=None, owner=None) -> np.ndarray:
+        """Comment scores from the comments' feature rows ``X``; with ``sentences`` (the feature rows of the
+        sentences of comments that have two or more, ``owner[k]`` the comment of row ``k``), each of
+        :data:`SENTENCE_HEADS` moves from the whole comment's score towards its worst sentence's."""
         P = self.predict_proba_features(X)
-        pieces: list[str] = []
-        owner: list[int] = []
-        for i, text in enumerate(texts):
-            parts = [m.group(0) for m in _SENTENCE.finditer(text) if len(m.group(0).split()) >= _SENTENCE_MIN_WORDS]
-            if len(parts) >= 2:
-                pieces.extend(parts)
-                owner.extend([i] * len(parts))
-        if not pieces:
+        if sentences is None or sentences.shape[0] == 0:
             return P
-        Q = self.predict_proba_features(self.featurizer_.transform(pieces))
-        rows = np.asarray(owner)
+        Q = self.decision_function(sentences)
         for head in SENTENCE_HEADS:
             if head not in self.heads:
                 continue
             j = self.heads.index(head)
-            worst = np.zeros(len(texts))
-            np.maximum.at(worst, rows, Q[:, j])
+            xs, ys = self.curves[j]
+            worst = np.zeros(P.shape[0])
+            np.maximum.at(worst, owner, np.interp(Q[:, j], xs, ys))
             P[:, j] = np.maximum(P[:, j], P[:, j] + SENTENCE_WEIGHT * (worst - P[:, j]))
         return P
 

@@ -133,8 +133,8 @@ class Scorer:
         if len(article_ids) != len(texts):
             raise InputError("article_ids must be as long as texts", field="article_ids")
         norms = [normalise(t) for t in texts]
-        X = self.violation.featurizer_.transform([n.text for n in norms])
-        probs = self.violation.predict_proba_comments(X, [n.text for n in norms])
+        X, sentences, owner = self.violation.featurizer_.transform_with_sentences([n.text for n in norms])
+        probs = self.violation.predict_proba_comments(X, sentences, owner)
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []

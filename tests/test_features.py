@@ -187,3 +187,25 @@ def test_token_contributions_equal_the_plain_loop(text):
     assert contrib.shape == (len(tokens), len(heads))
     for j, head in enumerate(heads):
         assert np.allclose(contrib[:, j], _contributions_one_by_one(model, text, head), atol=1e-5)
+
+
+def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
+    """Sentence rows reuse the text's hashed words and n-grams; each equals hashing the sentence on its own."""
+    texts = [normalise_text(t) for t in [
+        "The council met on Tuesday. You are a complete idiot!! Why bother?",
+        "one sentence only, however long it goes on and on",
+        "Short. Too short. But this one has words enough... and this one too?! yes it does",
+        "", "no end punctuation here at all but several words", "Hi. Ok.",
+    ]]
+    n, words, chars = 2**18, (1, 2), (2, 5)
+    whole, sentences, owner = hashing.hashed_counts_and_sentences(texts, n, words, chars)
+    assert (whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
+    expected, owners = [], []
+    for t, text in enumerate(texts):
+        tokens = hashing._TOKEN.findall(text)
+        spans = hashing._sentence_spans(tokens)
+        if len(spans) >= 2:
+            expected += [" ".join(tokens[a:b]) for a, b in spans]
+            owners += [t] * len(spans)
+    assert owner.tolist() == owners == [0, 0, 2, 2, 2]
+    assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
