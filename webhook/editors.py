@@ -25,9 +25,9 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template_string, request, url_for
 
@@ -35,6 +35,9 @@ from moderation.labels import POLICY_LABELS, STANCES
 from review.auth import login_required
 
 from . import db
+
+if TYPE_CHECKING:  # pandas is imported where frames are built: a service worker that never draws a
+    import pandas as pd  # chart does not pay its memory (about 45 MB)
 
 __all__ = ["BANDS", "Neutrality", "bp", "comments_frame", "main", "neutrality", "render_chart", "write_report"]
 
@@ -48,6 +51,8 @@ _MIN_PER_GROUP = 5  # comments per stance in a band before that band counts
 # Data -----------------------------------------------------------------------------------------------
 def comments_frame(conn, site_id: str, article_id: str | None = None, since: datetime | None = None) -> pd.DataFrame:
     """One row per comment of a site (or article): its latest verdict, stance, scores and final outcome."""
+    import pandas as pd
+
     latest = (sa.select(db.verdicts.c.comment_pk, sa.func.max(db.verdicts.c.version).label("version"))
               .group_by(db.verdicts.c.comment_pk).subquery())
     v, c, r = db.verdicts, db.comments, db.review_items
@@ -120,6 +125,8 @@ class Neutrality:
 
 def neutrality(frame: pd.DataFrame) -> Neutrality:
     """Rejection rate by stance within violation-score bands, and the Mantel-Haenszel pooled gap (against - favor)."""
+    import pandas as pd
+
     scored = frame.dropna(subset=["violation"])
     names = [f"{a:.1f}-{min(b, 1):.1f}" for a, b in itertools.pairwise(BANDS)]
     band = pd.cut(scored["violation"], BANDS, right=False, labels=names)
@@ -149,6 +156,8 @@ def _bucket(times: pd.Series) -> str:
 
 def _when(frame: pd.DataFrame) -> pd.Series:
     """Each comment's time bucket: hours for two days of comments, days up to two months, else weeks."""
+    import pandas as pd
+
     times = pd.to_datetime(frame["created_at"])
     freq = _bucket(times)
     return times.dt.to_period("W").dt.start_time if freq == "W" else times.dt.floor(freq)
@@ -156,6 +165,8 @@ def _when(frame: pd.DataFrame) -> pd.Series:
 
 def stance_mix(frame: pd.DataFrame) -> pd.DataFrame:
     """Comments per time bucket and stance."""
+    import pandas as pd
+
     if frame.empty:
         return pd.DataFrame()
     table = pd.crosstab(_when(frame), frame["stance"])
@@ -164,6 +175,8 @@ def stance_mix(frame: pd.DataFrame) -> pd.DataFrame:
 
 def violation_rates(frame: pd.DataFrame) -> pd.DataFrame:
     """Share of comments per time bucket whose label score reaches 0.5, per policy label, plus rejections."""
+    import pandas as pd
+
     if frame.empty:
         return pd.DataFrame()
     flags = pd.DataFrame({label: frame[label] >= 0.5 for label in POLICY_LABELS})
