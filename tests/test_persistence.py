@@ -108,3 +108,13 @@ def test_a_file_with_unreviewed_types_is_refused_even_with_a_matching_hash(model
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="manifest.json is missing"):
         Scorer.load(tmp_path)
+
+
+def test_a_model_directory_without_scoring_arrays_is_read_from_its_skops_files(model_copy, scorer):
+    """Versions trained before scoring.npz existed still load (from the estimators) and score the same."""
+    (model_copy / "scoring.npz").unlink()
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    del manifest["files"]["scoring.npz"]
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    older = Scorer.load(model_copy)
+    assert [s.scores for s in older.score_batch(TEXTS)] == [s.scores for s in scorer.score_batch(TEXTS)]
