@@ -356,6 +356,14 @@ def ping(conn) -> None:
 # Articles -----------------------------------------------------------------------------------------
 _ARTICLES = sa.select(articles).where(articles.c.site_id == _P("site_id"),
                                       articles.c.article_id.in_(_P("ids", expanding=True)))
+_ARTICLE = sa.select(articles).where(articles.c.site_id == _P("site_id"), articles.c.article_id == _P("id"))
+
+
+def _by_ids(conn, many, one, site_id: str, ids: list[str]):
+    """Rows for a list of ids: a single id by equality (a list parameter is re-rendered on every run)."""
+    if len(ids) == 1:
+        return conn.execute(one, {"site_id": site_id, "id": ids[0]})
+    return conn.execute(many, {"site_id": site_id, "ids": ids})
 
 
 def _upsert_article(insert):
@@ -376,7 +384,7 @@ def articles_by_id(conn, site_id: str, article_ids) -> dict[str, dict]:
     ids = sorted({a for a in article_ids if a})
     if not ids:
         return {}
-    return {r.article_id: r._asdict() for r in conn.execute(_ARTICLES, {"site_id": site_id, "ids": ids})}
+    return {r.article_id: r._asdict() for r in _by_ids(conn, _ARTICLES, _ARTICLE, site_id, ids)}
 
 
 def upsert_article(conn, site_id: str, article_id: str, title: str, body: str, url: str | None,
@@ -400,6 +408,7 @@ def note_article(conn, site_id: str, article_id: str, url: str | None, source: s
 # Authors ------------------------------------------------------------------------------------------
 _AUTHORS = sa.select(authors).where(authors.c.site_id == _P("site_id"),
                                     authors.c.author_id.in_(_P("ids", expanding=True)))
+_AUTHOR = sa.select(authors).where(authors.c.site_id == _P("site_id"), authors.c.author_id == _P("id"))
 
 
 def _add_strike(insert):
@@ -416,7 +425,7 @@ def authors_by_id(conn, site_id: str, author_ids) -> dict[str, dict]:
     ids = sorted({a for a in author_ids if a})
     if not ids:
         return {}
-    return {r.author_id: r._asdict() for r in conn.execute(_AUTHORS, {"site_id": site_id, "ids": ids})}
+    return {r.author_id: r._asdict() for r in _by_ids(conn, _AUTHORS, _AUTHOR, site_id, ids)}
 
 
 def add_strike(conn, site_id: str, author_id: str) -> None:
@@ -437,6 +446,7 @@ _VERDICT_COLUMNS = (comments.c.site_id, comments.c.comment_id, comments.c.articl
 _VERDICTS = (sa.select(*_VERDICT_COLUMNS).join(verdicts, verdicts.c.comment_pk == comments.c.id)
              .where(comments.c.site_id == _P("site_id")))
 _LATEST = _VERDICTS.where(comments.c.comment_id.in_(_P("ids", expanding=True))).order_by(verdicts.c.version.desc())
+_LATEST_ONE = _VERDICTS.where(comments.c.comment_id == _P("id")).order_by(verdicts.c.version.desc()).limit(1)
 _FIND_LATEST = _VERDICTS.where(comments.c.comment_id == _P("comment_id")).order_by(
     verdicts.c.version.desc()).limit(1)
 _FIND_VERSION = _VERDICTS.where(comments.c.comment_id == _P("comment_id"), verdicts.c.version == _P("version"))
@@ -461,7 +471,7 @@ def latest_verdicts(conn, site_id: str, comment_ids) -> dict[str, dict]:
     if not ids:
         return {}
     latest: dict[str, dict] = {}
-    for row in conn.execute(_LATEST, {"site_id": site_id, "ids": ids}):
+    for row in _by_ids(conn, _LATEST, _LATEST_ONE, site_id, ids):
         latest.setdefault(row.comment_id, row._asdict())
     return latest
 
