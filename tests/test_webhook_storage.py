@@ -261,3 +261,43 @@ def test_a_stale_head_from_the_read_phase_is_caught_by_the_version_constraint(ma
         with db.connect(svc.engine) as conn:
             assert db.count(conn, "verdicts") == 2
             assert db.count(conn, "audit_log") == 2
+
+
+def test_sqlite_checkpoints_run_after_the_write_lock_is_released(tmp_path, monkeypatch):
+    """SQLite's own checkpoint is off; ours runs every CHECKPOINT_EVERY commits, outside the lock."""
+    fcntl = pytest.importorskip("fcntl")
+    import os
+
+    path = tmp_path / "ckpt.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(db, "_commits", __import__("itertools").count(1))
+    seen = []
+    real = db.checkpoint
+
+    def spy(eng):
+        fd = os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if a writer still held the lock
+            seen.append("free")
+        finally:
+            os.close(fd)
+        real(eng)
+
+    monkeypatch.setattr(db, "checkpoint", spy)
+    with db.connect(engine) as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    for i in range(9):
+        with db.transaction(engine) as conn:
+            db.note_article(conn, "site", f"a{i}", None, "test")
+    assert seen == ["free"] * 3
+    raw = engine.raw_connection()
+    try:  # everything committed is in the database file: a further checkpoint has nothing left to copy
+        busy, log, done = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        raw.close()
+    assert busy == 0 and log == done
+    with db.connect(engine) as conn:
+        assert db.count(conn, "articles") == 9
+    engine.dispose()
