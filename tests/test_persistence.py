@@ -25,6 +25,13 @@ def model_copy(tmp_path):
     return target
 
 
+def _rehash(model_dir, name: str) -> None:
+    """Rewrite the manifest's hash of one file to match it, as an attacker with write access would."""
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest["files"][name]["sha256"] = sha256_file(model_dir / name)
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_round_trip_gives_identical_scores(scorer, tmp_path):
     components, _ = load_components(default_model_dir())
     save_components(tmp_path / "again", components, {"model_version": "round-trip"},
@@ -49,21 +56,10 @@ def test_scoring_imports_neither_scikit_learn_nor_skops():
     assert done.stdout.strip() == "[]"
 
 
-def test_a_tampered_scoring_array_file_is_refused(model_copy):
-    path = model_copy / "scoring.npz"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match="scoring.npz does not match its manifest"):
-        Scorer.load(model_copy)
-
-
 def test_a_scoring_array_file_that_needs_pickle_is_refused_even_with_a_matching_hash(model_copy):
     path = model_copy / "scoring.npz"
     np.savez(path, heads=np.array([functools.partial(print, "pwned")], dtype=object))
-    manifest = json.loads((model_copy / "manifest.json").read_text())
-    manifest["files"]["scoring.npz"]["sha256"] = sha256_file(path)
-    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    _rehash(model_copy, "scoring.npz")
     with pytest.raises(ModelError, match="scoring.npz"):
         Scorer.load(model_copy)
 
@@ -77,12 +73,13 @@ def test_manifest_records_hashes_versions_and_data(scorer):
     assert "corpus" in m["training_data"]["sources"]
 
 
-def test_a_tampered_file_is_refused(model_copy):
-    path = model_copy / "violation.skops"
+@pytest.mark.parametrize("name", ["violation.skops", "scoring.npz"])
+def test_a_tampered_file_is_refused(model_copy, name):
+    path = model_copy / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match="does not match its manifest"):
+    with pytest.raises(ModelError, match=f"{name} does not match its manifest"):
         Scorer.load(model_copy)
 
 
@@ -98,9 +95,7 @@ def test_a_file_with_unreviewed_types_is_refused_even_with_a_matching_hash(model
     # An attacker who can rewrite the manifest too still cannot make us build arbitrary objects.
     evil = model_copy / "violation.skops"
     sio.dump({"payload": functools.partial(print, "pwned")}, evil)
-    manifest = json.loads((model_copy / "manifest.json").read_text())
-    manifest["files"]["violation.skops"]["sha256"] = sha256_file(evil)
-    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    _rehash(model_copy, "violation.skops")
     with pytest.raises(ModelError, match="unreviewed types"):
         load_components(model_copy)
 
