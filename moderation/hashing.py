@@ -91,7 +91,6 @@ def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tu
     return (feats, owners) if with_tokens else feats
 
 
-
 def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams) -> sp.csr_matrix:
     """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
     return hashed_counts_and_sentences(texts, n_features, word_ngrams, char_ngrams, sentences=False)[0]

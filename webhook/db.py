@@ -469,7 +469,6 @@ _VERDICT_COLUMNS = (comments.c.site_id, comments.c.comment_id, comments.c.articl
 _VERDICTS = (sa.select(*_VERDICT_COLUMNS).join(verdicts, verdicts.c.comment_pk == comments.c.id)
              .where(comments.c.site_id == _P("site_id")))
 _LATEST = _VERDICTS.where(comments.c.comment_id.in_(_P("ids", expanding=True))).order_by(verdicts.c.version.desc())
-_LATEST_ONE = _VERDICTS.where(comments.c.comment_id == _P("id")).order_by(verdicts.c.version.desc()).limit(1)
 _FIND_LATEST = _VERDICTS.where(comments.c.comment_id == _P("comment_id")).order_by(
     verdicts.c.version.desc()).limit(1)
 _FIND_VERSION = _VERDICTS.where(comments.c.comment_id == _P("comment_id"), verdicts.c.version == _P("version"))
@@ -493,8 +492,11 @@ def latest_verdicts(conn, site_id: str, comment_ids) -> dict[str, dict]:
     ids = sorted(set(comment_ids))
     if not ids:
         return {}
+    if len(ids) == 1:  # the one-comment request: an equality lookup (see _by_ids)
+        row = find_verdict(conn, site_id, ids[0])
+        return {ids[0]: row} if row else {}
     latest: dict[str, dict] = {}
-    for row in _by_ids(conn, _LATEST, _LATEST_ONE, site_id, ids):
+    for row in conn.execute(_LATEST, {"site_id": site_id, "ids": ids}):
         latest.setdefault(row.comment_id, row._asdict())
     return latest
 
