@@ -203,7 +203,10 @@ _LEET_HINT = re.compile(r"[a-z][0-9@$!|+*#%€_]|[0-9@$!|+*#%€_][a-z]")
 _MASK_CHARS = "*#%_"
 _INNER_LEET = re.compile(r"[a-z][0134578@$!|+€]+[a-z]")
 _TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
-for _w in OBFUSCATION_TARGETS:
+# Sorted: where a masked token fits several words ("p****": prick, pussy) the first one wins, and a
+# set's order changes from process to process (string hashing is salted), so training would not be
+# reproducible.
+for _w in sorted(OBFUSCATION_TARGETS):
     _TARGET_WORDS_BY_LEN.setdefault(len(_w), []).append(_w)
 
 

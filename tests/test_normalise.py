@@ -72,3 +72,23 @@ _WORDS = "the council vote was close and residents are angry about budget cuts t
 def test_plain_lowercase_text_is_unchanged_but_for_spaces(words, sep):
     text = sep.join(words)
     assert normalise(text).text == " ".join(words)
+
+
+def test_masked_words_resolve_the_same_in_every_process():
+    """A mask that fits several words ("p****": prick, pussy) resolves the same whatever the process's
+    string-hash salt, so that training on the same data gives the same model."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    texts = ["p**** move", "d*** it", "f***** up", "what a f****** joke", "s***", "b****"]
+    code = ("import json, sys; from moderation.normalise import normalise_text; "
+            "print(json.dumps([normalise_text(t) for t in json.loads(sys.argv[1])]))")
+    outputs = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", code, json.dumps(texts)], env=env, capture_output=True,
+                              text=True, check=True)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1, outputs
