@@ -2,7 +2,10 @@
 
 Each head is a scikit-learn ``LogisticRegression`` trained only on the rows whose source labels
 that head (a NaN target means "this source does not say"), then calibrated with isotonic
-regression on a held-out fold. Scoring uses :meth:`ViolationModel.compiled` (``inference.py``):
+regression on a held-out fold. :meth:`ViolationModel.adjust_to_domain` can then re-calibrate heads for
+news comments: where the public sources' prevalence and noise make a mixed curve under-confident on
+in-domain text, a two-parameter logistic fit on in-domain comments the heads never saw maps the
+curve's values to in-domain probabilities. Scoring uses :meth:`ViolationModel.compiled` (``inference.py``):
 every head's weights stacked into one matrix and the calibration curves as arrays.
 """
 
@@ -18,7 +21,28 @@ from .features import CommentFeaturizer
 from .inference import CompiledViolation
 from .labels import HEADS
 
-__all__ = ["ViolationModel"]
+__all__ = ["ViolationModel", "domain_adjustment"]
+
+# The fewest in-domain positives and negatives a head needs for a domain adjustment.
+DOMAIN_MIN_ROWS = 20
+_EPS = 1e-4
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def domain_adjustment(probabilities, y) -> tuple[float, float] | None:
+    """``(a, b)`` such that ``sigmoid(a * logit(p) + b)`` is the in-domain probability of a comment whose
+    mixed-calibration probability is ``p`` (Platt scaling on the calibrated logit); None when there
+    are too few positives or negatives, or the fit would reverse the ranking."""
+    y = np.asarray(y, dtype=int)
+    if min(int(y.sum()), int(len(y) - y.sum())) < DOMAIN_MIN_ROWS:
+        return None
+    fit = LogisticRegression(C=1e4).fit(_logit(probabilities)[:, None], y)
+    a, b = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+    return (a, b) if a > 0 else None
 
 
 class ViolationModel(BaseEstimator):
@@ -40,7 +64,7 @@ class ViolationModel(BaseEstimator):
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
         self.featurizer_ = CommentFeaturizer(n_features=self.n_features).fit(texts)
         X = self.featurizer_.transform(texts)
-        self.estimators_, self.calibrators_ = {}, {}
+        self.estimators_, self.calibrators_, self.domain_adjustments_ = {}, {}, {}
         for j, head in enumerate(self.heads):
             known = np.flatnonzero(~np.isnan(targets[:, j]))
             y = targets[known, j].astype(int)
@@ -63,10 +87,38 @@ class ViolationModel(BaseEstimator):
         if getattr(self, "_compiled", None) is None:
             W = np.stack([self.estimators_[h].coef_.ravel() for h in self.heads], axis=1).astype(np.float32)
             b = np.array([self.estimators_[h].intercept_[0] for h in self.heads], dtype=np.float32)
-            curves = [(self.calibrators_[h].X_thresholds_, self.calibrators_[h].y_thresholds_)
-                      for h in self.heads]
+            curves = [self.curve(h) for h in self.heads]
             self._compiled = CompiledViolation(self.heads, self.featurizer_.scoring(), W, b, curves)
         return self._compiled
+
+    def adjust_to_domain(self, texts, targets, heads) -> dict:
+        """Re-calibrate ``heads`` on in-domain normalised texts the model was not trained on, with
+        ``targets`` shaped as in :meth:`fit`; returns the adjustments made, by head (a head with too
+        few known in-domain positives or negatives keeps its curve)."""
+        targets = np.asarray(targets, dtype=float)
+        X = self.featurizer_.transform(texts)
+        for head in heads:
+            j = self.heads.index(head)
+            known = ~np.isnan(targets[:, j])
+            if not known.any():
+                continue
+            iso = self.calibrators_[head]
+            p = np.interp(self.estimators_[head].decision_function(X[known]), iso.X_thresholds_, iso.y_thresholds_)
+            adjust = domain_adjustment(p, targets[known, j])
+            if adjust is not None:
+                self.domain_adjustments_[head] = {"a": round(adjust[0], 6), "b": round(adjust[1], 6),
+                                                  "rows": int(known.sum()), "positives": int(targets[known, j].sum())}
+        self._compiled = None
+        return dict(self.domain_adjustments_)
+
+    def curve(self, head: str) -> tuple[np.ndarray, np.ndarray]:
+        """A head's calibration curve (scores, probabilities): the isotonic fit, its values mapped to
+        in-domain probabilities where the head has a domain adjustment."""
+        iso = self.calibrators_[head]
+        adjust = getattr(self, "domain_adjustments_", {}).get(head)
+        if adjust is None:
+            return iso.X_thresholds_, iso.y_thresholds_
+        return iso.X_thresholds_, 1 / (1 + np.exp(-(adjust["a"] * _logit(iso.y_thresholds_) + adjust["b"])))
 
     def __getstate__(self):
         state = dict(self.__dict__)

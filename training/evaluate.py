@@ -318,6 +318,12 @@ def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
                f"Accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful half "
                f"{halves['non_hateful']:.1%}.", "")
     report.table(by.reset_index().sort_values(["hateful", "accuracy"]))
+    # The same sentences with the group changed: a fair model scores them alike.
+    groups = cases.pivot_table(index="group", columns="hateful", values="passed", aggfunc="mean")
+    groups = groups.rename(columns={True: "hateful_accuracy", False: "non_hateful_accuracy"}).reset_index()
+    report.metrics["functional"]["by_group"] = groups.to_dict("records")
+    report.add("By group (the same templates for every group):", "")
+    report.table(groups.sort_values("non_hateful_accuracy"))
     return cases
 
 
@@ -369,6 +375,13 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
     for r in report.metrics.get("corpus_test", []):
         if r["slice"] == "all":
             lines.append(f"| {r['label']} | {_fmt(r['roc_auc'])} | {_fmt(r['avg_precision'])} | {_fmt(r['f1'])} |")
+    adjusted = m.get("domain_adjustments") or {}
+    if adjusted:
+        lines += ["", "Re-calibrated for news comments (`ViolationModel.adjust_to_domain`) on the corpus's validation "
+                  "articles, which training never saw: probability = sigmoid(a * logit(p) + b), p the pooled "
+                  "curve's value.", "", "| head | a | b | comments | positives |", "|---|---|---|---|---|"]
+        lines += [f"| {h} | {v['a']:.3f} | {v['b']:.3f} | {v['rows']} | {v['positives']} |"
+                  for h, v in sorted(adjusted.items())]
     lines += ["", "## Known limitations", "",
               "- English only: other languages are detected and reported, and the example policy holds them.",
               "- Bag-of-n-grams: it sees words, not meaning. Negation, quotation (counter-speech) and sarcasm "
@@ -376,8 +389,9 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "- Training text is mostly Wikipedia talk pages, tweets and Civil Comments; tweets carry a known "
               "dialect bias (Davidson et al.), down-weighted but not removed.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
-              "- Probabilities are calibrated on the pooled validation data, whose share of abuse is higher "
-              "than on a typical news site: thresholds belong in the site's policy, tuned on its own data.", ""]
+              "- Probabilities are calibrated on the pooled validation data (and, for the heads in the table "
+              "above, re-calibrated on our corpus), whose share of abuse is higher than on a typical news site: "
+              "thresholds belong in the site's policy, tuned on its own data.", ""]
     card.write_text("\n".join(lines))
 
 

@@ -1,0 +1,108 @@
+"""Re-calibrating heads for news comments: the two-parameter fit, and what it changes in a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moderation.inference import from_arrays, to_arrays
+from moderation.models import DOMAIN_MIN_ROWS, ViolationModel, domain_adjustment
+from moderation.persistence import load_components, save_components
+from moderation.stance import StanceModel
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _logit(p):
+    return np.log(p / (1 - p))
+
+
+def test_domain_adjustment_recovers_a_known_shift():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.01, 0.99, 20_000)
+    y = rng.uniform(size=p.size) < _sigmoid(1.5 * _logit(p) + 1.0)
+    a, b = domain_adjustment(p, y)
+    assert a == pytest.approx(1.5, abs=0.1) and b == pytest.approx(1.0, abs=0.1)
+
+
+def test_domain_adjustment_of_calibrated_rows_is_close_to_identity():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.01, 0.99, 20_000)
+    a, b = domain_adjustment(p, rng.uniform(size=p.size) < p)
+    assert a == pytest.approx(1.0, abs=0.1) and b == pytest.approx(0.0, abs=0.1)
+
+
+def test_domain_adjustment_needs_both_classes_and_keeps_the_ranking():
+    p = np.linspace(0.01, 0.99, 500)
+    few = np.zeros(p.size, int)
+    few[-(DOMAIN_MIN_ROWS - 1):] = 1
+    assert domain_adjustment(p, few) is None
+    reversed_ = (p < 0.5).astype(int)  # higher scores are the negatives: no monotone map fixes that
+    assert domain_adjustment(p, reversed_) is None
+
+
+# A tiny labelled set. In the public sources "rude" comments are attacks three times in five; in
+# the site's own comments, nine times in ten.
+_RUDE = ["you are a rude idiot", "what a stupid rude clown", "rude moron", "rather rude of you", "a rude reply"]
+_CLEAN = ["thanks for the article", "good point about the budget", "i agree", "nice work", "the budget is late"]
+_PUBLIC = _RUDE * 40 + _CLEAN * 80
+# (Labels by repetition, i // 5, so that every text is sometimes an attack and sometimes not.)
+_PUBLIC_Y = [int(i // 5 % 5 < 3) for i in range(200)] + [int(i // 5 % 20 == 0) for i in range(400)]
+_DOMAIN = _RUDE * 10 + _CLEAN * 10
+_DOMAIN_Y = [int(i // 5 % 10 < 9) for i in range(50)] + [0] * 50
+
+
+def _model(heads=("personal_attack", "toxicity")) -> ViolationModel:
+    targets = np.column_stack([_PUBLIC_Y] * len(heads)).astype(float)
+    return ViolationModel(heads=heads, n_features=2**12, C=1.0).fit(_PUBLIC, targets)
+
+
+def test_adjust_to_domain_maps_only_the_named_heads_curves():
+    model = _model()
+    before = [model.curve(h) for h in model.heads]
+    p_before = model.predict_proba(_DOMAIN)
+    targets = np.column_stack([_DOMAIN_Y, _DOMAIN_Y]).astype(float)
+    made = model.adjust_to_domain(_DOMAIN, targets, ["personal_attack"])
+    assert set(made) == {"personal_attack"} and made["personal_attack"]["rows"] == len(_DOMAIN)
+    a, b = made["personal_attack"]["a"], made["personal_attack"]["b"]
+    xs, ys = model.curve("personal_attack")
+    assert np.array_equal(xs, before[0][0])
+    assert np.allclose(ys, _sigmoid(a * _logit(np.clip(before[0][1], 1e-4, 1 - 1e-4)) + b))
+    assert np.array_equal(model.curve("toxicity")[1], before[1][1])
+    # Scoring uses the new curve (the compiled arrays are rebuilt) and keeps the ranking.
+    p_after = model.predict_proba(_DOMAIN)
+    assert not np.allclose(p_after[:, 0], p_before[:, 0])
+    assert np.array_equal(p_after[:, 1], p_before[:, 1])
+    order = np.argsort(p_before[:, 0], kind="stable")
+    assert np.all(np.diff(p_after[order, 0]) >= -1e-12)
+
+
+def test_adjust_to_domain_skips_unknown_labels_and_small_samples():
+    model = _model()
+    targets = np.full((len(_DOMAIN), 2), np.nan)
+    targets[:30, 0] = _DOMAIN_Y[:30]  # 30 known rows, all positive: too few negatives
+    assert model.adjust_to_domain(_DOMAIN, targets, ["personal_attack", "toxicity"]) == {}
+    assert model.domain_adjustments_ == {}
+
+
+def test_adjusted_curves_survive_saving_and_loading(tmp_path):
+    model = _model()
+    model.adjust_to_domain(_DOMAIN, np.column_stack([_DOMAIN_Y, _DOMAIN_Y]).astype(float), ["personal_attack"])
+    stance = StanceModel().fit(*_stance_inputs(model), np.array(["favor", "against", "neutral", "unrelated"] * 5))
+    save_components(tmp_path, {"violation": model, "stance": stance}, {"model_version": "t"},
+                    arrays=to_arrays(model.compiled(), stance.compiled()))
+    loaded = load_components(tmp_path)[0]["violation"]
+    assert loaded.domain_adjustments_ == model.domain_adjustments_
+    assert np.allclose(loaded.predict_proba(_DOMAIN), model.predict_proba(_DOMAIN))
+    violation, _ = from_arrays(dict(np.load(tmp_path / "scoring.npz", allow_pickle=False)))
+    assert np.allclose(violation.predict_proba(_DOMAIN), model.predict_proba(_DOMAIN))
+
+
+def _stance_inputs(model):
+    comments = [f"comment {i} about the budget" for i in range(20)]
+    articles = ["the budget is late"] * 20
+    X = model.featurizer_.transform(comments)
+    A = model.featurizer_.transform(articles)
+    return X, A, [set(c.split()) for c in comments], [set(a.split()) for a in articles]
