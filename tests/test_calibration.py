@@ -106,3 +106,19 @@ def _stance_inputs(model):
     X = model.featurizer_.transform(comments)
     A = model.featurizer_.transform(articles)
     return X, A, [set(c.split()) for c in comments], [set(a.split()) for a in articles]
+
+
+def test_reliability_table_counts_each_band_and_its_labelled_share():
+    import pandas as pd
+
+    from training.evaluate import RELIABILITY_BANDS, reliability_table
+
+    frame = pd.DataFrame({"threat": [0, 0, 1, 1, 1, np.nan]})
+    preds = pd.DataFrame({"threat": [0.05, 0.3, 0.3, 0.9, 1.0, 0.9]})
+    table = reliability_table(frame, preds, ["threat"]).set_index("band")
+    assert len(table) == len(RELIABILITY_BANDS) - 1
+    assert table.loc["0.00-0.10", "comments"] == 1 and table.loc["0.00-0.10", "labelled_share"] == 0.0
+    assert table.loc["0.20-0.35", "comments"] == 2 and table.loc["0.20-0.35", "labelled_share"] == 0.5
+    # 1.0 falls in the top band; the row with no label is left out.
+    assert table.loc["0.80-1.00", "comments"] == 2 and table.loc["0.80-1.00", "labelled_share"] == 1.0
+    assert table.loc["0.50-0.65", "comments"] == 0 and np.isnan(table.loc["0.50-0.65", "labelled_share"])

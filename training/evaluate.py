@@ -236,6 +236,25 @@ def evaluate_validation(scorer: Scorer, report: Report, root: Path) -> None:
         report.add(f"![precision-recall and calibration]({name})", "")
 
 
+RELIABILITY_BANDS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0)
+
+
+def reliability_table(frame: pd.DataFrame, preds: pd.DataFrame, labels) -> pd.DataFrame:
+    """Per label and score band: how many comments scored in it, and the share that carry the label."""
+    rows = []
+    for label in labels:
+        known = frame[label].notna().to_numpy()
+        y = frame.loc[known, label].to_numpy(dtype=float)
+        p = preds[label].to_numpy()[known]
+        band = np.clip(np.searchsorted(RELIABILITY_BANDS, p, side="right") - 1, 0, len(RELIABILITY_BANDS) - 2)
+        for b in range(len(RELIABILITY_BANDS) - 1):
+            inside = band == b
+            rows.append({"label": label, "band": f"{RELIABILITY_BANDS[b]:.2f}-{RELIABILITY_BANDS[b + 1]:.2f}",
+                         "comments": int(inside.sum()),
+                         "labelled_share": float(y[inside].mean()) if inside.any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
 def evaluate_corpus(scorer: Scorer, report: Report, policy) -> None:
     """The corpus's fixed article-disjoint test split: labels, stance, expected action."""
     articles, comments = corpus.load_corpus(DATA)
@@ -249,6 +268,12 @@ def evaluate_corpus(scorer: Scorer, report: Report, policy) -> None:
     sl = sliced_table(frame, preds, slices(test["text"], test["parent_id"]), labels=HEADS)
     report.table(sl)
     report.metrics["corpus_test"] = sl.to_dict("records")
+    reliability = reliability_table(frame, preds, POLICY_LABELS)
+    report.metrics["corpus_test_reliability"] = reliability.to_dict("records")
+    report.add("Reliability on these comments: of the comments whose score fell in each band, the share that "
+               "carry the label (a calibrated score matches its band; where the share is higher, the model is "
+               "under-confident on news comments).", "")
+    report.table(reliability)
     f1 = f1_score(test["stance"], preds["stance"], labels=list(STANCES), average=None, zero_division=0)
     report.metrics["corpus_stance_macro_f1"] = float(f1.mean())
     report.add(f"Stance macro-F1: **{f1.mean():.3f}** (" + ", ".join(
