@@ -102,8 +102,7 @@ class ViolationModel(BaseEstimator):
             known = ~np.isnan(targets[:, j])
             if not known.any():
                 continue
-            iso = self.calibrators_[head]
-            p = np.interp(self.estimators_[head].decision_function(X[known]), iso.X_thresholds_, iso.y_thresholds_)
+            p = self.calibrators_[head].predict(self.estimators_[head].decision_function(X[known]))
             adjust = domain_adjustment(p, targets[known, j])
             if adjust is not None:
                 self.domain_adjustments_[head] = {"a": round(adjust[0], 6), "b": round(adjust[1], 6),

@@ -259,7 +259,7 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
     _log(f"violation heads fitted ({time.time() - started:.0f} s)")
     in_domain = valid_df[valid_df["source"] == "corpus"]
     adjustments = violation.adjust_to_domain(in_domain["norm"].tolist(), in_domain[list(HEADS)].to_numpy(),
-                                             DOMAIN_HEADS) if len(in_domain) else {}
+                                             DOMAIN_HEADS)
     _log(f"re-calibrated for news comments on {len(in_domain):,} corpus validation comments: "
          f"{sorted(adjustments) or 'no head had enough examples'}")
 
