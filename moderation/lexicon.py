@@ -27,4 +27,17 @@ INSULTS = frozenset(
     """.split()
 )
 
-OBFUSCATION_TARGETS = PROFANITY | INSULTS
+# Words of hate and violence that people disguise to get past filters ("hat3", "k!ll", "h8").
+HOSTILE = frozenset(
+    """
+    hate hates hated hater haters hateful hating kill kills killed killing murder murdered
+    """.split()
+)
+
+# Spellings by sound rather than look: a digit standing for a syllable.
+PHONETIC = {
+    "h8": "hate", "h8s": "hates", "h8d": "hated", "h8ed": "hated", "h8er": "hater", "h8ers": "haters",
+    "h8ful": "hateful", "h8ing": "hating", "h8r": "hater", "h8rs": "haters",
+}
+
+OBFUSCATION_TARGETS = PROFANITY | INSULTS | HOSTILE

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .lexicon import OBFUSCATION_TARGETS
+from .lexicon import OBFUSCATION_TARGETS, PHONETIC
 
 __all__ = [
     "Normalised",
@@ -219,6 +219,8 @@ def _unmask(core: str) -> str | None:
 
 
 def _fix_token(core: str) -> str:
+    if core in PHONETIC:
+        return PHONETIC[core]
     if any(c in _MASK_CHARS for c in core.strip("_")):
         resolved = _unmask(core)
         if resolved:
@@ -232,7 +234,7 @@ def _fix_token(core: str) -> str:
 
 
 def undo_leet_and_masks(norm: Normalised) -> Normalised:
-    """Undo leetspeak and masked letters: "sh1t" -> "shit", "@ss" -> "ass", "f*ck" -> "fuck".
+    """Undo leetspeak and masked letters: "sh1t" -> "shit", "@ss" -> "ass", "f*ck" -> "fuck", "h8" -> "hate".
 
     Digits and symbols between letters are always translated; elsewhere only when the result is a
     known target word, so "covid19", "g7" and "$5" keep their meaning.

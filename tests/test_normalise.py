@@ -17,6 +17,10 @@ CASES = [
     ("b u l l s h i t", "bullshit"),
     ("what the f.u.c.k", "what the fuck"),
     ("s-h-i-t", "shit"),
+    ("I h8 them", "i hate them"),  # a digit for a syllable
+    ("H8ERS gonna h8", "haters gonna hate"),
+    ("I hat3 them", "i hate them"),  # a trailing digit only where the word is a known target
+    ("k!ll them all", "kill them all"),
     ("fuuuuuck off", "fuck off"),
     ("soooo good", "soo good"),
     ("fu\u0441k", "fuck"),  # Cyrillic es
@@ -33,6 +37,7 @@ CASES = [
     ("\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440", "\u043f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440"),
     ("Scunthorpe United won 3-1", "scunthorpe united won 3-1"),
     ("the 2nd vote on 4/5 of the plan", "the 2nd vote on 4/5 of the plan"),
+    ("the g8 summit, cheers m8", "the g8 summit, cheers m8"),
 ]
 
 
@@ -47,6 +52,7 @@ def test_normalise(original, expected):
     ("total b u l l s h i t here", "bullshit", "b u l l s h i t"),
     ("fu\u0441k you", "fuck", "fu\u0441k"),
     ("didn&#39;t you read it, idiot", "idiot", "idiot"),
+    ("I H8 them", "hate", "H8"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
