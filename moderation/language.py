@@ -16,6 +16,10 @@ LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "
              "ko", "sv", "da", "no", "fi", "ro", "el", "cs", "hu", "hi")
 _MIN_CONFIDENCE = 0.9
 _LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+_LATIN_SCRIPT = frozenset("en es fr de it pt nl pl tr sv da no fi ro cs hu".split())
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +34,13 @@ def _identifier():
 
 
 def _decide(text: str, lang: str, confidence: float, default: str) -> tuple[str, float]:
-    if lang != default and (confidence < _MIN_CONFIDENCE or len(text.split()) < 3):
+    if lang == default:
+        return lang, float(confidence)
+    # Text with no Latin letter at all is not in a Latin-script default language, however short.
+    if default in _LATIN_SCRIPT and not _LATIN.search(text):
+        return lang, float(confidence)
+    words = len(text.split()) + len(_UNSPACED.findall(text))
+    if confidence < _MIN_CONFIDENCE or words < 3:
         return default, float(confidence)
     return lang, float(confidence)
 
@@ -39,7 +49,10 @@ def identify_language(text: str, default: str = "en") -> tuple[str, float]:
     """ISO 639-1 code and confidence; ``und`` for text without letters.
 
     A short or uncertain text is given the site's ``default`` language: one-word reactions carry
-    too little signal, and calling them foreign would send them all to a moderator.
+    too little signal, and calling them foreign would send them all to a moderator. Two exceptions:
+    text without a Latin letter is never given a Latin-script default ("مقالة رائعة" is not
+    English), and in scripts written without spaces (Chinese, Japanese, Thai) each character counts
+    as a word.
     """
     if not _LETTER.search(text):
         return "und", 0.0

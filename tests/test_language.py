@@ -35,3 +35,16 @@ def test_small_batches_and_texts_without_letters():
     answers = identify_languages(EDGE * 2)
     assert answers[EDGE.index("Das ist eine sehr schlechte Entscheidung der Regierung.")][0] == "de"
     assert answers[EDGE.index("lol ok")][0] == "en", "too short to call foreign: the site's default"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("你是个白痴，先读文章。", "zh"),  # no spaces: each character counts as a word
+    ("この記事はとても良いです", "ja"),
+    ("مقالة رائعة", "ar"),  # two words, but no Latin letter: not English
+    ("Очень плохо", "ru"),
+    ("lol ok", "en"),  # short Latin-script text keeps the default
+    ("Danke schön", "en"),
+])
+def test_short_text_in_another_script_is_not_given_the_default(text, expected):
+    assert identify_language(text)[0] == expected
+    assert identify_languages([text] * 20)[0][0] == expected
