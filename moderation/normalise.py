@@ -24,6 +24,7 @@ __all__ = [
     "normalise",
     "normalise_text",
     "normalise_texts",
+    "replace_surrogates",
     "squeeze_repeats",
     "strip_html",
     "undo_leet_and_masks",
@@ -98,6 +99,17 @@ _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^<>]*>|<!--.*?-->", re.DOT
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(norm: Normalised) -> Normalised:
+    """Replace lone UTF-16 surrogates (from broken encoders, or undecodable bytes that Python kept
+    as surrogates) with U+FFFD, one for one: no text encoding or hash can take them."""
+    if not _SURROGATE.search(norm.text):
+        return norm
+    return _rewrite(norm, _SURROGATE, lambda m: "\ufffd")
 
 
 def strip_html(norm: Normalised) -> Normalised:
@@ -285,6 +297,7 @@ def collapse_whitespace(norm: Normalised) -> Normalised:
 
 
 STEPS = (
+    replace_surrogates,
     strip_html,
     unicode_nfkc,
     drop_invisible,

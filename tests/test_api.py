@@ -60,3 +60,14 @@ def test_one_abusive_sentence_is_not_diluted_by_neutral_ones(scorer):
     assert got["personal_attack"] > whole[heads.index("personal_attack")] + 0.05
     alone = scorer.violation.predict_proba([normalise_text(attack)])[0]
     assert scorer.score(attack).scores["personal_attack"] == round(float(alone[heads.index("personal_attack")]), 4)
+
+
+def test_text_with_lone_surrogates_is_scored_not_crashed(scorer):
+    # A lone surrogate (a broken encoder, or bytes Python could not decode) reached the feature
+    # hash, which crashed the whole process; it is now one U+FFFD, so offsets still hold.
+    text = "Read it again, you \ud800 absolute moron."
+    score = scorer.score(text)
+    assert score.scores["personal_attack"] >= 0.5
+    assert score.normalised.text == "read it again, you \ufffd absolute moron."
+    for evidence in scorer.explain(text, score=score, min_score=0.3):
+        assert text[evidence.begin:evidence.end] == evidence.text

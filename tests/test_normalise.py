@@ -31,6 +31,7 @@ CASES = [
     ("didn&#39;t &amp; won&rsquo;t", "didn't & won\u2019t"),
     ("<p>one</p><p>two</p>", "one two"),
     ("line\n\nbreaks\tand   spaces ", "line breaks and spaces"),
+    ("you \ud800 idiot", "you \ufffd idiot"),  # a lone surrogate: no encoder or hash takes it
     # left alone
     ("covid19 cases in the g7 cost $5bn", "covid19 cases in the g7 cost $5bn"),
     ("a b c", "a b c"),
