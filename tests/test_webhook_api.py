@@ -92,6 +92,37 @@ def test_an_edit_is_a_new_version_and_the_old_one_is_kept(any_db_client):
     assert _rows(any_db_client.application, "verdicts") == 2 and _rows(any_db_client.application, "comments") == 1
 
 
+def _ids(verdict: dict) -> dict:
+    return {name: verdict[name] for name in ("article_id", "author_id", "parent_id")}
+
+
+def test_an_edit_without_its_ids_keeps_the_stored_ones_for_every_version(any_db_client):
+    """A CMS often sends only the new text of an edit: the article, parent and author stay as stored."""
+    ids = {"article_id": "a1", "author_id": "u1", "parent_id": "p0"}
+    signed_post(any_db_client, "/v1/comments", {"id": "k1", "text": ATTACK, **ids})
+    edited = signed_post(any_db_client, "/v1/comments", {"id": "k1", "text": CLEAN}).get_json()
+    assert edited["version"] == 2 and _ids(edited) == ids
+    for version in (1, 2):
+        stored = signed_get(any_db_client, "/v1/verdicts/k1", query_string={"version": version}).get_json()
+        assert stored["version"] == version and _ids(stored) == ids
+    moved = signed_post(any_db_client, "/v1/comments", {"id": "k1", "text": "Third thoughts.", "article_id": "a2"})
+    assert _ids(moved.get_json()) == {**ids, "article_id": "a2"}, "a value that is sent replaces the stored one"
+
+
+def test_an_edit_without_its_author_still_counts_against_the_author(make_app, tmp_path, database_url):
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(database_url, POLICY=str(policy)).test_client()
+    signed_post(client, "/v1/comments", {"id": "e1", "text": "Fine, then.", "author_id": "troll"})
+    for text in (ATTACK, ATTACK + " Really."):
+        rejected = signed_post(client, "/v1/comments", {"id": "e1", "text": text}).get_json()
+        assert rejected["action"] == "reject" and rejected["author_id"] == "troll"
+    signed_post(client, "/v1/comments", {"id": "e2", "text": ATTACK, "author_id": "troll"})
+    held = signed_post(client, "/v1/comments", {"id": "e3", "text": "Hello.", "author_id": "troll"}).get_json()
+    assert held["reasons"] and held["reasons"][-1]["clause_id"] == "repeat-offenders", \
+        "the edit's rejection struck the stored author: two strikes, so pre-moderation"
+
+
 def test_a_verdict_is_committed_before_the_answer_is_sent(app, client):
     signed_post(client, "/v1/comments", {"id": "c5", "text": ATTACK})
     # A separate engine sees only what was committed.

@@ -98,6 +98,16 @@ def test_comments_and_verdict_versions_round_trip(engine):
     assert texts == {"c1": "second"}
 
 
+def test_an_edit_saved_without_ids_keeps_the_stored_ones(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        first = db.store_comment(conn, "s", "c1", "first", "a1", "p0", "u1", "api")
+        edit = db.store_comment(conn, "s", "c1", "second", None, None, None, "api")
+        moved = db.store_comment(conn, "s", "c1", "third", "a2", None, None, "api")
+    assert first == edit == {"id": first["id"], "article_id": "a1", "parent_id": "p0", "author_id": "u1"}
+    assert moved == {**first, "article_id": "a2"}
+
+
 def test_a_verdict_version_cannot_be_stored_twice(engine):
     db.migrate(engine)
     with pytest.raises(sa.exc.IntegrityError), db.transaction(engine) as conn:

@@ -477,11 +477,16 @@ _TEXTS = sa.select(comments.c.comment_id, comments.c.text).where(
 _INSERT_VERDICT = sa.insert(verdicts).returning(verdicts.c.id)
 
 
+_COMMENT_REFS = ("article_id", "parent_id", "author_id")
+
+
 def _save_comment(insert):
     stmt = insert(comments)
+    # An edit often comes with its new text alone: what it leaves out (None) keeps the stored value.
+    kept = {name: sa.func.coalesce(getattr(stmt.excluded, name), getattr(comments.c, name)) for name in _COMMENT_REFS}
     return stmt.on_conflict_do_update(index_elements=["site_id", "comment_id"], set_={
-        name: getattr(stmt.excluded, name) for name in ("text", "article_id", "parent_id", "author_id",
-                                                        "updated_at")}).returning(comments.c.id)
+        "text": stmt.excluded.text, "updated_at": stmt.excluded.updated_at, **kept}).returning(
+        comments.c.id, *(getattr(comments.c, name) for name in _COMMENT_REFS))
 
 
 _SAVE_COMMENT = _per_dialect(_save_comment)
@@ -534,11 +539,20 @@ def comment_texts(conn, site_id: str, comment_ids) -> dict[str, str]:
 def save_comment(conn, site_id: str, comment_id: str, text: str, article_id: str | None,
                  parent_id: str | None, author_id: str | None, source: str) -> int:
     """Insert a comment or record its edit; return its row id."""
+    return store_comment(conn, site_id, comment_id, text, article_id, parent_id, author_id, source)["id"]
+
+
+def store_comment(conn, site_id: str, comment_id: str, text: str, article_id: str | None,
+                  parent_id: str | None, author_id: str | None, source: str) -> dict:
+    """Insert a comment or record its edit; return its row id and its article, parent and author as stored.
+
+    An id given as None keeps the stored one, so an edit sent without them loses nothing.
+    """
     stamp = now()
     return _run(conn, _SAVE_COMMENT, {
         "site_id": site_id, "comment_id": comment_id, "text": text, "article_id": article_id,
         "parent_id": parent_id, "author_id": author_id, "source": source, "created_at": stamp,
-        "updated_at": stamp}).scalar_one()
+        "updated_at": stamp}).one()._asdict()
 
 
 def insert_verdict(conn, comment_pk: int, version: int, text: str, verdict: dict) -> dict:

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -241,7 +241,8 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
     try:
         with db.connect(svc.engine) as conn:
             stored = db.latest_verdicts(conn, site_id, [c.comment_id for c in comments])
-            todo = [c for c in comments if not _same_text(stored.get(c.comment_id), c)]
+            todo = [_with_stored_refs(c, stored.get(c.comment_id)) for c in comments
+                    if not _same_text(stored.get(c.comment_id), c)]
             articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
             authors = db.authors_by_id(conn, site_id, [c.author_id for c in todo])
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
@@ -252,6 +253,14 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
         heads = {c.comment_id: stored.get(c.comment_id) for c in todo}  # as read above; the write re-checks
         stored.update(record(svc, site_id, judgements, source, article_url, heads))
     return [verdict_json(stored[c.comment_id]) for c in comments]
+
+
+def _with_stored_refs(comment: CommentIn, row: dict | None) -> CommentIn:
+    """An edit sent without its article, parent or author is judged (and stored) with the stored ones."""
+    if row is None:
+        return comment
+    return replace(comment, article_id=comment.article_id or row["article_id"],
+                   parent_id=comment.parent_id or row["parent_id"], author_id=comment.author_id or row["author_id"])
 
 
 def _same_text(row: dict | None, comment: CommentIn) -> bool:
@@ -386,18 +395,19 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
         db.note_article(conn, site_id, c.article_id, article_url, source)
-    pk = db.save_comment(conn, site_id, c.comment_id, c.text, c.article_id, c.parent_id, c.author_id, source)
+    saved = db.store_comment(conn, site_id, c.comment_id, c.text, c.article_id, c.parent_id, c.author_id, source)
     verdict = _verdict_fields(svc, j)
     version = head["version"] + 1 if head else 1
-    row = db.insert_verdict(conn, pk, version, c.text, verdict)
-    struck = j.strike and c.author_id and not (head and head["action"] == "reject")
+    row = db.insert_verdict(conn, saved["id"], version, c.text, verdict)
+    author_id = saved["author_id"]
+    struck = j.strike and author_id and not (head and head["action"] == "reject")
     if struck:
-        db.add_strike(conn, site_id, c.author_id)
+        db.add_strike(conn, site_id, author_id)
     db.insert_audit(conn, "verdict", site_id, c.comment_id, {
         "version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
         "model_version": verdict["model_version"], "policy_version": verdict["policy_version"]})
-    row.update(site_id=site_id, comment_id=c.comment_id, article_id=c.article_id, parent_id=c.parent_id,
-               author_id=c.author_id, source=source)
+    row.update(site_id=site_id, comment_id=c.comment_id, article_id=saved["article_id"],
+               parent_id=saved["parent_id"], author_id=author_id, source=source)
     return row, True
 
 
