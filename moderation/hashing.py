@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from array import array
+from typing import NamedTuple
 
 import mmh3
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["HashedTfidf", "analyze", "feature_columns", "hashed_counts", "hashed_counts_and_sentences", "tokenize"]
+__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "tokenize"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 _INT32_MIN = -(2**31)
@@ -93,7 +94,19 @@ def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tu
 
 def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams) -> sp.csr_matrix:
     """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
-    return hashed_counts_and_sentences(texts, n_features, word_ngrams, char_ngrams, sentences=False)[0]
+    return read_counts(texts, n_features, word_ngrams, char_ngrams, sentences=False).whole
+
+
+class Reading(NamedTuple):
+    """The rows a batch of texts is read as: each whole text; each sentence of the texts that have two or
+    more (``sentence_owner[k]`` the text of sentence row ``k``); and each distinct word of a lexicon
+    that the texts hold, read alone (``word_pairs``: (text, word row) pairs)."""
+
+    whole: sp.csr_matrix
+    sentences: sp.csr_matrix | None
+    sentence_owner: np.ndarray
+    words: sp.csr_matrix | None
+    word_pairs: np.ndarray
 
 
 # A sentence ends at a run of these tokens; one with fewer than this many word tokens is not read alone.
@@ -117,13 +130,14 @@ def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
                                             (w[0].isalnum() or w[0] == "'")) >= SENTENCE_MIN_WORDS]
 
 
-def hashed_counts_and_sentences(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True):
+def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True,
+                lexicon: frozenset = frozenset()) -> Reading:
     """Hashed counts of each text and, with ``sentences``, of each sentence of the texts that have two
-    or more: ``(counts, sentence_counts, owner)``, ``owner[k]`` the text of sentence row ``k``.
+    or more, and of each ``lexicon`` word the texts hold (see :class:`Reading`).
 
     A sentence's row is the one its tokens, joined by spaces, would get as a text of its own (tested):
     its words' columns come from the same table and its word n-grams are those of the text that lie
-    inside it, so reading sentences costs no extra hashing.
+    inside it, so reading sentences costs no extra hashing; a word's row is its own columns.
     """
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
@@ -133,7 +147,12 @@ def hashed_counts_and_sentences(texts, n_features: int, word_ngrams, char_ngrams
     pieces: list[bytes] = []
     owner: list[int] = []
     orders = range(max(wlo, 2), whi + 1)
+    found: dict[str, int] = {}
+    pairs: list[tuple[int, int]] = []
     for t, words in enumerate(words_per_text):
+        if lexicon:
+            for w in lexicon.intersection(words):
+                pairs.append((t, found.setdefault(w, len(found))))
         longer = {k: [_column("w" + " ".join(words[i:i + k]), n) for i in range(len(words) - k + 1)]
                   for k in orders}
         word_cols = [table[w] for w in words]
@@ -145,7 +164,9 @@ def hashed_counts_and_sentences(texts, n_features: int, word_ngrams, char_ngrams
                                                            for k in orders)]))
                 owner.append(t)
     sentence_counts = _count_matrix(pieces, n) if pieces else None
-    return _count_matrix(chunks, n), sentence_counts, np.asarray(owner, dtype=np.int64)
+    word_counts = _count_matrix([table[w] for w in found], n) if found else None
+    return Reading(_count_matrix(chunks, n), sentence_counts, np.asarray(owner, dtype=np.int64), word_counts,
+                   np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
 
 
 def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
@@ -181,12 +202,13 @@ class HashedTfidf:
         """TF-IDF rows, L2-normalised, for a list of normalised texts."""
         return self.weight(hashed_counts(X, self.n_features, self.word_ngrams, self.char_ngrams))
 
-    def transform_with_sentences(self, X):
-        """``transform(X)``, and the TF-IDF rows of the sentences of texts that have two or more, with
-        the index of each sentence's text (see :func:`hashed_counts_and_sentences`)."""
-        counts, sentences, owner = hashed_counts_and_sentences(X, self.n_features, self.word_ngrams,
-                                                               self.char_ngrams)
-        return self.weight(counts), (self.weight(sentences) if sentences is not None else None), owner
+    def read(self, X, lexicon: frozenset = frozenset()) -> Reading:
+        """TF-IDF rows of each text, of the sentences of texts that have two or more, and of each
+        ``lexicon`` word the texts hold, read alone (see :func:`read_counts`)."""
+        counts = read_counts(X, self.n_features, self.word_ngrams, self.char_ngrams, lexicon=lexicon)
+        return counts._replace(whole=self.weight(counts.whole),
+                               sentences=None if counts.sentences is None else self.weight(counts.sentences),
+                               words=None if counts.words is None else self.weight(counts.words))
 
     def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Apply sub-linear TF, IDF and L2 normalisation to hashed counts (in place)."""

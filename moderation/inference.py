@@ -15,9 +15,10 @@ import re
 
 import numpy as np
 
-from .hashing import HashedTfidf, analyze, tokenize
+from .hashing import HashedTfidf, Reading, analyze, tokenize
+from .lexicon import PROFANITY
 
-__all__ = ["SENTENCE_HEADS", "CompiledStance", "CompiledViolation", "content_words", "from_arrays",
+__all__ = ["LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation", "content_words", "from_arrays",
            "relatedness_features", "row_cosines", "to_arrays"]
 
 FORMAT = 1  # bump when the arrays' meaning changes
@@ -32,6 +33,17 @@ _WORD = re.compile(r"[a-z][a-z']{2,}")
 # for them the sentence maximum lowered AUC (a quoted or conditional threat reads as one).
 SENTENCE_HEADS = ("profanity", "personal_attack", "toxicity")
 SENTENCE_WEIGHT = 0.5
+# Profanity is a property of words: one swear word makes a comment profane however long it is, yet in
+# a long comment its n-grams are a small share of the L2-normalised row ("should deport the f*ckers the
+# day they're convicted, not after three years of free bed and board." scored 0.23, "the fuckers" 0.99).
+# So each word of the profanity lexicon a comment holds is also read alone, through the same weights,
+# and the score moves halfway towards the worst such word's. Scoring the shipped model this way moved
+# OLID macro-F1 from 0.741 to 0.746, Jigsaw profanity AUC from 0.952 to 0.954 and the corpus test
+# split's profanity F1 from 0.840 to 0.901 (verdict accuracy 74.3% to 75.8%). Moving all the way
+# scored the same on OLID and the corpus but lowered Jigsaw profanity AUC to 0.950.
+LEXICON_HEADS = ("profanity",)
+LEXICON = PROFANITY
+LEXICON_WEIGHT = 0.5
 _STOP = frozenset(
     """the and for are but not you all any can had her was one our out has him his how its may new now
     see two who did get let say she too use that with have this will your from they been were said
@@ -92,23 +104,32 @@ class CompiledViolation:
         """Calibrated probabilities, (n_texts, n_heads), for normalised texts (each read whole)."""
         return self.predict_proba_features(self.featurizer_.transform(texts))
 
-    def predict_proba_comments(self, X, sentences=None, owner=None) -> np.ndarray:
-        """Comment scores from the comments' feature rows ``X``; with ``sentences`` (the feature rows of the
-        sentences of comments that have two or more, ``owner[k]`` the comment of row ``k``), each of
-        :data:`SENTENCE_HEADS` moves from the whole comment's score towards its worst sentence's."""
-        P = self.predict_proba_features(X)
-        if sentences is None or sentences.shape[0] == 0:
-            return P
-        Q = self.decision_function(sentences)
-        for head in SENTENCE_HEADS:
+    def predict_proba_comments(self, reading: Reading) -> np.ndarray:
+        """Comment scores from a :class:`~moderation.hashing.Reading` of the comments (their TF-IDF rows,
+        their sentences', their lexicon words'): each of :data:`SENTENCE_HEADS` moves from the whole
+        comment's score towards its worst sentence's, then each of :data:`LEXICON_HEADS` towards its
+        worst lexicon word's, never down."""
+        P = self.predict_proba_features(reading.whole)
+        if reading.sentences is not None and reading.sentences.shape[0]:
+            self._move_towards_worst(P, SENTENCE_HEADS, SENTENCE_WEIGHT, reading.sentences, reading.sentence_owner,
+                                     np.arange(reading.sentences.shape[0]))
+        if reading.words is not None and reading.words.shape[0]:
+            self._move_towards_worst(P, LEXICON_HEADS, LEXICON_WEIGHT, reading.words, reading.word_pairs[:, 0],
+                                     reading.word_pairs[:, 1])
+        return P
+
+    def _move_towards_worst(self, P, heads, weight, rows, owner, row_of) -> None:
+        # Part k of comment owner[k] is feature row row_of[k]; each head's score moves ``weight`` of the
+        # way towards its worst part's, never down.
+        Q = self.decision_function(rows)
+        for head in heads:
             if head not in self.heads:
                 continue
             j = self.heads.index(head)
             xs, ys = self.curves[j]
             worst = np.zeros(P.shape[0])
-            np.maximum.at(worst, owner, np.interp(Q[:, j], xs, ys))
-            P[:, j] = np.maximum(P[:, j], P[:, j] + SENTENCE_WEIGHT * (worst - P[:, j]))
-        return P
+            np.maximum.at(worst, owner, np.interp(Q[row_of, j], xs, ys))
+            P[:, j] = np.maximum(P[:, j], P[:, j] + weight * (worst - P[:, j]))
 
     def _or_consistent(self, P: np.ndarray) -> np.ndarray:
         # incitement is defined as threat OR identity_attack, and every source that labels it labels

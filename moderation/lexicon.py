@@ -1,8 +1,10 @@
-"""Word lists used to undo obfuscation.
+"""Word lists used to undo obfuscation, and to find the words scoring reads alone.
 
-They are not a classifier: the model learns what is abusive from labelled data. The lists only let
+They are not a classifier: the model learns what is abusive from labelled data. The lists let
 normalisation decide what a masked or leet-spelled token stands for ("f*ck", "sh1t", "1d10t"),
-which character n-grams alone recover poorly.
+which character n-grams alone recover poorly, and tell scoring which words to read on their own
+as well as in their comment (``inference.LEXICON``), so that one swear word is not diluted by a
+long comment; the score such a word gets is still the model's.
 """
 
 # Swear words and vulgarities with their common inflections (lower case, ASCII).

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
-from .inference import content_words, from_arrays
+from .inference import LEXICON, content_words, from_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
@@ -133,8 +133,9 @@ class Scorer:
         if len(article_ids) != len(texts):
             raise InputError("article_ids must be as long as texts", field="article_ids")
         norms = [normalise(t) for t in texts]
-        X, sentences, owner = self.violation.featurizer_.transform_with_sentences([n.text for n in norms])
-        probs = self.violation.predict_proba_comments(X, sentences, owner)
+        reading = self.violation.featurizer_.read([n.text for n in norms], lexicon=LEXICON)
+        X = reading.whole
+        probs = self.violation.predict_proba_comments(reading)
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []

@@ -62,6 +62,25 @@ def test_one_abusive_sentence_is_not_diluted_by_neutral_ones(scorer):
     assert scorer.score(attack).scores["personal_attack"] == round(float(alone[heads.index("personal_attack")]), 4)
 
 
+def test_a_swear_word_is_not_diluted_by_a_long_comment(scorer):
+    """Profanity moves halfway from the comment's score towards its worst lexicon word's read alone;
+    a comment without one keeps its score, and other heads are not moved."""
+    from moderation.inference import LEXICON_WEIGHT
+    from moderation.normalise import normalise_text
+
+    text = "should deport the f*ckers the day they're convicted, not after three years of free bed and board."
+    j = scorer.violation.heads.index("profanity")
+    whole = scorer.violation.predict_proba([normalise_text(text)])[0]
+    word = scorer.violation.predict_proba(["fuckers"])[0, j]
+    got = scorer.score(text).scores
+    assert got["profanity"] == round(float(whole[j] + LEXICON_WEIGHT * (word - whole[j])), 4)
+    assert got["profanity"] > whole[j] + 0.2
+    assert got["personal_attack"] == round(float(whole[scorer.violation.heads.index("personal_attack")]), 4)
+    clean = "should deport them the day they're convicted, not after three years of free bed and board."
+    j_whole = scorer.violation.predict_proba([normalise_text(clean)])[0, j]
+    assert scorer.score(clean).scores["profanity"] == round(float(j_whole), 4)
+
+
 def test_text_with_lone_surrogates_is_scored_not_crashed(scorer):
     # A lone surrogate (a broken encoder, or bytes Python could not decode) reached the feature
     # hash, which crashed the whole process; it is now one U+FFFD, so offsets still hold.

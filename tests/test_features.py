@@ -205,7 +205,7 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
         "", "no end punctuation here at all but several words", "Hi. Ok.",
     ]]
     n, words, chars = 2**18, (1, 2), (2, 5)
-    whole, sentences, owner = hashing.hashed_counts_and_sentences(texts, n, words, chars)
+    whole, sentences, owner, _, _ = hashing.read_counts(texts, n, words, chars)
     assert (whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
     expected, owners = [], []
     for t, text in enumerate(texts):
@@ -216,3 +216,21 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
             owners += [t] * len(spans)
     assert owner.tolist() == owners == [0, 0, 2, 2, 2]
     assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
+
+
+def test_lexicon_word_rows_are_each_word_read_alone():
+    """A text's lexicon words get one row each (once, however often the word occurs), equal to hashing
+    the word as a text of its own; words no text holds get none."""
+    texts = [normalise_text(t) for t in ["what a shit show, shit!", "nothing rude here", "damn it, you ass", ""]]
+    n, words, chars = 2**18, (1, 2), (2, 5)
+    lexicon = frozenset({"shit", "damn", "ass", "bollocks"})
+    reading = hashing.read_counts(texts, n, words, chars, lexicon=lexicon)
+    assert (reading.whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
+    alone = {w: hashing.hashed_counts([w], n, words, chars) for w in lexicon}
+    row_word = {}
+    for row in range(reading.words.shape[0]):
+        [row_word[row]] = [w for w, m in alone.items() if (reading.words[row] != m).nnz == 0]
+    assert sorted((t, row_word[row]) for t, row in reading.word_pairs.tolist()) == [(0, "shit"), (2, "ass"),
+                                                                                   (2, "damn")]
+    plain = hashing.read_counts(texts, n, words, chars)
+    assert plain.words is None and plain.word_pairs.shape == (0, 2)
