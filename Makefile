@@ -39,8 +39,8 @@ evaluate-default: $(STAMP) ## evaluation report and model card for $(MODEL)
 data: $(STAMP) ## export the moderators' decisions from the service's database, with a data report
 	$(PY) -m training.retrain data
 
-train: $(STAMP) ## train a candidate (default sources, data/, exported decisions) into the registry
-	$(PY) -m training.retrain train
+train: $(STAMP) ## train a candidate (default sources, data/, exported decisions) into the registry; PUBLIC_ROWS=N caps each public source
+	$(PY) -m training.retrain train $(if $(PUBLIC_ROWS),--public-rows $(PUBLIC_ROWS))
 
 evaluate: $(STAMP) ## compare the newest candidate with the live model; prints the verdict
 	$(PY) -m training.retrain evaluate
@@ -70,7 +70,7 @@ serve: $(STAMP) ## the service on the shipped model and an embedded SQLite datab
 	$(VENV)/bin/gunicorn -c webhook/gunicorn_conf.py "webhook:create_app()"
 
 score: $(STAMP) ## the main job: score the sample comments with the shipped model and policy
-	$(VENV)/bin/moderation score --input data/sample/comments.jsonl --articles data/sample/articles.jsonl \
+	@$(VENV)/bin/moderation score --input data/sample/comments.jsonl --articles data/sample/articles.jsonl \
 		--policy data/policy.toml --output -
 
 clean:
