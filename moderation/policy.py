@@ -136,7 +136,8 @@ class Policy:
 
 def _number(table: dict, key: str, where: str) -> float:
     value = table.get(key)
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+    # bool is an int in Python, but `hold_at = true` is a mistake, not 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise PolicyError(f"{where}: {key} must be a number between 0 and 1, got {value!r}")
     return float(value)
 
@@ -146,7 +147,10 @@ def _clause(table: dict, n: int) -> Clause:
     for key in ("id", "text", "labels"):
         if key not in table:
             raise PolicyError(f"{where}: missing '{key}'")
-    labels = tuple(table["labels"])
+    labels = table["labels"]
+    if not isinstance(labels, list) or not all(isinstance(lab, str) for lab in labels):
+        raise PolicyError(f"{where}: labels must be a list of label names such as [\"profanity\"], got {labels!r}")
+    labels = tuple(labels)
     unknown = [lab for lab in labels if lab not in HEADS]
     if unknown:
         raise PolicyError(f"{where}: unknown labels {unknown}; known: {list(HEADS)}")
@@ -156,10 +160,32 @@ def _clause(table: dict, n: int) -> Clause:
     return Clause(str(table["id"]), str(table["text"]).strip(), labels, hold, reject)
 
 
+def _clause_tables(data: dict) -> list:
+    tables = data.get("clause", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise PolicyError(f"'clause' must be an array of [[clause]] tables, got {tables!r}")
+    return tables
+
+
+def _table(data: dict, key: str) -> dict:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise PolicyError(f"'{key}' must be a table ([{key}] with keys under it), got {table!r}")
+    return table
+
+
+def _languages(data: dict) -> tuple[str, ...]:
+    languages = data.get("languages", ["en"])
+    # a bare string would silently become its letters: "en" -> ("e", "n")
+    if not isinstance(languages, list) or not languages or not all(isinstance(x, str) for x in languages):
+        raise PolicyError(f"languages must be a list of language codes such as [\"en\"], got {languages!r}")
+    return tuple(languages)
+
+
 def parse_policy(data: dict, source: str = "policy") -> Policy:
     """Validate a parsed policy document and build a :class:`Policy`."""
     try:
-        clauses = tuple(_clause(t, i) for i, t in enumerate(data.get("clause", []), 1))
+        clauses = tuple(_clause(t, i) for i, t in enumerate(_clause_tables(data), 1))
         if not clauses:
             raise PolicyError("no [[clause]] tables")
         covered = {lab for c in clauses for lab in c.labels}
@@ -167,31 +193,34 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
         if missing:
             raise PolicyError(f"no clause covers {missing}")
         unscorable = {"non_english": "hold", "empty": "hold", "error": "hold",
-                      "clause": "moderator-review", "text": "Held for a moderator.", **data.get("unscorable", {})}
+                      "clause": "moderator-review", "text": "Held for a moderator.", **_table(data, "unscorable")}
         for key in ("non_english", "empty", "error"):
             if unscorable[key] not in ACTIONS:
                 raise PolicyError(f"[unscorable] {key} must be one of {ACTIONS}, got {unscorable[key]!r}")
         authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
-                   "text": "Repeat offenders may be pre-moderated or blocked.", **data.get("authors", {})}
+                   "text": "Repeat offenders may be pre-moderated or blocked.", **_table(data, "authors")}
         for key in ("premod_after", "block_after"):
-            if not isinstance(authors[key], int) or authors[key] < 1:
+            if isinstance(authors[key], bool) or not isinstance(authors[key], int) or authors[key] < 1:
                 raise PolicyError(f"[authors] {key} must be a positive integer, got {authors[key]!r}")
         for key in ("id", "version"):
             if key not in data:
                 raise PolicyError(f"missing top-level '{key}'")
+        languages = _languages(data)
     except PolicyError as exc:
         raise PolicyError(f"{source}: {exc}") from None
     return Policy(str(data["id"]), str(data["version"]), str(data.get("title", data["id"])), clauses,
-                  unscorable, authors, tuple(data.get("languages", ("en",))))
+                  unscorable, authors, languages)
 
 
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a TOML policy file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise PolicyError(f"policy file {path} not found") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from None
     return parse_policy(data, str(path))

@@ -1,5 +1,6 @@
 """The policy engine: thresholds, clause citations, unscorable comments, author rules, bad files."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,41 @@ def test_missing_or_broken_file(tmp_path):
     bad.write_text("id = [unclosed")
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(bad)
+
+
+_CLAUSE = 'id = "a"\ntext = "t"\nlabels = ["profanity", "personal_attack", "incitement"]\nhold_at = 0.4\nreject_at = 0.8\n'
+
+
+@pytest.mark.parametrize("toml,message", [
+    ('id = "x"\nversion = "1"\nclause = "abc"\n', "'clause' must be an array of [[clause]] tables, got 'abc'"),
+    ('id = "x"\nversion = "1"\nclause = [1, 2]\n', "'clause' must be an array of [[clause]] tables, got [1, 2]"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('labels = ["profanity", "personal_attack", "incitement"]',
+                                                              "labels = 5"), "clause 1 (a): labels must be"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace("hold_at = 0.4", "hold_at = true"), "hold_at must be a number"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace("reject_at = 0.8", "reject_at = false"), "reject_at must be"),
+    ('unscorable = "x"\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "'unscorable' must be a table"),
+    ('authors = 3\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "'authors' must be a table"),
+    ('id = "x"\nversion = "1"\n[authors]\npremod_after = true\n[[clause]]\n' + _CLAUSE, "premod_after must be a positive"),
+    ('languages = "en"\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
+    ('languages = []\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
+    ('languages = ["en", 5]\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
+], ids=["clause-string", "clause-ints", "labels-int", "hold-bool", "reject-bool", "unscorable-string", "authors-int",
+        "premod-bool", "languages-string", "languages-empty", "languages-int"])
+def test_wrongly_typed_keys_are_refused_naming_the_key(tmp_path, toml, message):
+    path = tmp_path / "policy.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        load_policy(path)
+
+
+def test_policy_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('id = "café"\nversion = "1"\n'.encode("latin-1"))
+    with pytest.raises(PolicyError, match=r"latin1.toml: not valid UTF-8 \(invalid continuation byte at byte 9\)"):
+        load_policy(path)
+
+
+def test_policy_file_may_start_with_a_bom(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + POLICY_FILE.read_bytes())
+    assert load_policy(path).id == "example-news"
