@@ -124,6 +124,58 @@ def test_coral_is_answered_well_inside_its_200_ms_timeout(client):
     assert statistics.median(timings) < 0.05 and max(timings[1:]) < 0.2
 
 
+def _long_coral_body(html: str) -> bytes:
+    request = json.loads(coral_fixture("new-reply-attack")[0])
+    request["comment"]["body"] = html
+    return json.dumps(request, indent=2).encode()
+
+
+def _stored(app, body: bytes) -> dict:
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        verdict = db.find_verdict(conn, "site-main", comment_key(json.loads(body)))
+        audit = db.list_audit(conn, subject=verdict["comment_id"])
+    return {**verdict, "audit": audit[0]["detail"]}
+
+
+@pytest.mark.parametrize("filler", ["word " * 4000, "<p>The council met on Tuesday.</p>\n" * 571])
+def test_a_comment_over_the_scorer_s_limit_is_scored_whole_in_pieces(app, client, filler):
+    """Coral cannot be told "too long": the whole comment is scored, 20,000 characters at a time, and the
+    worst piece decides, so abuse after a long preamble is still caught and its evidence points at it."""
+    clean = _long_coral_body(filler * 2)
+    assert post_coral(client, clean, sign(clean)).status_code == 204
+    stored = _stored(app, clean)
+    assert stored["scores"] is not None and stored["fallback"] is None and stored["action"] == "approve"
+    assert stored["audit"]["scored_in_pieces"] == 2
+    html = filler + "<p>You clearly didn&#39;t read the article, you absolute <b>moron</b>.</p>"
+    attack = _long_coral_body(html)
+    response = post_coral(client, attack, sign(attack))
+    assert response.status_code == 200 and response.get_json()["actions"] == [
+        {"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}]
+    stored = _stored(app, attack)
+    spans = [e for r in stored["reasons"] for e in r["evidence"]]
+    assert stored["action"] in ("hold", "reject") and stored["fallback"] is None
+    assert spans and all(e["begin"] > len(filler) and html[e["begin"]:e["end"]] == e["text"] for e in spans)
+
+
+@pytest.mark.parametrize("text", ["x" * 45_000, "Short. " * 6000, "<p>" + "a" * 15_000 + "</p> " * 2000, "ok"])
+def test_long_texts_are_cut_into_pieces_within_the_limit_that_rejoin_exactly(text):
+    from moderation.scorer import MAX_TEXT_CHARS
+    from webhook.service import _pieces
+
+    pieces = _pieces(text)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(0 < len(piece) <= MAX_TEXT_CHARS and text[offset:].startswith(piece) for offset, piece in pieces)
+    if " " in text:
+        assert all(piece[-1] in ". >" for _, piece in pieces[:-1]), "cut after a sentence, a tag or a space"
+
+
+def test_a_comment_too_long_to_score_gets_the_policy_s_fallback(app, client):
+    body = _long_coral_body("word " * 30_000)  # 150,000 characters: more than five pieces
+    assert post_coral(client, body, sign(body)).status_code == 200
+    stored = _stored(app, body)
+    assert stored["action"] == "hold" and stored["fallback"] == "error" and stored["scores"] is None
+
+
 _CORAL_DELETE = (b'{"action": "DELETE", "comment": {"body": "x"}, "author": {"id": "a"}, "story": {"id": "s"}, '
                  b'"site": {"id": "s"}, "tenantID": "t"}')
 _CORAL_NO_BODY = (b'{"action": "NEW", "comment": {"parentID": null}, "author": {"id": "a"}, "story": {"id": "s"}, '

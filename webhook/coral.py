@@ -69,6 +69,8 @@ def _no_content():
 @bp.post("/moderate")
 def moderate_comment():
     body = _body("CoralRequest")
+    # Coral has no answer for "too long", and its body limit is not ours: a body over the scorer's
+    # 20,000 characters is scored whole in pieces; over 100,000 it gets the policy's "error" fallback.
     comment = CommentIn(comment_key(body), body["comment"]["body"], body["story"]["id"],
                         body["comment"].get("parentID"), body["author"]["id"])
     [verdict] = moderate(body["site"]["id"], [comment], source="coral", article_url=body["story"].get("url"))

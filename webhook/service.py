@@ -20,7 +20,7 @@ from flask import current_app
 from moderation.errors import ModelError, PolicyError
 from moderation.labels import POLICY_LABELS
 from moderation.policy import AuthorState, Policy, load_policy
-from moderation.scorer import Article, Scorer
+from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
@@ -48,6 +48,7 @@ _WARM_UP = "Warming up: is the language model loaded? You idiot."
 _MIN_QUOTE = 20  # characters a reply must copy from its parent before we treat it as a quotation
 _MAX_PASSAGES = 20
 _EVIDENCE_BUDGET_S = 2.0  # per request, so a full batch of long comments still answers in seconds
+_MAX_PIECES = 5  # a comment is scored whole up to 5 x 20,000 characters (about 0.3 s); longer ones are not
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
@@ -71,6 +72,7 @@ class Judgement:
     score: object = None
     fallback: str | None = None
     strike: bool = False
+    pieces: int = 1  # scored in this many pieces (a comment over the scorer's limit)
 
 
 class ModelWatcher:
@@ -312,26 +314,73 @@ def _occurrences(text: str, piece: str):
 
 def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn], articles: dict,
           authors: dict, parents: dict[str, str]) -> list[Judgement]:
-    """Score a list of comments in one batch and decide each with the policy."""
+    """Score a list of comments in one batch and decide each with the policy.
+
+    A comment over the scorer's limit (only Coral sends one: the other protocols refuse it) is scored
+    whole, in pieces within the limit, and judged by its worst piece; one of more than
+    ``_MAX_PIECES`` pieces gets the policy's "error" fallback, as if it could not be scored.
+    """
     keys = svc.article_keys(site_id, articles)
     texts = [without_quote(c.text, parents.get(c.parent_id)) for c in comments]
+    pieces = [_pieces(text) for text in texts]
+    flat = [(i, offset, piece) for i, parts in enumerate(pieces) if len(parts) <= _MAX_PIECES
+            for offset, piece in parts]
     try:
-        scores = svc.scorer.score_batch(texts, [keys.get(c.article_id) for c in comments])
+        scores = svc.scorer.score_batch([piece for _, _, piece in flat],
+                                        [keys.get(comments[i].article_id) for i, _, _ in flat])
     except Exception as exc:  # noqa: BLE001 - an unscorable comment gets the policy's fallback, not a 500
         log.warning("scoring failed, using the policy's fallback: %s", exc)
         return [Judgement(c, policy.fallback("error"), fallback="error") for c in comments]
+    scored: dict[int, list] = {}
+    for (i, offset, piece), score in zip(flat, scores):
+        scored.setdefault(i, []).append((offset, piece, score))
     floor = min(clause.hold_at for clause in policy.clauses)
     deadline = time.monotonic() + _EVIDENCE_BUDGET_S
     out = []
-    for comment, text, score in zip(comments, texts, scores):
+    for i, comment in enumerate(comments):
+        if i not in scored:
+            log.warning("comment %r is %d characters, too long to score (at most %d): using the policy's fallback",
+                        comment.comment_id, len(comment.text), _MAX_PIECES * MAX_TEXT_CHARS)
+            out.append(Judgement(comment, policy.fallback("error"), fallback="error", pieces=len(pieces[i])))
+            continue
         author = AuthorState(**_author_state(authors.get(comment.author_id)))
+        score = _worst(svc.scorer, [s for _, _, s in scored[i]])
         # Evidence costs far more than scoring on long texts: past the budget, verdicts come without it.
-        evidence = _evidence(svc.scorer, text, score, floor) if time.monotonic() < deadline else []
+        evidence = [_shifted(e, offset) for offset, piece, s in scored[i]
+                    for e in _evidence(svc.scorer, piece, s, floor)] if time.monotonic() < deadline else []
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
         strike = verdict.action == "reject" and any(r.label for r in verdict.reasons if r.action == "reject")
-        out.append(Judgement(comment, verdict, score, fallback, strike))
+        out.append(Judgement(comment, verdict, score, fallback, strike, len(scored[i])))
     return out
+
+
+def _pieces(text: str) -> list[tuple[int, str]]:
+    """The text as consecutive (offset, piece) pieces within the scorer's limit, each cut after a
+    sentence, a tag or a space where one lies in its second half, so few words are split."""
+    pieces, begin = [], 0
+    while len(text) - begin > MAX_TEXT_CHARS:
+        window = text[begin:begin + MAX_TEXT_CHARS]
+        cut = next((at + 1 for marks in (".!?\n>", " \t") for at in [max(window.rfind(m) for m in marks)]
+                    if at >= MAX_TEXT_CHARS // 2), MAX_TEXT_CHARS)
+        pieces.append((begin, window[:cut]))
+        begin += cut
+    pieces.append((begin, text[begin:]))
+    return pieces
+
+
+def _worst(scorer: Scorer, scores: list[Score]) -> Score:
+    """One comment's score from its pieces' scores: each label's highest; language and stance from the
+    first piece with words."""
+    if len(scores) == 1:
+        return scores[0]
+    lead = next((s for s in scores if not s.empty), scores[0])
+    worst = {label: max(s.scores[label] for s in scores) for label in lead.scores}
+    return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None)
+
+
+def _shifted(evidence: Evidence, offset: int) -> Evidence:
+    return replace(evidence, begin=evidence.begin + offset, end=evidence.end + offset) if offset else evidence
 
 
 def _author_state(row: dict | None) -> dict:
@@ -403,9 +452,11 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
     struck = j.strike and author_id and not (head and head["action"] == "reject")
     if struck:
         db.add_strike(conn, site_id, author_id)
-    db.insert_audit(conn, "verdict", site_id, c.comment_id, {
-        "version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
-        "model_version": verdict["model_version"], "policy_version": verdict["policy_version"]})
+    detail = {"version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
+              "model_version": verdict["model_version"], "policy_version": verdict["policy_version"]}
+    if j.pieces > 1:  # a reader of the record can tell the comment was over the scorer's limit
+        detail.update(scored_in_pieces=j.pieces, text_chars=len(c.text))
+    db.insert_audit(conn, "verdict", site_id, c.comment_id, detail)
     row.update(site_id=site_id, comment_id=c.comment_id, article_id=saved["article_id"],
                parent_id=saved["parent_id"], author_id=author_id, source=source)
     return row, True
