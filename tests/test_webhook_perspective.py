@@ -96,6 +96,23 @@ def test_coral_s_feedback_is_stored_as_labels(app, client):
     assert "Coral_comment_id" in label["provenance"]["context"]["entries"][0]["text"]
 
 
+def test_the_same_feedback_sent_twice_is_stored_once(any_db_client):
+    body = fixture_bytes("perspective", "coral-suggestscore.json")
+    for _ in range(2):
+        assert post(any_db_client, SUGGEST, body).status_code == 200
+    changed = json.loads(body)
+    changed["attributeScores"]["TOXICITY"]["summaryScore"]["value"] = 0
+    assert post(any_db_client, SUGGEST, changed).status_code == 200
+    untokened = {k: v for k, v in changed.items() if k != "clientToken"}
+    for _ in range(2):
+        assert post(any_db_client, SUGGEST, untokened).status_code == 200
+    with db.connect(any_db_client.application.extensions["moderation"].engine) as conn:
+        values = [label["value"] for label in db.labels_for(conn, "comment:c-91e2")]
+    assert values == [1.0, 0.0], "a changed score is new feedback; a repeat is not"
+    assert _rows(any_db_client.application, "labels") == 3
+    assert _rows(any_db_client.application, "audit_log") == 3, "only feedback that was stored is audited"
+
+
 def test_a_request_without_a_key_is_403(client):
     response = post(client, "/v1alpha1/comments:analyze", {"comment": {"text": "hi"},
                                                           "requestedAttributes": {"TOXICITY": {}}})

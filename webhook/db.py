@@ -583,6 +583,27 @@ def insert_label(conn, site_id: str, comment_ref: str | None, text: str | None, 
                                  "scores": scores, "model_version": model_version})
 
 
+_SAME_LABEL = sa.select(labels.c.id).where(
+    labels.c.site_id == _P("site_id"), labels.c.comment_ref.is_not_distinct_from(_P("comment_ref")),
+    labels.c.label == _P("label"), labels.c.value == _P("value"), labels.c.source == _P("source"),
+    labels.c.text.is_not_distinct_from(_P("text"))).limit(1)
+
+
+def insert_label_once(conn, site_id: str, comment_ref: str | None, text: str | None, label: str, value: float,
+                      source: str, provenance: dict) -> bool:
+    """Store a feedback label unless the same one (site, comment, text, label, value, source) is stored
+    already, so a client that resends its feedback counts once; False when it was there."""
+    if conn.dialect.name == "postgresql":  # two resends at once must not both find nothing (SQLite: BEGIN IMMEDIATE)
+        key = hashlib.sha256(f"label\x1f{site_id}\x1f{comment_ref}\x1f{label}".encode()).digest()[:8]
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(key, "big", signed=True)})
+    params = {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label, "value": value,
+              "source": source}
+    if conn.execute(_SAME_LABEL, params).first() is not None:
+        return False
+    insert_label(conn, site_id, comment_ref, text, label, value, source, provenance)
+    return True
+
+
 def insert_coral_event(conn, event_id: str, event_type: str, tenant_id: str | None, payload: dict) -> bool:
     """Store a Coral webhook event; False when it was already stored (Coral re-delivered it)."""
     result = _run(conn, _INSERT_EVENT, {"event_id": event_id, "type": event_type, "tenant_id": tenant_id,

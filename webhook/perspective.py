@@ -213,16 +213,17 @@ def suggest_score():
 
 
 def _store_suggestion(body: dict, values: dict[str, float]) -> None:
-    """Store each suggested score as a feedback label, with where it came from."""
+    """Store each suggested score as a feedback label, with where it came from, once."""
     site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
     token = body.get("clientToken")
     provenance = {"communityId": body.get("communityId"), "clientToken": token,
                   "languages": body.get("languages"), "context": body.get("context")}
     try:
         with db.transaction(service().engine) as conn:
-            for label, value in values.items():
-                db.insert_label(conn, site_id, token, body["comment"]["text"], label, value,
-                                source="perspective:suggestscore", provenance=provenance)
-            db.insert_audit(conn, "feedback", site_id, token, {"labels": values})
+            stored = {label: value for label, value in values.items()
+                      if db.insert_label_once(conn, site_id, token, body["comment"]["text"], label, value,
+                                              source="perspective:suggestscore", provenance=provenance)}
+            if stored:  # a resent suggestion is already recorded, with its audit line
+                db.insert_audit(conn, "feedback", site_id, token, {"labels": stored})
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
