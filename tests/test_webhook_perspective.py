@@ -5,6 +5,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from moderation.errors import InputError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
 from webhook import db
 from webhook.openapi import document
@@ -111,6 +112,32 @@ def test_the_same_feedback_sent_twice_is_stored_once(any_db_client):
     assert values == [1.0, 0.0], "a changed score is new feedback; a repeat is not"
     assert _rows(any_db_client.application, "labels") == 3
     assert _rows(any_db_client.application, "audit_log") == 3, "only feedback that was stored is audited"
+
+
+@pytest.mark.parametrize("method,path,code,status", [
+    ("GET", f"/v1alpha1/comments:analyze?key={PERSPECTIVE_KEY}", 405, "UNIMPLEMENTED"),
+    ("POST", f"/v1alpha1/comments:foo?key={PERSPECTIVE_KEY}", 404, "NOT_FOUND"),
+    ("POST", "/v1alpha1/comments:foo", 404, "NOT_FOUND"),
+    ("GET", "/v1alpha1", 404, "NOT_FOUND"),
+])
+def test_unknown_methods_and_routes_under_v1alpha1_answer_in_perspective_s_shape(client, method, path, code, status):
+    response = client.open(path, method=method, json={"comment": {"text": "hi"}})
+    assert_perspective_error(response, code, status)
+    if code == 405:
+        assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), InputError("no good", field="text")])
+def test_an_unexpected_failure_under_v1alpha1_answers_in_perspective_s_shape(client, model, monkeypatch, failure):
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(model, "score", fail)
+    response = post(client, ANALYZE, {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}})
+    if isinstance(failure, InputError):
+        assert "no good" in assert_perspective_error(response, 400, "INVALID_ARGUMENT")
+    else:
+        assert_perspective_error(response, 500, "INTERNAL")
 
 
 def test_a_request_without_a_key_is_403(client):

@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["OPENAPI"] = document(max_batch)
     app.config["REQUEST_VALIDATORS"] = {name: validator(s) for name, s in request_schemas(max_batch).items()}
     app.extensions["moderation"] = Service.start(app.config, app.instance_path)
-    errors.register(app)
+    errors.register(app, {perspective.bp.url_prefix: perspective.unexpected_error})
     for blueprint in (api.bp, coral.bp, perspective.bp, ops.bp):
         app.register_blueprint(blueprint)
     app.before_request(_start_timer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from moderation.errors import ModerationError
@@ -98,7 +98,18 @@ def _api_error(exc: APIError):
     return jsonify(error_body(exc.code, exc.message, exc.field)), exc.status
 
 
+def _own_shape(exc: Exception):
+    """The handler of the protocol whose URL prefix the request falls under (see :func:`register`), or None."""
+    for prefix, handler in current_app.extensions.get("error_shapes", {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return handler(exc)
+    return None
+
+
 def _http_error(exc: HTTPException):
+    own = _own_shape(exc)
+    if own is not None:
+        return own
     status = exc.code or 500
     if status == 413:
         message = "the request body is over the size limit (MODERATION_MAX_BODY_BYTES)"
@@ -111,6 +122,9 @@ def _http_error(exc: HTTPException):
 
 
 def _library_error(exc: ModerationError):
+    own = _own_shape(exc)
+    if own is not None:
+        return own
     field = getattr(exc, "field", None)
     return jsonify(error_body(exc.code, str(exc), field)), exc.status
 
@@ -118,12 +132,21 @@ def _library_error(exc: ModerationError):
 def _unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    own = _own_shape(exc)
+    if own is not None:
+        return own
     log.exception("unhandled error")
     return jsonify(error_body("internal_error", "the service failed to answer; it has been logged")), 500
 
 
-def register(app) -> None:
-    """Answer every error raised in a view with the JSON error shape."""
+def register(app, shapes: dict | None = None) -> None:
+    """Answer every error raised in a view with the JSON error shape.
+
+    ``shapes`` maps a URL prefix to the handler of a protocol with its own error shape (/v1alpha1:
+    Perspective's). A blueprint's own handlers see only errors raised in its views, so this one
+    answers, in that shape, the errors raised before any view: unknown routes (404), methods (405).
+    """
+    app.extensions["error_shapes"] = dict(shapes or {})
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ModerationError, _library_error)

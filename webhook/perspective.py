@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from moderation.errors import ModerationError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
 
 from . import db
@@ -28,7 +29,8 @@ bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 MAX_COMMENT_BYTES = 20480
 _SUPPORTED_LANGUAGES = ("en",)
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
+           500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 class PerspectiveError(Exception):
@@ -58,11 +60,31 @@ def _api_error(exc: APIError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
+    """An HTTP error in Perspective's shape; errors.register routes 404 and 405 under /v1alpha1 here too."""
     if exc.code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return _perspective_error(PerspectiveError(f"Request payload size exceeds the limit: {limit} bytes."))
+    if exc.code == 404:
+        return _perspective_error(PerspectiveError(
+            f"{request.path} is not a method of this API: use comments:analyze or comments:suggestscore.", 404))
+    if exc.code == 405:
+        allowed = [m for m in exc.valid_methods or () if m != "OPTIONS"]
+        body, code = _perspective_error(PerspectiveError(
+            f"{request.path} does not take {request.method}: send {' or '.join(allowed) or 'another method'}.", 405))
+        body.headers["Allow"] = ", ".join(exc.valid_methods or ())
+        return body, code
     return _perspective_error(PerspectiveError(exc.description or exc.name, 400))
+
+
+def unexpected_error(exc: Exception):
+    """An error no handler expected, logged and answered in Perspective's shape."""
+    if isinstance(exc, HTTPException):
+        return http_error(exc)
+    if isinstance(exc, ModerationError):
+        return _perspective_error(PerspectiveError(str(exc), exc.status if exc.status >= 500 else 400))
+    log.exception("unhandled error")
+    return _perspective_error(PerspectiveError("The service failed to answer; it has been logged.", 500))
 
 
 @bp.before_request
