@@ -52,17 +52,38 @@ def test_any_listed_signature_may_match():
     verify_native(headers, BODY, ["s-new"], 300, now=NOW)
 
 
-@pytest.mark.parametrize("headers,message", [
-    ({}, "sign the request"),
-    ({TIMESTAMP_HEADER: str(NOW)}, "sign the request"),
-    ({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: "sha256=00"}, "whole seconds"),
-    ({TIMESTAMP_HEADER: "１２３", SIGNATURE_HEADER: "sha256=00"}, "whole seconds"),
-    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: "md5=abc"}, "sign the request"),
-    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: "sha256=ünïcode"}, "does not match"),
+_HEX = "0" * 64
+
+
+@pytest.mark.parametrize("headers,message,field", [
+    ({}, f"missing {SIGNATURE_HEADER} header: sign the request", SIGNATURE_HEADER),
+    ({TIMESTAMP_HEADER: str(NOW)}, f"missing {SIGNATURE_HEADER} header", SIGNATURE_HEADER),
+    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: " "}, f"missing {SIGNATURE_HEADER} header", SIGNATURE_HEADER),
+    ({SIGNATURE_HEADER: f"sha256={_HEX}"}, f"missing {TIMESTAMP_HEADER} header", TIMESTAMP_HEADER),
+    ({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: "sha256=00"}, "whole seconds", TIMESTAMP_HEADER),
+    ({TIMESTAMP_HEADER: "１２３", SIGNATURE_HEADER: "sha256=00"}, "whole seconds", TIMESTAMP_HEADER),
+    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: "md5=abc"}, "is malformed: expected sha256=", SIGNATURE_HEADER),
+    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: _HEX}, "is malformed: expected sha256=", SIGNATURE_HEADER),
+    ({TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: "sha256=ünïcode"}, "does not match", SIGNATURE_HEADER),
 ])
-def test_malformed_signature_headers_are_refused_with_a_reason(headers, message):
-    with pytest.raises(Unauthorized, match=message):
+def test_malformed_signature_headers_are_refused_with_a_reason(headers, message, field):
+    with pytest.raises(Unauthorized, match=message) as refused:
         verify_native(headers, BODY, ["s-new"], 300, now=NOW)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("header,message", [
+    (None, "missing X-Coral-Signature header"),
+    ("", "missing X-Coral-Signature header"),
+    (_HEX, "X-Coral-Signature is malformed: expected sha256="),
+    ("sha1=abc, junk", "X-Coral-Signature is malformed"),
+    (f"sha256={_HEX}", "does not match"),
+])
+def test_a_coral_signature_header_that_is_missing_differs_from_a_malformed_one(header, message):
+    headers = {} if header is None else {"X-Coral-Signature": header}
+    with pytest.raises(Unauthorized, match=message) as refused:
+        verify_coral(headers, BODY, ["s-new"])
+    assert refused.value.field == "X-Coral-Signature"
 
 
 def test_a_changed_body_or_timestamp_breaks_the_signature():
@@ -99,8 +120,8 @@ def test_coral_signature_header_lists_are_parsed():
 
 
 def test_the_service_checks_signatures_on_every_native_route(client):
-    assert_error_shape(client.post("/v1/comments", json={"id": "c", "text": CLEAN}), 401)
-    assert_error_shape(client.get("/v1/verdicts/c"), 401)
+    assert_error_shape(client.post("/v1/comments", json={"id": "c", "text": CLEAN}), 401, SIGNATURE_HEADER)
+    assert_error_shape(client.get("/v1/verdicts/c"), 401, SIGNATURE_HEADER)
     stale = signed_post(client, "/v1/comments", {"id": "c", "text": CLEAN}, timestamp=now() - 301)
     assert_error_shape(stale, 401, TIMESTAMP_HEADER)
     unknown = signed_post(client, "/v1/comments", {"id": "c", "text": CLEAN}, secret="not-a-configured-secret")

@@ -62,6 +62,18 @@ def parse_signatures(header: str | None) -> list[str]:
     return digests
 
 
+def _digests(headers, name: str, hint: str, form: str) -> list[str]:
+    """The digests a signature header lists; a missing or malformed header is refused, naming it."""
+    value = headers.get(name, "").strip()
+    if not value:
+        raise Unauthorized(f"missing {name} header: {hint}", field=name)
+    digests = parse_signatures(value)
+    if not digests:
+        raise Unauthorized(f"{name} is malformed: expected {form}, comma-separated when there are several",
+                           field=name)
+    return digests
+
+
 def _matches(digests: list[str], secrets: list[str], message: bytes) -> bool:
     # Every pair is compared, so the time taken does not reveal which secret or digest matched.
     found = False
@@ -76,10 +88,12 @@ def verify_native(headers, body: bytes, secrets: list[str], window: int, now: fl
     """Raise :class:`Unauthorized` unless the request carries a fresh, valid native signature."""
     if not secrets:
         raise Unauthorized("no signing secrets are configured on the server: set MODERATION_SECRETS")
+    digests = _digests(headers, SIGNATURE_HEADER, f"sign the request: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}",
+                       'sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">')
     stamp = headers.get(TIMESTAMP_HEADER, "")
-    digests = parse_signatures(headers.get(SIGNATURE_HEADER))
-    if not stamp or not digests:
-        raise Unauthorized(f"sign the request: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}")
+    if not stamp:
+        raise Unauthorized(f"missing {TIMESTAMP_HEADER} header: send the unix time the request was signed at",
+                           field=TIMESTAMP_HEADER)
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise Unauthorized(f"{TIMESTAMP_HEADER} must be unix time in whole seconds", field=TIMESTAMP_HEADER)
     now = time.time() if now is None else now
@@ -95,9 +109,8 @@ def verify_coral(headers, body: bytes, secrets: list[str]) -> None:
     """Raise :class:`Unauthorized` unless ``X-Coral-Signature`` matches the raw body."""
     if not secrets:
         raise Unauthorized("no Coral signing secrets are configured on the server: set MODERATION_CORAL_SECRETS")
-    digests = parse_signatures(headers.get(CORAL_HEADER))
-    if not digests:
-        raise Unauthorized(f"missing {CORAL_HEADER} header", field=CORAL_HEADER)
+    digests = _digests(headers, CORAL_HEADER, "is this URL set as Coral's external moderation phase?",
+                       "sha256=<hex HMAC-SHA256 of the raw body>")
     if not _matches(digests, secrets, body):
         raise Unauthorized("the Coral signature does not match the body under any configured secret",
                            field=CORAL_HEADER)
