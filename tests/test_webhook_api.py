@@ -1,5 +1,6 @@
 """The native /v1 API: verdicts, idempotency, edits, batches, threads, articles, authors, fallbacks."""
 
+import json
 import textwrap
 import time
 
@@ -9,7 +10,9 @@ import sqlalchemy as sa
 from webhook import db
 from webhook.service import without_quote
 
-from .webhook_helpers import ATTACK, CLEAN, assert_error_shape, signed_get, signed_post
+from webhook.signing import native_headers
+
+from .webhook_helpers import ATTACK, CLEAN, SECRETS, assert_error_shape, post_chunked, signed_get, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
@@ -316,6 +319,21 @@ def test_a_body_over_the_limit_is_413(make_app):
     client = make_app(MAX_BODY_BYTES=1000).test_client()
     body = {"id": "c", "text": "x" * 2000}
     assert_error_shape(signed_post(client, "/v1/comments", body), 413)
+
+
+@pytest.mark.parametrize("extra,status", [(1, 413), (1_000_000, 413), (0, 200), (-1, 200)])
+def test_a_chunked_body_over_the_limit_is_413_not_cut_at_the_limit(make_app, extra, status):
+    """A chunked body has no Content-Length for werkzeug to check; read up to the limit and no further,
+    it used to fail as "signature does not match". One exactly at the limit is fine."""
+    client = make_app(MAX_BODY_BYTES=1000).test_client()
+    body = json.dumps({"id": "c", "text": "x"}).encode()
+    body = body.replace(b'"x"', b'"' + b"x" * (1000 + extra - len(body) + 1) + b'"')
+    assert len(body) == 1000 + extra
+    response = post_chunked(client, "/v1/comments", body, native_headers(SECRETS[0], body))
+    if status == 413:
+        assert "MODERATION_MAX_BODY_BYTES" in assert_error_shape(response, 413)["message"]
+    else:
+        assert response.status_code == 200, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("method,path,status", [

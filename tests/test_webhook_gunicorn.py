@@ -1,12 +1,15 @@
 """The real thing: `make serve`'s gunicorn command in a subprocess on a free loopback port."""
 
 import json
+import socket
+import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
 from webhook.loadtest import free_port, start_gunicorn, stop_gunicorn, wait_ready
+from webhook.signing import hmac_hex
 
 from .webhook_helpers import CORAL_SECRETS, coral_fixture
 
@@ -55,6 +58,47 @@ def test_gunicorn_answers_a_coral_request(server):
     clean, clean_signature = coral_fixture("edit-clean")
     assert _post(port, "/coral/moderate", clean, {"X-Coral-Signature": clean_signature}) == (204, b"")
     assert _post(port, "/coral/moderate", body, {"X-Coral-Signature": "sha256=00"})[0] == 401
+
+
+def _post_chunked(port: int, path: str, body: bytes, headers: dict):
+    """POST ``body`` with Transfer-Encoding: chunked, reading the answer while the body is still going out."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": "127.0.0.1", "Transfer-Encoding": "chunked",
+                                                      "Content-Type": "application/json", **headers}.items())
+
+        def send():
+            try:
+                sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
+                for i in range(0, len(body), 65536):
+                    part = body[i:i + 65536]
+                    sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                sock.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the server answered (413) and closed before reading it all
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        sender.join()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def test_gunicorn_refuses_a_chunked_body_over_the_limit_instead_of_cutting_it(server):
+    request = json.loads(coral_fixture("new-reply-attack")[0])
+    request["comment"]["body"] = "word " * 600_000  # 3 MB, over the default 2 MB limit
+    big = json.dumps(request).encode()
+    status, answer = _post_chunked(server[0], "/coral/moderate", big, {"X-Coral-Signature": _sign(big)})
+    assert status == 413 and json.loads(answer)["error"]["code"] == "payload_too_large"
+    body, signature = coral_fixture("new-reply-attack")
+    status, answer = _post_chunked(server[0], "/coral/moderate", body, {"X-Coral-Signature": signature})
+    assert status == 200 and json.loads(answer)["status"] in ("SYSTEM_WITHHELD", "REJECTED")
+
+
+def _sign(body: bytes) -> str:
+    return f"sha256={hmac_hex(CORAL_SECRETS[0], body)}"
 
 
 def test_gunicorn_workers_share_their_metrics(server):

@@ -11,7 +11,7 @@ from webhook import db
 from webhook.openapi import document
 from webhook.perspective import sentences
 
-from .webhook_helpers import PERSPECTIVE_KEY, fixture_bytes
+from .webhook_helpers import PERSPECTIVE_KEY, fixture_bytes, post_chunked
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
@@ -183,6 +183,8 @@ def test_malformed_json_and_oversized_bodies_get_perspective_shaped_errors(make_
     small = make_app(MAX_BODY_BYTES=500).test_client()
     big = {"comment": {"text": "x" * 1000}, "requestedAttributes": {"TOXICITY": {}}}
     assert "exceeds the limit" in assert_perspective_error(post(small, ANALYZE, big), 400, "INVALID_ARGUMENT")
+    chunked = post_chunked(small, ANALYZE, json.dumps(big).encode(), {})  # no Content-Length: not cut short
+    assert "exceeds the limit" in assert_perspective_error(chunked, 400, "INVALID_ARGUMENT")
 
 
 @pytest.mark.parametrize("body,fragment", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -35,6 +36,12 @@ def signed_post(client, path: str, payload, secret: str = SECRETS[0], timestamp:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     all_headers = {"Content-Type": "application/json", **native_headers(secret, body, timestamp), **(headers or {})}
     return client.post(path, data=body, headers=all_headers)
+
+
+def post_chunked(client, path: str, body: bytes, headers: dict):
+    """POST ``body`` with no Content-Length, as gunicorn hands the app a chunked request."""
+    return client.post(path, input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked", **headers})
 
 
 def signed_get(client, path: str, secret: str = SECRETS[0], **kwargs):

@@ -8,6 +8,7 @@ import re
 
 from flask import request
 from jsonschema import Draft202012Validator
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import BadRequest, InvalidInput, UnsupportedMediaType
 
@@ -17,8 +18,26 @@ _BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def raw_body() -> bytes:
-    """The request body exactly as sent (werkzeug answers 413 when it is over the limit)."""
-    return request.get_data(cache=True)
+    """The request body exactly as sent; 413 when it is over the limit (MODERATION_MAX_BODY_BYTES).
+
+    werkzeug refuses a Content-Length over the limit, but reads a chunked body (no length) only up
+    to the limit and stops there without a word: the cut body would then fail its signature or its
+    JSON, for no reason the client could see.
+    """
+    body = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(body) >= limit and _more_to_read():
+        raise RequestEntityTooLarge()
+    return body
+
+
+def _more_to_read() -> bool:
+    # The limited stream stops at the limit; one byte more from the server's own stream tells a body
+    # of exactly the limit from a longer one.
+    try:
+        return bool(request.environ["wsgi.input"].read(1))
+    except (OSError, ValueError):
+        return False
 
 
 def require_json() -> None:
