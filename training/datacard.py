@@ -67,7 +67,16 @@ def render(data_dir: Path = DATA_DIR) -> str:
     per_section["rejected"] = per_section["section"].map(rejected).fillna(0).astype(int)
     agreement = double_check(comments, data_dir)
     stance = _stance_disagreements(comments, data_dir)
-    checked = len((Path(data_dir) / "double_check.jsonl").read_text().splitlines())
+    checked_ids = [json.loads(line)["id"] for line in (Path(data_dir) / "double_check.jsonl").read_text().splitlines()
+                   if line.strip()]
+    checked = len(checked_ids)
+    checked_parts = sorted({i.split("-")[1] for i in checked_ids})
+    part = comments["id"].str.split("-").str[1]
+    unchecked_parts = sorted(set(part.unique()) - set(checked_parts))
+    sampled = int(part.isin(checked_parts).sum())
+    later = (f"\nThe {', '.join(f'`{p}`' for p in unchecked_parts)} part{'s were' if len(unchecked_parts) > 1 else ' was'} "
+             f"written after the check and {'are' if len(unchecked_parts) > 1 else 'is'} not in the sample, so "
+             f"{checked / n:.1%} of all comments are double-checked." if unchecked_parts else "")
     test_articles, test_comments = int(articles["test"].sum()), int(comments["test"].sum())
     return f"""# Data card: the moderation news-comment corpus
 
@@ -91,8 +100,8 @@ the corpus issue, so the label mix is **not** the mix of a real comment section:
 fewer violations.
 
 ## Double check
-A second annotator relabelled a random 10% ({checked} comments, seed 2026) blind: it saw the article
-title, claim, parent comment and text, never the first labels. Its labels are in
+A second annotator relabelled a random {checked / sampled:.0%} ({checked} of {sampled:,} comments, seed 2026) blind: it saw
+the article title, claim, parent comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
 {_table(agreement)}
