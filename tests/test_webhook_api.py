@@ -297,6 +297,34 @@ def test_bad_comment_bodies_get_a_4xx_naming_the_field(client, body, status, fie
 
 
 @pytest.mark.parametrize("path,body,field", [
+    ("/v1/comments", {"id": "a\u0000", "text": "hi"}, "id"),
+    ("/v1/comments", {"id": "a\ud800", "text": "hi"}, "id"),
+    ("/v1/comments", {"id": "a", "text": "hi", "author_id": "\udfffu"}, "author_id"),
+    ("/v1/comments", {"id": "a", "text": "hi", "article_id": "\u0000"}, "article_id"),
+    ("/v1/comments", {"id": "a", "text": "hi", "parent_id": "p\u0000"}, "parent_id"),
+    ("/v1/comments", {"id": "a", "text": "hi", "site_id": "s\u0000"}, "site_id"),
+    ("/v1/comments/batch", {"comments": [{"id": "a", "text": "x"}, {"id": "a\u0000", "text": "x"}]}, "comments[1].id"),
+    ("/v1/threads", {"article": {"id": "\ud83d"}, "comments": [{"id": "a", "text": "x"}]}, "article.id"),
+    ("/v1/articles", {"id": "a\u0000", "body": "b"}, "id"),
+])
+def test_ids_with_nul_or_unpaired_surrogates_are_refused_not_rewritten(client, path, body, field):
+    """Scrubbing "a\\u0000" to "a\\ufffd" would store, and answer for, an id the client never sent."""
+    error = assert_error_shape(signed_post(client, path, json.dumps(body).encode()), 422, field)
+    assert "NUL" in error["message"] and "surrogate" in error["message"]
+    assert _rows(client.application, "comments") == 0
+
+
+def test_text_with_nul_is_still_scrubbed_and_ids_with_paired_surrogates_are_fine(client):
+    answer = signed_post(client, "/v1/comments", {"id": "\U0001F600", "text": "hi\u0000 there \ud800"})
+    assert answer.status_code == 200 and answer.get_json()["comment_id"] == "\U0001F600"
+
+
+def test_reading_a_verdict_for_an_id_with_nul_is_422(client):
+    assert_error_shape(signed_get(client, "/v1/verdicts/a%00"), 422, "comment_id")
+    assert_error_shape(signed_get(client, "/v1/verdicts/a", query_string={"site_id": "s\u0000"}), 422, "site_id")
+
+
+@pytest.mark.parametrize("path,body,field", [
     ("/v1/comments/batch", {"comments": []}, "comments"),
     ("/v1/comments/batch", {"comments": [{"id": "a"}]}, "comments[0].text"),
     ("/v1/threads", {"comments": [{"id": "a", "text": "x"}]}, "article"),

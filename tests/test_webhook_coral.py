@@ -194,6 +194,15 @@ def test_bad_coral_requests_get_a_4xx_once_signed(client, body, content_type, st
     assert_error_shape(response, status, field)
 
 
+@pytest.mark.parametrize("where,field", [(("author", "id"), "author.id"), (("story", "id"), "story.id"),
+                                         (("site", "id"), "site.id"), (("comment", "parentID"), "comment.parentID")])
+def test_coral_ids_with_nul_or_unpaired_surrogates_are_refused(client, where, field):
+    request = json.loads(coral_fixture("new-reply-attack")[0])
+    request[where[0]][where[1]] += "\u0000\udc00"
+    body = json.dumps(request, indent=2).encode()
+    assert_error_shape(post_coral(client, body, sign(body)), 422, field)
+
+
 def _verdict(action, reasons=()):
     return {"action": action, "reasons": list(reasons)}
 

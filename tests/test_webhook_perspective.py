@@ -178,6 +178,16 @@ def test_bad_requests_get_perspective_shaped_errors(client, body, error_type, fr
     assert fragment in message
 
 
+@pytest.mark.parametrize("path", [ANALYZE, SUGGEST])
+@pytest.mark.parametrize("name", ["communityId", "clientToken"])
+def test_ids_with_nul_or_unpaired_surrogates_are_refused(client, path, name):
+    body = {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}},
+            "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}}, name: "site\u0000\ud800"}
+    message = assert_perspective_error(post(client, path, body), 400, "INVALID_ARGUMENT")
+    assert name in message and "NUL" in message
+    assert _rows(client.application, "labels") == 0 and _rows(client.application, "comments") == 0
+
+
 def test_malformed_json_and_oversized_bodies_get_perspective_shaped_errors(make_app, client):
     assert "Invalid JSON" in assert_perspective_error(post(client, ANALYZE, b'{"comment": '), 400, "INVALID_ARGUMENT")
     small = make_app(MAX_BODY_BYTES=500).test_client()

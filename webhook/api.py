@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from . import db
 from .errors import InvalidInput, NotFound
-from .inputs import check, parse_json, raw_body, require_json, scrub_text
+from .inputs import check, check_id, parse_json, raw_body, require_json, scrub
 from .service import (
     DEFAULT_SITE,
     CommentIn,
@@ -32,9 +32,9 @@ def _verify_signature():
 
 def _body(schema_name: str) -> dict:
     require_json()
-    data = parse_json(raw_body())
+    data = parse_json(raw_body(), scrub_strings=False)
     check(current_app.config["REQUEST_VALIDATORS"][schema_name], data)
-    return data
+    return scrub(data)
 
 
 def _comment(item: dict, article_id: str | None = None) -> CommentIn:
@@ -99,11 +99,8 @@ def _store_article(site_id: str, article: dict) -> dict:
 
 @bp.get("/verdicts/<path:comment_id>")
 def read_verdict(comment_id: str):
-    site_id = scrub_text(request.args.get("site_id", DEFAULT_SITE))
-    comment_id = scrub_text(comment_id)
-    for name, value in (("site_id", site_id), ("comment_id", comment_id)):
-        if not 0 < len(value) <= 200:
-            raise InvalidInput(f"{name}: must be 1 to 200 characters", field=name)
+    site_id = check_id("site_id", request.args.get("site_id", DEFAULT_SITE))
+    comment_id = check_id("comment_id", comment_id)
     version = request.args.get("version")
     if version is not None and not (version.isascii() and version.isdigit() and 0 < int(version) < 2**31):
         raise InvalidInput("version: must be a positive whole number", field="version")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from . import db
-from .inputs import check, parse_json, raw_body, require_json
+from .inputs import check, parse_json, raw_body, require_json, scrub
 from .openapi import CORAL_REJECTION_CODES
 from .service import CommentIn, database_unavailable, moderate, service
 from .signing import verify_coral
@@ -30,9 +30,9 @@ def _body(schema_name: str) -> dict:
     raw = raw_body()
     verify_coral(request.headers, raw, service().coral_secrets)
     require_json()
-    data = parse_json(raw)
+    data = parse_json(raw, scrub_strings=False)
     check(current_app.config["REQUEST_VALIDATORS"][schema_name], data)
-    return data
+    return scrub(data)
 
 
 def comment_key(body: dict) -> str:

@@ -11,10 +11,12 @@ from jsonschema import Draft202012Validator
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import BadRequest, InvalidInput, UnsupportedMediaType
+from .openapi import ID_PATTERN
 
-__all__ = ["check", "parse_json", "raw_body", "require_json", "scrub_text", "validator"]
+__all__ = ["check", "check_id", "parse_json", "raw_body", "require_json", "scrub", "scrub_text", "validator"]
 
 _BAD_CHARS = re.compile(r"[\x00\ud800-\udfff]")
+_BAD_ID = "must not contain NUL or unpaired surrogate characters"
 
 
 def raw_body() -> bytes:
@@ -58,15 +60,28 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(raw: bytes):
-    """Parse a JSON body, refusing what strict JSON refuses, and scrub its strings."""
+def parse_json(raw: bytes, scrub_strings: bool = True):
+    """Parse a JSON body, refusing what strict JSON refuses, and scrub its strings.
+
+    A view that checks its ids against a schema parses without scrubbing, checks, then calls
+    :func:`scrub`: an id with NUL or an unpaired surrogate is refused, not rewritten.
+    """
     try:
         data = json.loads(raw, parse_float=_finite, parse_constant=_no_constants)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply") from None
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    return _scrub(data)
+    return scrub(data) if scrub_strings else data
+
+
+def check_id(name: str, value: str) -> str:
+    """Raise :class:`InvalidInput` naming ``name`` unless ``value`` is 1 to 200 characters a database can store."""
+    if scrub_text(value) != value:
+        raise InvalidInput(f"{name}: {_BAD_ID}", field=name)
+    if not 0 < len(value) <= 200:
+        raise InvalidInput(f"{name}: must be 1 to 200 characters", field=name)
+    return value
 
 
 def scrub_text(text: str) -> str:
@@ -74,7 +89,8 @@ def scrub_text(text: str) -> str:
     return _BAD_CHARS.sub("\ufffd", text) if not text.isascii() or "\x00" in text else text
 
 
-def _scrub(data):
+def scrub(data):
+    """``data`` with :func:`scrub_text` applied to every string and key in it, in place."""
     # Iterative, so a deeply nested body cannot exhaust the stack.
     if isinstance(data, str):
         return scrub_text(data)
@@ -123,6 +139,7 @@ _MESSAGES = {
     "minItems": lambda e: f"must have at least {e.validator_value} items",
     "type": lambda e: f"must be of type {e.validator_value}",
     "enum": lambda e: f"must be one of {e.validator_value}",
+    "pattern": lambda e: _BAD_ID if e.validator_value == ID_PATTERN else f"must match {e.validator_value}",
 }
 
 
@@ -132,7 +149,7 @@ def check(compiled: Draft202012Validator, data) -> None:
     if not errors:
         return
     error = min(errors, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
-    field = _field(error)
+    field = scrub_text(_field(error))  # the body is checked before it is scrubbed
     explain = _MESSAGES.get(error.validator)
-    message = explain(error) if explain else error.message[:200]
+    message = explain(error) if explain else scrub_text(error.message[:200])
     raise InvalidInput(f"{field}: {message}", field=field)

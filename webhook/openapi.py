@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from moderation.labels import ACTIONS, HEADS, PERSPECTIVE_ATTRIBUTES, STANCES
 
-__all__ = ["CORAL_REJECTION_CODES", "document", "request_schemas"]
+__all__ = ["CORAL_REJECTION_CODES", "ID_PATTERN", "document", "request_schemas"]
 
 CORAL_REJECTION_CODES = ("OFFENSIVE", "ABUSIVE", "SPAM", "BANNED_WORD", "AD", "ILLEGAL_CONTENT",
                          "HARASSMENT_BULLYING", "MISINFORMATION", "HATE_SPEECH", "IRRELEVANT_CONTENT", "OTHER")
 """The only rejection codes Coral accepts: one other value voids the whole answer."""
 
+ID_PATTERN = r"^[^\x00\ud800-\udfff]*$"
+"""Ids may not hold NUL or unpaired surrogates: no database or UTF-8 encoder takes them, and
+replacing them would store (and answer for) an id the client never sent."""
+
 _STR = {"type": "string"}
-_ID = {"type": "string", "minLength": 1, "maxLength": 200}
-_OPT_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 200}
+_ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": ID_PATTERN}
+_OPT_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": ID_PATTERN}
 _TEXT = {"type": "string", "maxLength": 20000, "description": "Comment text, plain or HTML (at most 20,000 characters)"}
 _NUM = {"type": "number"}
 _OPT_STR = {"type": ["string", "null"]}

@@ -19,7 +19,7 @@ from moderation.labels import PERSPECTIVE_ATTRIBUTES
 
 from . import db
 from .errors import APIError, BadRequest
-from .inputs import parse_json, raw_body
+from .inputs import parse_json, raw_body, scrub, scrub_text
 from .service import DEFAULT_SITE, CommentIn, database_unavailable, moderate, service
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,15 @@ def _check_key():
 
 
 def _request() -> dict:
-    body = parse_json(raw_body())
+    body = parse_json(raw_body(), scrub_strings=False)
     if not isinstance(body, dict):
         raise PerspectiveError("Invalid JSON payload received. Expected an object.")
+    for name in ("clientToken", "communityId"):  # ids: refused, not rewritten, when no database can store them
+        if name in body and not isinstance(body[name], str):
+            raise PerspectiveError(f"Invalid value at '{name}': expected a string.")
+        if name in body and scrub_text(body[name]) != body[name]:
+            raise PerspectiveError(f"Invalid value at '{name}': must not contain NUL or unpaired surrogate characters.")
+    body = scrub(body)
     comment = body.get("comment")
     if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
         raise PerspectiveError("Comment must be specified: comment.text is required.")
@@ -110,9 +116,6 @@ def _request() -> dict:
     if len(text.encode("utf-8")) > MAX_COMMENT_BYTES or len(text) > 20000:
         raise PerspectiveError(f"Comment text was too many bytes: at most {MAX_COMMENT_BYTES} are accepted.",
                                error_type="COMMENT_TOO_LONG")
-    for name in ("clientToken", "communityId"):
-        if name in body and not isinstance(body[name], str):
-            raise PerspectiveError(f"Invalid value at '{name}': expected a string.")
     return body
 
 
