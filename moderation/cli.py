@@ -129,11 +129,15 @@ def cmd_score(args) -> int:
 
 
 def _highlight(text: str, evidence) -> str:
-    marks = sorted({(e.begin, e.end) for e in evidence})
+    """The text with each evidence span in [[ ]]; overlapping spans are merged into one."""
+    merged: list[list[int]] = []
+    for begin, end in sorted((e.begin, e.end) for e in evidence):
+        if merged and begin < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
     out, pos = [], 0
-    for begin, end in marks:
-        if begin < pos:
-            continue
+    for begin, end in merged:
         out += [text[pos:begin], "[[", text[begin:end], "]]"]
         pos = end
     return "".join(out + [text[pos:]])

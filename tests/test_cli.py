@@ -6,7 +6,9 @@ import sys
 
 import pytest
 
+from moderation import cli
 from moderation.labels import POLICY_LABELS, STANCES
+from moderation.scorer import Evidence
 
 from .conftest import ROOT
 
@@ -94,3 +96,10 @@ def test_explain_highlights_evidence():
     result = run("explain", "You clearly didn't read it, you absolute moron.")
     assert result.returncode == 0, result.stderr
     assert "personal_attack" in result.stdout and "[[" in result.stdout and "moron" in result.stdout
+
+
+def test_overlapping_evidence_spans_are_merged():
+    text = "<b>f&#117;ck</b> you <i>moron</i>"
+    evidence = [Evidence("profanity", 3, 12, text[3:12], 1.0), Evidence("personal_attack", 3, 29, text[3:29], 1.0),
+                Evidence("toxicity", 30, 32, text[30:32], 1.0)]
+    assert cli._highlight(text, evidence) == "<b>[[f&#117;ck</b> you <i>moron]]<[[/i]]>"
