@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from itertools import chain, islice
 from pathlib import Path
@@ -122,6 +123,7 @@ def cmd_score(args) -> int:
             done += len(good)
             bar.update(len(chunk))
         bar.close()
+    out.flush()  # a closed pipe is reported here, not at interpreter exit
     if out is not sys.stdout:
         out.close()
     print(f"scored {done} comments, skipped {bad} malformed lines (model {scorer.version})", file=sys.stderr)
@@ -193,11 +195,20 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 0
     except (ModerationError, OSError) as exc:
         print(f"moderation: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so flushing it at exit cannot raise BrokenPipeError again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -103,3 +103,16 @@ def test_overlapping_evidence_spans_are_merged():
     evidence = [Evidence("profanity", 3, 12, text[3:12], 1.0), Evidence("personal_attack", 3, 29, text[3:29], 1.0),
                 Evidence("toxicity", 30, 32, text[30:32], 1.0)]
     assert cli._highlight(text, evidence) == "<b>[[f&#117;ck</b> you <i>moron]]<[[/i]]>"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": f"comment number {i}"}) + "\n" for i in range(3000)))
+    with (tmp_path / "err").open("w+b") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "moderation.cli", "score", "--input", str(source)], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=err)
+        assert json.loads(proc.stdout.readline())["id"] == 0
+        proc.stdout.close()  # as `| head -1` does: the rest of the output has nowhere to go
+        assert proc.wait(timeout=120) == 0
+        err.seek(0)
+        assert b"Error" not in err.read()
