@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 import sys
-from itertools import chain, islice
+from collections import deque
+from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import ModerationError
+from .errors import InputError, ModerationError
 from .policy import load_policy
 from .scorer import Article, Scorer
 
@@ -24,52 +27,180 @@ class _Malformed(ValueError):
     pass
 
 
+_JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+# comment text is capped at 20,000 characters anyway; this only stops a runaway quoted field
+_CSV_FIELD_LIMIT = 1_000_000
+# Input is decoded with errors="surrogateescape", so a byte that is not UTF-8 arrives as U+DC80-U+DCFF
+# (valid UTF-8 never decodes to a surrogate) and its line can be reported instead of silently altered.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_TYPES = {type(None): "null", bool: "a boolean", int: "an integer", float: "a number with a fraction",
+               str: "a string", list: "an array", dict: "an object"}
+
+
 def _open_in(name: str):
     if name == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    return open(name, encoding="utf-8", errors="replace", newline="")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return open(name, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+class _Lines:
+    """The physical lines of a text stream, numbered, with a way to hand some of them out again."""
+
+    def __init__(self, stream):
+        self._stream, self._again, self._read = stream, deque(), 0
+        self.number = 0  # of the line handed out last
+        self.taken = None  # set to a list to collect the (number, line) pairs handed out
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            self.number, line = self._again.popleft()
+        else:
+            line = self._stream.readline()
+            if not line:
+                raise StopIteration
+            self._read += 1
+            self.number = self._read
+        if self.taken is not None:
+            self.taken.append((self.number, line))
+        return line
+
+    def again(self, taken) -> None:
+        """Hand these (number, line) pairs out again before any line not yet read."""
+        self._again.extendleft(reversed(taken))
 
 
 def _records(stream, name: str):
-    """(line number, record or _Malformed) for each line of a JSONL or CSV input."""
-    first = stream.readline()
-    if name.lower().endswith(".csv") or (first and not first.lstrip().startswith("{")):
-        header = next(csv.reader([first]))
-        yield from _csv_records(stream, header)
+    """(line number, record or _Malformed) for each non-blank line of a JSONL or CSV input."""
+    lines = _Lines(stream)
+    if _is_csv(lines, name):
+        yield from _csv_records(lines, name)
         return
-    for number, line in enumerate(chain([first], stream), 1):
+    for line in lines:
         if line.strip():
-            yield number, _json_record(line)
+            yield lines.number, _check(_json_value(line))
 
 
-def _json_record(line: str):
+def _is_csv(lines: _Lines, name: str) -> bool:
+    """CSV by the file's extension; without a telling one (stdin), unless the first non-blank line is JSON."""
+    suffix = Path(name).suffix.lower()
+    if suffix in _JSON_SUFFIXES or suffix == ".csv":
+        return suffix == ".csv"
+    lines.taken = []
+    first = next((line for line in lines if line.strip()), "")
+    lines.again(lines.taken)
+    lines.taken = None
+    return bool(first) and not first.lstrip().startswith(("{", "[")) and isinstance(_json_value(first), _Malformed)
+
+
+def _json_value(line: str):
+    if _NOT_UTF8.search(line):
+        return _Malformed("not valid UTF-8")
     try:
-        record = json.loads(line)
-    except ValueError as exc:
+        return json.loads(line, parse_constant=_no_constant)
+    except _Malformed as exc:
+        return exc
+    except json.JSONDecodeError as exc:
         return _Malformed(f"not valid JSON ({exc.msg} at column {exc.colno})")
-    return _check(record)
+    except ValueError as exc:  # an integer too long for Python to convert
+        return _Malformed(f"not valid JSON ({exc})")
+    except RecursionError:
+        return _Malformed("not valid JSON (nested too deeply)")
 
 
-def _csv_records(stream, header):
-    reader = csv.reader(stream)
-    for row in reader:
-        number = reader.line_num + 1
-        if len(row) != len(header):
+def _no_constant(name: str):
+    raise _Malformed(f"not valid JSON ({name} is not a JSON number)")
+
+
+def _csv_records(lines: _Lines, name: str):
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    reader = csv.reader(lines, strict=True)
+    header = None
+    while True:
+        lines.taken = []
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if header is None:
+                raise InputError(f"{name}:{lines.taken[0][0]}: the CSV header line is not valid CSV ({exc})",
+                                 field="input") from None
+            # the lines after the record's first one are read again, so a stray quote costs one record
+            yield lines.taken[0][0], _Malformed(_csv_problem(exc, lines.taken))
+            lines.again(lines.taken[1:])
+            continue
+        number = lines.taken[0][0]
+        if len(row) <= 1 and not "".join(row).strip():
+            continue  # a blank line, as in JSONL
+        if header is None:
+            header = _csv_header(row, name, number)
+        elif any(_NOT_UTF8.search(field) for field in row):
+            yield number, _Malformed("not valid UTF-8")
+        elif len(row) != len(header):
             yield number, _Malformed(f"{len(row)} columns, expected {len(header)}")
         else:
             yield number, _check(dict(zip(header, row)))
 
 
+def _csv_header(row: list[str], name: str, number: int) -> list[str]:
+    header = [column.strip() for column in row]
+    if "id" not in header or "text" not in header:
+        raise InputError(f"{name}:{number}: read as CSV, but the header line has no 'id' and 'text' columns: "
+                         f"{header!r}", field="input")
+    return header
+
+
+def _csv_problem(exc: csv.Error, taken: list) -> str:
+    message = str(exc)
+    if message == "unexpected end of data":
+        problem = "a quote opened in this record is never closed"
+    elif message.startswith("field larger than field limit"):
+        problem = f"a field is over {_CSV_FIELD_LIMIT:,} characters"
+    else:
+        problem = f"bad CSV quoting ({message})"
+    if len(taken) > 1:
+        problem += f"; lines {taken[1][0]}-{taken[-1][0]} are read again as records of their own"
+    return problem
+
+
 def _check(record):
+    if isinstance(record, _Malformed):
+        return record
     if not isinstance(record, dict):
         return _Malformed("not a JSON object")
-    if "id" not in record:
-        return _Malformed("missing field 'id'")
+    problem = _id_problem(record, "id")
+    if problem:
+        return _Malformed(problem)
     if not isinstance(record.get("text"), str):
         return _Malformed("missing or non-string field 'text'")
     if len(record["text"]) > 20_000:
         return _Malformed("field 'text' is over 20,000 characters")
+    article_id = record.get("article_id")
+    if article_id is not None and (isinstance(article_id, bool) or not isinstance(article_id, (str, int))):
+        return _Malformed(f"field 'article_id' must be a string or an integer, got {_json_type(article_id)}")
     return record
+
+
+def _id_problem(record: dict, key: str) -> str | None:
+    """Why record[key] cannot be an id (a non-empty string or an integer), or None."""
+    if key not in record:
+        return f"missing field '{key}'"
+    value = record[key]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return f"field '{key}' must be a non-empty string or an integer, got {_json_type(value)}"
+    if isinstance(value, str) and not value.strip():
+        return f"field '{key}' is empty"
+    if isinstance(value, str) and (bad := _SURROGATE.search(value)):
+        return f"field '{key}' holds a lone surrogate ({bad.group()!r}), which cannot be written as UTF-8"
+    return None
+
+
+def _json_type(value) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _load_articles(scorer: Scorer, path: str) -> int:
@@ -78,13 +209,27 @@ def _load_articles(scorer: Scorer, path: str) -> int:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-                scorer.add_article(Article(str(rec["id"]), str(rec.get("title", "")), str(rec.get("body", ""))))
+            article = _article(_json_value(line))
+            if isinstance(article, _Malformed):
+                print(f"{path}:{number}: skipped article: {article}", file=sys.stderr)
+            else:
+                scorer.add_article(article)
                 count += 1
-            except (ValueError, KeyError, TypeError) as exc:
-                print(f"{path}:{number}: skipped article: {exc}", file=sys.stderr)
     return count
+
+
+def _article(record) -> Article | _Malformed:
+    if isinstance(record, _Malformed):
+        return record
+    if not isinstance(record, dict):
+        return _Malformed("not a JSON object")
+    problem = _id_problem(record, "id")
+    if problem:
+        return _Malformed(problem)
+    for key in ("title", "body"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            return _Malformed(f"field '{key}' must be a string, got {_json_type(record[key])}")
+    return Article(str(record["id"]), record.get("title") or "", record.get("body") or "")
 
 
 def _output_line(record, score, scorer, policy) -> dict:
@@ -98,35 +243,62 @@ def _output_line(record, score, scorer, policy) -> dict:
     return out
 
 
+def _json_line(obj) -> str:
+    """One line of strict JSON (no NaN), readable UTF-8 unless a lone surrogate forces \\u escapes."""
+    line = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    if _SURROGATE.search(line):  # evidence quoting a lone surrogate of the comment text
+        line = json.dumps(obj, allow_nan=False)
+    return line + "\n"
+
+
+def _open_out(name: str):
+    return contextlib.nullcontext(sys.stdout) if name == "-" else open(name, "w", encoding="utf-8")
+
+
+def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:
+    """Score one chunk of (line number, record), write the results; (scored, skipped)."""
+    good, bad = [], 0
+    for number, rec in chunk:
+        if isinstance(rec, _Malformed):
+            bad += 1
+            print(f"{name}:{number}: skipped: {rec}", file=sys.stderr)
+        else:
+            good.append((number, rec))
+    ids = [str(r["article_id"]) if r.get("article_id") not in (None, "") else None for _, r in good]
+    scores = scorer.score_batch([r["text"] for _, r in good], ids)
+    written = 0
+    for (number, rec), score in zip(good, scores):
+        try:
+            out.write(_json_line(_output_line(rec, score, scorer, policy)))
+            written += 1
+        except ValueError as exc:  # a score that is not a number must not become invalid JSON
+            bad += 1
+            print(f"{name}:{number}: skipped: could not write the result ({exc})", file=sys.stderr)
+    return written, bad
+
+
 def cmd_score(args) -> int:
     scorer = Scorer.load(args.model)
     policy = load_policy(args.policy) if args.policy else None
     if args.articles:
         _load_articles(scorer, args.articles)
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    bad = done = 0
+    done = bad = 0
     with _open_in(args.input) as fh:
         records = _records(fh, args.input)
+        chunk = list(islice(records, BATCH))  # opens and checks the input before --output is touched
         bar = tqdm(desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
-        while chunk := list(islice(records, BATCH)):
-            good = []
-            for number, rec in chunk:
-                if isinstance(rec, _Malformed):
-                    bad += 1
-                    print(f"{args.input}:{number}: skipped: {rec}", file=sys.stderr)
-                else:
-                    good.append(rec)
-            ids = [str(r["article_id"]) if r.get("article_id") not in (None, "") else None for r in good]
-            scores = scorer.score_batch([r["text"] for r in good], ids)
-            for rec, score in zip(good, scores):
-                out.write(json.dumps(_output_line(rec, score, scorer, policy), ensure_ascii=False) + "\n")
-            done += len(good)
-            bar.update(len(chunk))
+        with _open_out(args.output) as out:
+            while chunk:
+                scored, skipped = _score_chunk(chunk, args.input, scorer, policy, out)
+                done, bad = done + scored, bad + skipped
+                bar.update(len(chunk))
+                chunk = list(islice(records, BATCH))
+            out.flush()  # a closed pipe is reported here, not at interpreter exit
         bar.close()
-    out.flush()  # a closed pipe is reported here, not at interpreter exit
-    if out is not sys.stdout:
-        out.close()
     print(f"scored {done} comments, skipped {bad} malformed lines (model {scorer.version})", file=sys.stderr)
+    if bad and not done:
+        print("moderation: error: no comment could be scored (exit status 1)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -174,8 +346,16 @@ def cmd_explain(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("score", help="score a JSONL or CSV file of comments, writing JSONL")
-    s.add_argument("--input", required=True, help="JSONL or CSV with id, text[, article_id, parent_id, author_id]; - for stdin")
+    s = sub.add_parser("score", help="score a JSONL or CSV file of comments, writing JSONL",
+                       description="Score a JSONL or CSV file of comments, writing one JSONL line per comment. "
+                                   "A malformed line is reported on stderr with its line number and skipped.",
+                       epilog="exit status: 0 when the comments were scored (or the input holds none); "
+                              "1 when the input had lines but every one was skipped as malformed; "
+                              "2 on an error (input, model or policy file missing or unusable).")
+    s.add_argument("--input", required=True,
+                   help="UTF-8 JSONL or CSV with id, text[, article_id, parent_id, author_id]; - for stdin. "
+                        ".jsonl, .ndjson or .json is read as JSON lines and .csv as CSV; otherwise the first "
+                        "non-blank line decides (JSON or a CSV header)")
     s.add_argument("--articles", help="JSONL with id, title, body")
     s.add_argument("--output", default="-", help="JSONL output (default: stdout)")
     s.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
@@ -205,10 +385,8 @@ def main(argv=None) -> int:
 
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so flushing it at exit cannot raise BrokenPipeError again."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no real stdout (an in-process test): nothing to do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 if __name__ == "__main__":

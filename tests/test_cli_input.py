@@ -1,0 +1,136 @@
+"""Hostile input to ``moderation score`` and ``explain``: every line is scored or reported, nothing crashes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from moderation import cli
+from moderation.errors import InputError
+
+from .conftest import ROOT
+
+OK = b'{"id": "g1", "text": "Nice piece."}\n'
+
+
+def read(tmp_path, name: str, content: bytes):
+    """(line number, id or the reason it was skipped) for each record the CLI reads from a file."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with cli._open_in(str(path)) as fh:
+        return [(n, r["id"] if isinstance(r, dict) else str(r)) for n, r in cli._records(fh, str(path))]
+
+
+CASES = [
+    # the format comes from the extension; only an input without one is sniffed, past blank lines
+    ("blank-first.jsonl", b"\n" + OK, [(2, "g1")]),
+    ("bom.jsonl", b"\xef\xbb\xbf" + OK + OK, [(1, "g1"), (2, "g1")]),
+    ("array-first.jsonl", b"[1, 2]\n" + OK, [(1, "not a JSON object"), (2, "g1")]),
+    ("string-first.jsonl", b'"hello"\n' + OK, [(1, "not a JSON object"), (2, "g1")]),
+    ("garbage-first.jsonl", b"garbage\n" + OK, [(1, "not valid JSON (Expecting value at column 1)"), (2, "g1")]),
+    ("garbage-first.ndjson", b"garbage\n" + OK, [(1, "not valid JSON (Expecting value at column 1)"), (2, "g1")]),
+    ("no-extension", b"\n  \n" + OK, [(3, "g1")]),
+    ("no-extension", b'"hello"\n' + OK, [(1, "not a JSON object"), (2, "g1")]),
+    ("no-extension", b"id,text\n1,hello\n", [(2, "1")]),
+    # JSON that Python reads but is not JSON, or that it cannot read at all
+    ("nan.jsonl", b'{"id": NaN, "text": "x"}\n{"id": "i", "text": "x", "n": -Infinity}\n' + OK,
+     [(1, "not valid JSON (NaN is not a JSON number)"), (2, "not valid JSON (-Infinity is not a JSON number)"),
+      (3, "g1")]),
+    ("deep.jsonl", b'{"id": "d", "text": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n" + OK,
+     [(1, "not valid JSON (nested too deeply)"), (2, "g1")]),
+    ("latin1.jsonl", b'{"id": "n1", "text": "caf\xe9"}\n' + OK, [(1, "not valid UTF-8"), (2, "g1")]),
+    ("latin1.csv", b"id,text\nn1,caf\xe9\ng1,fine\n", [(2, "not valid UTF-8"), (3, "g1")]),
+    # an id is a non-empty string or an integer
+    ("ids.jsonl", b"\n".join([b'{"id": null, "text": "x"}', b'{"id": {"a": 1}, "text": "x"}',
+                             b'{"id": true, "text": "x"}', b'{"id": 1.5, "text": "x"}', b'{"id": "", "text": "x"}',
+                             b'{"id": "\\udc80x", "text": "x"}', b'{"id": 7, "text": "x"}',
+                             b'{"id": "a", "text": "x", "article_id": ["a1"]}']) + b"\n",
+     [(1, "field 'id' must be a non-empty string or an integer, got null"),
+      (2, "field 'id' must be a non-empty string or an integer, got an object"),
+      (3, "field 'id' must be a non-empty string or an integer, got a boolean"),
+      (4, "field 'id' must be a non-empty string or an integer, got a number with a fraction"),
+      (5, "field 'id' is empty"),
+      (6, "field 'id' holds a lone surrogate ('\\udc80'), which cannot be written as UTF-8"),
+      (7, 7),
+      (8, "field 'article_id' must be a string or an integer, got an array")]),
+    # CSV: a BOM, blank lines, and bad records reported at the line where they start
+    ("bom.csv", b"\xef\xbb\xbfid,text\nc1,hello\n", [(2, "c1")]),
+    ("blank.csv", b"id,text\nc1,hello\n\nc2,two\n\n", [(2, "c1"), (4, "c2")]),
+    ("crlf.csv", b'id,text\r\nc1,"two\r\nlines"\r\nc2,ok\r\n', [(2, "c1"), (4, "c2")]),
+    ("multiline-bad.csv", b'id,text\n"c1\nx\ny"\nc2,ok\n', [(2, "1 columns, expected 2"), (5, "c2")]),
+    ("unclosed.csv", b'id,text\nc1,"unterminated\nc2,two\nc3,three\n',
+     [(2, "a quote opened in this record is never closed; lines 3-4 are read again as records of their own"),
+      (3, "c2"), (4, "c3")]),
+    ("stray-quote.csv", b'id,text\nc1,"he said "hi" there"\nc2,ok\n',
+     [(2, "bad CSV quoting (',' expected after '\"')"), (3, "c2")]),
+    ("long-field.csv", b'id,text\nc1,"' + b"a" * 200_000 + b'"\nc2,ok\n',
+     [(2, "field 'text' is over 20,000 characters"), (3, "c2")]),
+    ("huge-field.csv", b"id,text\nc1," + b"a" * 1_000_001 + b"\nc2,ok\n",
+     [(2, "a field is over 1,000,000 characters"), (3, "c2")]),
+]
+
+
+@pytest.mark.parametrize("name,content,expected", CASES, ids=[case[0] for case in CASES])
+def test_every_line_is_read_or_reported(tmp_path, name, content, expected):
+    assert read(tmp_path, name, content) == expected
+
+
+def test_an_integer_too_long_to_convert_is_reported(tmp_path):
+    [(number, problem), ok] = read(tmp_path, "long-int.jsonl", b'{"id": 1' + b"0" * 5000 + b', "text": "x"}\n' + OK)
+    assert number == 1 and problem.startswith("not valid JSON (") and ok == (2, "g1")
+
+
+def test_a_csv_header_without_id_and_text_is_an_error(tmp_path):
+    with pytest.raises(InputError, match=r"no-extension:1: read as CSV, but the header line has no 'id' and 'text'"):
+        read(tmp_path, "no-extension", b"garbage line\n" + OK)
+    with pytest.raises(InputError, match=r"header line has no 'id' and 'text' columns: \['id', 'body'\]"):
+        read(tmp_path, "body.csv", b"id,body\nc1,hello\n")
+
+
+def test_articles_are_checked_line_by_line(scorer, tmp_path, capsys):
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join([
+        b'{"id": "a1", "title": "Cycle lanes", "body": "The council votes for cycle lanes."}', b"not json", b"[1]",
+        b'{"title": "no id"}', b'{"id": "a2", "title": 5, "body": "x"}', b'{"id": "a3", "title": "T", "body": null}',
+        b'{"id": 4}']) + b"\n")
+    assert cli._load_articles(scorer, str(path)) == 3
+    assert [scorer.has_article(a) for a in ("a1", "a2", "a3", "4")] == [True, False, True, True]
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:2: skipped article: not valid JSON (Expecting value at column 1)",
+        f"{path}:3: skipped article: not a JSON object",
+        f"{path}:4: skipped article: missing field 'id'",
+        f"{path}:5: skipped article: field 'title' must be a string, got an integer",
+    ]
+
+
+def test_output_is_strict_utf8_json():
+    with pytest.raises(ValueError):
+        cli._json_line({"id": "x", "score": float("nan")})
+    line = cli._json_line({"id": "é", "evidence": "lone \udc80"})
+    assert line.encode("utf-8") and json.loads(line) == {"id": "é", "evidence": "lone \udc80"}
+
+
+def run(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "moderation.cli", *args], input=stdin, capture_output=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_surrogate_id_is_skipped_and_the_output_file_is_written(tmp_path):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('{"id": "\\udc80x", "text": "ok"}\n{"id": "g", "text": "fine"}\n')
+    result = run("score", "--input", str(source), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert b":1: skipped: field 'id' holds a lone surrogate" in result.stderr
+    assert [json.loads(x)["id"] for x in out.read_text(encoding="utf-8").splitlines()] == ["g"]
+
+
+def test_exit_status_and_output_left_alone_when_input_fails(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("keep\n")
+    assert run("score", "--input", str(tmp_path / "nope.jsonl"), "--output", str(out)).returncode == 2
+    assert out.read_text() == "keep\n"
+    nothing_scored = run("score", "--input", "-", stdin=b'{"id": 1}\n\n[2]\n')
+    assert nothing_scored.returncode == 1 and b"no comment could be scored" in nothing_scored.stderr
+    assert run("score", "--input", "-", stdin=b"").returncode == 0
+    assert b"exit status: 0 when" in run("score", "--help").stdout
