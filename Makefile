@@ -55,7 +55,7 @@ registry-status: $(STAMP) ## live version, candidate, versions and recent histor
 	$(PY) -m training.retrain status
 
 editors-report: $(STAMP) ## reader reaction per site and article, with charts, into reports/editors/
-	$(PY) -m webhook.editors --output reports/editors
+	$(PY) -m webhook editors-report --output reports/editors
 
 datacard: $(STAMP) ## rewrite data/README.md (the corpus data card) from the corpus files
 	$(PY) -m training.datacard

@@ -136,3 +136,12 @@ def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
     assert "site-neutrality.png" in pngs and "article-art-1-stance.png" in pngs
     assert all((tmp_path / "editors" / "gazette" / p).read_bytes().startswith(PNG) for p in pngs)
     assert "<h1>Reader reaction: gazette</h1>" in (tmp_path / "editors" / "gazette" / "index.html").read_text()
+
+
+def test_the_report_runs_from_the_package_command_line(tmp_path, capsys):
+    from webhook.__main__ import main
+
+    assert main([]) == 2 and "editors-report" in capsys.readouterr().err
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    assert main(["editors-report", "--database", url, "--output", str(tmp_path / "out")]) == 0
+    assert "holds no moderation tables" in capsys.readouterr().err

@@ -438,6 +438,11 @@ def main(argv=None) -> int:
         url = f"sqlite:///{path}"
     engine = db.make_engine(url)
     try:
+        with db.connect(engine) as conn:
+            if db.schema_version(conn) is None:
+                print(f"{engine.url.render_as_string(hide_password=True)} holds no moderation tables (is it the "
+                      "service's database?): nothing to report", file=sys.stderr)
+                return 0
         written = write_report(engine, args.output, args.site, args.articles)
     finally:
         engine.dispose()
@@ -446,7 +451,3 @@ def main(argv=None) -> int:
     if not written:
         print("no comments stored: nothing to report")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
