@@ -52,10 +52,9 @@ def test_direction_adding_an_insult_raises_attack(scorer, base, insult):
 
 
 @pytest.mark.parametrize("base,threat", [
-    # Known gap (README): one bag of n-grams per comment, so court-report words around a threat
-    # dilute it ("Someone should shoot that judge." alone scores 0.92, after this sentence 0.06).
-    pytest.param("The judge gave him a suspended sentence.", " Someone should shoot that judge.",
-                 marks=pytest.mark.xfail(reason="a threat after neutral court language is diluted", strict=False)),
+    # Was a known failure (court-report words diluted the threat to 0.06); since the corpus's local-news
+    # part it scores 0.73 after this sentence (0.99 alone).
+    ("The judge gave him a suspended sentence.", " Someone should shoot that judge."),
     ("The landlord raised the rent again.", " I hope someone burns his house down with him inside."),
 ])
 def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
@@ -63,9 +62,9 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
 
 
 # Known gap, measured and listed in the README: first names move the personal_attack score by up to
-# 0.2 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
+# 0.27 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
 # threads. Not strict, so the day name-swap augmentation fixes it this test starts passing.
-_NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.2 (README: limitations)", strict=False)
+_NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.27 (README: limitations)", strict=False)
 
 
 @pytest.mark.parametrize("template", [
