@@ -11,10 +11,12 @@ To keep CI fast, both the live baseline and the candidate are trained with ``--p
 promotion is a logged override. The shipped default model is the registry's first live version,
 and the test checks that it misses the pattern too.
 
-The promotion tolerance is 0.05 here, not the default 0.01: a model trained on the corpus alone
-(2,300 rows) moves by up to 0.035 in F1 at 0.5 from its calibration seed alone (measured: seeds
-0, 1 and 2 of the baseline give personal_attack F1 0.819, 0.789 and 0.805 on the corpus test
-split), so 0.01 would judge the seed, not the decisions.
+The promotion tolerance is 0.08 here, not the default 0.01: a model trained on the corpus alone
+moves in F1 at 0.5 by its calibration seed alone, most on the public validation sets it was not
+trained for (measured with the locl part in the corpus: seeds 0 to 3 of the baseline give
+toxicity F1 0.652, 0.625, 0.605 and 0.618 and identity_attack F1 0.109, 0.106, 0.116 and 0.063
+there; earlier, personal_attack F1 0.819, 0.789 and 0.805 on the corpus test split), so a
+tighter tolerance would judge the seed, not the decisions.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ pytest_plugins = ["tests.webhook_fixtures"]
 pytestmark = pytest.mark.slow  # two trainings and two evaluations: one to two minutes on two cores
 
 SITE = "harbour-gazette"
-SUBSET_TOLERANCE = "0.05"
+SUBSET_TOLERANCE = "0.08"
 
 
 def _run(registry, *args) -> int:
