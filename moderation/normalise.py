@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .lexicon import OBFUSCATION_TARGETS, PHONETIC
 
 __all__ = [
+    "LONE_SURROGATE",
     "Normalised",
     "collapse_whitespace",
     "drop_invisible",
@@ -101,15 +102,16 @@ _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark 
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate: in a Python string, always unpaired, and no encoder or hash takes it."""
 
 
 def replace_surrogates(norm: Normalised) -> Normalised:
     """Replace lone UTF-16 surrogates (from broken encoders, or undecodable bytes that Python kept
     as surrogates) with U+FFFD, one for one: no text encoding or hash can take them."""
-    if not _SURROGATE.search(norm.text):
+    if not LONE_SURROGATE.search(norm.text):
         return norm
-    return _rewrite(norm, _SURROGATE, lambda m: "\ufffd")
+    return _rewrite(norm, LONE_SURROGATE, lambda m: "\ufffd")
 
 
 def strip_html(norm: Normalised) -> Normalised:
