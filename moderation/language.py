@@ -19,6 +19,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 # Scripts written without spaces between words: each character counts as a word.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+_MIN_SCRIPT_CONFIDENCE = 0.5
 _LATIN_SCRIPT = frozenset("en es fr de it pt nl pl tr sv da no fi ro cs hu".split())
 
 
@@ -36,8 +37,10 @@ def _identifier():
 def _decide(text: str, lang: str, confidence: float, default: str) -> tuple[str, float]:
     if lang == default:
         return lang, float(confidence)
-    # Text with no Latin letter at all is not in a Latin-script default language, however short.
-    if default in _LATIN_SCRIPT and not _LATIN.search(text):
+    # Text with letters but no Latin one is not in a Latin-script default language, however short
+    # ("مقالة رائعة"); one letter is too little to go on ("π", the shrug's "ツ").
+    if (default in _LATIN_SCRIPT and not _LATIN.search(text) and len(_LETTER.findall(text)) >= 2
+            and confidence >= _MIN_SCRIPT_CONFIDENCE):
         return lang, float(confidence)
     words = len(text.split()) + len(_UNSPACED.findall(text))
     if confidence < _MIN_CONFIDENCE or words < 3:
@@ -50,8 +53,8 @@ def identify_language(text: str, default: str = "en") -> tuple[str, float]:
 
     A short or uncertain text is given the site's ``default`` language: one-word reactions carry
     too little signal, and calling them foreign would send them all to a moderator. Two exceptions:
-    text without a Latin letter is never given a Latin-script default ("مقالة رائعة" is not
-    English), and in scripts written without spaces (Chinese, Japanese, Thai) each character counts
+    text with two or more letters but no Latin one is not given a Latin-script default ("مقالة رائعة"
+    is not English), and in scripts written without spaces (Chinese, Japanese, Thai) each character counts
     as a word.
     """
     if not _LETTER.search(text):

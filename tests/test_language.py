@@ -44,7 +44,9 @@ def test_small_batches_and_texts_without_letters():
     ("Очень плохо", "ru"),
     ("lol ok", "en"),  # short Latin-script text keeps the default
     ("Danke schön", "en"),
+    ("¯\\_(ツ)_/¯", "en"),  # one letter is too little to call a language
+    ("π", "en"),
 ])
-def test_short_text_in_another_script_is_not_given_the_default(text, expected):
+def test_short_text_gets_the_default_only_in_its_script(text, expected):
     assert identify_language(text)[0] == expected
     assert identify_languages([text] * 20)[0][0] == expected
