@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import InputError, ModerationError
+from .normalise import LONE_SURROGATE
 from .policy import load_policy
 from .scorer import Article, Scorer
 
@@ -33,7 +34,6 @@ _CSV_FIELD_LIMIT = 1_000_000
 # Input is decoded with errors="surrogateescape", so a byte that is not UTF-8 arrives as U+DC80-U+DCFF
 # (valid UTF-8 never decodes to a surrogate) and its line can be reported instead of silently altered.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_TYPES = {type(None): "null", bool: "a boolean", int: "an integer", float: "a number with a fraction",
                str: "a string", list: "an array", dict: "an object"}
 
@@ -194,7 +194,7 @@ def _id_problem(record: dict, key: str) -> str | None:
         return f"field '{key}' must be a non-empty string or an integer, got {_json_type(value)}"
     if isinstance(value, str) and not value.strip():
         return f"field '{key}' is empty"
-    if isinstance(value, str) and (bad := _SURROGATE.search(value)):
+    if isinstance(value, str) and (bad := LONE_SURROGATE.search(value)):
         return f"field '{key}' holds a lone surrogate ({bad.group()!r}), which cannot be written as UTF-8"
     return None
 
@@ -246,7 +246,7 @@ def _output_line(record, score, scorer, policy) -> dict:
 def _json_line(obj) -> str:
     """One line of strict JSON (no NaN), readable UTF-8 unless a lone surrogate forces \\u escapes."""
     line = json.dumps(obj, ensure_ascii=False, allow_nan=False)
-    if _SURROGATE.search(line):  # evidence quoting a lone surrogate of the comment text
+    if LONE_SURROGATE.search(line):  # evidence quoting a lone surrogate of the comment text
         line = json.dumps(obj, allow_nan=False)
     return line + "\n"
 
