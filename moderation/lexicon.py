@@ -20,6 +20,11 @@ PROFANITY = frozenset(
     """.split()
 )
 
+# Words of PROFANITY with an everyday innocent sense (a name, an animal, a tool): scoring reads the
+# other swear words alone as well as in their comment (``inference.LEXICON``), and "Dick Smith was
+# elected..." or "The cock crowed at dawn" must not be held for the word by itself.
+INNOCENT_SENSES = frozenset("ass asses dick dicks cock cocks prick pricks pussy hoe hoes tits bugger damned".split())
+
 # Insults that people obfuscate as well ("1d10t", "m0r0n").
 INSULTS = frozenset(
     """
