@@ -167,14 +167,20 @@ def _csv_problem(exc: csv.Error, taken: list) -> str:
     return problem
 
 
-def _check(record):
+def _object_with_id(record):
+    """The record if it is a JSON object with a usable 'id', else the _Malformed saying why not."""
     if isinstance(record, _Malformed):
         return record
     if not isinstance(record, dict):
         return _Malformed("not a JSON object")
     problem = _id_problem(record, "id")
-    if problem:
-        return _Malformed(problem)
+    return _Malformed(problem) if problem else record
+
+
+def _check(record):
+    record = _object_with_id(record)
+    if isinstance(record, _Malformed):
+        return record
     if not isinstance(record.get("text"), str):
         return _Malformed("missing or non-string field 'text'")
     if len(record["text"]) > 20_000:
@@ -219,13 +225,9 @@ def _load_articles(scorer: Scorer, path: str) -> int:
 
 
 def _article(record) -> Article | _Malformed:
+    record = _object_with_id(record)
     if isinstance(record, _Malformed):
         return record
-    if not isinstance(record, dict):
-        return _Malformed("not a JSON object")
-    problem = _id_problem(record, "id")
-    if problem:
-        return _Malformed(problem)
     for key in ("title", "body"):
         if record.get(key) is not None and not isinstance(record[key], str):
             return _Malformed(f"field '{key}' must be a string, got {_json_type(record[key])}")
