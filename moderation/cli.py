@@ -270,12 +270,15 @@ def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:
     scores = scorer.score_batch([r["text"] for _, r in good], ids)
     written = 0
     for (number, rec), score in zip(good, scores):
+        result = _output_line(rec, score, scorer, policy)
         try:
-            out.write(_json_line(_output_line(rec, score, scorer, policy)))
-            written += 1
+            line = _json_line(result)
         except ValueError as exc:  # a score that is not a number must not become invalid JSON
             bad += 1
             print(f"{name}:{number}: skipped: could not write the result ({exc})", file=sys.stderr)
+            continue
+        out.write(line)
+        written += 1
     return written, bad
 
 

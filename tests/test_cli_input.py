@@ -1,5 +1,6 @@
 """Hostile input to ``moderation score`` and ``explain``: every line is scored or reported, nothing crashes."""
 
+import io
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 
 from moderation import cli
 from moderation.errors import InputError
+from moderation.policy import Policy, load_policy
 
 from .conftest import ROOT
 
@@ -109,6 +111,36 @@ def test_output_is_strict_utf8_json():
         cli._json_line({"id": "x", "score": float("nan")})
     line = cli._json_line({"id": "é", "evidence": "lone \udc80"})
     assert line.encode("utf-8") and json.loads(line) == {"id": "é", "evidence": "lone \udc80"}
+
+
+def _chunk(*texts):
+    return [(number, {"id": f"c{number}", "text": text}) for number, text in enumerate(texts, 1)]
+
+
+def test_a_score_that_is_not_a_number_skips_its_line(scorer, monkeypatch, capsys):
+    score_batch = scorer.score_batch
+
+    def first_is_nan(texts, ids):
+        scores = score_batch(texts, ids)
+        scores[0].scores["toxicity"] = float("nan")
+        return scores
+
+    monkeypatch.setattr(scorer, "score_batch", first_is_nan)
+    out = io.StringIO()
+    assert cli._score_chunk(_chunk("Nice piece.", "Fair point."), "in.jsonl", scorer, None, out) == (1, 1)
+    assert [json.loads(x)["id"] for x in out.getvalue().splitlines()] == ["c2"]
+    assert "in.jsonl:1: skipped: could not write the result (Out of range float" in capsys.readouterr().err
+
+
+def test_a_bug_while_deciding_is_raised_not_reported_as_a_write_failure(scorer, monkeypatch, capsys):
+    def broken(self, score, evidence=(), author=None):
+        raise ValueError("a bug in the policy engine")
+
+    monkeypatch.setattr(Policy, "decide", broken)
+    policy, out = load_policy(ROOT / "data" / "policy.toml"), io.StringIO()
+    with pytest.raises(ValueError, match="a bug in the policy engine"):
+        cli._score_chunk(_chunk("Nice piece."), "in.jsonl", scorer, policy, out)
+    assert out.getvalue() == "" and "could not write" not in capsys.readouterr().err
 
 
 def run(*args, stdin=None):
