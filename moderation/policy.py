@@ -147,6 +147,10 @@ def _clause(table: dict, n: int) -> Clause:
     for key in ("id", "text", "labels"):
         if key not in table:
             raise PolicyError(f"{where}: missing '{key}'")
+    for key in ("id", "text"):
+        # str() would quietly turn a table, list, number or boolean into a clause that cites nonsense
+        if not isinstance(table[key], str):
+            raise PolicyError(f"{where}: {key} must be a string, got {table[key]!r}")
     labels = table["labels"]
     if not isinstance(labels, list) or not all(isinstance(lab, str) for lab in labels):
         raise PolicyError(f"{where}: labels must be a list of label names such as [\"profanity\"], got {labels!r}")
@@ -157,7 +161,7 @@ def _clause(table: dict, n: int) -> Clause:
     hold, reject = _number(table, "hold_at", where), _number(table, "reject_at", where)
     if hold > reject:
         raise PolicyError(f"{where}: hold_at ({hold}) must not exceed reject_at ({reject})")
-    return Clause(str(table["id"]), str(table["text"]).strip(), labels, hold, reject)
+    return Clause(table["id"], table["text"].strip(), labels, hold, reject)
 
 
 def _clause_tables(data: dict) -> list:

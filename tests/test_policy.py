@@ -110,8 +110,19 @@ _CLAUSE = 'id = "a"\ntext = "t"\nlabels = ["profanity", "personal_attack", "inci
     ('languages = "en"\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
     ('languages = []\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
     ('languages = ["en", 5]\nid = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE, "languages must be a list of language codes"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('id = "a"', "id = {name = \"a\"}"),
+     "clause 1 ({'name': 'a'}): id must be a string, got {'name': 'a'}"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('id = "a"', "id = [1, 2]"), "id must be a string, got [1, 2]"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('id = "a"', "id = 7"), "clause 1 (7): id must be a string, got 7"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('text = "t"', "text = 1.5"),
+     "clause 1 (a): text must be a string, got 1.5"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('text = "t"', "text = true"),
+     "clause 1 (a): text must be a string, got True"),
+    ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('text = "t"', "text = {en = \"t\"}"),
+     "clause 1 (a): text must be a string, got {'en': 't'}"),
 ], ids=["clause-string", "clause-ints", "labels-int", "hold-bool", "reject-bool", "unscorable-string", "authors-int",
-        "premod-bool", "languages-string", "languages-empty", "languages-int"])
+        "premod-bool", "languages-string", "languages-empty", "languages-int", "id-table", "id-list", "id-int",
+        "text-float", "text-bool", "text-table"])
 def test_wrongly_typed_keys_are_refused_naming_the_key(tmp_path, toml, message):
     path = tmp_path / "policy.toml"
     path.write_text(toml, encoding="utf-8")
