@@ -206,6 +206,9 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
         for key in ("premod_after", "block_after"):
             if isinstance(authors[key], bool) or not isinstance(authors[key], int) or authors[key] < 1:
                 raise PolicyError(f"[authors] {key} must be a positive integer, got {authors[key]!r}")
+        if authors["premod_after"] > authors["block_after"]:
+            raise PolicyError(f"[authors] premod_after ({authors['premod_after']}) must not exceed block_after "
+                              f"({authors['block_after']}): an author would be blocked before being pre-moderated")
         for key in ("id", "version"):
             if key not in data:
                 raise PolicyError(f"missing top-level '{key}'")

@@ -120,14 +120,26 @@ _CLAUSE = 'id = "a"\ntext = "t"\nlabels = ["profanity", "personal_attack", "inci
      "clause 1 (a): text must be a string, got True"),
     ('id = "x"\nversion = "1"\n[[clause]]\n' + _CLAUSE.replace('text = "t"', "text = {en = \"t\"}"),
      "clause 1 (a): text must be a string, got {'en': 't'}"),
+    ('id = "x"\nversion = "1"\n[authors]\npremod_after = 5\nblock_after = 2\n[[clause]]\n' + _CLAUSE,
+     "[authors] premod_after (5) must not exceed block_after (2)"),
+    ('id = "x"\nversion = "1"\n[authors]\npremod_after = 7\n[[clause]]\n' + _CLAUSE,
+     "[authors] premod_after (7) must not exceed block_after (6)"),
 ], ids=["clause-string", "clause-ints", "labels-int", "hold-bool", "reject-bool", "unscorable-string", "authors-int",
         "premod-bool", "languages-string", "languages-empty", "languages-int", "id-table", "id-list", "id-int",
-        "text-float", "text-bool", "text-table"])
+        "text-float", "text-bool", "text-table", "premod-after-block", "premod-after-default-block"])
 def test_wrongly_typed_keys_are_refused_naming_the_key(tmp_path, toml, message):
     path = tmp_path / "policy.toml"
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(PolicyError, match=re.escape(message)):
         load_policy(path)
+
+
+def test_premod_after_may_equal_block_after_to_block_without_premoderating_first(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('id = "x"\nversion = "1"\n[authors]\npremod_after = 2\nblock_after = 2\n[[clause]]\n' + _CLAUSE,
+                    encoding="utf-8")
+    policy = load_policy(path)
+    assert [policy.decide(_score(), author=AuthorState(strikes=n)).action for n in (1, 2)] == ["approve", "reject"]
 
 
 def test_policy_file_that_is_not_utf8_is_refused(tmp_path):
