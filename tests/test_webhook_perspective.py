@@ -1,8 +1,11 @@
 """The Perspective-compatible API: captured requests, scores, spans, feedback and Google-shaped errors."""
 
+import contextlib
 import json
+import threading
 
 import pytest
+import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
 from moderation.errors import InputError
@@ -112,6 +115,50 @@ def test_the_same_feedback_sent_twice_is_stored_once(any_db_client):
     assert values == [1.0, 0.0], "a changed score is new feedback; a repeat is not"
     assert _rows(any_db_client.application, "labels") == 3
     assert _rows(any_db_client.application, "audit_log") == 3, "only feedback that was stored is audited"
+
+
+def test_a_client_token_is_stored_up_to_200_characters(any_db_client):
+    """A stored token is a labels index key: PostgreSQL refuses index keys over about 2,700 bytes."""
+    body = json.loads(fixture_bytes("perspective", "coral-suggestscore.json"))
+    body["clientToken"] = "".join(chr(0x1F600 + i % 80) for i in range(200))  # 800 bytes of UTF-8
+    assert post(any_db_client, SUGGEST, body).status_code == 200
+    body["clientToken"] = "x" * 201 + "".join(chr(0x1F600 + i % 80) for i in range(3000))
+    message = assert_perspective_error(post(any_db_client, SUGGEST, body), 400, "INVALID_ARGUMENT")
+    assert "clientToken" in message and "200" in message
+    assert _rows(any_db_client.application, "labels") == 1
+
+
+def test_two_resends_listing_the_labels_in_opposite_orders_both_succeed(any_db_client):
+    """Each request pauses after its first duplicate check until the other has made one too (or for 2 s,
+    when the other must wait for it): locks taken per label, in each client's order, deadlocked here."""
+    app = any_db_client.application
+    engine = app.extensions["moderation"].engine
+    barrier, paused, answers = threading.Barrier(2, timeout=2), threading.local(), []
+
+    def pause_once(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM labels" in statement and not getattr(paused, "done", False):
+            paused.done = True
+            # Broken: the other request is waiting for this one's transaction, so go on.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+
+    def send(names):
+        body = json.loads(fixture_bytes("perspective", "coral-suggestscore.json"))
+        body["attributeScores"] = {name: {"summaryScore": {"value": 1}} for name in names}
+        answers.append(post(app.test_client(), SUGGEST, body))
+
+    names = ["TOXICITY", "INSULT", "THREAT"]
+    sa.event.listen(engine, "before_cursor_execute", pause_once)
+    try:
+        threads = [threading.Thread(target=send, args=(order,)) for order in (names, names[::-1])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", pause_once)
+    assert [a.status_code for a in answers] == [200, 200], [a.get_data(as_text=True) for a in answers]
+    assert _rows(app, "labels") == 3 and _rows(app, "audit_log") == 1
 
 
 @pytest.mark.parametrize("method,path,code,status", [

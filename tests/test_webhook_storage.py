@@ -13,6 +13,7 @@ from .webhook_helpers import ATTACK
 pytest_plugins = ["tests.webhook_fixtures"]
 
 TABLES = {"schema_version", "articles", "authors", "comments", "verdicts", "labels", "coral_events", "audit_log"}
+LABELS_INDEX = "ix_labels_site_comment_label"
 
 
 @pytest.fixture
@@ -28,9 +29,14 @@ def _verdict(action="hold"):
             "fallback": None, "model_version": "m1", "policy_version": "p@1"}
 
 
+def _label_indexes(engine) -> set[str]:
+    return {i["name"] for i in sa.inspect(engine).get_indexes("labels")}
+
+
 def test_an_empty_database_gets_the_whole_schema(engine):
     assert db.migrate(engine) == 0
     assert set(sa.inspect(engine).get_table_names()) >= TABLES
+    assert LABELS_INDEX in _label_indexes(engine)
     with db.connect(engine) as conn:
         assert db.schema_version(conn) == db.SCHEMA_VERSION
     assert db.migrate(engine) == db.SCHEMA_VERSION, "a second run changes nothing"
@@ -59,6 +65,59 @@ def test_a_database_newer_than_the_code_is_refused(engine, monkeypatch):
     monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION - 1)
     with pytest.raises(RuntimeError, match="newer than this code"):
         db.migrate(engine)
+
+
+def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:  # as version 2 left it: labels without an index
+        conn.execute(sa.text(f"DROP INDEX {LABELS_INDEX}"))
+        conn.execute(sa.delete(db.schema_versions))
+        conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
+        db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
+    assert LABELS_INDEX not in _label_indexes(engine)
+    assert db.migrate(engine) == 2
+    assert LABELS_INDEX in _label_indexes(engine)
+    with db.connect(engine) as conn:
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 3
+        assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
+    assert db.migrate(engine) == 3, "a second run changes nothing"
+
+
+def _index_search(conn, statement: str, parameters) -> str:
+    """How the database would find a query's rows: SQLite's plan line, PostgreSQL's Index Cond line."""
+    if conn.dialect.name == "sqlite":
+        return " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a table this small is read whole otherwise
+    plan = [row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
+    return " ".join(line.strip() for line in plan if LABELS_INDEX in line or "Index Cond" in line)
+
+
+@pytest.mark.parametrize("comment_ref", ["comment:c1", None])
+def test_resent_feedback_is_looked_up_in_the_labels_index(engine, comment_ref):
+    """The duplicate check runs once per label, on SQLite with the write lock held: never a table scan."""
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        for i in range(50):
+            db.insert_label(conn, "s", f"comment:c{i}", "t", "toxicity", 1.0, "test", {})
+        db.insert_label(conn, "s", None, "t", "toxicity", 1.0, "test", {})
+    lookups = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM labels" in statement:
+            lookups.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with db.transaction(engine) as conn:
+            stored = db.insert_labels_once(conn, "s", comment_ref, "t", {"toxicity": 1.0, "threat": 0.0}, "test", {})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert stored == {"threat": 0.0}
+    assert len(lookups) == 2
+    with db.transaction(engine) as conn:
+        for statement, parameters in lookups:
+            search = _index_search(conn, statement, parameters)
+            assert LABELS_INDEX in search and "comment_ref" in search, search
 
 
 def test_two_workers_starting_at_once_migrate_once(engine):

@@ -42,7 +42,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -128,6 +128,8 @@ labels = sa.Table(
     sa.Column("scores", sa.JSON),  # the model's scores when the label was given (version 2)
     sa.Column("model_version", sa.Text),  # version 2
 )
+# The duplicate check of resent feedback (insert_labels_once) looks labels up by these (version 3).
+_LABELS_INDEX = sa.Index("ix_labels_site_comment_label", labels.c.site_id, labels.c.comment_ref, labels.c.label)
 
 coral_events = sa.Table(
     "coral_events", metadata,
@@ -217,7 +219,12 @@ def _add_review_queue(conn) -> None:
         conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
-MIGRATIONS: dict = {2: _add_review_queue}
+def _index_labels(conn) -> None:
+    """Labels are indexed by site, comment and label, so resent feedback is found without a table scan."""
+    _LABELS_INDEX.create(conn)
+
+
+MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -583,25 +590,37 @@ def insert_label(conn, site_id: str, comment_ref: str | None, text: str | None, 
                                  "scores": scores, "model_version": model_version})
 
 
-_SAME_LABEL = sa.select(labels.c.id).where(
-    labels.c.site_id == _P("site_id"), labels.c.comment_ref.is_not_distinct_from(_P("comment_ref")),
-    labels.c.label == _P("label"), labels.c.value == _P("value"), labels.c.source == _P("source"),
-    labels.c.text.is_not_distinct_from(_P("text"))).limit(1)
+def _same_label(same_ref):
+    return sa.select(labels.c.id).where(
+        labels.c.site_id == _P("site_id"), same_ref, labels.c.label == _P("label"),
+        labels.c.value == _P("value"), labels.c.source == _P("source"),
+        labels.c.text.is_not_distinct_from(_P("text"))).limit(1)
 
 
-def insert_label_once(conn, site_id: str, comment_ref: str | None, text: str | None, label: str, value: float,
-                      source: str, provenance: dict) -> bool:
-    """Store a feedback label unless the same one (site, comment, text, label, value, source) is stored
-    already, so a client that resends its feedback counts once; False when it was there."""
+# "=" and "IS NULL", not IS NOT DISTINCT FROM, which PostgreSQL cannot look up in an index.
+_SAME_LABEL = _same_label(labels.c.comment_ref == _P("comment_ref"))
+_SAME_LABEL_NO_REF = _same_label(labels.c.comment_ref.is_(None))
+
+
+def insert_labels_once(conn, site_id: str, comment_ref: str | None, text: str | None, values: dict[str, float],
+                       source: str, provenance: dict) -> dict[str, float]:
+    """Store feedback labels (label: value) for one comment, each unless the same one (site, comment,
+    text, label, value, source) is stored already, so a client that resends its feedback counts once;
+    return the labels stored."""
     if conn.dialect.name == "postgresql":  # two resends at once must not both find nothing (SQLite: BEGIN IMMEDIATE)
-        key = hashlib.sha256(f"label\x1f{site_id}\x1f{comment_ref}\x1f{label}".encode()).digest()[:8]
+        # One lock per comment, whatever labels it gets: a lock per label, taken in the client's order,
+        # let two resends that list them in different orders deadlock.
+        key = hashlib.sha256(f"label\x1f{site_id}\x1f{comment_ref}".encode()).digest()[:8]
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(key, "big", signed=True)})
-    params = {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label, "value": value,
-              "source": source}
-    if conn.execute(_SAME_LABEL, params).first() is not None:
-        return False
-    insert_label(conn, site_id, comment_ref, text, label, value, source, provenance)
-    return True
+    lookup = _SAME_LABEL_NO_REF if comment_ref is None else _SAME_LABEL
+    stored = {}
+    for label, value in values.items():
+        params = {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label, "value": value,
+                  "source": source}
+        if conn.execute(lookup, params).first() is None:
+            insert_label(conn, site_id, comment_ref, text, label, value, source, provenance)
+            stored[label] = value
+    return stored
 
 
 def insert_coral_event(conn, event_id: str, event_type: str, tenant_id: str | None, payload: dict) -> bool:

@@ -127,8 +127,8 @@ _PERSPECTIVE_SUGGEST = _object({
     "attributeScores": {"type": "object", "propertyNames": {"enum": list(PERSPECTIVE_ATTRIBUTES)},
                         "additionalProperties": _object({"summaryScore": _object({"value": _NUM}, ["value"], extra=True)},
                                                         ["summaryScore"], extra=True)},
-    "languages": {"type": "array", "items": _STR}, "communityId": _STR, "clientToken": _STR,
-    "context": {"type": "object"},
+    "languages": {"type": "array", "items": _STR}, "communityId": _STR,
+    "clientToken": {"type": "string", "maxLength": 200}, "context": {"type": "object"},
 }, ["comment", "attributeScores"], extra=True)
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 
 MAX_COMMENT_BYTES = 20480
+MAX_TOKEN_CHARS = 200  # a stored clientToken (suggestscore) is a labels index key, which PostgreSQL caps in size
 _SUPPORTED_LANGUAGES = ("en",)
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
@@ -224,6 +225,8 @@ def suggest_score():
     suggested = body.get("attributeScores")
     if not isinstance(suggested, dict) or not suggested:
         raise PerspectiveError("attributeScores must not be empty.")
+    if len(body.get("clientToken", "")) > MAX_TOKEN_CHARS:
+        raise PerspectiveError(f"Invalid value at 'clientToken': at most {MAX_TOKEN_CHARS} characters are stored.")
     values = {}
     for name, entry in suggested.items():
         if name not in PERSPECTIVE_ATTRIBUTES:
@@ -245,9 +248,8 @@ def _store_suggestion(body: dict, values: dict[str, float]) -> None:
                   "languages": body.get("languages"), "context": body.get("context")}
     try:
         with db.transaction(service().engine) as conn:
-            stored = {label: value for label, value in values.items()
-                      if db.insert_label_once(conn, site_id, token, body["comment"]["text"], label, value,
-                                              source="perspective:suggestscore", provenance=provenance)}
+            stored = db.insert_labels_once(conn, site_id, token, body["comment"]["text"], values,
+                                           source="perspective:suggestscore", provenance=provenance)
             if stored:  # a resent suggestion is already recorded, with its audit line
                 db.insert_audit(conn, "feedback", site_id, token, {"labels": stored})
     except sa.exc.SQLAlchemyError as exc:
