@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,6 +20,7 @@ from .review_fixtures import engine_of
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
 PNG = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
@@ -138,10 +143,38 @@ def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
     assert "<h1>Reader reaction: gazette</h1>" in (tmp_path / "editors" / "gazette" / "index.html").read_text()
 
 
-def test_the_report_runs_from_the_package_command_line(tmp_path, capsys):
+def test_the_report_runs_from_the_package_command_line(review_app, tmp_path, capsys):
     from webhook.__main__ import main
 
     assert main([]) == 2 and "editors-report" in capsys.readouterr().err
-    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    _seed(review_app, "gazette", "art-1", 6)
+    url = engine_of(review_app).url.render_as_string(hide_password=False)
     assert main(["editors-report", "--database", url, "--output", str(tmp_path / "out")]) == 0
+    assert "wrote" in capsys.readouterr().out and (tmp_path / "out" / "gazette" / "README.md").is_file()
+
+
+def test_the_report_refuses_a_missing_database_without_creating_it(tmp_path, capsys):
+    from webhook.__main__ import main
+
+    typo = tmp_path / "typo.sqlite"
+    assert main(["editors-report", "--database", f"sqlite:///{typo}", "--output", str(tmp_path / "out")]) == 2
+    assert f"no database at {typo}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [], "no empty database (nor report folder) left behind"
+
+
+def test_the_report_refuses_a_database_without_the_service_s_tables(tmp_path, capsys):
+    from webhook.__main__ import main
+
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (id INTEGER)")
+    conn.close()
+    assert main(["editors-report", "--database", f"sqlite:///{other}", "--output", str(tmp_path / "out")]) == 2
     assert "holds no moderation tables" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_old_entry_point_names_the_new_command():
+    done = subprocess.run([sys.executable, "-m", "webhook.editors"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2 and "python -m webhook editors-report" in done.stderr

@@ -11,7 +11,7 @@
 The outcome of a comment is the moderator's decision when there is one (review queue), else the
 verdict's action. Charts are PNGs drawn with matplotlib's object API (no pyplot state, safe in a
 server). Served in the review web app under ``/review/editors/...`` for signed-in users, and
-exported by ``make editors-report`` (``python -m webhook.editors``) to ``reports/editors/``.
+exported by ``make editors-report`` (``python -m webhook editors-report``) to ``reports/editors/``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import html
 import io
 import itertools
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -420,29 +421,55 @@ def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = N
     return written
 
 
+class _NoDatabase(Exception):
+    """The report's database is missing, does not answer, or is not the service's."""
+
+
+def _open_database(url: str) -> sa.Engine:
+    """An engine on the service's database, or :class:`_NoDatabase` saying what is wrong.
+
+    A SQLite file that is not there is refused before connecting, which would create an empty one.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise _NoDatabase(f"{url!r} is not a database URL: give sqlite:///PATH or postgresql+psycopg://...") from None
+    shown = parsed.render_as_string(hide_password=True)
+    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not path.startswith("file:") and not Path(path).is_file():
+        raise _NoDatabase(f"no database at {path}: name the service's database with --database or "
+                          "MODERATION_DATABASE_URL")
+    try:
+        engine = db.make_engine(url)
+    except ValueError as exc:
+        raise _NoDatabase(str(exc)) from None
+    try:
+        with db.connect(engine) as conn:
+            version = db.schema_version(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise _NoDatabase(f"{shown} did not answer: {getattr(exc, 'orig', None) or exc}") from None
+    if version is None:
+        engine.dispose()
+        raise _NoDatabase(f"{shown} holds no moderation tables: is it the service's database?")
+    return engine
+
+
 def main(argv=None) -> int:
+    """``python -m webhook editors-report``: write the report; 2 when there is no service database to read."""
     parser = argparse.ArgumentParser(description="Editors' report: reader reaction per site and article, with charts")
     parser.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
     parser.add_argument("--output", type=Path, default=Path("reports/editors"))
     parser.add_argument("--site", action="append", help="only this site (repeatable)")
     parser.add_argument("--articles", type=int, default=10, help="the busiest N articles of each site get a section")
     args = parser.parse_args(argv)
-    import os
-
-    url = args.database or os.environ.get("MODERATION_DATABASE_URL")
-    if not url:
-        path = Path(__file__).resolve().parent.parent / "instance" / "moderation.sqlite"
-        if not path.is_file():
-            print(f"no database at {path} (set MODERATION_DATABASE_URL): nothing to report", file=sys.stderr)
-            return 0
-        url = f"sqlite:///{path}"
-    engine = db.make_engine(url)
+    default = Path(__file__).resolve().parent.parent / "instance" / "moderation.sqlite"
     try:
-        with db.connect(engine) as conn:
-            if db.schema_version(conn) is None:
-                print(f"{engine.url.render_as_string(hide_password=True)} holds no moderation tables (is it the "
-                      "service's database?): nothing to report", file=sys.stderr)
-                return 0
+        engine = _open_database(args.database or os.environ.get("MODERATION_DATABASE_URL") or f"sqlite:///{default}")
+    except _NoDatabase as exc:
+        print(f"editors-report: {exc}", file=sys.stderr)
+        return 2
+    try:
         written = write_report(engine, args.output, args.site, args.articles)
     finally:
         engine.dispose()
@@ -451,3 +478,9 @@ def main(argv=None) -> int:
     if not written:
         print("no comments stored: nothing to report")
     return 0
+
+
+if __name__ == "__main__":  # the old entry point, which ran this module a second time (runpy warns)
+    print("python -m webhook.editors is gone: run `python -m webhook editors-report` (or `make editors-report`)",
+          file=sys.stderr)
+    sys.exit(2)
