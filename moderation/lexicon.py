@@ -20,10 +20,12 @@ PROFANITY = frozenset(
     """.split()
 )
 
-# Words of PROFANITY with an everyday innocent sense (a name, an animal, a tool): scoring reads the
-# other swear words alone as well as in their comment (``inference.LEXICON``), and "Dick Smith was
-# elected..." or "The cock crowed at dawn" must not be held for the word by itself.
-INNOCENT_SENSES = frozenset("ass asses dick dicks cock cocks prick pricks pussy hoe hoes tits bugger damned".split())
+# Words of PROFANITY whose innocent sense turns up in news comments (a name, a bird, a tool): scoring
+# reads the other swear words alone as well as in their comment (``inference.LEXICON``), and "Dick
+# Smith was elected..." or "The cock crowed at dawn" must not be held for the word by itself. Words
+# whose other sense is rare in comments stay read ("ass", "pussy", "prick": leaving them out too
+# lowered OLID macro-F1 from 0.745 to 0.743, on tweets where they are nearly always vulgar).
+INNOCENT_SENSES = frozenset("dick dicks cock cocks tits hoe hoes".split())
 
 # Insults that people obfuscate as well ("1d10t", "m0r0n").
 INSULTS = frozenset(
