@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from webhook import db
 from webhook.service import without_quote
-
 from webhook.signing import native_headers
 
 from .webhook_helpers import ATTACK, CLEAN, SECRETS, assert_error_shape, post_chunked, signed_get, signed_post
@@ -317,6 +316,10 @@ def test_ids_with_nul_or_unpaired_surrogates_are_refused_not_rewritten(client, p
 def test_text_with_nul_is_still_scrubbed_and_ids_with_paired_surrogates_are_fine(client):
     answer = signed_post(client, "/v1/comments", {"id": "\U0001F600", "text": "hi\u0000 there \ud800"})
     assert answer.status_code == 200 and answer.get_json()["comment_id"] == "\U0001F600"
+    with db.connect(client.application.extensions["moderation"].engine) as conn:
+        stored = db.find_verdict(conn, "default", "\U0001F600")
+        texts = db.comment_texts(conn, "default", ["\U0001F600"])
+    assert stored["text"] == texts["\U0001F600"] == "hi\ufffd there \ufffd"
 
 
 def test_reading_a_verdict_for_an_id_with_nul_is_422(client):
