@@ -254,7 +254,12 @@ def _json_line(obj) -> str:
 
 
 def _open_out(name: str):
-    return contextlib.nullcontext(sys.stdout) if name == "-" else open(name, "w", encoding="utf-8")
+    if name != "-":
+        return open(name, "w", encoding="utf-8")
+    # JSON lines are UTF-8 whatever the terminal's locale: a Latin-1 stdout would fail on the first emoji.
+    if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    return contextlib.nullcontext(sys.stdout)
 
 
 def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:

@@ -166,3 +166,14 @@ def test_exit_status_and_output_left_alone_when_input_fails(tmp_path):
     assert nothing_scored.returncode == 1 and b"no comment could be scored" in nothing_scored.stderr
     assert run("score", "--input", "-", stdin=b"").returncode == 0
     assert b"exit status: 0 when" in run("score", "--help").stdout
+
+
+def test_output_to_a_non_utf8_terminal_is_still_utf8_jsonl(tmp_path):
+    """A Latin-1 locale's stdout cannot encode an emoji; JSON lines are UTF-8 whatever the terminal."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "c-👍", "text": "Great work on the cycle lanes 👍 – thanks"}) + "\n", encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "latin-1"}
+    result = subprocess.run([sys.executable, "-m", "moderation.cli", "score", "--input", str(src)],
+                            capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert json.loads(result.stdout.decode("utf-8"))["id"] == "c-👍"
