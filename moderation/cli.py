@@ -19,7 +19,7 @@ from tqdm import tqdm
 from .errors import InputError, ModerationError
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
-from .scorer import Article, Scorer
+from .scorer import Article, Scorer, merge_spans
 
 BATCH = 512
 
@@ -313,15 +313,9 @@ def cmd_score(args) -> int:
 
 
 def _highlight(text: str, evidence) -> str:
-    """The text with each evidence span in [[ ]]; overlapping spans are merged into one."""
-    merged: list[list[int]] = []
-    for begin, end in sorted((e.begin, e.end) for e in evidence):
-        if merged and begin < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([begin, end])
+    """The text with each evidence span in [[ ]]; overlapping or touching spans are merged into one."""
     out, pos = [], 0
-    for begin, end in merged:
+    for begin, end in merge_spans((e.begin, e.end) for e in evidence):
         out += [text[pos:begin], "[[", text[begin:end], "]]"]
         pos = end
     return "".join(out + [text[pos:]])

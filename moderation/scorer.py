@@ -15,7 +15,7 @@ from .language import identify_languages
 from .normalise import Normalised, normalise
 from .persistence import SCORING_ARRAYS, load_arrays, load_components, read_manifest, verify_files
 
-__all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_scorer"]
+__all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_scorer", "merge_spans"]
 
 MAX_TEXT_CHARS = 20_000
 
@@ -236,6 +236,17 @@ def _spans(label, norm: Normalised, tokens, contrib, max_spans) -> list[Evidence
         begin, end = norm.original_span(tokens[g[0]].start(), tokens[g[-1]].end())
         out.append(Evidence(label, begin, end, norm.original[begin:end], float(contrib[g].sum())))
     return sorted(out, key=lambda e: e.begin)
+
+
+def merge_spans(spans) -> list[tuple[int, int]]:
+    """``(begin, end)`` spans sorted, with overlapping or touching ones merged into one."""
+    merged: list[list[int]] = []
+    for begin, end in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
+    return [(begin, end) for begin, end in merged]
 
 
 def load_scorer(directory: str | Path | None = None) -> Scorer:

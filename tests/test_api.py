@@ -90,3 +90,11 @@ def test_text_with_lone_surrogates_is_scored_not_crashed(scorer):
     assert score.normalised.text == "read it again, you \ufffd absolute moron."
     for evidence in scorer.explain(text, score=score, min_score=0.3):
         assert text[evidence.begin:evidence.end] == evidence.text
+
+
+def test_merge_spans_joins_overlapping_and_touching_spans_only():
+    from moderation.scorer import merge_spans
+
+    assert merge_spans([(10, 14), (0, 3), (2, 5), (5, 7), (20, 22)]) == [(0, 7), (10, 14), (20, 22)]
+    assert merge_spans([(0, 10), (2, 4)]) == [(0, 10)]
+    assert merge_spans([]) == []

@@ -20,7 +20,7 @@ from flask import current_app
 from moderation.errors import ModelError, PolicyError
 from moderation.labels import POLICY_LABELS
 from moderation.policy import AuthorState, Policy, load_policy
-from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer
+from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
@@ -284,13 +284,7 @@ def without_quote(text: str, parent: str | None) -> str:
     """
     if not parent or len(text) < _MIN_QUOTE:
         return text
-    spans = sorted(span for piece in _passages(parent) for span in _occurrences(text, piece))
-    merged: list[list[int]] = []
-    for begin, end in spans:
-        if merged and begin <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([begin, end])
+    merged = merge_spans(span for piece in _passages(parent) for span in _occurrences(text, piece))
     quoted = sum(end - begin for begin, end in merged)
     if not quoted or quoted > 0.9 * len(text.strip()):
         return text  # nothing quoted, or a reply that is all quotation: judged as written
