@@ -128,8 +128,15 @@ labels = sa.Table(
     sa.Column("scores", sa.JSON),  # the model's scores when the label was given (version 2)
     sa.Column("model_version", sa.Text),  # version 2
 )
-# The duplicate check of resent feedback (insert_labels_once) looks labels up by these (version 3).
-_LABELS_INDEX = sa.Index("ix_labels_site_comment_label", labels.c.site_id, labels.c.comment_ref, labels.c.label)
+# The duplicate check of resent feedback (insert_labels_once) finds labels by comment, or by site and
+# label for feedback on no named comment (version 3). On PostgreSQL the comment index is a hash index:
+# a btree entry is capped at about 2.7 kB and comment refs were not always bounded, so a btree built on
+# an older database could fail, and with it the service's start.
+_LABELS_INDEXES = (
+    sa.Index("ix_labels_comment_ref", labels.c.comment_ref, postgresql_using="hash"),
+    sa.Index("ix_labels_no_ref", labels.c.site_id, labels.c.label, postgresql_where=labels.c.comment_ref.is_(None),
+             sqlite_where=labels.c.comment_ref.is_(None)),
+)
 
 coral_events = sa.Table(
     "coral_events", metadata,
@@ -220,8 +227,10 @@ def _add_review_queue(conn) -> None:
 
 
 def _index_labels(conn) -> None:
-    """Labels are indexed by site, comment and label, so resent feedback is found without a table scan."""
-    _LABELS_INDEX.create(conn)
+    """Labels are indexed by comment (and by site and label where none is named), so resent feedback is
+    found without a table scan."""
+    for index in _LABELS_INDEXES:
+        index.create(conn)
 
 
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels}
