@@ -142,15 +142,19 @@ def _number(table: dict, key: str, where: str) -> float:
     return float(value)
 
 
+def _strings(table: dict, keys, where: str) -> None:
+    # str() would quietly turn a table, list, number or boolean into a clause that cites nonsense
+    for key in keys:
+        if key in table and not isinstance(table[key], str):
+            raise PolicyError(f"{where}: {key} must be a string, got {table[key]!r}")
+
+
 def _clause(table: dict, n: int) -> Clause:
     where = f"clause {n} ({table.get('id', 'no id')})"
     for key in ("id", "text", "labels"):
         if key not in table:
             raise PolicyError(f"{where}: missing '{key}'")
-    for key in ("id", "text"):
-        # str() would quietly turn a table, list, number or boolean into a clause that cites nonsense
-        if not isinstance(table[key], str):
-            raise PolicyError(f"{where}: {key} must be a string, got {table[key]!r}")
+    _strings(table, ("id", "text"), where)
     labels = table["labels"]
     if not isinstance(labels, list) or not all(isinstance(lab, str) for lab in labels):
         raise PolicyError(f"{where}: labels must be a list of label names such as [\"profanity\"], got {labels!r}")
@@ -198,20 +202,27 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
             raise PolicyError(f"no clause covers {missing}")
         unscorable = {"non_english": "hold", "empty": "hold", "error": "hold",
                       "clause": "moderator-review", "text": "Held for a moderator.", **_table(data, "unscorable")}
+        _strings(unscorable, ("clause", "text"), "[unscorable]")
         for key in ("non_english", "empty", "error"):
             if unscorable[key] not in ACTIONS:
                 raise PolicyError(f"[unscorable] {key} must be one of {ACTIONS}, got {unscorable[key]!r}")
+        given = _table(data, "authors")
         authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
-                   "text": "Repeat offenders may be pre-moderated or blocked.", **_table(data, "authors")}
+                   "text": "Repeat offenders may be pre-moderated or blocked.", **given}
+        _strings(authors, ("clause", "text"), "[authors]")
         for key in ("premod_after", "block_after"):
             if isinstance(authors[key], bool) or not isinstance(authors[key], int) or authors[key] < 1:
                 raise PolicyError(f"[authors] {key} must be a positive integer, got {authors[key]!r}")
         if authors["premod_after"] > authors["block_after"]:
-            raise PolicyError(f"[authors] premod_after ({authors['premod_after']}) must not exceed block_after "
-                              f"({authors['block_after']}): an author would be blocked before being pre-moderated")
+            shown = {k: f"{authors[k]}{'' if k in given else ', the default'}" for k in ("premod_after", "block_after")}
+            raise PolicyError(f"[authors] premod_after ({shown['premod_after']}) must not exceed block_after "
+                              f"({shown['block_after']}): an author would be blocked before being pre-moderated")
         for key in ("id", "version"):
             if key not in data:
                 raise PolicyError(f"missing top-level '{key}'")
+        _strings(data, ("id", "title"), "policy")
+        if isinstance(data["version"], (bool, dict, list, float)):  # a string, a number or a TOML date
+            raise PolicyError(f"policy: version must be a string such as \"2026-11-23\", got {data['version']!r}")
         languages = _languages(data)
     except PolicyError as exc:
         raise PolicyError(f"{source}: {exc}") from None

@@ -123,10 +123,20 @@ _CLAUSE = 'id = "a"\ntext = "t"\nlabels = ["profanity", "personal_attack", "inci
     ('id = "x"\nversion = "1"\n[authors]\npremod_after = 5\nblock_after = 2\n[[clause]]\n' + _CLAUSE,
      "[authors] premod_after (5) must not exceed block_after (2)"),
     ('id = "x"\nversion = "1"\n[authors]\npremod_after = 7\n[[clause]]\n' + _CLAUSE,
-     "[authors] premod_after (7) must not exceed block_after (6)"),
+     "[authors] premod_after (7) must not exceed block_after (6, the default)"),
+    ('id = "x"\nversion = "1"\n[authors]\nblock_after = 2\n[[clause]]\n' + _CLAUSE,
+     "[authors] premod_after (3, the default) must not exceed block_after (2)"),
+    ('id = "x"\nversion = "1"\n[unscorable]\nclause = 7\n[[clause]]\n' + _CLAUSE,
+     "[unscorable]: clause must be a string, got 7"),
+    ('id = "x"\nversion = "1"\n[authors]\ntext = {en = "x"}\n[[clause]]\n' + _CLAUSE,
+     "[authors]: text must be a string, got {'en': 'x'}"),
+    ('id = 5\nversion = "1"\n[[clause]]\n' + _CLAUSE, "policy: id must be a string, got 5"),
+    ('id = "x"\nversion = [1]\n[[clause]]\n' + _CLAUSE, "policy: version must be a string"),
 ], ids=["clause-string", "clause-ints", "labels-int", "hold-bool", "reject-bool", "unscorable-string", "authors-int",
         "premod-bool", "languages-string", "languages-empty", "languages-int", "id-table", "id-list", "id-int",
-        "text-float", "text-bool", "text-table", "premod-after-block", "premod-after-default-block"])
+        "text-float", "text-bool", "text-table", "premod-after-block", "premod-after-default-block",
+        "premod-default-after-block", "unscorable-clause-int", "authors-text-table", "policy-id-int",
+        "policy-version-list"])
 def test_wrongly_typed_keys_are_refused_naming_the_key(tmp_path, toml, message):
     path = tmp_path / "policy.toml"
     path.write_text(toml, encoding="utf-8")
