@@ -254,12 +254,14 @@ def _json_line(obj) -> str:
 
 
 def _open_out(name: str):
-    if name != "-":
-        return open(name, "w", encoding="utf-8")
-    # JSON lines are UTF-8 whatever the terminal's locale: a Latin-1 stdout would fail on the first emoji.
+    return contextlib.nullcontext(sys.stdout) if name == "-" else open(name, "w", encoding="utf-8")
+
+
+def _utf8_stdout() -> None:
+    # JSON lines and explanations are UTF-8 whatever the terminal's locale: a Latin-1 stdout would fail
+    # on the first emoji of an id, a comment or an evidence span.
     if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8" and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
-    return contextlib.nullcontext(sys.stdout)
 
 
 def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:
@@ -377,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _utf8_stdout()
     try:
         return args.func(args)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do

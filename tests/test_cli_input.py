@@ -177,3 +177,7 @@ def test_output_to_a_non_utf8_terminal_is_still_utf8_jsonl(tmp_path):
                             capture_output=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert json.loads(result.stdout.decode("utf-8"))["id"] == "c-👍"
+    explained = subprocess.run([sys.executable, "-m", "moderation.cli", "explain", "You absolute 🤡 moron"],
+                               capture_output=True, env=env, timeout=120)
+    assert explained.returncode == 0, explained.stderr.decode(errors="replace")
+    assert "🤡" in explained.stdout.decode("utf-8")
