@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 
 MAX_COMMENT_BYTES = 20480
-MAX_TOKEN_CHARS = 200  # a stored clientToken (suggestscore) is a labels index key, which PostgreSQL caps in size
+MAX_TOKEN_CHARS = 200  # a stored clientToken (suggestscore) is a comment ref: bounded like every other id
 _SUPPORTED_LANGUAGES = ("en",)
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",

@@ -338,7 +338,7 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
             out.append(Judgement(comment, policy.fallback("error"), fallback="error"))
             continue
         author = AuthorState(**_author_state(authors.get(comment.author_id)))
-        score = _worst(svc.scorer, [s for _, _, s in scored[i]])
+        score = _worst([s for _, _, s in scored[i]])
         evidence = _deciding_evidence(svc.scorer, scored[i], floor, deadline)
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
@@ -361,7 +361,7 @@ def _pieces(text: str) -> list[tuple[int, str]]:
     return pieces
 
 
-def _worst(scorer: Scorer, scores: list[Score]) -> Score:
+def _worst(scores: list[Score]) -> Score:
     """One comment's score from its pieces' scores: each label's highest; language and stance from the
     first piece with words."""
     if len(scores) == 1:
