@@ -3,7 +3,8 @@
 ``HashedTfidf.transform`` is the hot path of scoring, so it works on plain arrays and builds one
 sparse matrix at the end: each distinct word's columns (its unigram and its character n-grams)
 are hashed once and kept in a bounded per-process table, since readers reuse words far more often
-than they coin them; only longer word n-grams are hashed per comment. The columns are exactly those
+than they coin them; only longer word n-grams are hashed per comment (explanations, which need each
+feature's tokens, read the same table through ``token_columns``). The columns are exactly those
 scikit-learn's ``FeatureHasher`` gives ``analyze``'s feature strings (MurmurHash3 from ``mmh3``,
 the same function), and the weights those of TF-IDF with L2 normalisation (both tested).
 Training (``features.CommentFeaturizer``) learns the IDF vector and uses this same code.
@@ -19,7 +20,8 @@ import mmh3
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "tokenize"]
+__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "TokenColumns",
+           "token_columns", "tokenize"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 _INT32_MIN = -(2**31)
@@ -68,6 +70,38 @@ def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi:
                 table[word] = cols
         found[word] = cols
     return found
+
+
+def _ngram_columns(words: list[str], k: int, n_features: int) -> list[int]:
+    """The column of each word k-gram of a tokenised text, in the order of their first tokens."""
+    return [_column("w" + " ".join(words[i:i + k]), n_features) for i in range(len(words) - k + 1)]
+
+
+class TokenColumns(NamedTuple):
+    """The columns of a tokenised text's features, by the tokens they span (see :func:`token_columns`)."""
+
+    words: list[str]  # the text's distinct tokens, first seen first
+    word_of_token: np.ndarray  # each token's number among ``words``
+    word_columns: np.ndarray  # each distinct word's own columns (its unigram, its character n-grams), in turn
+    word_of_column: np.ndarray  # the distinct word of each of ``word_columns``
+    longer: dict[int, np.ndarray]  # order k -> the column of the word k-gram starting at each token
+
+
+def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams) -> TokenColumns:
+    """The columns of a tokenised text's features (``analyze``'s, tested) with the tokens they span.
+
+    A word's own columns are listed once however often it occurs, and come from the per-word table,
+    so only the longer word n-grams are hashed here.
+    """
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    number: dict[str, int] = {}
+    word_of_token = np.fromiter((number.setdefault(w, len(number)) for w in words), dtype=np.int64, count=len(words))
+    table = _word_columns(set(number), n_features, wlo <= 1 <= whi, clo, chi)
+    word_cols = [table[w] for w in number]
+    sizes = np.fromiter((len(c) // 4 for c in word_cols), dtype=np.int64, count=len(word_cols))
+    own = np.frombuffer(b"".join(word_cols), dtype=np.int32).astype(np.int64)
+    longer = {k: np.array(_ngram_columns(words, k, n_features), dtype=np.int64) for k in range(max(wlo, 2), whi + 1)}
+    return TokenColumns(list(number), word_of_token, own, np.repeat(np.arange(len(word_cols)), sizes), longer)
 
 
 def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
@@ -153,8 +187,7 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
         if lexicon:
             for w in lexicon.intersection(words):
                 pairs.append((t, found.setdefault(w, len(found))))
-        longer = {k: [_column("w" + " ".join(words[i:i + k]), n) for i in range(len(words) - k + 1)]
-                  for k in orders}
+        longer = {k: _ngram_columns(words, k, n) for k in orders}
         word_cols = [table[w] for w in words]
         chunks.append(b"".join([*word_cols, *(array("i", longer[k]).tobytes() for k in orders)]))
         spans = _sentence_spans(words) if sentences else []

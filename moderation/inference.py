@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import scipy.sparse as sp
 
-from .hashing import HashedTfidf, Reading, analyze, tokenize
+from .hashing import HashedTfidf, Reading, token_columns, tokenize
 from .lexicon import INNOCENT_SENSES, PROFANITY
 
 __all__ = ["LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
@@ -159,24 +160,43 @@ class CompiledViolation:
         row when the caller already has it.
         """
         heads = [heads] if isinstance(heads, str) else list(heads)
-        feats, owners = analyze(text, word_ngrams=self.featurizer_.word_ngrams,
-                                char_ngrams=self.featurizer_.char_ngrams, with_tokens=True)
+        f = self.featurizer_
         tokens = tokenize(text)
-        if not feats:
+        # A long comment repeats its words: each distinct word's own columns come once from the
+        # featurizer's per-word table and its share is reckoned once, rather than hashing every feature
+        # string of every occurrence (tested equal to doing so).
+        tc = token_columns([m.group(0) for m in tokens], f.n_features, f.word_ngrams, f.char_ngrams)
+        cols = np.concatenate([tc.word_columns, *tc.longer.values()])
+        if not len(cols):
             return tokens, np.zeros((len(tokens), len(heads)))
-        if row is None:
-            row = self.featurizer_.transform([text])  # columns sorted, each once
-        cols = self.featurizer_.feature_index(feats)
-        value = row.data[np.searchsorted(row.indices, cols)].astype(np.float64)
-        _, inverse, seen = np.unique(cols, return_inverse=True, return_counts=True)
-        width = np.fromiter(map(len, owners), dtype=np.int64, count=len(owners))
-        coef = self.W[cols][:, [self.heads.index(h) for h in heads]].astype(np.float64)
-        share = (value / seen[inverse] / width)[:, None] * coef
-        owner_of = np.repeat(np.arange(len(feats)), width)
-        token_of = np.fromiter((t for owner in owners for t in owner), dtype=np.int64, count=int(width.sum()))
-        contrib = np.zeros((len(tokens), len(heads)))
-        np.add.at(contrib, token_of, share[owner_of])
+        n_words, n_own = len(tc.words), len(tc.word_columns)
+        occurs = np.bincount(tc.word_of_token, minlength=n_words)
+        share = self._occurrence_shares(cols, np.concatenate([occurs[tc.word_of_column], np.ones(len(cols) - n_own)]),
+                                        heads, row)
+        by_word = np.zeros((n_words, len(heads)))
+        for j in range(len(heads)):
+            by_word[:, j] = np.bincount(tc.word_of_column, weights=share[:n_own, j], minlength=n_words)
+        contrib = by_word[tc.word_of_token]
+        start = n_own
+        for k, kgrams in tc.longer.items():
+            part = share[start:start + len(kgrams)] / k
+            for offset in range(k):  # k-gram i spans tokens i .. i + k - 1
+                contrib[offset:offset + len(kgrams)] += part
+            start += len(kgrams)
         return tokens, contrib
+
+    def _occurrence_shares(self, cols, times, heads, row) -> np.ndarray:
+        """Each listed feature column's value times each head's coefficient, shared between its occurrences in
+        the text (the column occurs ``times`` times where listed): (len(cols), len(heads))."""
+        distinct, inverse = np.unique(cols, return_inverse=True)
+        seen = np.bincount(inverse, weights=times)
+        if row is None:  # the text's counts are at hand: weighted, they are its row (what transform gives)
+            row = self.featurizer_.weight(sp.csr_matrix(
+                (seen.astype(np.float32), distinct.astype(np.int32), [0, len(distinct)]),
+                shape=(1, self.featurizer_.n_features)))
+        value = row.data[np.searchsorted(row.indices, distinct)].astype(np.float64)
+        coef = self.W[distinct][:, [self.heads.index(h) for h in heads]].astype(np.float64)
+        return ((value / seen)[:, None] * coef)[inverse]
 
 
 class CompiledStance:

@@ -234,3 +234,92 @@ def test_lexicon_word_rows_are_each_word_read_alone():
                                                                                    (2, "damn")]
     plain = hashing.read_counts(texts, n, words, chars)
     assert plain.words is None and plain.word_pairs.shape == (0, 2)
+
+
+def _contributions_from_feature_strings(model, text: str, heads: list[str], row=None) -> np.ndarray:
+    """token_contributions as it was first written: every feature string built by ``analyze`` and hashed."""
+    feats, owners = analyze(text, word_ngrams=model.featurizer_.word_ngrams,
+                            char_ngrams=model.featurizer_.char_ngrams, with_tokens=True)
+    contrib = np.zeros((len(features.tokenize(text)), len(heads)))
+    if not feats:
+        return contrib
+    if row is None:
+        row = model.featurizer_.transform([text])
+    cols = model.featurizer_.feature_index(feats)
+    value = row.data[np.searchsorted(row.indices, cols)].astype(np.float64)
+    _, inverse, seen = np.unique(cols, return_inverse=True, return_counts=True)
+    width = np.array([len(owner) for owner in owners])
+    coef = model.W[cols][:, [model.heads.index(h) for h in heads]].astype(np.float64)
+    share = (value / seen[inverse] / width)[:, None] * coef
+    for k, owner in enumerate(owners):
+        for t in owner:
+            contrib[t] += share[k]
+    return contrib
+
+
+def _long_text(n_chars: int = 20_000, seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    vocab = ["the", "council", "idiot", "don't", "o'brien", "1234", "a", "moron", "f*ck", "it's", "x" * 40,
+             "lanes", "héllo", "7-2", "!!", "...", "you", "should", "shoot", "sh1t"]
+    vocab += ["".join(rng.choice(list("abcdefghij'0"), size=int(rng.integers(1, 12)))) for _ in range(400)]
+    words = rng.choice(vocab, size=n_chars // 3)
+    return normalise_text(" ".join(words)[:n_chars])
+
+
+_CONTRIBUTION_TEXTS = [
+    "", "!!!", ". , ; ?!", "ok", "a", "the the the the", "idiot idiot, idiot! idiot", "don't you dare, mr. o'brien",
+    "'' ' 'tis rock 'n' roll", "12 345 6789 abc123 7-2", "héllo wörld straße ¿qué pasa? 你好", "x" * 300,
+    "you absolute moron, f*cking idiot idiot idiot",
+    "Someone should shoot that judge. The judge gave him a suspended sentence.",
+]
+
+
+def _synthetic_violation(n_features: int, word_ngrams, char_ngrams):
+    """A CompiledViolation with random weights over a featurizer of the given shape."""
+    from moderation.hashing import HashedTfidf
+    from moderation.inference import CompiledViolation
+
+    rng = np.random.default_rng(n_features)
+    featurizer = HashedTfidf(n_features, word_ngrams, char_ngrams, True, rng.uniform(0.5, 5.0, n_features))
+    curve = (np.array([-1.0, 1.0]), np.array([0.0, 1.0]))
+    return CompiledViolation(["a", "b"], featurizer, rng.normal(size=(n_features, 2)), np.zeros(2), [curve] * 2)
+
+
+def _assert_contributions_as_from_feature_strings(model, text: str, heads: list[str]) -> None:
+    for row in (None, model.featurizer_.transform([text])):
+        tokens, contrib = model.token_contributions(text, heads, row=row)
+        assert [(m.group(0), m.span()) for m in tokens] == [(m.group(0), m.span()) for m in features.tokenize(text)]
+        assert contrib.shape == (len(tokens), len(heads))
+        assert np.allclose(contrib, _contributions_from_feature_strings(model, text, heads, row), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("text", [*_CONTRIBUTION_TEXTS, "long"])
+def test_token_contributions_equal_hashing_every_feature_string(text):
+    """The shipped model's contributions, from the per-word column table, are those of hashing every feature."""
+    from moderation import load_scorer
+
+    text = _long_text() if text == "long" else normalise_text(text)
+    model = load_scorer().violation
+    _assert_contributions_as_from_feature_strings(model, text, ["profanity", "personal_attack", "threat"])
+    _assert_contributions_as_from_feature_strings(model, text, ["toxicity"])
+
+
+@pytest.mark.parametrize(("n_features", "word_ngrams", "char_ngrams"), [
+    (2**10, (1, 3), (3, 4)),  # small: many hash collisions within a text
+    (2**18, (2, 3), (2, 5)),  # no word unigrams
+    (2**12, (1, 1), (2, 2)),  # no longer word n-grams
+])
+def test_token_contributions_follow_the_featurizers_shape(n_features, word_ngrams, char_ngrams):
+    model = _synthetic_violation(n_features, word_ngrams, char_ngrams)
+    hashing._WORD_TABLES.clear()
+    for _ in range(2):  # a cold word table, then a warm one
+        for text in [*_CONTRIBUTION_TEXTS, _long_text(3_000, seed=1)]:
+            _assert_contributions_as_from_feature_strings(model, normalise_text(text), ["b", "a"])
+
+
+def test_token_contributions_with_a_full_word_table(monkeypatch):
+    monkeypatch.setattr(hashing, "_WORD_TABLE_MAX_WORDS", 5)  # later words are hashed each time, not kept
+    hashing._WORD_TABLES.clear()
+    model = _synthetic_violation(2**10, (1, 2), (2, 5))
+    for text in [_long_text(2_000, seed=2), "the the idiot, o'brien"]:
+        _assert_contributions_as_from_feature_strings(model, text, ["a"])
