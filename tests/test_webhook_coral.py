@@ -198,7 +198,7 @@ def _explained_texts(model, monkeypatch, delay: float = 0.0) -> list[str]:
 
 
 def test_a_long_comment_s_evidence_comes_from_the_pieces_that_decided_its_labels(app, client, model, monkeypatch):
-    """Explaining costs about 0.14 s a piece against Coral's 200 ms: only each label's worst piece is explained."""
+    """Explaining costs more than scoring, against Coral's 200 ms: only each label's worst piece is explained."""
     explained = _explained_texts(model, monkeypatch)
     body = _long_coral_body(_RUDE_THEN_SWEARING)
     assert post_coral(client, body, sign(body)).status_code == 200
