@@ -96,9 +96,9 @@ then top-level comments and replies as readers would post them (typos, sarcasm, 
 reactions, rants, civil and uncivil disagreement, a few comments in other languages, some spam). Each
 comment was labelled when it was written, against `LABELLING.md`. The hard cases the model must learn
 (hard negatives such as counter-speech and negated hate) were written on purpose, in proportions set in
-the corpus issue; a later part (`locl`, local news) was written for one of them, violent words used
-figuratively ("this will kill the high street", "we slaughtered them 4-0"), beside real threats in the same
-settings, so the label mix is **not** the mix of a real comment section: real sections have far
+the corpus issue; two later parts (`locl`, local news, and `pubs`, a seaside town's pubs, levies,
+football club and hospital) were written for one of them, violent words used figuratively ("this will
+kill the high street", "we slaughtered them 4-0"), beside real threats in the same settings, so the label mix is **not** the mix of a real comment section: real sections have far
 fewer violations.
 
 ## Double check
