@@ -1,8 +1,11 @@
 """The violation model: one calibrated linear head per label over shared text features.
 
-Each head is a scikit-learn ``LogisticRegression`` trained only on the rows whose source labels
-that head (a NaN target means "this source does not say"), then calibrated with isotonic
-regression on a held-out fold. :meth:`ViolationModel.adjust_to_domain` can then re-calibrate heads for
+Each head is a scikit-learn ``LogisticRegression`` trained on all the rows whose source labels
+that head (a NaN target means "this source does not say"), and calibrated with isotonic regression
+on out-of-fold scores: the same fit on each of ``calibration_folds`` folds scores the rows it left
+out, so the head learns from every row and its curve is still fitted on scores of unseen rows (as
+scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does). The fits run in ``n_jobs`` threads:
+liblinear releases the GIL. :meth:`ViolationModel.adjust_to_domain` can then re-calibrate heads for
 news comments: where the public sources' prevalence and noise make a mixed curve under-confident on
 in-domain text, a two-parameter logistic fit on in-domain comments the heads never saw maps the
 curve's values to in-domain probabilities. Scoring uses :meth:`ViolationModel.compiled` (``inference.py``):
@@ -12,10 +15,11 @@ every head's weights stacked into one matrix and the calibration curves as array
 from __future__ import annotations
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold
 
 from .features import CommentFeaturizer
 from .inference import CompiledViolation
@@ -48,13 +52,19 @@ def domain_adjustment(probabilities, y) -> tuple[float, float] | None:
 class ViolationModel(BaseEstimator):
     """Multi-label violation scorer with calibrated probabilities and token-level evidence."""
 
-    def __init__(self, *, heads=HEADS, n_features=2**18, C=4.0, calibration_size=0.2,
+    def __init__(self, *, heads=HEADS, n_features=2**18, C=4.0, calibration_folds=3, n_jobs=2,
                  random_state=0):
         self.heads = heads
         self.n_features = n_features
         self.C = C
-        self.calibration_size = calibration_size
+        self.calibration_folds = calibration_folds
+        self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def _fit_head(self, X, y, weights):
+        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="liblinear",
+                                 random_state=self.random_state)
+        return clf.fit(X, y, sample_weight=weights)
 
     def fit(self, texts, targets, sample_weight=None):
         """Fit on normalised texts and a (n_texts, n_heads) array with NaN for unknown labels."""
@@ -65,18 +75,30 @@ class ViolationModel(BaseEstimator):
         self.featurizer_ = CommentFeaturizer(n_features=self.n_features).fit(texts)
         X = self.featurizer_.transform(texts)
         self.estimators_, self.calibrators_, self.domain_adjustments_ = {}, {}, {}
+        known, folds = {}, {}
         for j, head in enumerate(self.heads):
-            known = np.flatnonzero(~np.isnan(targets[:, j]))
-            y = targets[known, j].astype(int)
+            known[head] = np.flatnonzero(~np.isnan(targets[:, j]))
+            y = targets[known[head], j].astype(int)
             if len(np.unique(y)) < 2:
                 raise ValueError(f"head {head!r} needs positive and negative examples")
-            fit_rows, cal_rows = train_test_split(known, test_size=self.calibration_size, stratify=y,
-                                                  random_state=self.random_state)
-            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, solver="liblinear")
-            clf.fit(X[fit_rows], targets[fit_rows, j].astype(int), sample_weight=weights[fit_rows])
+            split = StratifiedKFold(n_splits=self.calibration_folds, shuffle=True, random_state=self.random_state)
+            folds[head] = [None, *split.split(known[head], y)]  # None: the head's own fit, on every row
+        tasks = [(head, fold) for head in self.heads for fold in folds[head]]
+
+        def fit(head, fold):
+            rows = known[head] if fold is None else known[head][fold[0]]
+            return self._fit_head(X[rows], targets[rows, self.heads.index(head)].astype(int), weights[rows])
+
+        fitted = iter(Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(fit)(*task) for task in tasks))
+        for j, head in enumerate(self.heads):
+            rows = known[head]
+            clf = next(fitted)
+            out_of_fold = np.empty(len(rows))
+            for _, left_out in folds[head][1:]:
+                out_of_fold[left_out] = next(fitted).decision_function(X[rows[left_out]])
             clf.coef_ = clf.coef_.astype(np.float32)  # what scoring uses: half the file, same scores
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            iso.fit(clf.decision_function(X[cal_rows]), targets[cal_rows, j], sample_weight=weights[cal_rows])
+            iso.fit(out_of_fold, targets[rows, j], sample_weight=weights[rows])
             self.estimators_[head], self.calibrators_[head] = clf, iso
         self._compiled = None
         return self

@@ -9,7 +9,7 @@ A *gate* is one (set, label, metric) that both models are judged on: ROC AUC and
 on the violation sets (when the set has at least ``MIN_CLASS`` positives and negatives for it),
 stance macro-F1 on the stance sets, and the pass rate per label of the behaviour cases. The
 candidate is promotable when no gate is worse than live by more than the tolerance. Retraining
-reshuffles the calibration fold, so on small sets F1 moves by a few examples from one run to the
+reshuffles the calibration folds, so on small sets F1 moves by a few examples from one run to the
 next: a drop beyond the tolerance counts as worse only when a paired bootstrap over the set's rows
 (200 resamples) puts the difference below zero with 95% confidence. Drops within that noise are
 listed in the report, but do not block.
