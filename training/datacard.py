@@ -98,8 +98,8 @@ comment was labelled when it was written, against `LABELLING.md`. The hard cases
 (hard negatives such as counter-speech and negated hate) were written on purpose, in proportions set in
 the corpus issue; two later parts (`locl`, local news, and `pubs`, a seaside town's pubs, levies,
 football club and hospital) were written for one of them, violent words used figuratively ("this will
-kill the high street", "we slaughtered them 4-0"), beside real threats in the same settings, so the label mix is **not** the mix of a real comment section: real sections have far
-fewer violations.
+kill the high street", "we slaughtered them 4-0"), beside real threats in the same settings, so the
+label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled a random {checked / sampled:.0%} ({checked} of {sampled:,} comments, seed 2026) blind: it saw
