@@ -53,7 +53,7 @@ def test_direction_adding_an_insult_raises_attack(scorer, base, insult):
 
 @pytest.mark.parametrize("base,threat", [
     # Was a known failure (court-report words diluted the threat to 0.06); since the corpus's local-news
-    # part it scores 0.73 after this sentence (0.99 alone).
+    # part it scores 0.47 after this sentence (0.96 alone).
     ("The judge gave him a suspended sentence.", " Someone should shoot that judge."),
     ("The landlord raised the rent again.", " I hope someone burns his house down with him inside."),
 ])
@@ -62,9 +62,9 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
 
 
 # Known gap, measured and listed in the README: first names move the personal_attack score by up to
-# 0.27 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
+# 0.31 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
 # threads. Not strict, so the day name-swap augmentation fixes it this test starts passing.
-_NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.27 (README: limitations)", strict=False)
+_NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.31 (README: limitations)", strict=False)
 
 
 @pytest.mark.parametrize("template", [

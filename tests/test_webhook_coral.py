@@ -180,7 +180,7 @@ def test_a_comment_too_long_to_score_gets_the_policy_s_fallback(app, client):
 
 # Five pieces of exactly 20,000 characters (lines of 40): four rude enough to hold (a personal attack,
 # no swearing), then one that swears.
-_RUDE = "What a dumb idea, honestly.".ljust(39) + "\n"
+_RUDE = "What a dumb idea, you clown.".ljust(39) + "\n"
 _RUDE_THEN_SWEARING = _RUDE * 2000 + ("Damn, this is a crap plan.".ljust(39) + "\n") * 500
 
 
