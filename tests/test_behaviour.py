@@ -63,7 +63,8 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
 
 # Known gap, measured and listed in the README: first names move the personal_attack score by up to
 # 0.31 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
-# threads. Not strict, so the day name-swap augmentation fixes it this test starts passing.
+# threads (and swapping the corpus's names for pool names in training only narrowed it to 0.27).
+# Not strict, so the day a fix lands this test starts passing.
 _NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.31 (README: limitations)", strict=False)
 
 
