@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .hashing import HashedTfidf, Reading, token_columns, tokenize
 from .lexicon import INNOCENT_SENSES, PROFANITY
+from .normalise import NAME_PLACEHOLDER
 
 __all__ = ["LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
            "content_words", "from_arrays", "relatedness_features", "row_cosines", "to_arrays"]
@@ -51,7 +52,7 @@ _STOP = frozenset(
     what when than them then there their would could should about which into more some such only
     other also just like very after most over even much these those many being because does doesn
     don't isn't it's i'm that's here where while why who's yes yet our ours own same so than""".split()
-)
+) | {NAME_PLACEHOLDER}  # a name in both comment and article is not a sign of the same topic
 _COS_BINS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45])
 
 

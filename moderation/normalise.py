@@ -12,16 +12,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .lexicon import OBFUSCATION_TARGETS, PHONETIC
+from .lexicon import GIVEN_NAMES, OBFUSCATION_TARGETS, PHONETIC
 
 __all__ = [
     "LONE_SURROGATE",
+    "NAME_PLACEHOLDER",
     "Normalised",
     "collapse_whitespace",
     "drop_invisible",
     "fold_homoglyphs",
     "join_spaced_letters",
     "lower",
+    "mask_given_names",
     "normalise",
     "normalise_text",
     "normalise_texts",
@@ -179,6 +181,20 @@ def fold_homoglyphs(norm: Normalised) -> Normalised:
     return _rewrite(norm, _WORD, fold)
 
 
+# What a capitalised given name (``lexicon.GIVEN_NAMES``) reads as: one word that no comment contains.
+NAME_PLACEHOLDER = "xxname"
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+
+
+def mask_given_names(norm: Normalised) -> Normalised:
+    """Read each capitalised given name as :data:`NAME_PLACEHOLDER`, so no name scores differently.
+
+    Only names written with a capital are read so ("Dave, ..."), not the same letters in lower case
+    or capitals; the offset map sends the placeholder back to the name the commenter wrote.
+    """
+    return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in GIVEN_NAMES else m.group(0))
+
+
 def lower(norm: Normalised) -> Normalised:
     """Lower-case, keeping one character per character (the rare expanding ones stay as they are)."""
     low = norm.text.lower()
@@ -304,6 +320,7 @@ STEPS = (
     unicode_nfkc,
     drop_invisible,
     fold_homoglyphs,
+    mask_given_names,
     lower,
     join_spaced_letters,
     undo_leet_and_masks,

@@ -53,7 +53,7 @@ def test_direction_adding_an_insult_raises_attack(scorer, base, insult):
 
 @pytest.mark.parametrize("base,threat", [
     # Was a known failure (court-report words diluted the threat to 0.06); since the corpus's local-news
-    # part it scores 0.47 after this sentence (0.96 alone).
+    # part it scores 0.38 after this sentence (0.96 alone).
     ("The judge gave him a suspended sentence.", " Someone should shoot that judge."),
     ("The landlord raised the rent again.", " I hope someone burns his house down with him inside."),
 ])
@@ -61,17 +61,12 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
     assert scorer.score(base + threat).scores["incitement"] > scorer.score(base).scores["incitement"] + 0.2
 
 
-# Known gap, measured and listed in the README: first names move the personal_attack score by up to
-# 0.31 in direct address ("Dave, ..." vs "Wei, ..."); the model has learnt names from the corpus
-# threads (and swapping the corpus's names for pool names in training only narrowed it to 0.27).
-# Not strict, so the day a fix lands this test starts passing.
-_NAME_GAP = pytest.mark.xfail(reason="names shift personal_attack by up to 0.31 (README: limitations)", strict=False)
-
-
+# Capitalised given names are read as one placeholder word (normalise.mask_given_names): before
+# that, the model had learnt names from the corpus threads and "Dave, ..." scored 0.31 above "Wei, ...".
 @pytest.mark.parametrize("template", [
-    pytest.param("{name}, your argument ignores the census figures.", marks=_NAME_GAP),
+    "{name}, your argument ignores the census figures.",
     "I agree with {name} that the council should publish the costs.",
-    pytest.param("{name} is right, the new stadium is a waste of money.", marks=_NAME_GAP),
+    "{name} is right, the new stadium is a waste of money.",
 ])
 def test_invariance_to_names(scorer, template):
     names = ["Dave", "Priya", "Mohammed", "Wei", "Olusegun", "Maria", "Yosef", "Aroha"]

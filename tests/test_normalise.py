@@ -32,6 +32,10 @@ CASES = [
     ("<p>one</p><p>two</p>", "one two"),
     ("line\n\nbreaks\tand   spaces ", "line breaks and spaces"),
     ("you \ud800 idiot", "you \ufffd idiot"),  # a lone surrogate: no encoder or hash takes it
+    # a capitalised given name is one placeholder word, whatever the name
+    ("Dave, your argument ignores the census.", "xxname, your argument ignores the census."),
+    ("I agree with Olusegun and Priya's point", "i agree with xxname and xxname's point"),
+    ("<b>Mohammed</b> is right", "xxname is right"),
     # left alone
     ("covid19 cases in the g7 cost $5bn", "covid19 cases in the g7 cost $5bn"),
     ("a b c", "a b c"),
@@ -39,6 +43,8 @@ CASES = [
     ("Scunthorpe United won 3-1", "scunthorpe united won 3-1"),
     ("the 2nd vote on 4/5 of the plan", "the 2nd vote on 4/5 of the plan"),
     ("the g8 summit, cheers m8", "the g8 summit, cheers m8"),
+    ("Will the Bill pass? HR Karen says no", "will the bill pass? hr karen says no"),  # words, an insult
+    ("DAVE and dave, Davidson and Daves", "dave and dave, davidson and daves"),  # not capitalised names
 ]
 
 
@@ -54,6 +60,7 @@ def test_normalise(original, expected):
     ("fu\u0441k you", "fuck", "fu\u0441k"),
     ("didn&#39;t you read it, idiot", "idiot", "idiot"),
     ("I H8 them", "hate", "H8"),
+    ("Nobody asked you, Olusegun.", "xxname", "Olusegun"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
