@@ -98,8 +98,12 @@ comment was labelled when it was written, against `LABELLING.md`. The hard cases
 (hard negatives such as counter-speech and negated hate) were written on purpose, in proportions set in
 the corpus issue; two later parts (`locl`, local news, and `pubs`, a seaside town's pubs, levies,
 football club and hospital) were written for one of them, violent words used figuratively ("this will
-kill the high street", "we slaughtered them 4-0"), beside real threats in the same settings, so the
-label mix is **not** the mix of a real comment section: real sections have far fewer violations.
+kill the high street", "we slaughtered them 4-0"), beside real threats in the same settings, and a
+third (`thrt`, a market town's courts, landlords, referee, MPs' surgeries and A&E) for threats made
+without the word "kill" (running someone down, petrol through a letterbox, "I know what car you
+drive"), beside innocent uses of the same words (a project that ran over budget, a broken leg in a
+cup tie, a torch in a power cut). So the label mix is **not** the mix of a real comment section: real
+sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled a random {checked / sampled:.0%} ({checked} of {sampled:,} comments, seed 2026) blind: it saw
