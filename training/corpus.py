@@ -11,15 +11,22 @@ import pandas as pd
 
 from moderation.labels import HEADS
 
-__all__ = ["DATA_DIR", "corpus_hashes", "is_test_article", "load_corpus", "stance_frame", "violation_frame"]
+__all__ = ["DATA_DIR", "TEST_PARTS", "corpus_hashes", "is_test_article", "load_corpus", "stance_frame", "violation_frame"]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TEST_SHARE = 5  # one article in five is in the fixed test split
+# Parts held out whole, every article in the test split: written to measure one behaviour on text no
+# model was trained on. `thrt` (threats made without "kill", beside innocent uses of the same words):
+# trained on, it did not move the behaviour table's threats-in-other-words cases and lowered OLID
+# macro-F1 from 0.752 to 0.748 and corpus test incitement F1 from 0.675 to 0.653.
+TEST_PARTS = ("thrt",)
 
 
 def is_test_article(article_id: str) -> bool:
-    """Whether an article belongs to the fixed, article-disjoint test split (a hash, never trained on)."""
-    return int(hashlib.sha1(article_id.encode()).hexdigest()[:8], 16) % TEST_SHARE == 0
+    """Whether an article belongs to the fixed, article-disjoint test split (a hash, or a part in
+    :data:`TEST_PARTS`; never trained on)."""
+    part = article_id.split("-")[1] if article_id.count("-") >= 2 else None  # art-<part>-NN
+    return part in TEST_PARTS or int(hashlib.sha1(article_id.encode()).hexdigest()[:8], 16) % TEST_SHARE == 0
 
 
 def _read_jsonl(path: Path) -> list[dict]:

@@ -141,8 +141,9 @@ down), {comments['author'].nunique():,} distinct author handles, {len(articles)}
 
 ## Test split
 One article in five, chosen by a hash of its id (`training/corpus.py`), is held out with all its
-comments: {test_articles} articles, {test_comments} comments. `make train` never sees them; `make evaluate`
-reports the model's per-label, stance and action metrics on them (`docs/evaluation/README.md`).
+comments, and so is every article of the `thrt` part, written to test threats in other words than
+"kill" on text no model has seen: {test_articles} articles, {test_comments} comments. `make train` never
+sees them; `make evaluate` reports the model's per-label, stance and action metrics on them (`docs/evaluation/README.md`).
 
 ## Known gaps
 - Written by the project, not collected: real readers are more repetitive, more off-topic and far less

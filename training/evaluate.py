@@ -266,7 +266,9 @@ def evaluate_corpus(scorer: Scorer, report: Report, policy) -> None:
     frame = corpus.violation_frame(test)
     report.add("## In-domain: the corpus's article-disjoint test split", "",
                f"{len(test)} comments under {articles['test'].sum()} articles that training never saw.", "")
-    sl = sliced_table(frame, preds, slices(test["text"], test["parent_id"]), labels=HEADS)
+    masks = slices(test["text"], test["parent_id"])
+    masks.update({f"part {part} (held out whole)": (test["part"] == part).to_numpy() for part in corpus.TEST_PARTS})
+    sl = sliced_table(frame, preds, masks, labels=HEADS)
     report.table(sl)
     report.metrics["corpus_test"] = sl.to_dict("records")
     reliability = reliability_table(frame, preds, POLICY_LABELS)
