@@ -55,8 +55,8 @@ OBFUSCATION_TARGETS = PROFANITY | INSULTS | HOSTILE
 # capital ("Dave, your argument..." and "Olusegun, your argument..." are the same comment to the
 # model). Trained on raw names, the model learnt them from the few threads each appeared in: the
 # same civil sentence scored up to 0.31 apart for personal attack by the name it addressed. Names
-# that are also English words or insults are not here (Will, Bill, Mark, Grace, Hope, Rose, Max,
-# Karen, Chad, Dick, ...) or abbreviations (Jan, Dev, Ed), nor God, Jesus or Allah. Surnames are left
+# that are also English words or insults are not here (Will, Bill, Mark, Sue, Grace, Hope, Max,
+# Oscar, Raj, Karen, Chad, Dick, ...) or abbreviations (Jan, Dev, Ed), nor God, Jesus or Allah. Surnames are left
 # alone.
 GIVEN_NAMES = frozenset(
     """
@@ -79,8 +79,8 @@ GIVEN_NAMES = frozenset(
     Lorenzo Lucas Lucia Lucy Luis Lwazi Lydia Magda Malcolm Malik Manuel Marcus Margaret Maria Mariam
     Marie Mario Marta Martin Mary Mateo Matthew Mehmet Mei Mia Michael Michelle Miguel Mina Ming Mohamed
     Mohammad Mohammed Moshe Muhammad Nadia Naomi Nasser Natalia Nathan Neil Nia Nicola Nicole Nigel Nikhil
-    Nkechi Noah Nora Nuno Obinna Oleksandr Olga Oliver Olivia Olusegun Omar Oscar Owen Pablo Paolo Patrick
-    Paul Pavel Pedro Pete Peter Phil Philip Pierre Piotr Pooja Priya Rachel Rafael Rahul Raj Rajesh Ramon
+    Nkechi Noah Nora Nuno Obinna Oleksandr Olga Oliver Olivia Olusegun Omar Owen Pablo Paolo Patrick
+    Paul Pavel Pedro Pete Peter Phil Philip Pierre Piotr Pooja Priya Rachel Rafael Rahul Rajesh Ramon
     Rania Ravi Rebecca Rhiannon Rhys Ricardo Richard Rick Robert Roberto Rohan Ron Ronan Rosa Rui Ruth Ryan
     Saanvi Sadia Sally Sam Samir Samuel Sandeep Sandra Sanjay Sara Sarah Sean Sebastian Sergei Shauna
     Shona Siddharth Simon Sinead Siobhan Sofia Sophie Stefan Stephen Steve Steven Stuart Sunil Suresh
