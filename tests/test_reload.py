@@ -116,7 +116,9 @@ def test_without_a_registry_the_service_never_reloads(app):
 
 # Against gunicorn with two workers -------------------------------------------------------------------
 class _Traffic:
-    """Two threads posting signed comments without pause; every answer's status and model version kept."""
+    """Two threads posting signed comments without pause; every answer's status and model version kept,
+    with the time its request was sent (a thread can append an answer well after the server sent it,
+    so "answers after a point" is decided by when the request left, not by the list's length)."""
 
     def __init__(self, port: int):
         self.port, self.answers, self.stop = port, [], threading.Event()
@@ -130,13 +132,18 @@ class _Traffic:
             request = urllib.request.Request(f"http://127.0.0.1:{self.port}/v1/comments", data=body, method="POST",
                                              headers={"Content-Type": "application/json",
                                                       **native_headers(SECRETS[0], body)})
+            sent = time.monotonic()
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
-                    self.answers.append((response.status, json.loads(response.read())["model_version"]))
+                    self.answers.append((response.status, json.loads(response.read())["model_version"], sent))
             except urllib.error.HTTPError as error:
-                self.answers.append((error.code, None))
+                self.answers.append((error.code, None, sent))
             except OSError as error:
-                self.answers.append((0, repr(error)))
+                self.answers.append((0, repr(error), sent))
+
+    def versions_sent_after(self, moment: float) -> set:
+        """The model versions that answered requests sent after ``moment`` (``time.monotonic()``)."""
+        return {v for _, v, sent in list(self.answers) if sent > moment}
 
     def __enter__(self):
         for t in self.threads:
@@ -192,13 +199,13 @@ def test_gunicorn_workers_follow_promote_rollback_and_refuse_a_tampered_version(
         time.sleep(1)
         registry.set_live("v-b", "promote", "test", "better")
         _wait_all_workers(port, "v-b", "v-a")
-        promoted_at = len(traffic.answers)
+        promoted_at = time.monotonic()
         time.sleep(1)
-        assert {v for _, v in traffic.answers[promoted_at:]} == {"v-b"}
+        assert traffic.versions_sent_after(promoted_at) == {"v-b"}
 
         registry.rollback("test", "worse on the site")
         _wait_all_workers(port, "v-a", "v-b")
-        rolled_back_at = len(traffic.answers)
+        rolled_back_at = time.monotonic()
 
         write_atomic(registry.root / LIVE_FILE, "v-bad\n")
         deadline = time.monotonic() + 60
@@ -209,7 +216,7 @@ def test_gunicorn_workers_follow_promote_rollback_and_refuse_a_tampered_version(
     refused = re.findall(r'moderation_model_reloads_total\{model_version="v-bad",result="refused"\} (\S+)', text)
     assert refused and float(refused[0]) >= 1.0
     assert _gauge(text, "v-a") == 1.0 and _gauge(text, "v-b") == 0.0 and _gauge(text, "v-bad") is None
-    assert {v for _, v in traffic.answers[rolled_back_at:]} == {"v-a"}
-    statuses = [s for s, _ in traffic.answers]
+    assert traffic.versions_sent_after(rolled_back_at) == {"v-a"}
+    statuses = [s for s, _, _ in traffic.answers]
     assert len(statuses) > 50 and set(statuses) == {200}, [a for a in traffic.answers if a[0] != 200][:5]
     assert "refused, keeping the current model" in log.read_text()
