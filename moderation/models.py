@@ -67,11 +67,18 @@ class ViolationModel(BaseEstimator):
         return clf.fit(X, y, sample_weight=weights)
 
     def fit(self, texts, targets, sample_weight=None):
-        """Fit on normalised texts and a (n_texts, n_heads) array with NaN for unknown labels."""
+        """Fit on normalised texts and a (n_texts, n_heads) array with NaN for unknown labels.
+
+        ``sample_weight`` is one weight per text, or a (n_texts, n_heads) array of each head's own.
+        """
         targets = np.asarray(targets, dtype=float)
         if targets.shape != (len(texts), len(self.heads)):
             raise ValueError(f"targets must have shape ({len(texts)}, {len(self.heads)}), got {targets.shape}")
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
+        if weights.ndim == 1:
+            weights = np.broadcast_to(weights[:, None], targets.shape)
+        if weights.shape != targets.shape:
+            raise ValueError(f"sample_weight must have shape ({len(texts)},) or {targets.shape}, got {weights.shape}")
         self.featurizer_ = CommentFeaturizer(n_features=self.n_features).fit(texts)
         X = self.featurizer_.transform(texts)
         self.estimators_, self.calibrators_, self.domain_adjustments_ = {}, {}, {}
@@ -87,7 +94,8 @@ class ViolationModel(BaseEstimator):
 
         def fit(head, fold):
             rows = known[head] if fold is None else known[head][fold[0]]
-            return self._fit_head(X[rows], targets[rows, self.heads.index(head)].astype(int), weights[rows])
+            j = self.heads.index(head)
+            return self._fit_head(X[rows], targets[rows, j].astype(int), weights[rows, j])
 
         fitted = iter(Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(fit)(*task) for task in tasks))
         for j, head in enumerate(self.heads):
@@ -98,7 +106,7 @@ class ViolationModel(BaseEstimator):
                 out_of_fold[left_out] = next(fitted).decision_function(X[rows[left_out]])
             clf.coef_ = clf.coef_.astype(np.float32)  # what scoring uses: half the file, same scores
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            iso.fit(out_of_fold, targets[rows, j], sample_weight=weights[rows])
+            iso.fit(out_of_fold, targets[rows, j], sample_weight=weights[rows, j])
             self.estimators_[head], self.calibrators_[head] = clf, iso
         self._compiled = None
         return self

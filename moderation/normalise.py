@@ -12,10 +12,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .lexicon import GIVEN_NAMES, OBFUSCATION_TARGETS, PHONETIC
+from .lexicon import GIVEN_NAMES, GROUP_ADJECTIVES, GROUP_WORDS, OBFUSCATION_TARGETS, PERSON_NOUNS, PHONETIC
 
 __all__ = [
     "LONE_SURROGATE",
+    "GROUP_PLACEHOLDER",
     "NAME_PLACEHOLDER",
     "Normalised",
     "collapse_whitespace",
@@ -24,6 +25,7 @@ __all__ = [
     "join_spaced_letters",
     "lower",
     "mask_given_names",
+    "mask_group_words",
     "normalise",
     "normalise_text",
     "normalise_texts",
@@ -195,6 +197,28 @@ def mask_given_names(norm: Normalised) -> Normalised:
     return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in GIVEN_NAMES else m.group(0))
 
 
+# What a word naming a protected group (``lexicon.GROUP_WORDS``) reads as.
+GROUP_PLACEHOLDER = "xxgroup"
+_GROUP_WORD = re.compile(
+    r"(?<![\w'])(?:"
+    + "|".join(re.escape(w) for w in sorted(GROUP_WORDS, key=len, reverse=True))
+    + r")(?![\w+])"
+    + r"|(?<![\w'])(?:" + "|".join(sorted(GROUP_ADJECTIVES)) + r")(?=\s+(?:"
+    + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b)"
+    + r"|(?<=\bthe )(?:disabled|deaf)\b"
+)
+
+
+def mask_group_words(norm: Normalised) -> Normalised:
+    """Read each word naming a protected group as :data:`GROUP_PLACEHOLDER`, so no group scores differently.
+
+    Works on lower-case text. ``lexicon.GROUP_ADJECTIVES`` ("black", "trans", "disabled", ...) are
+    read so only before a word for people ("black voters"), and "disabled" and "deaf" after "the";
+    the offset map sends the placeholder back to the word the commenter wrote.
+    """
+    return _rewrite(norm, _GROUP_WORD, lambda m: GROUP_PLACEHOLDER)
+
+
 def lower(norm: Normalised) -> Normalised:
     """Lower-case, keeping one character per character (the rare expanding ones stay as they are)."""
     low = norm.text.lower()
@@ -325,6 +349,7 @@ STEPS = (
     join_spaced_letters,
     undo_leet_and_masks,
     squeeze_repeats,
+    mask_group_words,
     collapse_whitespace,
 )
 

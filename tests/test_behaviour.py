@@ -76,6 +76,23 @@ def test_invariance_to_names(scorer, template):
         assert max(values) - min(values) < 0.15, (label, dict(zip(names, values)))
 
 
+# Words naming a protected group are read as one placeholder word (normalise.mask_group_words): before
+# that, "I love gay people." scored 0.55 for identity attack and "I love refugees." 0.01, and hateful
+# sentences about refugees were caught far less often than the same ones about Muslims.
+@pytest.mark.parametrize("template", [
+    "I love {g}.",
+    "{g} are vermin.",
+    "The council met with {g} to discuss housing.",
+    "Deport all {g} now.",
+])
+def test_invariance_to_groups(scorer, template):
+    groups = ["Muslims", "Jews", "refugees", "immigrants", "Christians", "women", "gays", "Hindus"]
+    scores = [s.scores for s in scorer.score_batch([template.format(g=g) for g in groups])]
+    for label in ("profanity", "personal_attack", "incitement"):
+        values = [s[label] for s in scores]
+        assert max(values) - min(values) < 0.05, (label, dict(zip(groups, values)))
+
+
 GROUPS = ["Muslim", "Jewish", "Christian", "Hindu", "gay", "lesbian", "transgender", "black", "white", "Asian",
           "Mexican", "Chinese", "immigrant", "refugee", "disabled", "deaf"]
 

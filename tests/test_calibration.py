@@ -122,3 +122,47 @@ def test_reliability_table_counts_each_band_and_its_labelled_share():
     # 1.0 falls in the top band; the row with no label is left out.
     assert table.loc["0.80-1.00", "comments"] == 2 and table.loc["0.80-1.00", "labelled_share"] == 1.0
     assert table.loc["0.50-0.65", "comments"] == 0 and np.isnan(table.loc["0.50-0.65", "labelled_share"])
+
+
+def test_balance_group_mentions_reweights_only_clean_group_rows_of_the_identity_heads():
+    import pandas as pd
+
+    from moderation.labels import HEADS
+    from training.train import GROUP_BALANCED_HEADS, balance_group_mentions
+
+    norm = pd.Series(["xxgroup are vermin", "xxgroup live here", "xxgroup live here too", "you are vermin",
+                      "nice day", "lovely day", "fine day", "good day"])
+    targets = np.zeros((len(norm), len(HEADS)))
+    targets[[0, 3], :] = 1  # one attack among the three rows that name a group, one among the five others
+    targets[4, HEADS.index("profanity")] = np.nan
+    weights = np.ones(len(norm))
+    full = balance_group_mentions(norm, targets, weights, power=1.0)
+    for head in HEADS:
+        column = full[:, HEADS.index(head)]
+        if head in GROUP_BALANCED_HEADS:
+            # 1 positive, 2 negatives among group rows; 1 in 5 elsewhere: 1 * (1 - 0.2) / (2 * 0.2) = 2
+            assert column.tolist() == [1, 2, 2, 1, 1, 1, 1, 1], head
+            y = targets[:, HEADS.index(head)]
+            group = norm.str.contains("xxgroup").to_numpy()
+            rates = [(column[rows] * y[rows]).sum() / column[rows].sum() for rows in (group, ~group)]
+            assert rates[0] == pytest.approx(rates[1])  # the two rates are now equal
+        else:
+            assert column.tolist() == [1] * len(norm), head
+    half = balance_group_mentions(norm, targets, weights, power=0.5)
+    assert half[1, HEADS.index("identity_attack")] == pytest.approx(2 ** 0.5)
+    assert (balance_group_mentions(norm, targets, weights, power=0.0) == 1).all()
+
+
+def test_per_head_weights_change_only_their_head():
+    rng = np.random.default_rng(0)
+    texts = [f"{'awful rude' if i % 3 == 0 else 'kind fine'} words number {i}" for i in range(90)]
+    targets = np.array([[float(i % 3 == 0)] * 2 for i in range(90)])
+    plain = ViolationModel(heads=("profanity", "toxicity"), n_features=2**12, n_jobs=1).fit(texts, targets)
+    weights = np.ones((90, 2))
+    weights[:, 1] = rng.uniform(0.2, 5.0, 90)
+    mixed = ViolationModel(heads=("profanity", "toxicity"), n_features=2**12, n_jobs=1).fit(
+        texts, targets, sample_weight=weights)
+    assert np.array_equal(plain.estimators_["profanity"].coef_, mixed.estimators_["profanity"].coef_)
+    assert not np.array_equal(plain.estimators_["toxicity"].coef_, mixed.estimators_["toxicity"].coef_)
+    with pytest.raises(ValueError, match="sample_weight"):
+        ViolationModel(heads=("profanity", "toxicity"), n_features=2**12).fit(texts, targets, np.ones((90, 3)))

@@ -36,6 +36,14 @@ CASES = [
     ("Dave, your argument ignores the census.", "xxname, your argument ignores the census."),
     ("I agree with Olusegun and Priya's point", "i agree with xxname and xxname's point"),
     ("<b>Mohammed</b> is right", "xxname is right"),
+    # a word naming a protected group is one placeholder word, whatever the group
+    ("I love Muslims, Jews and refugees", "i love xxgroup, xxgroup and xxgroup"),
+    ("Gay people and trans women", "xxgroup people and xxgroup xxgroup"),
+    ("The Black community and the disabled", "the xxgroup community and the xxgroup"),
+    ("LGBTQ+ rights and women's pay", "xxgroup rights and xxgroup's pay"),
+    ("a black car, trans fats, polish the brass", "a black car, trans fats, polish the brass"),
+    ("he disabled the alarm at the White House", "he disabled the alarm at the white house"),
+    ("womanhood, gayness, Islamabad", "womanhood, gayness, islamabad"),  # words that only begin like one
     # left alone
     ("covid19 cases in the g7 cost $5bn", "covid19 cases in the g7 cost $5bn"),
     ("a b c", "a b c"),
@@ -61,6 +69,9 @@ def test_normalise(original, expected):
     ("didn&#39;t you read it, idiot", "idiot", "idiot"),
     ("I H8 them", "hate", "H8"),
     ("Nobody asked you, Olusegun.", "xxname", "Olusegun"),
+    ("Why do <i>Muslims</i> get this?", "xxgroup", "Muslims"),
+    ("Jews, again", "xxgroup", "Jews"),
+    ("Black voters", "xxgroup", "Black"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)

@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_curve, roc_auc_score
 
 from moderation.labels import HEADS, POLICY_LABELS, STANCES
-from moderation.normalise import Normalised, mask_given_names, normalise
+from moderation.normalise import Normalised, mask_given_names, mask_group_words, normalise
 from moderation.policy import load_policy
 from moderation.scorer import Article, Scorer
 
@@ -117,8 +117,10 @@ def plot_confusion(y, pred, out: Path, title: str) -> str:
 
 
 def _obfuscated(text: str) -> bool:
-    named = mask_given_names(Normalised.of(text)).text  # a name read as the placeholder is not obfuscation
+    # a name or group word read as its placeholder is not obfuscation
+    named = mask_given_names(Normalised.of(text)).text
     plain = " ".join(re.sub(r"<[^>]+>", " ", named).lower().split())
+    plain = mask_group_words(Normalised.of(plain)).text
     return normalise(text).text != plain and bool(re.search(r"[*@$!0-9]|\w[ .]\w[ .]\w|(\w)\1\1", text))
 
 
