@@ -7,7 +7,9 @@ than they coin them; only longer word n-grams are hashed per comment (explanatio
 feature's tokens, read the same table through ``token_columns``). The columns are exactly those
 scikit-learn's ``FeatureHasher`` gives ``analyze``'s feature strings (MurmurHash3 from ``mmh3``,
 the same function), and the weights those of TF-IDF with L2 normalisation (both tested).
-Training (``features.CommentFeaturizer``) learns the IDF vector and uses this same code.
+Training (``features.CommentFeaturizer``) learns the IDF vector and uses this same code. A sentence
+that names a group adds one more kind of feature, each of its other words paired with the group
+(``_group_context_tokens``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ class TokenColumns(NamedTuple):
     word_columns: np.ndarray  # each distinct word's own columns (its unigram, its character n-grams), in turn
     word_of_column: np.ndarray  # the distinct word of each of ``word_columns``
     longer: dict[int, np.ndarray]  # order k -> the column of the word k-gram starting at each token
+    group_tokens: np.ndarray  # the tokens that have a group-context feature ("g <word>"), each once
+    group_columns: np.ndarray  # those features' columns
 
 
 def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams) -> TokenColumns:
@@ -101,7 +105,9 @@ def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams) -
     sizes = np.fromiter((len(c) // 4 for c in word_cols), dtype=np.int64, count=len(word_cols))
     own = np.frombuffer(b"".join(word_cols), dtype=np.int32).astype(np.int64)
     longer = {k: np.array(_ngram_columns(words, k, n_features), dtype=np.int64) for k in range(max(wlo, 2), whi + 1)}
-    return TokenColumns(list(number), word_of_token, own, np.repeat(np.arange(len(word_cols)), sizes), longer)
+    group = _group_context_columns(words, n_features)
+    return TokenColumns(list(number), word_of_token, own, np.repeat(np.arange(len(word_cols)), sizes), longer,
+                        np.array([j for j, _ in group], dtype=np.int64), np.array([c for _, c in group], dtype=np.int64))
 
 
 def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 5),
@@ -123,6 +129,10 @@ def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tu
             _char_ngrams(word, clo, chi, feats)
         if with_tokens:
             owners.extend([(i,)] * (len(feats) - start))
+    for j in _group_context_tokens(words):
+        feats.append("g " + words[j])
+        if with_tokens:
+            owners.append((j,))
     return (feats, owners) if with_tokens else feats
 
 
@@ -164,6 +174,44 @@ def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
                                             (w[0].isalnum() or w[0] == "'")) >= SENTENCE_MIN_WORDS]
 
 
+# Group-context features: in a sentence that names a group (holds ``normalise.GROUP_PLACEHOLDER``, spelt
+# out here so that scoring needs nothing but this module), each other word is also a feature "g <word>",
+# so that what is said about a group is learnt apart from the same word elsewhere ("I hate Mondays").
+# Trained with them, Jigsaw incitement AUC went from 0.923 to 0.931 and ToxiGen identity attack from
+# 0.902 to 0.904 on validation (functional probes 71.3% -> 68.7%).
+_GROUP = "xxgroup"
+
+
+def _group_context_columns(words: list[str], n_features: int) -> list[tuple[int, int]]:
+    """(token index, column) of "g <word>" for each word of a sentence that names a group."""
+    return [(j, _column("g " + words[j], n_features)) for j in _group_context_tokens(words)]
+
+
+def _group_context_tokens(words: list[str]) -> list[int]:
+    """The word tokens of each sentence that names a group (holds the placeholder), bar the placeholder."""
+    if _GROUP not in words:
+        return []
+    out: list[int] = []
+    a, i = 0, 0
+    bounds = []
+    while i < len(words):
+        if words[i] in _SENTENCE_END:
+            while i + 1 < len(words) and words[i + 1] in _SENTENCE_END:
+                i += 1
+            bounds.append((a, i + 1))
+            a = i + 1
+        i += 1
+    if a < len(words):
+        bounds.append((a, len(words)))
+    for a, b in bounds:
+        if _GROUP in words[a:b]:
+            for j in range(a, b):
+                w = words[j]
+                if w != _GROUP and (w[0].isalnum() or w[0] == "'"):
+                    out.append(j)
+    return out
+
+
 def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True,
                 lexicon: frozenset = frozenset()) -> Reading:
     """Hashed counts of each text and, with ``sentences``, of each sentence of the texts that have two
@@ -189,12 +237,15 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
                 pairs.append((t, found.setdefault(w, len(found))))
         longer = {k: _ngram_columns(words, k, n) for k in orders}
         word_cols = [table[w] for w in words]
-        chunks.append(b"".join([*word_cols, *(array("i", longer[k]).tobytes() for k in orders)]))
+        gctx = _group_context_columns(words, n)
+        chunks.append(b"".join([*word_cols, *(array("i", longer[k]).tobytes() for k in orders),
+                                array("i", [c for _, c in gctx]).tobytes()]))
         spans = _sentence_spans(words) if sentences else []
         if len(spans) >= 2:
             for a, b in spans:
                 pieces.append(b"".join([*word_cols[a:b], *(array("i", longer[k][a:max(a, b - k + 1)]).tobytes()
-                                                           for k in orders)]))
+                                                           for k in orders),
+                                        array("i", [c for j, c in gctx if a <= j < b]).tobytes()]))
                 owner.append(t)
     sentence_counts = _count_matrix(pieces, n) if pieces else None
     word_counts = _count_matrix([table[w] for w in found], n) if found else None

@@ -167,7 +167,7 @@ class CompiledViolation:
         # featurizer's per-word table and its share is reckoned once, rather than hashing every feature
         # string of every occurrence (tested equal to doing so).
         tc = token_columns([m.group(0) for m in tokens], f.n_features, f.word_ngrams, f.char_ngrams)
-        cols = np.concatenate([tc.word_columns, *tc.longer.values()])
+        cols = np.concatenate([tc.word_columns, *tc.longer.values(), tc.group_columns])
         if not len(cols):
             return tokens, np.zeros((len(tokens), len(heads)))
         n_words, n_own = len(tc.words), len(tc.word_columns)
@@ -184,6 +184,7 @@ class CompiledViolation:
             for offset in range(k):  # k-gram i spans tokens i .. i + k - 1
                 contrib[offset:offset + len(kgrams)] += part
             start += len(kgrams)
+        np.add.at(contrib, tc.group_tokens, share[start:start + len(tc.group_columns)])  # "g <word>": the word
         return tokens, contrib
 
     def _occurrence_shares(self, cols, times, heads, row) -> np.ndarray:

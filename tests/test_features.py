@@ -20,6 +20,7 @@ TEXTS = [
     "héllo wörld straße", "the the the the", "a b c d e f g", "f*ck this sh1t", "<b>bold</b> &amp; more",
     "Someone should shoot that judge. The judge gave him a suspended sentence.", "x" * 300,
     "¿qué pasa? 你好 мир", "12 345 6789", "the council voted 7-2 to close the library on sundays",
+    "Muslims are vermin. Refugees too, and Jews and Muslims!", "I love gay people and women",
 ]
 
 
@@ -203,6 +204,7 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
         "one sentence only, however long it goes on and on",
         "Short. Too short. But this one has words enough... and this one too?! yes it does",
         "", "no end punctuation here at all but several words", "Hi. Ok.",
+        "The council met refugees. Muslims are vermin, vermin! Deport all immigrants and Jews",
     ]]
     n, words, chars = 2**18, (1, 2), (2, 5)
     whole, sentences, owner, _, _ = hashing.read_counts(texts, n, words, chars)
@@ -214,7 +216,7 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
         if len(spans) >= 2:
             expected += [" ".join(tokens[a:b]) for a, b in spans]
             owners += [t] * len(spans)
-    assert owner.tolist() == owners == [0, 0, 2, 2, 2]
+    assert owner.tolist() == owners == [0, 0, 2, 2, 2, 6, 6, 6]
     assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
 
 
@@ -271,6 +273,7 @@ _CONTRIBUTION_TEXTS = [
     "'' ' 'tis rock 'n' roll", "12 345 6789 abc123 7-2", "héllo wörld straße ¿qué pasa? 你好", "x" * 300,
     "you absolute moron, f*cking idiot idiot idiot",
     "Someone should shoot that judge. The judge gave him a suspended sentence.",
+    "xxgroup are vermin. i like xxgroup xxgroup and tea, tea! xxgroup", "xxgroup", "xxgroup xxgroup. ok ok ok",
 ]
 
 
@@ -323,3 +326,12 @@ def test_token_contributions_with_a_full_word_table(monkeypatch):
     model = _synthetic_violation(2**10, (1, 2), (2, 5))
     for text in [_long_text(2_000, seed=2), "the the idiot, o'brien"]:
         _assert_contributions_as_from_feature_strings(model, text, ["a"])
+
+
+def test_group_context_features_pair_each_word_of_a_sentence_naming_a_group():
+    from moderation.normalise import GROUP_PLACEHOLDER
+
+    assert hashing._GROUP == GROUP_PLACEHOLDER  # spelt out in hashing so that scoring imports nothing else
+    feats = analyze(normalise_text("Refugees are vermin. I hate Mondays!"))
+    assert [f for f in feats if f.startswith("g ")] == ["g are", "g vermin"]
+    assert not [f for f in analyze(normalise_text("I hate Mondays. They are vermin.")) if f.startswith("g ")]
