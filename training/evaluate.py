@@ -418,6 +418,9 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "are only partly handled; see the behaviour table in the report.",
               "- Training text is mostly Wikipedia talk pages, tweets and Civil Comments; tweets carry a known "
               "dialect bias (Davidson et al.), down-weighted but not removed.",
+              "- Words naming a protected group (`lexicon.GROUP_WORDS`) are read as one placeholder word, so the "
+              "groups on that list score alike; a group named in other words, misspelt or by a slur is read as "
+              "those words, with whatever the training data taught about them.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
               "- Probabilities are calibrated on the pooled validation data (and, for the heads in the table "
               "above, re-calibrated on our corpus), whose share of abuse is higher than on a typical news site: "
