@@ -158,8 +158,13 @@ _SENTENCE_END = frozenset(".!?")
 SENTENCE_MIN_WORDS = 3
 
 
-def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
-    """Token spans [start, end) of the sentences of a tokenised text that have enough words."""
+def _is_word(token: str) -> bool:
+    return token[0].isalnum() or token[0] == "'"
+
+
+def _sentence_bounds(words: list[str]) -> list[tuple[int, int]]:
+    """Token spans [start, end) of every sentence of a tokenised text (a sentence ends at a run of
+    ``_SENTENCE_END`` tokens, or at the end of the text)."""
     spans, start, i = [], 0, 0
     while i < len(words):
         if words[i] in _SENTENCE_END:
@@ -170,8 +175,13 @@ def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
         i += 1
     if start < len(words):
         spans.append((start, len(words)))
-    return [(a, b) for a, b in spans if sum(1 for w in words[a:b] if w not in _SENTENCE_END and
-                                            (w[0].isalnum() or w[0] == "'")) >= SENTENCE_MIN_WORDS]
+    return spans
+
+
+def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
+    """Token spans [start, end) of the sentences of a tokenised text that have enough words."""
+    return [(a, b) for a, b in _sentence_bounds(words)
+            if sum(1 for w in words[a:b] if w not in _SENTENCE_END and _is_word(w)) >= SENTENCE_MIN_WORDS]
 
 
 # Group-context features: in a sentence that names a group (holds ``normalise.GROUP_PLACEHOLDER``, spelt
@@ -191,25 +201,8 @@ def _group_context_tokens(words: list[str]) -> list[int]:
     """The word tokens of each sentence that names a group (holds the placeholder), bar the placeholder."""
     if _GROUP not in words:
         return []
-    out: list[int] = []
-    a, i = 0, 0
-    bounds = []
-    while i < len(words):
-        if words[i] in _SENTENCE_END:
-            while i + 1 < len(words) and words[i + 1] in _SENTENCE_END:
-                i += 1
-            bounds.append((a, i + 1))
-            a = i + 1
-        i += 1
-    if a < len(words):
-        bounds.append((a, len(words)))
-    for a, b in bounds:
-        if _GROUP in words[a:b]:
-            for j in range(a, b):
-                w = words[j]
-                if w != _GROUP and (w[0].isalnum() or w[0] == "'"):
-                    out.append(j)
-    return out
+    return [j for a, b in _sentence_bounds(words) if _GROUP in words[a:b]
+            for j in range(a, b) if words[j] != _GROUP and _is_word(words[j])]
 
 
 def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True,
