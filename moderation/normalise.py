@@ -199,12 +199,13 @@ def mask_given_names(norm: Normalised) -> Normalised:
 
 # What a word naming a protected group (``lexicon.GROUP_WORDS``) reads as.
 GROUP_PLACEHOLDER = "xxgroup"
+_COLLECTIVE = r"(?:\s+(?:people|persons|folks?)\b)"  # "gay people" is the group, as "gays" is
 _GROUP_WORD = re.compile(
     r"(?<![\w'])(?:"
     + "|".join(re.escape(w) for w in sorted(GROUP_WORDS, key=len, reverse=True))
-    + r")(?![\w+])"
-    + r"|(?<![\w'])(?:" + "|".join(sorted(GROUP_ADJECTIVES)) + r")(?=\s+(?:"
-    + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b)"
+    + r")(?:(?![\w+])" + _COLLECTIVE + r"|(?![\w+]))"
+    + r"|(?<![\w'])(?:" + "|".join(sorted(GROUP_ADJECTIVES)) + r")(?:" + _COLLECTIVE + r"|(?=\s+(?:"
+    + "|".join(sorted(PERSON_NOUNS, key=len, reverse=True)) + r")\b))"
     + r"|(?<=\bthe )(?:disabled|deaf)\b"
 )
 
@@ -213,8 +214,11 @@ def mask_group_words(norm: Normalised) -> Normalised:
     """Read each word naming a protected group as :data:`GROUP_PLACEHOLDER`, so no group scores differently.
 
     Works on lower-case text. ``lexicon.GROUP_ADJECTIVES`` ("black", "trans", "disabled", ...) are
-    read so only before a word for people ("black voters"), and "disabled" and "deaf" after "the";
-    the offset map sends the placeholder back to the word the commenter wrote.
+    read so only before a word for people ("black voters"), and "disabled" and "deaf" after "the". A
+    group word with "people" or "folk" after it is the placeholder as a whole ("gay people" reads as
+    "gays" does): read as the placeholder and "people", the groups named that way scored apart from
+    the rest (functional probes' hateful half 56% against 61%). The offset map sends the placeholder
+    back to the words the commenter wrote.
     """
     return _rewrite(norm, _GROUP_WORD, lambda m: GROUP_PLACEHOLDER)
 

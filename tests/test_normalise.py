@@ -38,7 +38,8 @@ CASES = [
     ("<b>Mohammed</b> is right", "xxname is right"),
     # a word naming a protected group is one placeholder word, whatever the group
     ("I love Muslims, Jews and refugees", "i love xxgroup, xxgroup and xxgroup"),
-    ("Gay people and trans women", "xxgroup people and xxgroup xxgroup"),
+    ("Gay people and trans women", "xxgroup and xxgroup xxgroup"),  # "gay people" is the group
+    ("Black folk, disabled persons, Jewish voters", "xxgroup, xxgroup, xxgroup voters"),
     ("The Black community and the disabled", "the xxgroup community and the xxgroup"),
     ("LGBTQ+ rights and women's pay", "xxgroup rights and xxgroup's pay"),
     ("a black car, trans fats, polish the brass", "a black car, trans fats, polish the brass"),
@@ -72,6 +73,7 @@ def test_normalise(original, expected):
     ("Why do <i>Muslims</i> get this?", "xxgroup", "Muslims"),
     ("Jews, again", "xxgroup", "Jews"),
     ("Black voters", "xxgroup", "Black"),
+    ("Gay people, again", "xxgroup", "Gay people"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
