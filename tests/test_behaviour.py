@@ -16,10 +16,11 @@ CASES = [json.loads(line) for line in (ROOT / "data" / "behaviour" / "cases.json
 BARS = defaultdict(lambda: 0.75)
 # Known weakness (README, model card): dehumanising statements with no slur or swear word
 # ("X are vermin and should be treated like it", "X are parasites who ...") are rare in the licensed
-# training data and the linear model misses most of them. The bar was a half until model
-# 20261206-0f136718 (group-context features): it raised three of the misses (0.31 -> 0.39, 0.32 ->
-# 0.35, 0.14 -> 0.20; the first two now held by the example policy's 0.35) and lowered "Those people
-# breed like rats ..." from over 0.5 to 0.47, so two of six are over 0.5. The bar guards those two.
+# training data and the linear model misses most of them. The bar was a half until the group-context
+# features (model 20261206-0f136718): they raised three of the misses (shipped model 20261206-829ba371:
+# 0.31 -> 0.38, 0.32 -> 0.34, 0.14 -> 0.21; the first now held by the example policy's 0.35) and
+# lowered "Those people breed like rats ..." from over 0.5 to 0.47, so two of six are over 0.5. The
+# bar guards those two.
 BARS["identity_attack"] = 1 / 3
 # Known weakness (README): violent words used figuratively ("parking charges are going to kill off the
 # market", "KILL THE LEVY") read as threats, since "kill" is a threat in nearly all the public training
@@ -64,6 +65,14 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
     assert scorer.score(base + threat).scores["incitement"] > scorer.score(base).scores["incitement"] + 0.2
 
 
+def _assert_scored_alike(scorer, texts: dict[str, str], tolerance: float) -> None:
+    """Each policy label's scores of ``texts`` (filler -> text) lie within ``tolerance`` of each other."""
+    scores = [s.scores for s in scorer.score_batch(list(texts.values()))]
+    for label in ("profanity", "personal_attack", "incitement"):
+        values = [s[label] for s in scores]
+        assert max(values) - min(values) < tolerance, (label, dict(zip(texts, values)))
+
+
 # Capitalised given names are read as one placeholder word (normalise.mask_given_names): before
 # that, the model had learnt names from the corpus threads and "Dave, ..." scored 0.31 above "Wei, ...".
 @pytest.mark.parametrize("template", [
@@ -73,10 +82,7 @@ def test_direction_adding_a_threat_raises_incitement(scorer, base, threat):
 ])
 def test_invariance_to_names(scorer, template):
     names = ["Dave", "Priya", "Mohammed", "Wei", "Olusegun", "Maria", "Yosef", "Aroha"]
-    scores = [s.scores for s in scorer.score_batch([template.format(name=n) for n in names])]
-    for label in ("profanity", "personal_attack", "incitement"):
-        values = [s[label] for s in scores]
-        assert max(values) - min(values) < 0.15, (label, dict(zip(names, values)))
+    _assert_scored_alike(scorer, {n: template.format(name=n) for n in names}, 0.15)
 
 
 # Words naming a protected group are read as one placeholder word (normalise.mask_group_words): before
@@ -90,10 +96,7 @@ def test_invariance_to_names(scorer, template):
 ])
 def test_invariance_to_groups(scorer, template):
     groups = ["Muslims", "Jews", "refugees", "immigrants", "Christians", "women", "gays", "Hindus"]
-    scores = [s.scores for s in scorer.score_batch([template.format(g=g) for g in groups])]
-    for label in ("profanity", "personal_attack", "incitement"):
-        values = [s[label] for s in scores]
-        assert max(values) - min(values) < 0.05, (label, dict(zip(groups, values)))
+    _assert_scored_alike(scorer, {g: template.format(g=g) for g in groups}, 0.05)
 
 
 GROUPS = ["Muslim", "Jewish", "Christian", "Hindu", "gay", "lesbian", "transgender", "black", "white", "Asian",
