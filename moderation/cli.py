@@ -19,7 +19,7 @@ from tqdm import tqdm
 from .errors import InputError, ModerationError
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
-from .scorer import Article, Scorer, merge_spans
+from .scorer import Article, Scorer, merge_spans, worst_of
 
 BATCH = 512
 
@@ -29,7 +29,7 @@ class _Malformed(ValueError):
 
 
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
-# comment text is capped at 20,000 characters anyway; this only stops a runaway quoted field
+# a comment of any length is scored (in pieces); this only stops a runaway quoted field
 _CSV_FIELD_LIMIT = 1_000_000
 # Input is decoded with errors="surrogateescape", so a byte that is not UTF-8 arrives as U+DC80-U+DCFF
 # (valid UTF-8 never decodes to a surrogate) and its line can be reported instead of silently altered.
@@ -183,8 +183,6 @@ def _check(record):
         return record
     if not isinstance(record.get("text"), str):
         return _Malformed("missing or non-string field 'text'")
-    if len(record["text"]) > 20_000:
-        return _Malformed("field 'text' is over 20,000 characters")
     article_id = record.get("article_id")
     if article_id is not None and (isinstance(article_id, bool) or not isinstance(article_id, (str, int))):
         return _Malformed(f"field 'article_id' must be a string or an integer, got {_json_type(article_id)}")
@@ -234,11 +232,12 @@ def _article(record) -> Article | _Malformed:
     return Article(str(record["id"]), record.get("title") or "", record.get("body") or "")
 
 
-def _output_line(record, score, scorer, policy) -> dict:
+def _output_line(record, pieces, scorer, policy) -> dict:
+    score = worst_of([s for _, _, s in pieces])
     out = {"id": record["id"], **score.as_dict()}
     if policy is not None:
         lowest_hold = min(c.hold_at for c in policy.clauses)
-        evidence = scorer.explain(record["text"], score=score, min_score=lowest_hold)
+        evidence = scorer.explain_pieces(pieces, min_score=lowest_hold)
         verdict = policy.decide(score, evidence)
         out["action"] = verdict.action
         out["reasons"] = [r.as_dict() for r in verdict.reasons]
@@ -274,10 +273,10 @@ def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:
         else:
             good.append((number, rec))
     ids = [str(r["article_id"]) if r.get("article_id") not in (None, "") else None for _, r in good]
-    scores = scorer.score_batch([r["text"] for _, r in good], ids)
+    scored = scorer.score_pieces([r["text"] for _, r in good], ids)  # a long comment in pieces
     written = 0
-    for (number, rec), score in zip(good, scores):
-        result = _output_line(rec, score, scorer, policy)
+    for (number, rec), pieces in zip(good, scored):
+        result = _output_line(rec, pieces, scorer, policy)
         try:
             line = _json_line(result)
         except ValueError as exc:  # a score that is not a number must not become invalid JSON
@@ -289,7 +288,22 @@ def _score_chunk(chunk, name, scorer, policy, out) -> tuple[int, int]:
     return written, bad
 
 
+def _refuse_output_over_an_input(args) -> None:
+    """Writing the output truncates its file: it must not be one the command reads."""
+    if args.output == "-" or not os.path.exists(args.output):
+        return
+    for option, name in (("--input", args.input), ("--articles", args.articles), ("--policy", args.policy),
+                         ("--model", args.model)):
+        if name is None or str(name) == "-" or not os.path.exists(name):
+            continue
+        inside = Path(name).is_dir() and Path(args.output).resolve().is_relative_to(Path(name).resolve())
+        if inside or os.path.samefile(name, args.output):
+            raise InputError(f"--output {args.output} is the file {option} reads ({name}): writing it would "
+                             "destroy it; write the results to another file", field="output")
+
+
 def cmd_score(args) -> int:
+    _refuse_output_over_an_input(args)
     scorer = Scorer.load(args.model)
     policy = load_policy(args.policy) if args.policy else None
     if args.articles:
@@ -330,8 +344,9 @@ def cmd_explain(args) -> int:
     if args.article:
         scorer.add_article(Article("cli", "", args.article))
         article_id = "cli"
-    score = scorer.score(args.text, article_id)
-    evidence = scorer.explain(args.text, score=score, min_score=args.min_score)
+    pieces = scorer.score_pieces([args.text], [article_id])[0]  # a long text in pieces
+    score = worst_of([s for _, _, s in pieces])
+    evidence = scorer.explain_pieces(pieces, min_score=args.min_score)
     print(f"model {scorer.version}   language {score.language}")
     for label, value in score.scores.items():
         print(f"  {label:<16} {value:6.3f}  {'#' * int(round(value * 30))}")

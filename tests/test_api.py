@@ -1,8 +1,12 @@
 """The public API the service builds on: load, score one, score a batch, explain."""
 
+import pytest
+
 import moderation
 from moderation import Article, Scorer, load_policy
+from moderation.errors import InputError
 from moderation.labels import POLICY_LABELS, STANCES
+from moderation.scorer import MAX_TEXT_CHARS, split_long, worst_of
 
 from .conftest import ROOT
 
@@ -98,3 +102,29 @@ def test_merge_spans_joins_overlapping_and_touching_spans_only():
     assert merge_spans([(10, 14), (0, 3), (2, 5), (5, 7), (20, 22)]) == [(0, 7), (10, 14), (20, 22)]
     assert merge_spans([(0, 10), (2, 4)]) == [(0, 10)]
     assert merge_spans([]) == []
+
+
+@pytest.mark.parametrize("text", ["x" * 45_000, "Short. " * 6000, "<p>" + "a" * 15_000 + "</p> " * 2000, "ok"])
+def test_long_texts_are_cut_into_pieces_within_the_limit_that_rejoin_exactly(text):
+    pieces = split_long(text)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(0 < len(piece) <= MAX_TEXT_CHARS and text[offset:].startswith(piece) for offset, piece in pieces)
+    if " " in text:
+        assert all(piece[-1] in ". >" for _, piece in pieces[:-1]), "cut after a sentence, a tag or a space"
+
+
+def test_a_text_over_the_limit_is_scored_whole_in_pieces_and_explained_in_its_own_offsets(scorer):
+    filler = "The council published the budget figures on Tuesday. " * 800  # 43,200 characters
+    long = filler + "You are a pathetic idiot."
+    with pytest.raises(InputError, match="over the limit"):
+        scorer.score_batch([long])  # one score_batch call is bounded; score_pieces is how a long text is read
+    [short], [pieces] = scorer.score_pieces(["Nice one."]), scorer.score_pieces([long])
+    assert [(o, p) for o, p, _ in short] == [(0, "Nice one.")] and short[0][2].scores == scorer.score("Nice one.").scores
+    assert [o for o, _, _ in pieces] == [o for o, _ in split_long(long)] and len(pieces) == 3
+    whole = worst_of([s for _, _, s in pieces])
+    assert whole.scores["personal_attack"] == pieces[-1][2].scores["personal_attack"] > 0.3
+    assert pieces[0][2].scores["personal_attack"] < 0.1
+    assert whole.scores == {k: max(s.scores[k] for _, _, s in pieces) for k in whole.scores}
+    evidence = scorer.explain_pieces(pieces, min_score=0.3)
+    assert evidence and all(e.begin >= len(filler) and long[e.begin:e.end] == e.text for e in evidence)
+    assert any("idiot" in e.text for e in evidence if e.label == "personal_attack")

@@ -92,6 +92,42 @@ def test_bad_model_dir_and_missing_input_are_clear_errors(tmp_path):
     assert result.returncode == 2 and "manifest.json is missing" in result.stderr
 
 
+# 45,000 characters: two pieces of civil filler, then a sentence that swears (scored in three pieces).
+_LONG = "The council published the budget figures on Tuesday. " * 800 + "What a load of bullshit this is."
+
+
+def test_a_comment_over_the_scorer_s_limit_gets_its_line_scored_whole(tmp_path):
+    comments = tmp_path / "long.jsonl"
+    comments.write_text(json.dumps({"id": "long", "text": _LONG}) + "\n" + json.dumps({"id": "short", "text": "ok"}) + "\n")
+    result = run("score", "--input", str(comments), "--policy", "data/policy.toml")
+    assert result.returncode == 0 and "skipped 0 malformed lines" in result.stderr, result.stderr
+    lines = {x["id"]: x for x in map(json.loads, result.stdout.splitlines())}
+    assert set(lines) == {"long", "short"}
+    assert lines["long"]["scores"]["profanity"] >= 0.5 and lines["long"]["action"] in ("hold", "reject")
+    spans = [e for r in lines["long"]["reasons"] for e in r["evidence"]]
+    assert spans and all(e["begin"] > 40_000 and _LONG[e["begin"]:e["end"]] == e["text"] for e in spans)
+
+
+def test_explain_reads_a_text_over_the_scorer_s_limit_whole():
+    result = run("explain", _LONG)
+    assert result.returncode == 0, result.stderr
+    at = _LONG.index("bullshit")  # evidence offsets are into the whole text
+    assert f"evidence profanity        [{at}:{at + 8}] 'bullshit'" in result.stdout, result.stdout[-400:]
+
+
+@pytest.mark.parametrize("option", ["--input", "--articles", "--policy"])
+def test_an_output_over_a_file_the_command_reads_is_refused_and_the_file_kept(files, tmp_path, option):
+    comments, articles = files
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes((ROOT / "data" / "policy.toml").read_bytes())
+    target = {"--input": comments, "--articles": articles, "--policy": policy}[option]
+    before = target.read_bytes()
+    result = run("score", "--input", str(comments), "--articles", str(articles), "--policy", str(policy),
+                 "--output", str(tmp_path / "." / target.name))
+    assert result.returncode == 2 and f"is the file {option} reads" in result.stderr, result.stderr
+    assert target.read_bytes() == before and result.stdout == ""
+
+
 def test_explain_highlights_evidence():
     result = run("explain", "You clearly didn't read it, you absolute moron.")
     assert result.returncode == 0, result.stderr

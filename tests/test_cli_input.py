@@ -66,8 +66,7 @@ CASES = [
       (3, "c2"), (4, "c3")]),
     ("stray-quote.csv", b'id,text\nc1,"he said "hi" there"\nc2,ok\n',
      [(2, "bad CSV quoting (',' expected after '\"')"), (3, "c2")]),
-    ("long-field.csv", b'id,text\nc1,"' + b"a" * 200_000 + b'"\nc2,ok\n',
-     [(2, "field 'text' is over 20,000 characters"), (3, "c2")]),
+    ("long-field.csv", b'id,text\nc1,"' + b"a " * 100_000 + b'"\nc2,ok\n', [(2, "c1"), (3, "c2")]),
     ("huge-field.csv", b"id,text\nc1," + b"a" * 1_000_001 + b"\nc2,ok\n",
      [(2, "a field is over 1,000,000 characters"), (3, "c2")]),
 ]

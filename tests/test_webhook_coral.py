@@ -157,18 +157,6 @@ def test_a_comment_over_the_scorer_s_limit_is_scored_whole_in_pieces(app, client
     assert spans and all(e["begin"] > len(filler) and html[e["begin"]:e["end"]] == e["text"] for e in spans)
 
 
-@pytest.mark.parametrize("text", ["x" * 45_000, "Short. " * 6000, "<p>" + "a" * 15_000 + "</p> " * 2000, "ok"])
-def test_long_texts_are_cut_into_pieces_within_the_limit_that_rejoin_exactly(text):
-    from moderation.scorer import MAX_TEXT_CHARS
-    from webhook.service import _pieces
-
-    pieces = _pieces(text)
-    assert "".join(piece for _, piece in pieces) == text
-    assert all(0 < len(piece) <= MAX_TEXT_CHARS and text[offset:].startswith(piece) for offset, piece in pieces)
-    if " " in text:
-        assert all(piece[-1] in ". >" for _, piece in pieces[:-1]), "cut after a sentence, a tag or a space"
-
-
 def test_a_comment_too_long_to_score_gets_the_policy_s_fallback(app, client):
     body = _long_coral_body("word " * 30_000)  # 150,000 characters: more than five pieces
     assert post_coral(client, body, sign(body)).status_code == 200

@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from moderation.errors import ModelError, PolicyError
-from moderation.labels import POLICY_LABELS
 from moderation.policy import AuthorState, Policy, load_policy
-from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans
+from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, split_long, worst_of
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
@@ -316,7 +315,7 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
     """
     keys = svc.article_keys(site_id, articles)
     texts = [without_quote(c.text, parents.get(c.parent_id)) for c in comments]
-    pieces = [_pieces(text) for text in texts]
+    pieces = [split_long(text) for text in texts]
     flat = [(i, offset, piece) for i, parts in enumerate(pieces) if len(parts) <= _MAX_PIECES
             for offset, piece in parts]
     try:
@@ -338,7 +337,7 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
             out.append(Judgement(comment, policy.fallback("error"), fallback="error"))
             continue
         author = AuthorState(**_author_state(authors.get(comment.author_id)))
-        score = _worst([s for _, _, s in scored[i]])
+        score = worst_of([s for _, _, s in scored[i]])
         evidence = _deciding_evidence(svc.scorer, scored[i], floor, deadline)
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
@@ -347,68 +346,19 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
     return out
 
 
-def _pieces(text: str) -> list[tuple[int, str]]:
-    """The text as consecutive (offset, piece) pieces within the scorer's limit, each cut after a
-    sentence, a tag or a space where one lies in its second half, so few words are split."""
-    pieces, begin = [], 0
-    while len(text) - begin > MAX_TEXT_CHARS:
-        window = text[begin:begin + MAX_TEXT_CHARS]
-        cut = next((at + 1 for marks in (".!?\n>", " \t") for at in [max(window.rfind(m) for m in marks)]
-                    if at >= MAX_TEXT_CHARS // 2), MAX_TEXT_CHARS)
-        pieces.append((begin, window[:cut]))
-        begin += cut
-    pieces.append((begin, text[begin:]))
-    return pieces
-
-
-def _worst(scores: list[Score]) -> Score:
-    """One comment's score from its pieces' scores: each label's highest; language and stance from the
-    first piece with words."""
-    if len(scores) == 1:
-        return scores[0]
-    lead = next((s for s in scores if not s.empty), scores[0])
-    worst = {label: max(s.scores[label] for s in scores) for label in lead.scores}
-    return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None)
-
-
 def _deciding_evidence(scorer: Scorer, pieces: list[tuple[int, str, Score]], floor: float,
                        deadline: float) -> list[Evidence]:
-    """Evidence for a comment from its (offset, piece, score) pieces, one for most comments: for each
-    label reaching ``floor``, from the piece that scored it highest, the one that decided it.
-
-    Explaining costs more than scoring (about 0.01-0.02 s a 20,000-character piece on a 2-core
-    machine): each piece is explained only before the deadline, so past the budget, verdicts come
-    without evidence.
-    """
-    labels_of: dict[int, list[str]] = {}
-    for label in POLICY_LABELS:
-        worst = max(range(len(pieces)), key=lambda k: pieces[k][2].scores.get(label, 0.0))
-        labels_of.setdefault(worst, []).append(label)
-    evidence = []
-    for k, labels in sorted(labels_of.items()):
-        if time.monotonic() >= deadline:
-            break
-        offset, piece, score = pieces[k]
-        evidence += [_shifted(e, offset) for e in _evidence(scorer, piece, score, floor, labels)]
-    return evidence
-
-
-def _shifted(evidence: Evidence, offset: int) -> Evidence:
-    return replace(evidence, begin=evidence.begin + offset, end=evidence.end + offset) if offset else evidence
+    """Evidence for a comment from its (offset, piece, score) pieces (``Scorer.explain_pieces``); past
+    the request's evidence budget, verdicts come without it."""
+    try:
+        return scorer.explain_pieces(pieces, min_score=floor, deadline=deadline)
+    except Exception as exc:  # noqa: BLE001 - evidence is an aid: a verdict without it is still one
+        log.warning("explain failed: %s", exc)
+        return []
 
 
 def _author_state(row: dict | None) -> dict:
     return {"strikes": row["strikes"], "status": row["status"]} if row else {}
-
-
-def _evidence(scorer: Scorer, text: str, score, floor: float, labels=POLICY_LABELS) -> list:
-    if score.empty or max(score.scores.get(label, 0.0) for label in labels) < floor:
-        return []
-    try:
-        return scorer.explain(text, labels, score=score, min_score=floor)
-    except Exception as exc:  # noqa: BLE001 - evidence is an aid: a verdict without it is still one
-        log.warning("explain failed: %s", exc)
-        return []
 
 
 def _fallback_kind(policy: Policy, score) -> str | None:
