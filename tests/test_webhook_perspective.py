@@ -193,6 +193,27 @@ def test_a_request_without_a_key_is_403(client):
     assert_perspective_error(response, 403, "PERMISSION_DENIED")
 
 
+def test_a_server_without_keys_says_which_setting_is_missing(make_app):
+    response = post(make_app(PERSPECTIVE_KEYS="").test_client(), ANALYZE, {"comment": {"text": "hi"},
+                                                                          "requestedAttributes": {"TOXICITY": {}}})
+    assert "MODERATION_PERSPECTIVE_KEYS" in assert_perspective_error(response, 401, "UNAUTHENTICATED")
+
+
+def test_scores_below_an_attribute_s_score_threshold_are_left_out(client, model):
+    text = "You are a pathetic idiot. Thanks for the article."
+    scores = model.score(text).scores
+    assert scores["personal_attack"] > 0.5 > scores["threat"], "the case needs one high and one low score"
+    body = {"comment": {"text": text}, "spanAnnotations": True, "doNotStore": True, "requestedAttributes": {
+        "INSULT": {"scoreThreshold": 0.5}, "THREAT": {"scoreThreshold": 0.5, "scoreType": "PROBABILITY"},
+        "PROFANITY": {}}}
+    answer = post(client, ANALYZE, body).get_json()
+    ANSWER.validate(answer)
+    assert set(answer["attributeScores"]) == {"INSULT", "PROFANITY"}
+    assert all(s["score"]["value"] >= 0.5 for s in answer["attributeScores"]["INSULT"]["spanScores"])
+    assert [text[s["begin"]:s["end"]] for s in answer["attributeScores"]["INSULT"]["spanScores"]] == [
+        "You are a pathetic idiot."]
+
+
 def test_a_wrong_key_is_400_like_google(client):
     response = post(client, "/v1alpha1/comments:analyze?key=nope", {"comment": {"text": "hi"}})
     assert "API key not valid" in assert_perspective_error(response, 400, "INVALID_ARGUMENT")
@@ -218,6 +239,12 @@ def test_a_key_in_the_google_header_works_too(client):
      "spanAnnotations"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "clientToken": 7}, None, "clientToken"),
     ({"comment": "hi", "requestedAttributes": {"TOXICITY": {}}}, None, "comment"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreThreshold": 2}}}, None, "scoreThreshold"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreThreshold": "0.5"}}}, None,
+     "scoreThreshold"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreType": "STD_DEV_SCORE"}}}, None,
+     "scoreType"),
+    ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": []}}, None, "requestedAttributes[TOXICITY]"),
     ([], None, "object"),
 ])
 def test_bad_requests_get_perspective_shaped_errors(client, body, error_type, fragment):

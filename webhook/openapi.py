@@ -151,6 +151,7 @@ _NATIVE_ERRORS = {
 _PERSPECTIVE_ERRORS = {
     "400": _answer("Bad key, bad JSON, unsupported attribute or language, empty or too long comment",
                    "PerspectiveError"),
+    "401": _answer("The server has no API key configured (MODERATION_PERSPECTIVE_KEYS)", "PerspectiveError"),
     "403": _answer("No API key", "PerspectiveError"),
     "503": _answer("The database cannot store the request", "PerspectiveError"),
 }

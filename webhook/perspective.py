@@ -30,7 +30,7 @@ MAX_COMMENT_BYTES = 20480
 MAX_TOKEN_CHARS = 200  # a stored clientToken (suggestscore) is a comment ref: bounded like every other id
 _SUPPORTED_LANGUAGES = ("en",)
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
+_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "UNIMPLEMENTED",
            500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
@@ -92,6 +92,9 @@ def unexpected_error(exc: Exception):
 def _check_key():
     key = request.args.get("key") or request.headers.get("X-Goog-Api-Key")
     keys = service().perspective_keys
+    if not keys:
+        raise PerspectiveError("This server has no Perspective API key configured, so it accepts none: set "
+                               "MODERATION_PERSPECTIVE_KEYS (or PERSPECTIVE_KEYS in instance/config.py).", 401)
     if not key:
         raise PerspectiveError("The request is missing a valid API key.", 403)
     if not any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
@@ -120,7 +123,8 @@ def _request() -> dict:
     return body
 
 
-def _attributes(body: dict) -> list[str]:
+def _attributes(body: dict) -> dict[str, float | None]:
+    """The requested attributes, each with its ``scoreThreshold`` (None: every score is returned)."""
     requested = body.get("requestedAttributes")
     if not isinstance(requested, dict) or not requested:
         raise PerspectiveError("requestedAttributes must name at least one attribute.")
@@ -128,7 +132,20 @@ def _attributes(body: dict) -> list[str]:
     if unknown:
         raise PerspectiveError(f"Unknown attribute: {unknown[0]}. Supported attributes: "
                                f"{', '.join(PERSPECTIVE_ATTRIBUTES)}.")
-    return list(requested)
+    thresholds = {}
+    for name, params in requested.items():
+        params = {} if params is None else params
+        where = f"requestedAttributes[{name}]"
+        if not isinstance(params, dict):
+            raise PerspectiveError(f"Invalid value at '{where}': expected an object such as {{}}.")
+        if params.get("scoreType") not in (None, "PROBABILITY"):
+            raise PerspectiveError(f"Invalid value at '{where}.scoreType': only PROBABILITY scores are given.")
+        threshold = params.get("scoreThreshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0 <= threshold <= 1):
+            raise PerspectiveError(f"Invalid value at '{where}.scoreThreshold': expected a number from 0 to 1.")
+        thresholds[name] = threshold
+    return thresholds
 
 
 def _languages(body: dict, attributes: list[str], detected: str) -> list[str]:
@@ -152,7 +169,8 @@ def _flag(body: dict, name: str) -> bool:
 @bp.post("/comments:analyze")
 def analyze():
     body = _request()
-    attributes = _attributes(body)
+    thresholds = _attributes(body)
+    attributes = list(thresholds)
     spans, do_not_store = _flag(body, "spanAnnotations"), _flag(body, "doNotStore")
     text = body["comment"]["text"]
     languages = _languages(body, attributes, "en")  # check what the client named before scoring
@@ -162,11 +180,15 @@ def analyze():
         languages = _languages(body, attributes, score.language)
     scores = {}
     by_sentence = _score_sentences(scorer, text, score) if spans else {}
-    for name in attributes:
+    for name, threshold in thresholds.items():
         key = PERSPECTIVE_ATTRIBUTES[name]
-        scores[name] = {"summaryScore": _probability(score.scores.get(key, 0.0))}
+        value = score.scores.get(key, 0.0)
+        if threshold is not None and value < threshold:
+            continue  # Perspective returns no score below the attribute's scoreThreshold
+        scores[name] = {"summaryScore": _probability(value)}
         if spans:
-            scores[name]["spanScores"] = _span_scores(scorer, text, score, key, by_sentence)
+            scores[name]["spanScores"] = [s for s in _span_scores(scorer, text, score, key, by_sentence)
+                                          if threshold is None or s["score"]["value"] >= threshold]
     if not do_not_store:
         site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
         moderate(site_id, [CommentIn(_text_key(text), text)], source="perspective")
