@@ -121,7 +121,9 @@ def test_toxic_spans(frames):
 
 def test_davidson(frames):
     frame = frames["davidson2017"]
-    assert (frame[list(HEADS)] == 0).all(axis=1).sum() == 4_163  # class 2, neither
+    others = [h for h in HEADS if h != "toxicity"]
+    assert (frame[others] == 0).all(axis=1).sum() == 4_163  # class 2, neither
+    assert frame["toxicity"].isna().all()  # drawn by offensive words, 83% offensive: it would teach "yo" is abuse
     assert frame["identity_attack"].sum() == 1_430  # class 0, hate
     assert frame["profanity"].sum() == 19_190  # class 1, offensive
     assert frame["personal_attack"].eq(1).sum() == 0
