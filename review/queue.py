@@ -128,8 +128,10 @@ def decide(item_id: int):
         item = db.review_items_by_id(conn, [item_id]).get(item_id)
     if item is None:
         abort(404, "No such comment in the review queue.")
-    if verdict_id is not None:
-        item["verdict_id"] = verdict_id  # decide on the version the moderator saw
+    if verdict_id is None:  # without it an edit made since the page was drawn would go unnoticed
+        return _done("The decision did not say which version of the comment it was made on (verdict_id): "
+                     "reload the page and decide again.", 422)
+    item["verdict_id"] = verdict_id  # decide on the version the moderator saw
     try:
         actions.decide(_svc().engine, item, request.form.get("decision", ""), g.user["username"],
                        request.form.get("code"), request.form.get("explanation"))
@@ -159,7 +161,8 @@ def bulk():
             done += 1
         except actions.DecisionError as exc:
             problems.append(f"{item['comment_id']}: {exc}")
-    message = f"{done} of {len(chosen)} comments {request.form.get('decision', '')}d." + (
+    done_word = {"approve": "approved", "reject": "rejected"}.get(request.form.get("decision", ""), "decided")
+    message = f"{done} of {len(chosen)} comments {done_word}." + (
         " " + "; ".join(problems[:5]) if problems else "")
     return _done(message, 200 if done else 422)
 

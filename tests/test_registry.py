@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -69,7 +70,7 @@ def test_rollback_walks_back_through_the_versions_that_were_live(registry):
     assert registry.lineage() == [first, "v-a", "v-b"]
     assert registry.rollback("tester", "bad")["to"] == "v-a"
     assert registry.rollback("tester", "worse")["to"] == first
-    with pytest.raises(RegistryError, match="nothing to roll back"):
+    with pytest.raises(RegistryError, match=f"nothing to roll back to: no version was live before {first}"):
         registry.rollback()
     actions = [e["action"] for e in registry.history()]
     assert actions == ["init", "promote", "promote", "rollback", "rollback"]
@@ -137,6 +138,33 @@ def test_a_candidate_evaluated_against_another_live_version_is_evaluated_again(r
     assert _run(registry, "promote", "--version", cand) == 2 and "again" in capsys.readouterr().out
 
 
+def test_a_tampered_or_missing_version_is_refused_by_evaluate_and_promote_with_a_message(registry, capsys):
+    bad = _copy(registry, "v-bad", "2030-01-01T00:00:00Z")
+    (registry.version_dir(bad) / "violation.skops").write_bytes(b"tampered")
+    assert _run(registry, "evaluate", "--version", bad) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error:") and "violation.skops" in out and "Traceback" not in out
+    for command in ("evaluate", "promote"):
+        assert _run(registry, command, "--version", "nope") == 2
+        assert "no version 'nope'" in capsys.readouterr().out
+
+
+def test_user_may_follow_the_command_and_rollback_says_why_it_cannot(registry, capsys):
+    assert retrain.main(["--registry", str(registry.root), "rollback", "--user", "ana"]) == 1
+    assert f"no version was live before {registry.live()}" in capsys.readouterr().out
+    _copy(registry, "v-a", "2030-01-01T00:00:00Z")
+    registry.set_live("v-a", "promote", "tester", "")
+    assert retrain.main(["--registry", str(registry.root), "rollback", "--user", "ana", "--reason", "r"]) == 0
+    assert registry.history()[-1]["user"] == "ana"
+
+
+@pytest.mark.parametrize("value", ["abc", "-0.1", "2"])
+def test_a_bad_tolerance_setting_is_an_error_naming_it(registry, monkeypatch, capsys, value):
+    monkeypatch.setenv("MODERATION_PROMOTE_TOLERANCE", value)
+    with pytest.raises(RegistryError, match="MODERATION_PROMOTE_TOLERANCE must be a number from 0 to 1"):
+        retrain.promote_tolerance(registry)
+
+
 def test_the_tolerance_comes_from_the_environment_then_the_settings_file(registry, monkeypatch):
     monkeypatch.delenv("MODERATION_PROMOTE_TOLERANCE", raising=False)
     assert retrain.promote_tolerance(registry) == 0.01
@@ -200,6 +228,23 @@ def test_make_data_says_so_when_there_is_no_database(tmp_path, capsys, monkeypat
     monkeypatch.setattr(retrain, "_REPO", tmp_path)
     assert retrain.main(["--registry", str(tmp_path / "r"), "data"]) == 0
     assert "no database" in capsys.readouterr().out
+
+
+def test_make_data_refuses_a_database_url_naming_no_file_or_no_service_tables(tmp_path, capsys):
+    missing = tmp_path / "nope.sqlite"
+    assert retrain.main(["--registry", str(tmp_path / "r"), "data", "--database", f"sqlite:///{missing}"]) == 2
+    assert "no database at" in capsys.readouterr().out and not missing.exists(), "nothing created"
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).close()  # a database, but not the service's
+    assert retrain.main(["--registry", str(tmp_path / "r"), "data", "--database", f"sqlite:///{other}"]) == 2
+    out = capsys.readouterr().out
+    assert "could not read the moderators' decisions" in out and "Traceback" not in out
+
+
+def test_a_registry_that_is_a_file_is_an_error(tmp_path, capsys):
+    (tmp_path / "reg").write_text("not a folder")
+    assert retrain.main(["--registry", str(tmp_path / "reg"), "status"]) == 2
+    assert capsys.readouterr().out.startswith("error:")
 
 
 def test_judging_counts_only_drops_beyond_tolerance_and_noise():

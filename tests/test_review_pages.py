@@ -240,6 +240,15 @@ def test_a_decision_on_an_edited_comment_is_refused(review_app, mod_client, seed
     assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
 
 
+@pytest.mark.parametrize("verdict_id", [None, "abc"])
+def test_a_decision_that_does_not_say_which_version_it_saw_is_refused(review_app, mod_client, seed, verdict_id):
+    seed("c1", "You idiot.")
+    item = dict(_item_id_after_sync(review_app, mod_client, "c1"), verdict_id=verdict_id)
+    response = _decide(mod_client, item, "approve")
+    assert response.status_code == 422 and "verdict_id" in response.get_data(as_text=True)
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+
+
 def test_plain_form_posts_redirect_back_with_a_message(review_app, mod_client, seed):
     seed("c1", "You idiot.")
     item = _item_id_after_sync(review_app, mod_client, "c1")
@@ -266,6 +275,7 @@ def test_bulk_approve_and_reject(review_app, mod_client, seed):
 
     assert bulk("approve", ["c0", "c1"]).get_json()["counts"]["approved"] == 2
     answer = bulk("reject", ["c2", "c3"], code="SPAM").get_json()
+    assert answer["message"].startswith("2 of 2 comments rejected.")
     assert answer["counts"] == {"pending": 0, "reported": 0, "rejected": 2, "approved": 2}
     assert len(_rows(review_app, "audit_log", actor="mod")) == 4
 

@@ -194,8 +194,9 @@ class Registry:
         """Point LIVE back at the version that was live before the current one."""
         stack = self.lineage()
         if len(stack) < 2:
-            raise RegistryError("nothing to roll back to: only one version has been live "
-                                f"({self.live() or 'none'})")
+            live = self.live()
+            raise RegistryError(f"nothing to roll back to: no version was live before {live}" if live else
+                                "nothing to roll back to: no version is live yet")
         previous = stack[-2]
         self._verify(previous)
         return self._set_live(previous, "rollback", user, reason or "rollback", stack[-1])

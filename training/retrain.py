@@ -25,6 +25,7 @@ import time
 import tomllib
 from pathlib import Path
 
+from moderation.errors import ModelError
 from moderation.labels import HEADS
 from moderation.scorer import Scorer, default_model_dir
 
@@ -45,11 +46,26 @@ def _say(message: str) -> None:
 def promote_tolerance(registry: Registry) -> float:
     """$MODERATION_PROMOTE_TOLERANCE, else ``tolerance`` under ``[promote]`` in ``<registry>/settings.toml``, else 0.01."""
     if os.environ.get(TOLERANCE_ENV):
-        return float(os.environ[TOLERANCE_ENV])
+        return _tolerance(os.environ[TOLERANCE_ENV], f"${TOLERANCE_ENV}")
     settings = registry.root / "settings.toml"
     if settings.is_file():
-        return float(tomllib.loads(settings.read_text()).get("promote", {}).get("tolerance", DEFAULT_TOLERANCE))
+        try:
+            value = tomllib.loads(settings.read_text()).get("promote", {}).get("tolerance", DEFAULT_TOLERANCE)
+        except tomllib.TOMLDecodeError as exc:
+            raise RegistryError(f"{settings} is not valid TOML: {exc}") from exc
+        return _tolerance(value, f"tolerance under [promote] in {settings}")
     return DEFAULT_TOLERANCE
+
+
+def _tolerance(value, where: str) -> float:
+    try:
+        tolerance = float(value)
+    except (TypeError, ValueError):
+        tolerance = float("nan")
+    if not 0 <= tolerance < 1:
+        raise RegistryError(f"{where} must be a number from 0 to 1 (a drop in a metric that counts as noise), "
+                            f"got {value!r}")
+    return tolerance
 
 
 def _database_url(given: str | None) -> tuple[str, Path | None]:
@@ -67,8 +83,16 @@ def _ensure_live(registry: Registry) -> None:
         _say(f"registry {registry.root} had no live version: the shipped default model {version} is now live")
 
 
+def _check_version(registry: Registry, version: str) -> None:
+    if version not in registry.versions():
+        known = ", ".join(registry.versions()) or "none"
+        raise RegistryError(f"no version {version!r} in {registry.versions_dir} (versions there: {known})")
+
+
 # Steps -------------------------------------------------------------------------------------------------
 def cmd_data(args) -> int:
+    import sqlalchemy as sa
+
     from webhook.db import make_engine
 
     from .decisions import export_decisions
@@ -78,17 +102,35 @@ def cmd_data(args) -> int:
     if path is not None and not path.is_file():
         _say(f"no database at {path} (set MODERATION_DATABASE_URL): no decisions exported")
         return 0
+    shown = sa_safe(url)
+    named = _sqlite_file(url)
+    if named is not None and not named.is_file():  # connecting would create an empty file there
+        _say(f"error: no database at {named} (from {shown}): check --database or MODERATION_DATABASE_URL")
+        return 2
     engine = make_engine(url)
     try:
-        shown = sa_safe(url)
         report = export_decisions(engine, registry.data_dir, database_label=shown, datasets_root=args.datasets,
                                   check_public=not args.no_public_overlap)
+    except sa.exc.SQLAlchemyError as exc:
+        _say(f"error: could not read the moderators' decisions from {shown}: {getattr(exc, 'orig', None) or exc} "
+             "(is it the service's database? `flask --app webhook migrate` creates its tables)")
+        return 2
     finally:
         engine.dispose()
     print((registry.data_dir / "REPORT.md").read_text())
     _say(f"wrote {report.rows} decisions ({report.heldout} held out) to {registry.data_dir / 'decisions.jsonl'} "
          f"and the report to {registry.data_dir / 'REPORT.md'}")
     return 0
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (None for other databases and in-memory SQLite)."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def sa_safe(url: str) -> str:
@@ -132,6 +174,7 @@ def cmd_evaluate(args) -> int:
     if not candidate:
         _say("no candidate: every version in the registry has been live. Train one with `make train`")
         return 1
+    _check_version(registry, candidate)
     live = registry.live()
     live_scorer, cand_scorer = Scorer.load(registry.version_dir(live)), Scorer.load(registry.version_dir(candidate))
     subsets = [s.manifest.get("params", {}).get("public_rows_per_source") for s in (live_scorer, cand_scorer)]
@@ -165,6 +208,7 @@ def cmd_promote(args) -> int:
     if not candidate:
         _say("no candidate to promote: train one with `make train`")
         return 1
+    _check_version(registry, candidate)
     if args.force and not (args.reason or "").strip():
         _say('refusing: FORCE=1 needs REASON="why this candidate goes live despite its evaluation"')
         return 2
@@ -295,32 +339,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datasets", type=Path, default=None, help="public datasets folder")
     parser.add_argument("--data", type=Path, default=corpus.DATA_DIR, help="the project's data/ folder")
     parser.add_argument("--user", default=None, help="who is acting (default: $MODERATION_USER or the login name)")
+    # --user is also taken after the command ("rollback --user ana"), where people put it.
+    user = argparse.ArgumentParser(add_help=False)
+    user.add_argument("--user", default=argparse.SUPPRESS, help="who is acting")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("data", help="export the moderators' decisions with a data report")
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[user], **kwargs)
+
+    d = command("data", help="export the moderators' decisions with a data report")
     d.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
     d.add_argument("--no-public-overlap", action="store_true", help="do not check overlap with the public sources")
     d.set_defaults(func=cmd_data)
-    t = sub.add_parser("train", help="train a candidate version into the registry")
+    t = command("train", help="train a candidate version into the registry")
     t.add_argument("--public-rows", type=int, default=None,
                    help="cap each public source at N rows (0: corpus and decisions only); for tests and quick runs")
     t.add_argument("--decisions-weight", type=float, default=4.0)
     t.add_argument("--no-decisions", action="store_true", help="leave the exported decisions out")
     t.set_defaults(func=cmd_train)
-    e = sub.add_parser("evaluate", help="compare the candidate with the live model")
+    e = command("evaluate", help="compare the candidate with the live model")
     e.add_argument("--version", help="the version to evaluate (default: the newest candidate)")
     e.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("promote", help="make the candidate live if it is not worse beyond the tolerance")
+    p = command("promote", help="make the candidate live if it is not worse beyond the tolerance")
     p.add_argument("--version", help="the version to promote (default: the newest candidate)")
     p.add_argument("--force", action="store_true", help="promote even if worse (needs --reason; logged)")
     p.add_argument("--reason", default="")
     p.set_defaults(func=cmd_promote)
-    r = sub.add_parser("rollback", help="make the previous live version live again")
+    r = command("rollback", help="make the previous live version live again")
     r.add_argument("--reason", default="")
     r.set_defaults(func=cmd_rollback)
-    i = sub.add_parser("init", help="copy the shipped default model in as the first live version")
+    i = command("init", help="copy the shipped default model in as the first live version")
     i.add_argument("--model", help="model directory (default: the shipped default model)")
     i.set_defaults(func=cmd_init)
-    sub.add_parser("status", help="live version, candidate, versions and recent history").set_defaults(func=cmd_status)
+    command("status", help="live version, candidate, versions and recent history").set_defaults(func=cmd_status)
     return parser
 
 
@@ -328,7 +379,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (RegistryError, FileNotFoundError) as exc:
+    except (RegistryError, ModelError, OSError) as exc:  # a refused model file, a registry that is a file...
         _say(f"error: {exc}")
         return 2
 
