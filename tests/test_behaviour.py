@@ -27,6 +27,11 @@ BARS["identity_attack"] = 1 / 3
 # data, and threats without a violent verb ("torch the depot with the managers still inside") are missed.
 # The locl corpus part did not close it (16 -> 17 of 24); the bar guards what the model gets right.
 BARS["figurative_violence"] = 0.6
+# Known weakness (README): an insult word aimed at an idea ("This is a stupid plan.", "What an idiotic
+# policy.") reads as a personal attack, at 0.66-0.84 on model 20261206-3b217608, which the example policy
+# rejects: in the training data those words nearly always have a person as their target. Six of twelve
+# are under 0.5 ("This law is insane." at 0.497); the bar guards them until the corpus has such criticism to learn from.
+BARS["insulting_an_idea"] = 1 / 3
 
 
 def test_behaviour_cases_by_category(scorer):
