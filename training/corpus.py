@@ -18,8 +18,11 @@ TEST_SHARE = 5  # one article in five is in the fixed test split
 # Parts held out whole, every article in the test split: written to measure one behaviour on text no
 # model was trained on. `thrt` (threats made without "kill", beside innocent uses of the same words):
 # trained on, it did not move the behaviour table's threats-in-other-words cases and lowered OLID
-# macro-F1 from 0.752 to 0.748 and corpus test incitement F1 from 0.675 to 0.653.
-TEST_PARTS = ("thrt",)
+# macro-F1 from 0.752 to 0.748 and corpus test incitement F1 from 0.675 to 0.653. `idea` (insult words
+# aimed at plans, laws and columns, beside the same words aimed at people): trained on (model
+# 20261206-c86d127e), it left "This is a stupid plan." at 0.86 personal attack (0.84 before), moved
+# "This decision is moronic." from 0.66 to 0.50, and ARC stance from 0.387 to 0.381.
+TEST_PARTS = ("thrt", "idea")
 
 
 def is_test_article(article_id: str) -> bool:

@@ -107,7 +107,11 @@ cup tie, a torch in a power cut). A last part (`chat`, ten stories from sport to
 informal replies ("hahaha ty", "this right here", "bruh we out here writing essays AND texting,
 relax"), two thirds of them clean, beside short replies that do swear or insult ("piss off you
 muppet"): the public tweets teach that "yo", "lol" or "lmao" are abuse, since nearly every tweet
-holding them in that data is. So the label mix is **not** the mix of a real comment section: real
+holding them in that data is. And `idea` (six stories, 90 comments) aims insult words at plans, laws,
+products and columns ("Garbage plan from start to finish.", "the dumbest idea this council has ...")
+beside the same kind of words aimed at people ("Only a total moron thinks ..."), since the public data
+taught that those words are a personal attack whatever they describe; trained on, it barely moved that
+(README), so, like `thrt`, it is held out whole in the test split, to measure it. So the label mix is **not** the mix of a real comment section: real
 sections have far fewer violations.
 
 ## Double check
