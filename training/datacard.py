@@ -111,8 +111,8 @@ holding them in that data is. And `idea` (six stories, 90 comments) aims insult 
 products and columns ("Garbage plan from start to finish.", "the dumbest idea this council has ...")
 beside the same kind of words aimed at people ("Only a total moron thinks ..."), since the public data
 taught that those words are a personal attack whatever they describe; trained on, it barely moved that
-(README), so, like `thrt`, it is held out whole in the test split, to measure it. So the label mix is **not** the mix of a real comment section: real
-sections have far fewer violations.
+(README), so, like `thrt`, it is held out whole in the test split, to measure it. So the label mix is
+**not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled a random {checked / sampled:.0%} ({checked} of {sampled:,} comments, seed 2026) blind: it saw
