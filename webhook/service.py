@@ -19,7 +19,7 @@ from flask import current_app
 
 from moderation.errors import ModelError, PolicyError
 from moderation.policy import AuthorState, Policy, load_policy
-from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, split_long, worst_of
+from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, worst_of
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
@@ -315,23 +315,16 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
     """
     keys = svc.article_keys(site_id, articles)
     texts = [without_quote(c.text, parents.get(c.parent_id)) for c in comments]
-    pieces = [split_long(text) for text in texts]
-    flat = [(i, offset, piece) for i, parts in enumerate(pieces) if len(parts) <= _MAX_PIECES
-            for offset, piece in parts]
     try:
-        scores = svc.scorer.score_batch([piece for _, _, piece in flat],
-                                        [keys.get(comments[i].article_id) for i, _, _ in flat])
+        scored = svc.scorer.score_pieces(texts, [keys.get(c.article_id) for c in comments], max_pieces=_MAX_PIECES)
     except Exception as exc:  # noqa: BLE001 - an unscorable comment gets the policy's fallback, not a 500
         log.warning("scoring failed, using the policy's fallback: %s", exc)
         return [Judgement(c, policy.fallback("error"), fallback="error") for c in comments]
-    scored: dict[int, list] = {}
-    for (i, offset, piece), score in zip(flat, scores):
-        scored.setdefault(i, []).append((offset, piece, score))
     floor = min(clause.hold_at for clause in policy.clauses)
     deadline = time.monotonic() + _EVIDENCE_BUDGET_S
     out = []
     for i, comment in enumerate(comments):
-        if i not in scored:
+        if not scored[i]:
             log.warning("comment %r is %d characters, too long to score (at most %d): using the policy's fallback",
                         comment.comment_id, len(comment.text), _MAX_PIECES * MAX_TEXT_CHARS)
             out.append(Judgement(comment, policy.fallback("error"), fallback="error"))
