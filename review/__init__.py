@@ -17,6 +17,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from webhook.config import flag
+
 from . import admin, auth, outbox, queue
 
 __all__ = ["PREFIX", "init_app"]
@@ -43,7 +45,7 @@ def init_app(app: Flask) -> Flask:
     app.extensions["review"] = pages
     for command in (auth.create_user_command, outbox.deliver_command):
         app.cli.add_command(command)
-    if outbox.flag(app.config["CALLBACK_THREAD"]):
+    if flag(app.config["CALLBACK_THREAD"]):
         pages.extensions["outbox"].start_thread()
     return pages
 
@@ -55,11 +57,11 @@ def _session_settings(app: Flask) -> dict:
         "SESSION_COOKIE_PATH": PREFIX,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": outbox.flag(app.config["REVIEW_COOKIE_SECURE"]),
+        "SESSION_COOKIE_SECURE": flag(app.config["REVIEW_COOKIE_SECURE"]),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(app.config["REVIEW_SESSION_HOURS"])),
         # A token lives as long as the session: a moderator's page left open for an hour still works.
         "WTF_CSRF_TIME_LIMIT": None,
-        "WTF_CSRF_SSL_STRICT": outbox.flag(app.config["REVIEW_COOKIE_SECURE"]),
+        "WTF_CSRF_SSL_STRICT": flag(app.config["REVIEW_COOKIE_SECURE"]),
     }
 
 

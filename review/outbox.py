@@ -29,7 +29,7 @@ from webhook import db
 from webhook.config import as_list
 from webhook.signing import native_headers
 
-__all__ = ["Deliverer", "deliver_command", "enqueue", "flag"]
+__all__ = ["Deliverer", "deliver_command", "enqueue"]
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,6 @@ EVENT_HEADER = "X-Moderation-Event"
 DELIVERY_HEADER = "X-Moderation-Delivery"
 _MAX_BACKOFF_S = 3600
 _LEASE_S = 60
-
-
-def flag(value) -> bool:
-    """A yes/no setting given as a bool or as text ("false", "0", "no" are no)."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
 
 
 def enqueue(conn, site_id: str, event_name: str, payload: dict) -> str | None:

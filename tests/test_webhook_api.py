@@ -125,6 +125,40 @@ def test_an_edit_without_its_author_still_counts_against_the_author(make_app, tm
         "the edit's rejection struck the stored author: two strikes, so pre-moderation"
 
 
+def test_a_comment_edited_back_and_forth_strikes_its_author_once(make_app, tmp_path, database_url):
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(database_url, POLICY=str(policy)).test_client()
+    actions = [signed_post(client, "/v1/comments", {"id": "f1", "text": text, "author_id": "flip"}).get_json()["action"]
+               for text in (ATTACK, CLEAN, ATTACK + " Again.")]
+    assert actions[0] == "reject" and actions[2] == "reject" and actions[1] != "reject"
+    later = signed_post(client, "/v1/comments", {"id": "f2", "text": CLEAN, "author_id": "flip"}).get_json()
+    assert all(r["clause_id"] != "repeat-offenders" for r in later["reasons"]), \
+        "one comment, one strike: the author is not pre-moderated (premod_after = 2)"
+
+
+def test_a_resend_with_new_ids_is_judged_again_with_them(client):
+    first = signed_post(client, "/v1/comments", {"id": "r1", "text": CLEAN, "article_id": "a-9"}).get_json()
+    same = signed_post(client, "/v1/comments", {"id": "r1", "text": CLEAN}).get_json()
+    assert same["version"] == first["version"] == 1, "a plain re-send gets the stored verdict"
+    moved = signed_post(client, "/v1/comments", {"id": "r1", "text": CLEAN, "article_id": "a-10",
+                                                 "author_id": "u-new", "parent_id": "p-1"}).get_json()
+    assert moved["version"] == 2
+    assert (moved["article_id"], moved["author_id"], moved["parent_id"]) == ("a-10", "u-new", "p-1")
+
+
+def test_a_comment_judged_before_its_article_gets_a_stance_once_the_article_is_known(client):
+    early = signed_post(client, "/v1/comments", {"id": "st1", "text": "Great decision, the lanes will save lives.",
+                                                 "article_id": ARTICLE["id"]}).get_json()
+    assert early["stance"] is None
+    signed_post(client, "/v1/articles", ARTICLE)
+    again = signed_post(client, "/v1/comments", {"id": "st1", "text": "Great decision, the lanes will save lives.",
+                                                 "article_id": ARTICLE["id"]}).get_json()
+    assert again["version"] == 2 and again["stance"] in ("favor", "against", "neutral", "unrelated")
+    third = signed_post(client, "/v1/comments", {"id": "st1", "text": "Great decision, the lanes will save lives."})
+    assert third.get_json()["version"] == 2, "once it has a stance, a re-send gets the stored verdict"
+
+
 def test_a_verdict_is_committed_before_the_answer_is_sent(app, client):
     signed_post(client, "/v1/comments", {"id": "c5", "text": ATTACK})
     # A separate engine sees only what was committed.
@@ -176,6 +210,18 @@ def test_an_updated_article_is_registered_again_in_the_worker(app, client, model
     signed_post(client, "/v1/articles", {**ARTICLE, "body": "The council rejected the cycle lanes."})
     signed_post(client, "/v1/comments", {"id": "u2", "text": "Good.", "article_id": ARTICLE["id"]})
     assert len(set(model._articles) - keys_before) == 1
+
+
+def test_an_article_sent_without_its_title_or_body_keeps_the_stored_ones(app, client):
+    signed_post(client, "/v1/articles", ARTICLE)
+    # A thread that names the article with a new title only, then a re-registration without a title.
+    signed_post(client, "/v1/threads", {"article": {"id": ARTICLE["id"], "title": "Cycle lanes approved"},
+                                        "comments": [{"id": "k1", "text": "Good."}]})
+    answer = signed_post(client, "/v1/articles", {"id": ARTICLE["id"], "body": ARTICLE["body"] + " Work starts in May."})
+    assert answer.get_json()["title"] == "Cycle lanes approved"
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        stored = db.articles_by_id(conn, "default", [ARTICLE["id"]])[ARTICLE["id"]]
+    assert (stored["title"], stored["body"]) == ("Cycle lanes approved", ARTICLE["body"] + " Work starts in May.")
 
 
 def test_a_thread_is_judged_with_its_article_and_replies_in_context(client):

@@ -32,8 +32,9 @@ def test_readyz_is_503_when_the_database_does_not_answer(app, client, tmp_path):
     assert response.status_code == 503 and response.get_json()["status"] == "not ready"
 
 
-def test_without_auto_migration_readyz_waits_for_the_migrate_command(make_app):
-    app = make_app(AUTO_MIGRATE=False)
+@pytest.mark.parametrize("off", [False, "false", "False", "no", "OFF", "0"])
+def test_without_auto_migration_readyz_waits_for_the_migrate_command(make_app, off):
+    app = make_app(AUTO_MIGRATE=off)
     client = app.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503 and "flask --app webhook migrate" in response.get_json()["database"]
@@ -97,6 +98,19 @@ def test_settings_come_from_defaults_then_the_instance_file_then_the_environment
     assert config.as_list(app.config["SECRETS"]) == ["from-env-1", "from-env-2"]
     assert app.config["CORAL_SECRETS"] == "coral-from-file"
     assert app.config["MAX_BATCH"] == 7 and app.config["SIGNATURE_WINDOW"] == 300
+
+
+@pytest.mark.parametrize("raw", ["1.50", "null", "true", "1e5", "0012"])
+def test_text_settings_are_taken_from_the_environment_exactly_as_written(tmp_path, monkeypatch, raw):
+    # Flask's JSON reading of the environment would make these 1.5, None, True, 100000.0 and 12.
+    for name in ("SECRETS", "CORAL_SECRETS", "PERSPECTIVE_KEYS"):
+        monkeypatch.setenv(f"MODERATION_{name}", raw)
+    monkeypatch.setenv("MODERATION_MAX_BATCH", "7")
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    load_config(app)
+    for name in ("SECRETS", "CORAL_SECRETS", "PERSPECTIVE_KEYS"):
+        assert config.as_list(app.config[name]) == [raw]
+    assert app.config["MAX_BATCH"] == 7, "numbers are still read as numbers"
 
 
 @pytest.mark.parametrize("value,expected", [

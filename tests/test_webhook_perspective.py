@@ -229,7 +229,8 @@ def test_a_key_in_the_google_header_works_too(client):
 @pytest.mark.parametrize("body,error_type,fragment", [
     ({"comment": {"text": ""}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
     ({"comment": {"text": "  \n"}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
-    ({"comment": {"text": "é" * 10241}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "bytes"),
+    ({"comment": {"text": "é" * 10241}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "20,482 bytes"),
+    ({"comment": {"text": "a " * 10240}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "20,480 characters"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {"FLIRTATION": {}}}, None, "FLIRTATION"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {}}, None, "requestedAttributes"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["de"]},

@@ -89,7 +89,7 @@ def register_article():
 def _store_article(site_id: str, article: dict) -> dict:
     try:
         with db.transaction(service().engine) as conn:
-            row = db.upsert_article(conn, site_id, article["id"], article.get("title", ""), article.get("body", ""),
+            row = db.upsert_article(conn, site_id, article["id"], article.get("title"), article.get("body"),
                                     article.get("url"), source="api")
             db.insert_audit(conn, "article", site_id, article["id"], {"text_sha256": row["text_sha256"]})
     except sa.exc.SQLAlchemyError as exc:

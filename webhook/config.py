@@ -7,10 +7,11 @@ table and a test keeps the two in step.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "load_config"]
+__all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "flag", "load_config"]
 
 ENV_PREFIX = "MODERATION"
 
@@ -56,7 +57,8 @@ SETTINGS = (
             "Comma-separated signing secrets of Coral's external moderation phase and webhook endpoint"),
     Setting("PERSPECTIVE_KEYS", "", "Comma-separated API keys accepted by the Perspective-compatible endpoint"),
     Setting("SIGNATURE_WINDOW", 300, "Seconds a native request's timestamp may differ from the server clock"),
-    Setting("MAX_BODY_BYTES", 2_000_000, "Largest request body accepted, in bytes (larger gets 413)"),
+    Setting("MAX_BODY_BYTES", 2_000_000,
+            "Largest request body accepted, in bytes (larger gets 413, or 400 in Perspective's error shape on its route)"),
     Setting("MAX_BATCH", 100, "Most comments in one /v1/comments/batch or /v1/threads request"),
     Setting("BIND", "127.0.0.1:8000", "Address gunicorn listens on (gunicorn only)"),
     Setting("WORKERS", 2, "Number of gunicorn worker processes, each with its own model (gunicorn only)"),
@@ -90,6 +92,11 @@ def load_config(app, test_config: dict | None = None) -> None:
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env(ENV_PREFIX)
+        # Flask reads environment values as JSON: a secret "1.50" would become 1.5 and "null" no secret
+        # at all. A setting whose default is text is taken exactly as written.
+        for setting in SETTINGS:
+            if isinstance(setting.default, str) and setting.env in os.environ:
+                app.config[setting.name] = os.environ[setting.env]
     else:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
@@ -103,6 +110,13 @@ def as_list(value) -> list[str]:
         # Flask parses environment values as JSON, so a numeric secret arrives as an int.
         value = str(value).split(",")
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def flag(value) -> bool:
+    """A yes/no setting given as a bool or as text ("false", "0", "no", "off", any case, are no)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 def as_mapping(value) -> dict[str, str]:

@@ -426,10 +426,15 @@ def articles_by_id(conn, site_id: str, article_ids) -> dict[str, dict]:
     return {r.article_id: r._asdict() for r in _by_ids(conn, _ARTICLES, _ARTICLE, site_id, ids)}
 
 
-def upsert_article(conn, site_id: str, article_id: str, title: str, body: str, url: str | None,
+def upsert_article(conn, site_id: str, article_id: str, title: str | None, body: str | None, url: str | None,
                    source: str) -> dict:
-    """Register an article's text, or replace it (keeping a stored URL when none is given)."""
+    """Register an article's text, or replace it; a title, body or URL given as None keeps the stored one
+    (a request that sends only the title does not blank the body stance is read against)."""
     stamp = now()
+    if title is None or body is None:
+        stored = conn.execute(_ARTICLE, {"site_id": site_id, "id": article_id}).first()
+        title = title if title is not None else (stored.title if stored else "")
+        body = body if body is not None else (stored.body if stored else "")
     _run(conn, _UPSERT_ARTICLE, {
         "site_id": site_id, "article_id": article_id, "title": title, "body": body, "url": url,
         "text_sha256": text_sha256(f"{title}\n{body}"), "source": source, "created_at": stamp, "updated_at": stamp})
@@ -533,6 +538,16 @@ def latest_head(conn, site_id: str, comment_id: str) -> dict | None:
     reading (and decoding) the whole stored verdict."""
     row = conn.execute(_HEAD, {"site_id": site_id, "comment_id": comment_id}).first()
     return row._asdict() if row else None
+
+
+_REJECTED_BEFORE = sa.select(verdicts.c.id).where(verdicts.c.comment_pk == _P("comment_pk"),
+                                                  verdicts.c.version < _P("version"),
+                                                  verdicts.c.action == "reject").limit(1)
+
+
+def rejected_before(conn, comment_pk: int, version: int) -> bool:
+    """Whether a version of a comment (by its row id) before ``version`` was rejected."""
+    return conn.execute(_REJECTED_BEFORE, {"comment_pk": comment_pk, "version": version}).first() is not None
 
 
 def find_verdict(conn, site_id: str, comment_id: str, version: int | None = None) -> dict | None:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from moderation.errors import ModerationError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
+from moderation.scorer import MAX_TEXT_CHARS
 
 from . import db
 from .errors import APIError, BadRequest
@@ -117,8 +118,10 @@ def _request() -> dict:
     text = comment["text"]
     if not text.strip():
         raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
-    if len(text.encode("utf-8")) > MAX_COMMENT_BYTES or len(text) > 20000:
-        raise PerspectiveError(f"Comment text was too many bytes: at most {MAX_COMMENT_BYTES} are accepted.",
+    size = len(text.encode("utf-8"))
+    if size > MAX_COMMENT_BYTES or len(text) > MAX_TEXT_CHARS:
+        raise PerspectiveError(f"Comment text was too long ({len(text):,} characters, {size:,} bytes): at most "
+                               f"{MAX_TEXT_CHARS:,} characters and {MAX_COMMENT_BYTES:,} bytes are accepted.",
                                error_type="COMMENT_TOO_LONG")
     return body
 

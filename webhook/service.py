@@ -23,7 +23,7 @@ from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, 
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
 
 from . import db
-from .config import as_list, as_mapping, default_policy_file
+from .config import as_list, as_mapping, default_policy_file, flag
 from .errors import ServiceUnavailable
 from .metrics import Metrics
 
@@ -165,7 +165,7 @@ class Service:
         policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
         url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'moderation.sqlite'}"
         engine = db.make_engine(url)
-        if config["AUTO_MIGRATE"]:
+        if flag(config["AUTO_MIGRATE"]):
             db.migrate(engine)
         metrics = Metrics(scorer.version)
         watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"]), metrics) if registry else None
@@ -242,8 +242,11 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
     try:
         with db.connect(svc.engine) as conn:
             stored = db.latest_verdicts(conn, site_id, [c.comment_id for c in comments])
+            waiting = [c.article_id or stored[c.comment_id]["article_id"] for c in comments
+                       if _without_stance(stored.get(c.comment_id))]
+            readable = {a for a, row in db.articles_by_id(conn, site_id, waiting).items() if row["title"] or row["body"]}
             todo = [_with_stored_refs(c, stored.get(c.comment_id)) for c in comments
-                    if not _same_text(stored.get(c.comment_id), c)]
+                    if not _reusable(stored.get(c.comment_id), c, readable)]
             articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
             authors = db.authors_by_id(conn, site_id, [c.author_id for c in todo])
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
@@ -266,6 +269,23 @@ def _with_stored_refs(comment: CommentIn, row: dict | None) -> CommentIn:
 
 def _same_text(row: dict | None, comment: CommentIn) -> bool:
     return row is not None and row["text_sha256"] == db.text_sha256(comment.text)
+
+
+def _without_stance(row: dict | None) -> bool:
+    """A stored verdict that was scored but got no stance (its article was not registered then)."""
+    return row is not None and row["scores"] is not None and row["stance"] is None and row["article_id"] is not None
+
+
+def _reusable(row: dict | None, comment: CommentIn, readable_articles: set[str]) -> bool:
+    """Whether a comment's stored verdict answers this request: the same text, no article, parent or
+    author id that differs from the stored one, and not a verdict without stance whose article can now
+    be read. Otherwise the comment is judged again, as a new version."""
+    if not _same_text(row, comment):
+        return False
+    if any(sent is not None and sent != row[name] for name, sent in
+           (("article_id", comment.article_id), ("parent_id", comment.parent_id), ("author_id", comment.author_id))):
+        return False
+    return not (_without_stance(row) and (comment.article_id or row["article_id"]) in readable_articles)
 
 
 def database_unavailable(exc: Exception) -> ServiceUnavailable:
@@ -373,10 +393,10 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
     the head inside the write transaction.
     """
     for attempt in range(3):
-        known = heads if attempt == 0 else None
         try:
             with db.transaction(svc.engine) as conn:
-                stored = {j.comment.comment_id: _record_one(conn, svc, site_id, j, source, article_url, known)
+                stored = {j.comment.comment_id: _record_one(conn, svc, site_id, j, source, article_url, heads,
+                                                            trust=attempt == 0)
                           for j in judgements}
             for j in judgements:
                 if stored[j.comment.comment_id][1]:
@@ -392,12 +412,15 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
     raise AssertionError("unreachable")
 
 
-def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
-                article_url: str | None, heads: dict[str, dict | None] | None) -> tuple[dict, bool]:
+def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, article_url: str | None,
+                heads: dict[str, dict | None] | None, trust: bool) -> tuple[dict, bool]:
     c = j.comment
     known = heads is not None and c.comment_id in heads
-    head = heads[c.comment_id] if known else db.latest_head(conn, site_id, c.comment_id)
-    if _same_text(head, c):  # another worker stored this text between our read and our write
+    head = heads[c.comment_id] if known and trust else db.latest_head(conn, site_id, c.comment_id)
+    read_version = (heads[c.comment_id] or {}).get("version") if known else None
+    # Another worker stored this text between our read and our write (the head moved on from what we read,
+    # or we read nothing to compare with): its verdict is the answer.
+    if _same_text(head, c) and (not known or head["version"] != read_version):
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
         db.note_article(conn, site_id, c.article_id, article_url, source)
@@ -406,7 +429,8 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str,
     version = head["version"] + 1 if head else 1
     row = db.insert_verdict(conn, saved["id"], version, c.text, verdict)
     author_id = saved["author_id"]
-    struck = j.strike and author_id and not (head and head["action"] == "reject")
+    # One strike per comment: an edit that is rejected again (after an approved version or not) adds none.
+    struck = j.strike and author_id and not (head and db.rejected_before(conn, saved["id"], version))
     if struck:
         db.add_strike(conn, site_id, author_id)
     detail = {"version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
