@@ -207,9 +207,15 @@ def _json_type(value) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+def _unknown_articles(chunk, scorer: Scorer) -> set[str]:
+    """The article ids the chunk's comments name that no --articles line registered."""
+    return {str(r["article_id"]) for _, r in chunk if isinstance(r, dict) and r.get("article_id") not in (None, "")
+            and not scorer.has_article(str(r["article_id"]))}
+
+
 def _load_articles(scorer: Scorer, path: str) -> int:
     count = 0
-    with _open_in(path) as fh:
+    with _opened("--articles", path, _open_in) as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -302,25 +308,51 @@ def _refuse_output_over_an_input(args) -> None:
                              "destroy it; write the results to another file", field="output")
 
 
+def _refuse_stdin_twice(args) -> None:
+    if args.input == "-" and args.articles == "-":
+        raise InputError("--input and --articles cannot both be - (stdin can be read only once): "
+                         "give the articles as a file", field="articles")
+
+
+def _opened(option: str, name: str, opener):
+    """Open a file an option names; a failure names the option ("--input nope.jsonl: no such file")."""
+    try:
+        return opener(name)
+    except FileNotFoundError:
+        missing = "its folder does not exist" if option == "--output" else "no such file"
+        raise InputError(f"{option} {name}: {missing}", field=option.lstrip("-")) from None
+    except IsADirectoryError:
+        raise InputError(f"{option} {name}: is a directory, not a file", field=option.lstrip("-")) from None
+    except OSError as exc:
+        raise InputError(f"{option} {name}: cannot be opened ({exc.strerror or exc})", field=option.lstrip("-")) from None
+
+
 def cmd_score(args) -> int:
+    _refuse_stdin_twice(args)
     _refuse_output_over_an_input(args)
     scorer = Scorer.load(args.model)
     policy = load_policy(args.policy) if args.policy else None
-    if args.articles:
-        _load_articles(scorer, args.articles)
+    known_articles = _load_articles(scorer, args.articles) if args.articles else None
     done = bad = 0
-    with _open_in(args.input) as fh:
+    unknown: set[str] = set()
+    with _opened("--input", args.input, _open_in) as fh:
         records = _records(fh, args.input)
         chunk = list(islice(records, BATCH))  # opens and checks the input before --output is touched
         bar = tqdm(desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
-        with _open_out(args.output) as out:
+        with _opened("--output", args.output, _open_out) as out:
             while chunk:
+                if known_articles is not None:
+                    unknown.update(_unknown_articles(chunk, scorer))
                 scored, skipped = _score_chunk(chunk, args.input, scorer, policy, out)
                 done, bad = done + scored, bad + skipped
                 bar.update(len(chunk))
                 chunk = list(islice(records, BATCH))
             out.flush()  # a closed pipe is reported here, not at interpreter exit
         bar.close()
+    if unknown:
+        shown = ", ".join(repr(a) for a in sorted(unknown)[:5]) + (", ..." if len(unknown) > 5 else "")
+        print(f"moderation: warning: {len(unknown)} article_id value(s) are not in --articles {args.articles} "
+              f"({shown}): those comments have no stance", file=sys.stderr)
     print(f"scored {done} comments, skipped {bad} malformed lines (model {scorer.version})", file=sys.stderr)
     if bad and not done:
         print("moderation: error: no comment could be scored (exit status 1)", file=sys.stderr)
@@ -358,10 +390,21 @@ def cmd_explain(args) -> int:
         print("  " + _highlight(args.text, evidence))
     if policy:
         verdict = policy.decide(score, evidence)
-        print(f"verdict: {verdict.action}")
+        print(f"verdict: {verdict.action}" + _why_unscored(score, policy))
         for r in verdict.reasons:
-            print(f"  - {r.action} ({r.clause_id}): {r.clause_text}")
+            measured = f" {r.label} {r.score:.3f} >= {r.threshold:.2f}" if r.label and r.score is not None else ""
+            print(f"  - {r.action} ({r.clause_id}){measured}: {r.clause_text}")
+    else:
+        print("(no verdict: give --policy FILE, e.g. data/policy.toml, for the action and the clause it cites)")
     return 0
+
+
+def _why_unscored(score, policy) -> str:
+    if score.empty:
+        return " (the text is empty once markup is removed: the policy's rule for empty comments)"
+    if score.language not in policy.languages:
+        return f" (the text reads as language {score.language!r}, not one the policy scores: its rule for those)"
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "A malformed line is reported on stderr with its line number and skipped.",
                        epilog="exit status: 0 when the comments were scored (or the input holds none); "
                               "1 when the input had lines but every one was skipped as malformed; "
-                              "2 on an error (input, model or policy file missing or unusable).")
+                              "2 on an error (input, model or policy file missing or unusable, or --output "
+                              "naming a file the command reads).")
     s.add_argument("--input", required=True,
                    help="UTF-8 JSONL or CSV with id, text[, article_id, parent_id, author_id]; - for stdin. "
                         ".jsonl, .ndjson or .json is read as JSON lines and .csv as CSV; otherwise the first "
@@ -383,10 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", type=Path, help="policy TOML: adds action and reasons")
     s.set_defaults(func=cmd_score)
     e = sub.add_parser("explain", help="print scores and highlighted evidence for one text")
-    e.add_argument("text")
+    e.add_argument("text", help="the comment (plain text or HTML)")
     e.add_argument("--article", help="article text, for stance")
-    e.add_argument("--model", type=Path)
-    e.add_argument("--policy", type=Path)
+    e.add_argument("--model", type=Path, help="model directory (default: the shipped model)")
+    e.add_argument("--policy", type=Path, help="policy TOML: adds the verdict and the clauses it cites")
     e.add_argument("--min-score", type=float, default=0.3, help="explain labels scoring at least this")
     e.set_defaults(func=cmd_explain)
     return parser

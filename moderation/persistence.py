@@ -97,7 +97,8 @@ def read_manifest(directory: Path) -> dict:
     """The manifest of a model directory, or a ModelError saying why it cannot be read."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
-        raise ModelError(f"{path} is missing: not a model directory (train one with `make train`)")
+        raise ModelError(f"{path} is missing: not a model directory (`make train-default` writes one; "
+                         "`make train` adds a candidate to the registry)")
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:

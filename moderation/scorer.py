@@ -125,7 +125,8 @@ class Scorer:
 
     # Scoring ------------------------------------------------------------------------------
     def score(self, text: str, article_id: str | None = None) -> Score:
-        """Score one comment (HTML or plain text)."""
+        """Score one comment (HTML or plain text) of at most ``MAX_TEXT_CHARS`` characters (see ``score_pieces``)."""
+        _check_text(text, None)
         return self.score_batch([text], [article_id])[0]
 
     def score_batch(self, texts, article_ids=None) -> list[Score]:
@@ -277,17 +278,19 @@ def worst_of(scores: list[Score]) -> Score:
     return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None)
 
 
-def _check_type(text, index: int) -> str:
+def _check_type(text, index: int | None) -> str:
     if not isinstance(text, str):
-        raise InputError(f"comment {index}: text must be a string, got {type(text).__name__}", field="text")
+        where = "" if index is None else f"comment {index}: "
+        raise InputError(f"{where}text must be a string, got {type(text).__name__}", field="text")
     return text
 
 
-def _check_text(text, index: int) -> str:
+def _check_text(text, index: int | None) -> str:
     _check_type(text, index)
     if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"comment {index}: text is {len(text)} characters, over the limit of "
-                         f"{MAX_TEXT_CHARS}", field="text")
+        where = "" if index is None else f"comment {index}: "
+        raise InputError(f"{where}text is {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,} "
+                         "(Scorer.score_pieces scores a longer text in pieces)", field="text")
     return text
 
 

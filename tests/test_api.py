@@ -118,6 +118,8 @@ def test_a_text_over_the_limit_is_scored_whole_in_pieces_and_explained_in_its_ow
     long = filler + "You are a pathetic idiot."
     with pytest.raises(InputError, match="over the limit"):
         scorer.score_batch([long])  # one score_batch call is bounded; score_pieces is how a long text is read
+    with pytest.raises(InputError, match=r"^text is 42,425 characters, over the limit of 20,000 \(Scorer.score_pieces"):
+        scorer.score(long)  # one text: no "comment 0" in the message, and the way out named
     [short], [pieces] = scorer.score_pieces(["Nice one."]), scorer.score_pieces([long])
     assert [(o, p) for o, p, _ in short] == [(0, "Nice one.")] and short[0][2].scores == scorer.score("Nice one.").scores
     assert [o for o, _, _ in pieces] == [o for o, _ in split_long(long)] and len(pieces) == 3

@@ -1,6 +1,7 @@
 """The command-line contract of ../shared/DESIGN.md, run as a real subprocess."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -87,9 +88,33 @@ def test_csv_and_stdin(tmp_path):
 
 def test_bad_model_dir_and_missing_input_are_clear_errors(tmp_path):
     result = run("score", "--input", "nope.jsonl")
-    assert result.returncode == 2 and "nope.jsonl" in result.stderr
+    assert result.returncode == 2 and "--input nope.jsonl: no such file" in result.stderr
     result = run("score", "--input", "-", "--model", str(tmp_path), stdin="")
-    assert result.returncode == 2 and "manifest.json is missing" in result.stderr
+    assert result.returncode == 2 and "manifest.json is missing" in result.stderr and "make train-default" in result.stderr
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--articles", "nope.jsonl", "--articles nope.jsonl: no such file"),
+    ("--output", "no/such/dir/out.jsonl", "--output no/such/dir/out.jsonl: its folder does not exist"),
+    ("--input", "data", "--input data: is a directory"),
+])
+def test_a_file_that_cannot_be_opened_is_named_with_its_option(option, value, message):
+    args = {"--input": "-", option: value}
+    result = run("score", *[x for pair in args.items() for x in pair], stdin='{"id": "x", "text": "hi"}\n')
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stdin_for_both_comments_and_articles_is_refused():
+    result = run("score", "--input", "-", "--articles", "-", stdin='{"id": "x", "text": "hi"}\n')
+    assert result.returncode == 2 and "stdin can be read only once" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_article_ids_missing_from_the_articles_file_are_reported(files):
+    comments, articles = files
+    result = run("score", "--input", str(comments), "--articles", str(articles))
+    assert result.returncode == 0
+    assert "1 article_id value(s) are not in --articles" in result.stderr and "'zzz'" in result.stderr
 
 
 # 45,000 characters: two pieces of civil filler, then a sentence that swears (scored in three pieces).
@@ -132,6 +157,17 @@ def test_explain_highlights_evidence():
     result = run("explain", "You clearly didn't read it, you absolute moron.")
     assert result.returncode == 0, result.stderr
     assert "personal_attack" in result.stdout and "[[" in result.stdout and "moron" in result.stdout
+    assert "no verdict: give --policy" in result.stdout
+
+
+def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decided():
+    result = run("explain", "You clearly didn't read it, you absolute moron.", "--policy", "data/policy.toml")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\(no-personal-attacks\) personal_attack 0\.\d{3} >= 0\.[48]0:", result.stdout), result.stdout
+    empty = run("explain", "<p></p>", "--policy", "data/policy.toml")
+    assert "verdict: reject (the text is empty" in empty.stdout
+    german = run("explain", "Das ist doch völliger Unsinn, die Regierung lügt uns an.", "--policy", "data/policy.toml")
+    assert "verdict: hold (the text reads as language 'de'" in german.stdout
 
 
 def test_overlapping_evidence_spans_are_merged():

@@ -269,7 +269,8 @@ def cmd_init(args) -> int:
 def cmd_status(args) -> int:
     registry = Registry.open(args.registry)
     live, candidate = registry.live(), registry.candidate()
-    _say(f"registry {registry.root}\nlive: {live or '(none: run `make promote` or init)'}\ncandidate: {candidate or '(none)'}")
+    none = "(none: run `make promote`, or `python -m training.retrain init`)"
+    _say(f"registry {registry.root}\nlive: {live or none}\ncandidate: {candidate or '(none)'}")
     for version in registry.versions():
         marks = " <- live" if version == live else (" <- candidate" if version == candidate else "")
         _say(f"  {version}{marks}")
