@@ -92,6 +92,10 @@ class Policy:
         action = max((r.action for r in reasons), key=_SEVERITY.__getitem__, default="approve")
         return Verdict(action, reasons, self.id, self.version)
 
+    def author_action(self, author: AuthorState) -> str:
+        """What the author rules alone decide for a comment by ``author`` ("approve" when they say nothing)."""
+        return max((r.action for r in self._author_reasons(author)), key=_SEVERITY.__getitem__, default="approve")
+
     def fallback(self, kind: str = "error") -> Verdict:
         """The verdict for a comment that could not be scored at all."""
         return Verdict(self.unscorable[kind], [self._unscorable_reason(kind)], self.id, self.version)

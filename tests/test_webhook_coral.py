@@ -92,6 +92,19 @@ def test_a_resent_request_reuses_the_stored_verdict(any_db_client):
     assert article["story-2016-armenia-turkey-talks"]["url"].startswith("https://news.example.org/")
 
 
+def test_a_blocked_reader_s_repeat_of_an_approved_comment_is_not_published(any_db_client):
+    # Coral sends no comment id, so a new comment with the same text maps to the stored one: once the reader
+    # is blocked (six strikes in the example policy), the stored approval must not answer for it.
+    body, signature = coral_fixture("edit-clean")
+    assert post_coral(any_db_client, body, signature).status_code == 204
+    with db.transaction(any_db_client.application.extensions["moderation"].engine) as conn:
+        for _ in range(6):
+            db.add_strike(conn, "site-main", "u-10077")
+    again = post_coral(any_db_client, body, signature)
+    assert again.status_code == 200 and again.get_json()["status"] == "REJECTED"
+    assert again.get_json()["moderationAction"]["rejectionReason"]["code"] == "OTHER"
+
+
 def test_evidence_offsets_point_into_the_html_coral_sent(app, client):
     body, signature = coral_fixture("new-reply-attack")
     post_coral(client, body, signature)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from moderation.errors import ModelError, PolicyError
+from moderation.labels import ACTIONS
 from moderation.policy import AuthorState, Policy, load_policy
 from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, worst_of
 from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
@@ -239,21 +240,24 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
     replies can be read against their parents.
     """
     svc = service()
+    policy = svc.policy_for(site_id)
     try:
         with db.connect(svc.engine) as conn:
             stored = db.latest_verdicts(conn, site_id, [c.comment_id for c in comments])
             waiting = [c.article_id or stored[c.comment_id]["article_id"] for c in comments
                        if _without_stance(stored.get(c.comment_id))]
             readable = {a for a, row in db.articles_by_id(conn, site_id, waiting).items() if row["title"] or row["body"]}
+            authors = db.authors_by_id(conn, site_id, [c.author_id or (stored.get(c.comment_id) or {}).get("author_id")
+                                                       for c in comments])
             todo = [_with_stored_refs(c, stored.get(c.comment_id)) for c in comments
-                    if not _reusable(stored.get(c.comment_id), c, readable)]
+                    if not _reusable(stored.get(c.comment_id), c, readable)
+                    or _author_rules_now_stricter(policy, stored[c.comment_id], authors)]
             articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
-            authors = db.authors_by_id(conn, site_id, [c.author_id for c in todo])
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
     if todo:
-        judgements = judge(svc, svc.policy_for(site_id), site_id, todo, articles, authors, parents)
+        judgements = judge(svc, policy, site_id, todo, articles, authors, parents)
         heads = {c.comment_id: stored.get(c.comment_id) for c in todo}  # as read above; the write re-checks
         stored.update(record(svc, site_id, judgements, source, article_url, heads))
     return [verdict_json(stored[c.comment_id]) for c in comments]
@@ -286,6 +290,14 @@ def _reusable(row: dict | None, comment: CommentIn, readable_articles: set[str])
            (("article_id", comment.article_id), ("parent_id", comment.parent_id), ("author_id", comment.author_id))):
         return False
     return not (_without_stance(row) and (comment.article_id or row["article_id"]) in readable_articles)
+
+
+def _author_rules_now_stricter(policy: Policy, row: dict, authors: dict) -> bool:
+    """Whether the author's strikes or status now call for a stricter action than the stored verdict's (a
+    reader blocked since: Coral keys a comment by its text, so a blocked reader's new comment that repeats
+    an earlier one must not get that comment's approval)."""
+    action = policy.author_action(AuthorState(**_author_state(authors.get(row["author_id"]))))
+    return ACTIONS.index(action) > ACTIONS.index(row["action"])
 
 
 def database_unavailable(exc: Exception) -> ServiceUnavailable:
