@@ -1,7 +1,9 @@
 """Moderators' decisions: each one in one transaction with its labels, strikes, audit line and callback.
 
-A decision names the verdict it was made on. If the comment was edited meanwhile (a newer verdict),
-the decision is refused rather than applied to text the moderator never saw.
+A decision names the verdict it was made on and the decision the moderator's page showed. If the comment
+was edited meanwhile (a newer verdict), or someone else decided it since, the decision is refused rather
+than applied to text, or over a decision, the moderator never saw. The item is read again, locked, in the
+decision's own transaction, so two moderators acting at once are served one after the other.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from moderation.labels import POLICY_LABELS
 from webhook import db
 
 from . import outbox
-from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL
+from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL, decision_state
 
-__all__ = ["AUTHOR_STATUSES", "DecisionError", "decide", "set_author_status"]
+__all__ = ["AUTHOR_STATUSES", "DecisionError", "decide", "set_author_status", "strikes_outrank"]
 
 AUTHOR_STATUSES = ("active", "premod", "blocked")
 _MAX_EXPLANATION = 2000
+_PAST = {"approve": "approved", "reject": "rejected"}
 
 
 class DecisionError(ValueError):
@@ -36,30 +39,62 @@ def _struck(item: dict) -> bool:
 
 
 def decide(engine, item: dict, decision: str, user: str, code: str | None = None,
-           explanation: str | None = None) -> None:
-    """Approve or reject one review item as ``user``; raise :class:`DecisionError` when it cannot be."""
-    if decision not in ("approve", "reject"):
-        raise DecisionError("decision must be approve or reject")
-    code = (code or "").strip() or None
-    explanation = (explanation or "").strip()[:_MAX_EXPLANATION] or None
-    if decision == "reject" and code not in REJECTION_CODES_ALL:
-        raise DecisionError("choose a reason code to reject")
-    if decision == "approve":
-        code = explanation = None
+           explanation: str | None = None, *, seen: str | None = None) -> dict:
+    """Approve or reject one review item as ``user``; return the item as it was before; raise
+    :class:`DecisionError` when it cannot be.
+
+    ``item`` names the item and the verdict the moderator saw (``id``, ``verdict_id``); ``seen`` is the
+    decision the page showed (:func:`~review.cards.decision_state`), by default ``item``'s own.
+    """
+    code, explanation = _checked(decision, code, explanation)
     with db.transaction(engine) as conn:
-        if not db.decide_review_item(conn, item["id"], item["verdict_id"], decision, user, code, explanation):
-            raise DecisionError("the comment changed since this page was loaded: reload to see its new version", 409)
-        _adjust_strikes(conn, item, decision)
-        _store_labels(conn, item, decision, user, code)
-        db.insert_audit(conn, f"review.{decision}", item["site_id"], item["comment_id"], {
-            "version": item["version"], "verdict_id": item["verdict_id"], "model_action": item["model_action"],
-            "previous": item["decision"] or item["model_action"], "code": code, "explanation": explanation},
-            actor=user)
-        outbox.enqueue(conn, item["site_id"], "comment.decision", {
-            "comment_id": item["comment_id"], "version": item["version"], "article_id": item["article_id"],
-            "author_id": item["author_id"], "decision": decision, "status": "APPROVED" if decision == "approve" else "REJECTED",
+        current = db.review_item_for_update(conn, item["id"])
+        _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "",
+                               (decision, code, explanation))
+        db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation)
+        _adjust_strikes(conn, current, decision)
+        _store_labels(conn, current, decision, user, code)
+        db.insert_audit(conn, f"review.{decision}", current["site_id"], current["comment_id"], {
+            "version": current["version"], "verdict_id": current["verdict_id"],
+            "model_action": current["model_action"], "previous": current["decision"] or current["model_action"],
+            "code": code, "explanation": explanation}, actor=user)
+        outbox.enqueue(conn, current["site_id"], "comment.decision", {
+            "comment_id": current["comment_id"], "version": current["version"], "article_id": current["article_id"],
+            "author_id": current["author_id"], "decision": decision, "status": _PAST[decision].upper(),
             "rejection_reason": {"code": code, "detailed_explanation": explanation} if decision == "reject" else None,
             "moderator": user, "decided_at": db.now().isoformat(timespec="seconds") + "Z"})
+    return current
+
+
+def _checked(decision: str, code: str | None, explanation: str | None) -> tuple[str | None, str | None]:
+    """The reason code and explanation a decision keeps."""
+    if decision not in _PAST:
+        raise DecisionError("decision must be approve or reject")
+    if decision == "approve":
+        return None, None
+    code = (code or "").strip() or None
+    if code not in REJECTION_CODES_ALL:
+        raise DecisionError("choose a reason code to reject")
+    return code, (explanation or "").strip()[:_MAX_EXPLANATION] or None
+
+
+def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: tuple) -> None:
+    """Refuse a decision on a comment that changed or was decided since the page was drawn, or that changes nothing."""
+    if current is None:
+        raise DecisionError(f"there is no review item {item['id']}: reload", 404)
+    state = decision_state(current)
+    if current["verdict_id"] != item["verdict_id"] or (seen and not state):
+        raise DecisionError(f"comment {current['comment_id']} changed since this page was loaded: "
+                            "reload to see its new version", 409)
+    if not state:
+        return
+    at = current["decided_at"]
+    decided = (f"{_PAST[current['decision']]} by {current['decided_by']} at "
+               f"{at.strftime('%H:%M' if at.date() == db.now().date() else '%Y-%m-%d %H:%M')} UTC")
+    if seen != state:
+        raise DecisionError(f"comment {current['comment_id']} was already {decided}: reload", 409)
+    if wanted == (current["decision"], current["reason_code"], current["explanation"]):
+        raise DecisionError(f"comment {current['comment_id']} is already {decided}: nothing changed", 409)
 
 
 def _adjust_strikes(conn, item: dict, decision: str) -> None:
@@ -87,15 +122,29 @@ def _store_labels(conn, item: dict, decision: str, user: str, code: str | None) 
                         provenance=provenance, scores=item["scores"], model_version=item["model_version"])
 
 
-def set_author_status(engine, site_id: str, author_id: str, status: str, user: str) -> None:
-    """Block, pre-moderate or restore an author; audited and sent to the CMS."""
+def strikes_outrank(rules: dict, strikes: int, status: str) -> bool:
+    """Whether an author's strikes alone put them under a harsher author rule of the policy than ``status``."""
+    limit = {"active": rules["premod_after"], "premod": rules["block_after"]}.get(status)
+    return limit is not None and strikes >= limit
+
+
+def set_author_status(engine, site_id: str, author_id: str, status: str, user: str, rules: dict) -> int:
+    """Block, pre-moderate or restore an author, audited and sent to the CMS; return how many strikes were cleared.
+
+    Under the policy's author ``rules`` strikes outrank a milder status, so restoring (or pre-moderating) an
+    author whose strikes hold (or block) them clears the strikes: the author then is what the moderator chose.
+    """
     if status not in AUTHOR_STATUSES:
         raise DecisionError(f"status must be one of {', '.join(AUTHOR_STATUSES)}")
     if not site_id or not author_id:
         raise DecisionError("site and author are required")
     with db.transaction(engine) as conn:
-        before = db.authors_by_id(conn, site_id, [author_id]).get(author_id)
+        before = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
+        cleared = before["strikes"] if strikes_outrank(rules, before["strikes"], status) else 0
         db.set_author_status(conn, site_id, author_id, status)
+        if cleared:
+            db.clear_strikes(conn, site_id, author_id)
         db.insert_audit(conn, "review.author_status", site_id, author_id,
-                        {"status": status, "previous": before["status"] if before else "active"}, actor=user)
+                        {"status": status, "previous": before["status"], "strikes_cleared": cleared}, actor=user)
         outbox.enqueue(conn, site_id, "author.status", {"author_id": author_id, "status": status, "moderator": user})
+    return cleared

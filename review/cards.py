@@ -12,7 +12,8 @@ from moderation.labels import POLICY_LABELS, REJECTION_CODES
 from moderation.policy import Policy
 from webhook import db
 
-__all__ = ["REJECTION_CODES_ALL", "build_cards", "classify", "evidence_spans", "highlight", "suggested_code"]
+__all__ = ["REJECTION_CODES_ALL", "build_cards", "classify", "decision_state", "evidence_spans", "highlight",
+           "suggested_code"]
 
 # The DSA-style codes a moderator can give (Coral's rejectionReason.code), with what each means.
 REJECTION_CODES_ALL = {
@@ -86,6 +87,12 @@ def suggested_code(item: dict) -> str:
     return max(reasons, key=lambda r: r.get("score") or 0.0)["code"]
 
 
+def decision_state(item: dict) -> str:
+    """A moderator's decision on a comment as a card shows it ("" for none, else "<decision>@<decided_at>"); a
+    decision sends it back, so one made on a card that someone has decided since is told from an overturn."""
+    return f"{item['decision']}@{item['decided_at'].isoformat()}" if item.get("decision") else ""
+
+
 def _score_rows(policy: Policy, scores: dict | None) -> list[dict]:
     rows = []
     for label in POLICY_LABELS:
@@ -124,6 +131,7 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
         "score_rows": _score_rows(policy, item["scores"]),
         "deciding": deciding,
         "suggested_code": suggested_code(item),
+        "seen": decision_state(item),
         "article_title": article.get("title") or None,
         "parent_text": ctx["parents"].get(item["parent_id"]) if item["parent_id"] else None,
         "author": {**author, "history": ctx["history"].get(item["author_id"], {}),

@@ -38,9 +38,13 @@ def sync(svc, margin: float) -> int:
     return len(latest)
 
 
+# Decisions too: a comment edited since its page was drawn is then known to be, and a decision on it refused.
+_SYNCED = ("queue.show", "queue.comment", "queue.author", "queue.decide", "queue.bulk")
+
+
 @bp.before_app_request
 def _sync_before_pages() -> None:
-    if request.endpoint in ("queue.show", "queue.comment", "queue.author") and g.get("user"):
+    if request.endpoint in _SYNCED and g.get("user"):
         sync(_svc(), float(current_app.config["REVIEW_REPORT_MARGIN"]))
 
 
@@ -99,7 +103,9 @@ def author():
     return render_template("review/author.html", site_id=site_id, author_id=author_id, record=record,
                            history=history, cards=cards, rules=policy.authors, audit=audit, counts=counts,
                            effective=effective_status(policy, record), codes=REJECTION_CODES_ALL,
-                           statuses=actions.AUTHOR_STATUSES)
+                           statuses=actions.AUTHOR_STATUSES, clears={
+                               s: actions.strikes_outrank(policy.authors, record["strikes"], s)
+                               for s in actions.AUTHOR_STATUSES})
 
 
 def _wants_json() -> bool:
@@ -107,11 +113,13 @@ def _wants_json() -> bool:
 
 
 def _done(message: str, status: int = 200):
+    # The script reloads the page after a refusal, so a refusal is kept for the next page as well.
+    if status >= 400 or not _wants_json():
+        flash(message, "error" if status >= 400 else "info")
     if _wants_json():
         with db.connect(_svc().engine) as conn:
             counts = db.review_counts(conn, {})
         return jsonify({"ok": status < 400, "message": message, "counts": counts}), status
-    flash(message, "error" if status >= 400 else "info")
     return redirect(request.script_root + _back())
 
 
@@ -124,44 +132,42 @@ def _back() -> str:
 @login_required
 def decide(item_id: int):
     verdict_id = request.form.get("verdict_id", type=int)
-    with db.connect(_svc().engine) as conn:
-        item = db.review_items_by_id(conn, [item_id]).get(item_id)
-    if item is None:
-        abort(404, "No such comment in the review queue.")
     if verdict_id is None:  # without it an edit made since the page was drawn would go unnoticed
         return _done("The decision did not say which version of the comment it was made on (verdict_id): "
                      "reload the page and decide again.", 422)
-    item["verdict_id"] = verdict_id  # decide on the version the moderator saw
-    try:
-        actions.decide(_svc().engine, item, request.form.get("decision", ""), g.user["username"],
-                       request.form.get("code"), request.form.get("explanation"))
+    decision = request.form.get("decision", "")
+    try:  # on the version, and over the decision (seen), that the moderator saw
+        item = actions.decide(_svc().engine, {"id": item_id, "verdict_id": verdict_id}, decision, g.user["username"],
+                              request.form.get("code"), request.form.get("explanation"),
+                              seen=request.form.get("seen", ""))
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
-    return _done(f"{'Approved' if request.form['decision'] == 'approve' else 'Rejected'} comment {item['comment_id']}.")
+    return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.")
 
 
 @bp.post("/bulk")
 @login_required
 def bulk():
     chosen = {}
-    for value in request.form.getlist("item"):
-        item_id, _, verdict_id = value.partition(":")
+    for value in request.form.getlist("item"):  # "<item id>:<verdict id>:<decision seen>"
+        item_id, _, rest = value.partition(":")
+        verdict_id, _, seen = rest.partition(":")
         if item_id.isdigit() and verdict_id.isdigit():
-            chosen[int(item_id)] = int(verdict_id)
+            chosen[int(item_id)] = ({"id": int(item_id), "verdict_id": int(verdict_id)}, seen)
+    decision = request.form.get("decision", "")
     if not chosen:
         return _done("Select comments first (x selects the current one).", 422)
-    with db.connect(_svc().engine) as conn:
-        items = db.review_items_by_id(conn, chosen)
+    if decision == "reject" and not request.form.get("code", "").strip():
+        return _done("Choose a reason for rejecting the selected comments: nothing was rejected.", 422)
     done, problems = 0, []
-    for item_id, item in items.items():
-        item["verdict_id"] = chosen[item_id]
+    for item, seen in chosen.values():
         try:
-            actions.decide(_svc().engine, item, request.form.get("decision", ""), g.user["username"],
-                           request.form.get("code"), request.form.get("explanation"))
+            actions.decide(_svc().engine, item, decision, g.user["username"], request.form.get("code"),
+                           request.form.get("explanation"), seen=seen)
             done += 1
         except actions.DecisionError as exc:
-            problems.append(f"{item['comment_id']}: {exc}")
-    done_word = {"approve": "approved", "reject": "rejected"}.get(request.form.get("decision", ""), "decided")
+            problems.append(str(exc))
+    done_word = {"approve": "approved", "reject": "rejected"}.get(decision, "decided")
     message = f"{done} of {len(chosen)} comments {done_word}." + (
         " " + "; ".join(problems[:5]) if problems else "")
     return _done(message, 200 if done else 422)
@@ -173,8 +179,10 @@ def author_status():
     site_id, author_id = request.form.get("site_id", ""), request.form.get("author_id", "")
     status = request.form.get("status", "")
     try:
-        actions.set_author_status(_svc().engine, site_id, author_id, status, g.user["username"])
+        cleared = actions.set_author_status(_svc().engine, site_id, author_id, status, g.user["username"],
+                                            _svc().policy_for(site_id).authors)
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
     words = {"blocked": "Blocked", "premod": "Pre-moderating", "active": "Restored"}
-    return _done(f"{words[status]} author {author_id}.")
+    return _done(f"{words[status]} author {author_id}" + (
+        f" and cleared their {cleared} strike{'' if cleared == 1 else 's'}." if cleared else "."))

@@ -85,10 +85,19 @@ def signer():
 
 
 @pytest.fixture
-def review_app(make_app):
-    app = make_app(**review_config())
-    add_users(app)
-    return app
+def make_review_app(make_app):
+    """``make_review_app(url=None, **settings)``: a review test app with its users, on this test's database
+    or the one named."""
+    def build(url: str | None = None, **overrides):
+        app = make_app(url, **review_config(**overrides))
+        add_users(app)
+        return app
+    return build
+
+
+@pytest.fixture
+def review_app(make_review_app):
+    return make_review_app()
 
 
 @pytest.fixture

@@ -228,3 +228,25 @@ def test_a_queue_of_200_held_comments_is_cleared_by_keyboard_alone(server, page,
         time.sleep(0.1)
     assert len({json.loads(c["body"])["comment_id"] for c in cms.received}) == 200
     print(f"200 comments cleared by keyboard in {elapsed:.1f} s")
+
+
+def test_a_bulk_rejection_needs_a_reason_and_asks_first(server, page, seed_into):
+    app, base = server
+    for n in range(2):
+        seed_into(app, f"bulk-{n}", f"Bulk comment {n}, you fool.")
+    page.goto(f"{base}/review/queue/pending")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    for key in "xjx":  # select both cards
+        page.keyboard.press(key)
+    page.click("#bulk button[value=reject]")  # no reason chosen: nothing is sent
+    page.wait_for_selector("#flash .flash.error:has-text('Choose a reason')")
+    page.select_option("#bulk select[name=code]", "ABUSIVE")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#bulk button[value=reject]")  # asked, and declined
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("#bulk button[value=reject]")
+    page.wait_for_selector("#flash .flash:has-text('2 of 2 comments rejected.')")
+    assert asked == ["Reject 2 comments as ABUSIVE?"] * 2
+    assert {(r["decision"], r["reason_code"]) for r in _rows(app, "review_items")} == {("reject", "ABUSIVE")}
+    assert len([r for r in _rows(app, "audit_log") if r["event"] == "review.reject"]) == 2

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from review.auth import create_user
+from review.cards import decision_state
 from webhook import db
 
 from .webhook_helpers import signed_post
@@ -32,9 +33,10 @@ def _item_id(app, comment_id):
 
 
 def _decide(client, item, decision, **form):
+    """Decide as the card drawn from ``item`` would: on its verdict, over the decision it shows."""
     return client.post(f"/review/items/{item['id']}/decide", data={
-        "csrf_token": client.csrf, "verdict_id": item["verdict_id"], "decision": decision, **form},
-        headers={"Accept": "application/json"})
+        "csrf_token": client.csrf, "verdict_id": item["verdict_id"], "seen": decision_state(item),
+        "decision": decision, **form}, headers={"Accept": "application/json"})
 
 
 # Signing in -----------------------------------------------------------------------------------------------

@@ -813,6 +813,13 @@ def author_history(conn, site_id: str, author_ids) -> dict[str, dict[str, int]]:
     return history
 
 
+def review_item_for_update(conn, item_id: int) -> dict | None:
+    """One review item (with comment and verdict), read in a write transaction and locked until it ends, so
+    two decisions on one comment are made one after the other (SQLite's writer lock already does that)."""
+    row = conn.execute(_ITEMS.where(review_items.c.id == item_id).with_for_update(of=review_items)).first()
+    return row._asdict() if row else None
+
+
 def decide_review_item(conn, item_id: int, verdict_id: int, decision: str, user: str, reason_code: str | None,
                        explanation: str | None) -> bool:
     """Record a moderator's decision; False when the comment changed (a newer verdict) meanwhile."""
@@ -836,6 +843,12 @@ def set_author_status(conn, site_id: str, author_id: str, status: str) -> None:
     """Block, pre-moderate or restore an author (active | premod | blocked)."""
     _run(conn, _SET_AUTHOR_STATUS, {"site_id": site_id, "author_id": author_id, "strikes": 0, "status": status,
                                     "updated_at": now()})
+
+
+def clear_strikes(conn, site_id: str, author_id: str) -> None:
+    """Forgive all of an author's strikes (a moderator restored them)."""
+    conn.execute(sa.update(authors).where(authors.c.site_id == site_id, authors.c.author_id == author_id)
+                 .values(strikes=0, updated_at=now()))
 
 
 def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None, subject: str | None = None) -> list[dict]:

@@ -66,6 +66,21 @@
     });
   }
 
+  // A bulk action asks first, naming how many comments and the reason; a bulk reject needs a reason chosen.
+  function confirmBulk(form, decision) {
+    const count = document.querySelectorAll("input[name=item][form=bulk]:checked").length;
+    const reason = form.querySelector("select[name=code]");
+    if (!count) { return true; }  // the server says to select comments first
+    const comments = count + " comment" + (count === 1 ? "" : "s");
+    if (decision !== "reject") { return window.confirm("Approve " + comments + "?"); }
+    if (!reason.value) {
+      flash("Choose a reason for rejecting the selected comments.", "error");
+      reason.focus();
+      return false;
+    }
+    return window.confirm("Reject " + comments + " as " + reason.value + "?");
+  }
+
   function act(selector, removeCard) {
     if (current < 0) { return; }
     const card = cards[current];
@@ -120,6 +135,10 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
+    if (form.id === "bulk") {
+      if (!confirmBulk(form, event.submitter && event.submitter.value)) { event.preventDefault(); }
+      return;
+    }
     const card = form.closest && form.closest(".card");
     if (!card) { return; }
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); return; }

@@ -1,0 +1,254 @@
+"""Decisions that meet other decisions: a second moderator, two at once, an edit, a repeat; restoring
+authors held by their strikes; bulk rejections that must name their reason."""
+
+import contextlib
+import html
+import re
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from webhook import db
+
+from .webhook_helpers import signed_post
+
+pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
+
+CMS = "http://127.0.0.1:9/cms"  # callbacks are queued (and counted), never sent: no thread runs
+
+
+@pytest.fixture
+def review_app(make_review_app):
+    return make_review_app(CALLBACK_URL=CMS)
+
+
+def _rows(app, table, **where):
+    query = sa.select(db.metadata.tables[table])
+    for column, value in where.items():
+        query = query.where(db.metadata.tables[table].c[column] == value)
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        return [r._asdict() for r in conn.execute(query.order_by(db.metadata.tables[table].c[0]))]
+
+
+def _card_form(client, path, comment_id, decision):
+    """The hidden fields of a card's approve or reject form, as the page drew them."""
+    page = client.get(path).get_data(as_text=True)
+    card = re.search(rf'<article class="card[^>]*>(?:(?!</article>).)*?>{comment_id}</a>.*?</article>', page, re.S)
+    assert card, f"{comment_id} is not on {path}"
+    form = re.search(rf'<form[^>]*decide[^>]*>(?:(?!</form>).)*?name="decision" value="{decision}".*?</form>',
+                     card[0], re.S)[0]
+    return {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+
+
+def _decide(client, form, **changes):
+    item_id = _rows(client.application, "review_items", verdict_id=int(form["verdict_id"]))[0]["id"]
+    return client.post(f"/review/items/{item_id}/decide", data={**form, "csrf_token": client.csrf, **changes},
+                       headers={"Accept": "application/json"})
+
+
+def _traces(app, comment_id):
+    """How many label rows, audit lines and callbacks the decisions on a comment left."""
+    audit = [a for a in _rows(app, "audit_log", subject=comment_id) if a["event"].startswith("review.")]
+    callbacks = [c for c in _rows(app, "outbox") if c["payload"].get("comment_id") == comment_id]
+    return len(_rows(app, "labels", comment_ref=comment_id)), len(audit), len(callbacks)
+
+
+# A second moderator ---------------------------------------------------------------------------------------
+def test_a_decision_on_a_comment_decided_since_the_page_was_drawn_is_refused(review_app, mod_client, admin_client, seed):
+    seed("c1", "You idiot.")
+    bobs = _card_form(mod_client, "/review/queue/pending", "c1", "approve")
+    carols = _card_form(admin_client, "/review/queue/pending", "c1", "reject")  # the same card, still undecided
+    assert _decide(mod_client, bobs).status_code == 200
+    traces = _traces(review_app, "c1")
+    answer = _decide(admin_client, carols, code="ABUSIVE")
+    assert answer.status_code == 409
+    assert re.fullmatch(r"comment c1 was already approved by mod at \d\d:\d\d UTC: reload", answer.get_json()["message"])
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert (item["decision"], item["decided_by"]) == ("approve", "mod")
+    assert _traces(review_app, "c1") == traces == (4, 1, 1), "no contradictory labels, audit line or callback"
+    assert _rows(review_app, "authors", author_id="u1") == []
+
+
+def test_a_second_rejection_from_a_stale_page_is_refused_and_counts_no_strike(review_app, mod_client, admin_client, seed):
+    seed("c1", "You idiot.")
+    forms = [_card_form(client, "/review/queue/pending", "c1", "reject") for client in (mod_client, admin_client)]
+    assert _decide(mod_client, forms[0], code="ABUSIVE").status_code == 200
+    assert _decide(admin_client, forms[1], code="ABUSIVE").status_code == 409
+    assert _traces(review_app, "c1") == (2, 1, 1)
+    assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 1
+
+
+@pytest.mark.parametrize("path", ["/review/queue/approved", "/review/comment?site_id=default&comment_id=c1",
+                                  "/review/author?site_id=default&author_id=u1"])
+def test_a_decided_comment_is_overturned_from_a_page_that_shows_the_decision(review_app, mod_client, admin_client, seed, path):
+    seed("c1", "You idiot.")
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve")).status_code == 200
+    form = _card_form(admin_client, path, "c1", "reject")
+    assert form["seen"].startswith("approve@")
+    answer = _decide(admin_client, form, code="ABUSIVE")
+    assert answer.status_code == 200 and answer.get_json()["message"] == "Rejected comment c1."
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert (item["decision"], item["decided_by"]) == ("reject", "admin")
+    assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 1
+    assert _rows(review_app, "audit_log", event="review.reject")[0]["detail"]["previous"] == "approve"
+
+
+def test_a_decision_that_changes_nothing_is_refused(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve")).status_code == 200
+    traces = _traces(review_app, "c1")
+    again = _decide(mod_client, _card_form(mod_client, "/review/queue/approved", "c1", "approve"))
+    assert again.status_code == 409
+    assert re.fullmatch(r"comment c1 is already approved by mod at \d\d:\d\d UTC: nothing changed",
+                        again.get_json()["message"])
+    assert _traces(review_app, "c1") == traces
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/approved", "c1", "reject"),
+                   code="ABUSIVE").status_code == 200
+    rejected = _card_form(mod_client, "/review/queue/rejected", "c1", "reject")
+    assert _decide(mod_client, rejected, code="ABUSIVE").status_code == 409
+    assert _decide(mod_client, rejected, code="HATE_SPEECH").status_code == 200, "another reason is a correction"
+    assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 1
+
+
+def test_a_refusal_is_on_the_page_the_script_reloads(review_app, mod_client, admin_client, seed):
+    seed("c1", "You idiot.")
+    form = _card_form(admin_client, "/review/queue/pending", "c1", "approve")
+    _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve"))
+    assert _decide(admin_client, form).status_code == 409
+    page = admin_client.get("/review/queue/pending").get_data(as_text=True)
+    assert re.search(r'<p class="flash error">comment c1 was already approved by mod at [^<]+: reload</p>', page)
+    assert "flash error" not in admin_client.get("/review/queue/pending").get_data(as_text=True), "shown once"
+
+
+def test_bulk_decisions_are_refused_on_comments_decided_since(review_app, mod_client, admin_client, seed):
+    for n in range(2):
+        seed(f"c{n}", "You idiot.")
+    stale = [_card_form(admin_client, "/review/queue/pending", f"c{n}", "approve") for n in range(2)]
+    _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c0", "approve"))
+    page = admin_client.get("/review/queue/pending").get_data(as_text=True)
+    boxes = re.findall(r'name="item" value="([^"]+)"', page)
+    assert len(boxes) == 1 and boxes[0].endswith(":"), "an undecided card's box says it saw no decision"
+    item_ids = {f["verdict_id"]: _rows(review_app, "review_items", verdict_id=int(f["verdict_id"]))[0]["id"] for f in stale}
+    answer = admin_client.post("/review/bulk", headers={"Accept": "application/json"}, data={
+        "csrf_token": admin_client.csrf, "decision": "reject", "code": "SPAM",
+        "item": [f"{item_ids[f['verdict_id']]}:{f['verdict_id']}:{f['seen']}" for f in stale]}).get_json()
+    assert answer["message"].startswith("1 of 2 comments rejected. comment c0 was already approved by mod at ")
+    assert [r["decision"] for r in _rows(review_app, "review_items")] == ["approve", "reject"]
+
+
+# Two at once ------------------------------------------------------------------------------------------------
+def test_two_rejections_sent_at_once_count_one_strike(make_review_app, database_url, seed_into, signer, monkeypatch):
+    app = make_review_app(database_url, CALLBACK_URL=CMS)
+    clients = [app.test_client() for _ in range(2)]
+    for client, name in zip(clients, ("mod", "admin")):
+        client.csrf = signer(client, name)
+    seed_into(app, "c1", "You idiot.", author_id="u-rep2")
+    forms = [_card_form(client, "/review/queue/pending", "c1", "reject") for client in clients]
+    # Both requests get as far as writing the decision before either goes on, unless one of them waits for
+    # the other to finish: then the barrier gives up after a second and lets the first go on alone.
+    barrier, write = threading.Barrier(2, timeout=1), db.decide_review_item
+
+    def together(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(db, "decide_review_item", together)
+    statuses = []
+    threads = [threading.Thread(target=lambda c=c, f=f: statuses.append(_decide(c, f, code="ABUSIVE").status_code))
+               for c, f in zip(clients, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _rows(app, "authors", author_id="u-rep2")[0]["strikes"] == 1, "one comment, one strike"
+    assert sorted(statuses) == [200, 409]
+    assert _traces(app, "c1") == (2, 1, 1)
+
+
+# An edit --------------------------------------------------------------------------------------------------
+def _edit(app, comment_id, text):
+    """The CMS sends an edit: a second verdict, and nobody loads a page."""
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        pk = db.save_comment(conn, "default", comment_id, text, None, None, "u1", "test")
+        db.insert_verdict(conn, pk, 2, text, {"action": "hold", "reasons": [], "model_version": "m",
+                                              "policy_version": "p"})
+
+
+def test_a_decision_on_text_edited_since_the_page_was_drawn_is_refused(review_app, mod_client, seed):
+    seed("c1", "Fair point.")
+    form = _card_form(mod_client, "/review/queue/pending", "c1", "approve")
+    _edit(review_app, "c1", "EDITED: you utter idiot.")
+    answer = _decide(mod_client, form)
+    assert answer.status_code == 409 and "comment c1 changed since this page was loaded" in answer.get_json()["message"]
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert item["decision"] is None and item["verdict_id"] != int(form["verdict_id"])
+    assert _traces(review_app, "c1") == (0, 0, 0)
+
+
+def test_a_bulk_decision_on_text_edited_since_the_page_was_drawn_is_refused(review_app, mod_client, seed):
+    seed("c1", "Fair point.")
+    box = re.search(r'name="item" value="([^"]+)"', mod_client.get("/review/queue/pending").get_data(as_text=True))[1]
+    _edit(review_app, "c1", "EDITED: you utter idiot.")
+    answer = mod_client.post("/review/bulk", headers={"Accept": "application/json"},
+                             data={"csrf_token": mod_client.csrf, "decision": "approve", "item": [box]})
+    assert answer.status_code == 422 and "comment c1 changed since this page was loaded" in answer.get_json()["message"]
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+
+
+# Authors held by their strikes ------------------------------------------------------------------------------
+def _strike(app, author_id, strikes):
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        for _ in range(strikes):
+            db.add_strike(conn, "default", author_id)
+
+
+def _set_status(client, author_id, status):
+    return client.post("/review/author/status", headers={"Accept": "application/json"}, data={
+        "csrf_token": client.csrf, "site_id": "default", "author_id": author_id, "status": status})
+
+
+# The example policy holds an author's comments from 3 strikes on and rejects them from 6 on.
+@pytest.mark.parametrize(("strikes", "status", "cleared"), [
+    (6, "active", 6), (3, "active", 3), (2, "active", 0), (6, "premod", 6), (5, "premod", 0), (6, "blocked", 0)])
+def test_a_moderator_s_status_outranks_the_author_s_strikes(review_app, mod_client, strikes, status, cleared):
+    _strike(review_app, "troll", strikes)
+    answer = _set_status(mod_client, "troll", status)
+    assert answer.status_code == 200
+    assert answer.get_json()["message"].endswith(f" and cleared their {cleared} strikes." if cleared else "troll.")
+    record = _rows(review_app, "authors", author_id="troll")[0]
+    assert (record["status"], record["strikes"]) == (status, strikes - cleared)
+    page = mod_client.get("/review/author?site_id=default&author_id=troll").get_data(as_text=True)
+    assert f'class="status {status}">{status}<' in page, "under the policy, the author is what the moderator chose"
+    (audit,) = _rows(review_app, "audit_log", event="review.author_status")
+    assert audit["detail"] == {"status": status, "previous": "active", "strikes_cleared": cleared}
+    (callback,) = _rows(review_app, "outbox")
+    assert callback["payload"]["status"] == status
+
+
+def test_an_author_blocked_by_strikes_can_be_restored_and_is_published_again(review_app, mod_client):
+    _strike(review_app, "troll", 6)
+    page = mod_client.get("/review/author?site_id=default&author_id=troll").get_data(as_text=True)
+    assert 'class="status blocked">blocked<' in page
+    buttons = re.findall(r'<button type="submit">([^<]+)</button>', page.split('class="author-record"')[1])
+    assert buttons[:2] == ["Restore (clears 6 strikes)", "Pre-moderate (clears 6 strikes)"]
+    assert _set_status(mod_client, "troll", "active").status_code == 200
+    answer = signed_post(review_app.test_client(), "/v1/comments", {
+        "id": "t1", "text": "Actually a fair point, I was wrong about the lanes.", "author_id": "troll"}).get_json()
+    assert "repeat-offenders" not in {r["clause_id"] for r in answer["reasons"]}
+
+
+# Bulk rejections --------------------------------------------------------------------------------------------
+def test_a_bulk_rejection_needs_a_reason_chosen(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    bulk_reasons = re.search(r'<select name="code" aria-label="reason for bulk reject">(.*?)</select>', page, re.S)[1]
+    assert re.findall(r"<option[^>]*>", bulk_reasons)[0] == '<option value="" selected>', "no reason preselected"
+    box = re.search(r'name="item" value="([^"]+)"', page)[1]
+    for code in ("", "  "):
+        answer = mod_client.post("/review/bulk", headers={"Accept": "application/json"}, data={
+            "csrf_token": mod_client.csrf, "decision": "reject", "code": code, "item": [box]})
+        assert answer.status_code == 422
+        assert answer.get_json()["message"] == "Choose a reason for rejecting the selected comments: nothing was rejected."
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
