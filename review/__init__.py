@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -36,7 +36,7 @@ def init_app(app: Flask) -> Flask:
     CSRFProtect(pages)
     for blueprint in (auth.bp, queue.bp, admin.bp):
         pages.register_blueprint(blueprint)
-    pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES)
+    pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES, queue_counts=queue.queue_counts)
     pages.after_request(_security_headers)
     pages.register_error_handler(CSRFError, _csrf_error)
     for status in (400, 403, 404, 405, 409, 413):
@@ -98,8 +98,15 @@ def _security_headers(response):
 
 
 def _csrf_error(exc: CSRFError):
-    return render_template("review/error.html", status=400,
-                           message=f"The form was refused ({exc.description}). Reload the page and try again."), 400
+    message = f"The form was refused ({exc.description}). Reload the page and try again."
+    if "session token is missing" in exc.description and current_app.config["SESSION_COOKIE_SECURE"] \
+            and not request.is_secure:
+        # The browser keeps an HTTPS-only cookie to itself on plain HTTP: reloading never helps.
+        message = ("The form was refused: the session cookie that carries its CSRF token is HTTPS-only "
+                   "(MODERATION_REVIEW_COOKIE_SECURE is true) and this page came over plain HTTP, so the browser "
+                   "did not send it back. Serve the pages over HTTPS, or set MODERATION_REVIEW_COOKIE_SECURE=false "
+                   "to try them over plain HTTP.")
+    return render_template("review/error.html", status=400, message=message), 400
 
 
 def _http_error(exc):

@@ -1,5 +1,9 @@
 """Signing in and out, roles, and the command that creates users.
 
+Roles: a moderator works the queues, an admin also manages users and sees deliveries and policies,
+and an editor only reads the editors' pages. Pages are for moderators and admins unless a view
+says otherwise (``signed_in_required``), so a new page is never open to editors by mistake.
+
 Passwords are stored as werkzeug hashes. The session holds the user's id and the hash's tail, so a
 changed password or a deactivated account signs that user out everywhere on the next request.
 """
@@ -15,9 +19,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webhook import db
 
-__all__ = ["ROLES", "admin_required", "bp", "create_user", "create_user_command", "login_required"]
+__all__ = ["ROLES", "admin_required", "bp", "create_user", "create_user_command", "login_required",
+           "signed_in_required"]
 
-ROLES = ("moderator", "admin")
+ROLES = ("moderator", "admin", "editor")
 _MIN_PASSWORD = 10
 
 bp = Blueprint("auth", __name__)
@@ -45,12 +50,24 @@ def load_user() -> None:
         session.clear()
 
 
-def login_required(view):
-    """Only a signed-in user (moderator or admin) gets this page; others are sent to sign in."""
+def signed_in_required(view):
+    """Any signed-in user, editors included, gets this page; others are sent to sign in."""
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.user is None:
             return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def login_required(view):
+    """Only a signed-in moderator or admin gets this page; others are sent to sign in, editors refused."""
+    @functools.wraps(view)
+    @signed_in_required
+    def wrapped(*args, **kwargs):
+        if g.user["role"] == "editor":
+            abort(403, "Editors can read the editors' pages only; ask an admin for a moderator's account to "
+                       "work the queues.")
         return view(*args, **kwargs)
     return wrapped
 
@@ -132,7 +149,7 @@ def set_password(engine, user_id: int, password: str) -> None:
 @click.password_option(help="The password (asked for when not given; at least 10 characters).")
 @with_appcontext
 def create_user_command(username: str, role: str, password: str) -> None:
-    """Create a user of the review queue (moderator or admin)."""
+    """Create a user of the review pages (a moderator, an admin, or an editor who only reads the editors' pages)."""
     try:
         user = create_user(current_app.extensions["moderation"].engine, username, password, role)
     except ValueError as exc:

@@ -1,7 +1,8 @@
 """What a comment card shows: the text with its evidence marked, scores against thresholds, context.
 
-Comment text is hostile input. :func:`highlight` escapes every piece of it and adds only its own
-``<mark>`` tags; templates never mark a comment's text safe any other way.
+Comment text is hostile input. :func:`highlight` shows it as readable text (:mod:`review.text`),
+escapes every piece of it and adds only its own ``<mark>`` tags, each starting with its labels as
+text for screen readers; templates never mark a comment's text safe any other way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from markupsafe import Markup, escape
 from moderation.labels import POLICY_LABELS, REJECTION_CODES
 from moderation.policy import Policy
 from webhook import db
+
+from .text import readable
 
 __all__ = ["REJECTION_CODES_ALL", "build_cards", "classify", "decision_state", "evidence_spans", "highlight",
            "suggested_code"]
@@ -44,18 +47,25 @@ def evidence_spans(reasons: list[dict], length: int) -> list[tuple[int, int, str
 
 
 def highlight(text: str, reasons: list[dict]) -> Markup:
-    """The comment, escaped, with each evidence span (offsets into this text) wrapped in ``<mark>``."""
+    """The comment as readable text, escaped, with each evidence span (offsets into ``text`` as the CMS sent
+    it) wrapped in ``<mark>``."""
+    shown = readable(text)
     merged: list[list] = []
     for begin, end, label in evidence_spans(reasons, len(text)):
+        begin, end = shown.span(begin, end)
+        if begin == end:  # evidence inside markup only
+            continue
         if merged and begin < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
             merged[-1][2].add(label)
         else:
             merged.append([begin, end, {label}])
-    out, position = [], 0
+    out, position, text = [], 0, shown.text
     for begin, end, labels in merged:
         out.append(escape(text[position:begin]))
-        out.append(Markup('<mark title="{}">{}</mark>').format(", ".join(sorted(labels)), text[begin:end]))
+        names = sorted(labels)
+        out.append(Markup('<mark title="{}"><span class="vh">{}: </span>{}</mark>').format(
+            ", ".join(names), ", ".join(n.replace("_", " ") for n in names), text[begin:end]))
         position = end
     out.append(escape(text[position:]))
     return Markup("").join(out)
@@ -128,12 +138,13 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
     return {
         **item,
         "html": highlight(item["text"], item["reasons"]),
+        "was_html": readable(item["text"]).changed,
         "score_rows": _score_rows(policy, item["scores"]),
         "deciding": deciding,
         "suggested_code": suggested_code(item),
         "seen": decision_state(item),
         "article_title": article.get("title") or None,
-        "parent_text": ctx["parents"].get(item["parent_id"]) if item["parent_id"] else None,
+        "parent_text": readable(ctx["parents"].get(item["parent_id"]) or "").text if item["parent_id"] else None,
         "author": {**author, "history": ctx["history"].get(item["author_id"], {}),
                    "effective": effective_status(policy, author)},
     }

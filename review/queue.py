@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from moderation.labels import POLICY_LABELS
 from webhook import db
 
 from . import actions
-from .auth import login_required
+from .auth import login_required, signed_in_required
 from .cards import REJECTION_CODES_ALL, build_cards, classify, effective_status
 
-__all__ = ["QUEUE_TITLES", "bp", "sync"]
+__all__ = ["QUEUE_TITLES", "bp", "queue_counts", "sync"]
 
 QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected", "approved": "Approved"}
 PAGE_SIZE = 50
@@ -48,13 +50,22 @@ def _sync_before_pages() -> None:
         sync(_svc(), float(current_app.config["REVIEW_REPORT_MARGIN"]))
 
 
-def _filters() -> dict:
-    return {name: request.args.get(name, "").strip()[:200] for name in _FILTERS if request.args.get(name, "").strip()}
+def _filters(args=None) -> dict:
+    args = request.args if args is None else args
+    return {name: args.get(name, "").strip()[:200] for name in _FILTERS if args.get(name, "").strip()}
+
+
+def queue_counts() -> dict[str, int]:
+    """How many comments each whole queue holds: the header's badges, on every page."""
+    with db.connect(_svc().engine) as conn:
+        return db.review_counts(conn, {})
 
 
 @bp.get("/")
-@login_required
+@signed_in_required
 def index():
+    if g.user["role"] == "editor":
+        return redirect(url_for("editors.index"))
     return redirect(url_for("queue.show", name="pending"))
 
 
@@ -66,11 +77,12 @@ def show(name: str):
     filters, order = _filters(), request.args.get("order", "newest")
     page = max(1, request.args.get("page", 1, type=int) or 1)
     with db.connect(_svc().engine) as conn:
-        counts = db.review_counts(conn, filters)
+        counts = db.review_counts(conn, {})  # the header's badges: whole queues, whatever the filters
+        shown = db.review_counts(conn, filters) if filters else counts  # the heading: this list
         items = db.review_queue(conn, name, filters, "risk" if order == "risk" else "newest", PAGE_SIZE,
                                 (page - 1) * PAGE_SIZE)
         cards = build_cards(conn, _svc(), items)
-    return render_template("review/queue.html", name=name, cards=cards, counts=counts, filters=filters,
+    return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
                            order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL)
 
 
@@ -116,10 +128,13 @@ def _done(message: str, status: int = 200):
     # The script reloads the page after a refusal, so a refusal is kept for the next page as well.
     if status >= 400 or not _wants_json():
         flash(message, "error" if status >= 400 else "info")
-    if _wants_json():
+    if _wants_json():  # whole queues for the header, and the page's list under its filters for its heading
+        page = urlsplit(_back())
+        filters = _filters(dict(parse_qsl(page.query))) if page.path.startswith("/queue/") else {}
         with db.connect(_svc().engine) as conn:
             counts = db.review_counts(conn, {})
-        return jsonify({"ok": status < 400, "message": message, "counts": counts}), status
+            shown = db.review_counts(conn, filters) if filters else counts
+        return jsonify({"ok": status < 400, "message": message, "counts": counts, "shown": shown}), status
     return redirect(request.script_root + _back())
 
 

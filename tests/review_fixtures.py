@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from review.auth import create_user
 from webhook import db
 
-PASSWORDS = {"mod": "moderator-password-1", "admin": "admin-password-123"}
+PASSWORDS = {"mod": "moderator-password-1", "admin": "admin-password-123", "editor": "editor-password-1"}
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -111,6 +111,18 @@ def mod_client(review_app):
 def admin_client(review_app):
     client = review_app.test_client()
     client.csrf = sign_in(client, "admin")
+    return client
+
+
+@pytest.fixture
+def editor_client(review_app):
+    """A signed-in editor, who may only read the editors' pages."""
+    create_user(engine_of(review_app), "editor", PASSWORDS["editor"], "editor")
+    client = review_app.test_client()
+    response = client.post("/review/login", data={"username": "editor", "password": PASSWORDS["editor"],
+                                                  "csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+    client.csrf = csrf_token(client, "/review/editors/")
     return client
 
 

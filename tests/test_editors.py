@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -136,7 +137,8 @@ def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
     written = write_report(engine_of(review_app), tmp_path / "editors")
     text = written[0].read_text()
     assert "# Reader reaction: gazette" in text and "## Article art-1 (25 comments)" in text
-    assert "| band | in favor (n) |" in text
+    assert "| band | in favor (n) | rejected (in favor) | against (n) | rejected (against) |" in text
+    assert "![Stance mix over time, as stacked bars. In all: " in text
     pngs = sorted(p.name for p in (tmp_path / "editors" / "gazette").glob("*.png"))
     assert "site-neutrality.png" in pngs and "article-art-1-stance.png" in pngs
     assert all((tmp_path / "editors" / "gazette" / p).read_bytes().startswith(PNG) for p in pngs)
@@ -178,3 +180,92 @@ def test_the_old_entry_point_names_the_new_command():
     done = subprocess.run([sys.executable, "-m", "webhook.editors"], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 2 and "python -m webhook editors-report" in done.stderr
+
+
+def test_pages_show_article_titles_and_link_back(review_app, mod_client):
+    _seed(review_app, "gazette", "art-1", 6)
+    _seed(review_app, "gazette", "987654", 3)  # no title stored: the id stands in
+    with db.transaction(engine_of(review_app)) as conn:
+        db.upsert_article(conn, "gazette", "art-1", "Council approves new <cycle> lanes", "body", None, "test")
+    listing = mod_client.get("/review/editors/sites/gazette/").get_data(as_text=True)
+    assert '/articles/art-1/">Council approves new &lt;cycle&gt; lanes</a> <span class="muted">art-1</span>' in listing
+    assert '/articles/987654/">987654</a> (3 comments)' in listing
+    page = mod_client.get("/review/editors/sites/gazette/articles/art-1/").get_data(as_text=True)
+    assert "<h1>Reader reaction: Council approves new &lt;cycle&gt; lanes</h1>" in page
+    assert '<a href="/review/editors/sites/gazette/">site gazette</a>' in page
+    assert 'href="/review/queue/pending?site_id=gazette&amp;article_id=art-1"' in page
+
+
+@pytest.mark.parametrize("path", ["/review/editors/sites/nosuchsite/", "/review/editors/sites/nosuchsite/stance.png",
+                                  "/review/editors/sites/gazette/articles/nosuch/",
+                                  "/review/editors/sites/gazette/charts/stance/articles/nosuch.png"])
+def test_an_unknown_site_or_article_is_a_404_not_an_empty_page(review_app, mod_client, path):
+    _seed(review_app, "gazette", "art-1", 3)
+    response = mod_client.get(path)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "nosuch" in response.get_data(as_text=True)
+
+
+def test_a_stored_article_without_comments_is_an_empty_page(review_app, mod_client):
+    with db.transaction(engine_of(review_app)) as conn:
+        db.upsert_article(conn, "quiet", "a-1", "Nobody read this", "body", None, "test")
+    assert mod_client.get("/review/editors/sites/quiet/").status_code == 200
+    page = mod_client.get("/review/editors/sites/quiet/articles/a-1/")
+    assert page.status_code == 200 and "0 comments" in page.get_data(as_text=True)
+
+
+def test_the_charts_have_text_alternatives(review_app, mod_client):
+    _seed(review_app, "gazette", "art-1", 10)  # stances favor, against, neutral, unrelated, none in turn
+    page = mod_client.get("/review/editors/sites/gazette/").get_data(as_text=True)
+    assert 'alt="Stance mix over time, as stacked bars. In all: favor 2, against 2, neutral 2, unrelated 2, ' \
+           'no article text 2."' in page
+    assert re.search(r'alt="Violation rates by label over time, as lines\. In all, scoring 0\.5 or more: '
+                     r'profanity \d+%, personal_attack \d+%, incitement \d+%; rejected \d+%\."', page)
+    assert "<caption>Comments by stance toward the article, per hour</caption>" in page
+    assert "<caption>Share of comments scoring 0.5 or more for each label, and share rejected, per hour" in page
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', page.split("Rejection rate by stance, per band")[1])
+    assert headers[:6] == ["band", "in favor (n)", "rejected (in favor)", "against (n)", "rejected (against)",
+                           "gap (against - favor)"]
+    stance_rows = re.findall(r'<tr><th scope="row">[^<]+</th>((?:<td>\d+</td>){6})</tr>', page)
+    assert sum(int(row.split("</td>")[-2].removeprefix("<td>")) for row in stance_rows) == 10
+
+
+def test_the_header_links_the_editors_pages_and_counts_the_queues(review_app, mod_client, seed):
+    seed("held", "You idiot.")
+    _seed(review_app, "gazette", "art-1", 3)
+    queue = mod_client.get("/review/queue/pending").get_data(as_text=True)  # brings the verdicts in first
+    counts = re.findall(r'data-queue="(\w+)">(\d+)</span>', queue)
+    assert len(counts) == 4 and dict(counts)["pending"] == "2"
+    for path in ("/review/editors/", "/review/editors/sites/gazette/", "/review/audit",
+                 "/review/editors/sites/nosuch/"):
+        page = mod_client.get(path).get_data(as_text=True)
+        assert '<a href="/review/editors/"' in page, path
+        assert re.findall(r'data-queue="(\w+)">(\d+)</span>', page) == counts, path
+
+
+def test_an_editor_reads_the_editors_pages_and_nothing_else(review_app, editor_client, seed):
+    _seed(review_app, "gazette", "art-1", 4)
+    seed("held", "You idiot.")
+    home = editor_client.get("/review/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/review/editors/")
+    page = editor_client.get("/review/editors/sites/gazette/articles/art-1/").get_data(as_text=True)
+    assert "Reader reaction" in page and 'href="/review/editors/"' in page
+    assert "data-queue=" not in page and "Audit log" not in page and "review queue</a>" not in page
+    assert editor_client.get("/review/editors/sites/gazette/stance.png").status_code == 200
+    for path in ("/review/queue/pending", "/review/audit", "/review/comment?site_id=default&comment_id=held",
+                 "/review/author?site_id=default&author_id=u1"):
+        response = editor_client.get(path)
+        assert response.status_code == 403 and "Editors can read the editors&#39; pages only" in response.get_data(
+            as_text=True), path
+    assert editor_client.get("/review/admin/users").status_code == 403
+    with db.connect(engine_of(review_app)) as conn:
+        item = conn.execute(sa.select(db.review_items)).first()._asdict()
+    decided = editor_client.post(f"/review/items/{item['id']}/decide", data={
+        "csrf_token": editor_client.csrf, "verdict_id": item["verdict_id"], "decision": "approve"})
+    assert decided.status_code == 403
+    for path, data in (("/review/bulk", {"item": f"{item['id']}:{item['verdict_id']}", "decision": "approve"}),
+                       ("/review/author/status", {"site_id": "default", "author_id": "u1", "status": "blocked"})):
+        assert editor_client.post(path, data={"csrf_token": editor_client.csrf, **data}).status_code == 403
+    with db.connect(engine_of(review_app)) as conn:
+        assert conn.execute(sa.select(db.review_items.c.decision)).scalar() is None
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.authors)).scalar() == 0

@@ -250,3 +250,78 @@ def test_a_bulk_rejection_needs_a_reason_and_asks_first(server, page, seed_into)
     assert asked == ["Reject 2 comments as ABUSIVE?"] * 2
     assert {(r["decision"], r["reason_code"]) for r in _rows(app, "review_items")} == {("reject", "ABUSIVE")}
     assert len([r for r in _rows(app, "audit_log") if r["event"] == "review.reject"]) == 2
+
+
+def _seed_cards(app, seed_into, n: int, prefix: str = "card") -> None:
+    for k in range(n):
+        seed_into(app, f"{prefix}-{k}", f"Comment {k}, you fool. " + "A long line of argument. " * 12,
+                  author_id=f"reader-{k}", evidence=[{"label": "personal_attack", "begin": 15, "end": 19}])
+
+
+def test_the_selected_card_has_focus_and_is_marked_current(server, page, seed_into):
+    app, base = server
+    _seed_cards(app, seed_into, 8)
+    page.goto(f"{base}/review/queue/pending")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    cards = page.locator("#cards .card")
+    assert page.evaluate("window.scrollY") == 0  # the page opens at its top, filters in view
+    assert cards.first.evaluate("c => c === document.activeElement") and cards.first.get_attribute("aria-current")
+    for _ in range(6):
+        page.keyboard.press("j")
+    for _ in range(2):
+        page.keyboard.press("k")
+    selected = cards.nth(4)
+    assert selected.evaluate("c => c === document.activeElement")
+    assert page.locator("[aria-current]").count() == 1 and selected.get_attribute("aria-current") == "true"
+    header_bottom = page.locator("header.top").bounding_box()["height"]
+    assert selected.bounding_box()["y"] >= header_bottom, "the selected card's top is under the sticky header"
+    page.keyboard.press("Tab")  # Tab goes on from the selected card, into it
+    assert selected.evaluate("c => c.contains(document.activeElement) && c !== document.activeElement")
+
+
+def test_a_decision_updates_the_heading_and_title_with_the_badges(server, page, seed_into):
+    app, base = server
+    _seed_cards(app, seed_into, 3, "fool")
+    seed_into(app, "nice", "A thoughtful remark.")
+    page.goto(f"{base}/review/queue/pending?q=fool")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert page.title().startswith("Pending (3)") and _pending(page) == 4
+    page.keyboard.press("f")
+    _wait_pending(page, 3)  # the whole queue
+    page.locator("h1 .count[data-shown=pending]:text-is('2')").wait_for()  # this filtered list
+    assert page.title().startswith("Pending (2)")
+
+
+def _overflow(tab) -> int:
+    return tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_nothing_scrolls_sideways_on_a_phone(browser, server, seed_into):
+    app, base = server
+    create_user(app.extensions["moderation"].engine, "boss", PASSWORD, "admin")
+    _seed_cards(app, seed_into, 3)
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        db.upsert_article(conn, "default", "a1", "Council approves new cycle lanes", "Body.", None, "test")
+    seed_into(app, "on-article", "On the article.", article_id="a1")
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.goto(f"{base}/review/")
+    tab.fill("input[name=username]", "boss")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert tab.evaluate("window.scrollY") == 0
+    first = tab.locator(".card").first.bounding_box()
+    header = tab.locator("header.top").bounding_box()
+    assert first["y"] >= header["y"] + header["height"], "the first card starts under the header"
+    assert _overflow(tab) <= 0, "the queue scrolls sideways"
+    tab.keyboard.press("d")  # the reject form opens inside the card
+    tab.wait_for_selector(".card.selected details.reject[open]")
+    assert _overflow(tab) <= 0, "the open reject form scrolls sideways"
+    for path in ("/review/admin/users", "/review/audit", "/review/editors/sites/default/",
+                 "/review/editors/sites/default/articles/a1/", "/review/author?site_id=default&author_id=reader-0"):
+        tab.goto(base + path)
+        tab.wait_for_selector("body[data-ready='1']")
+        assert _overflow(tab) <= 0, f"{path} scrolls sideways"
+    context.close()

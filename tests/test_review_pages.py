@@ -1,6 +1,7 @@
 """The review queue through the test client: sign-in, roles, CSRF, queues, decisions and their traces."""
 
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -140,6 +141,8 @@ def test_the_create_user_command(review_app):
     assert result.exit_code == 0 and "created admin cli-admin" in result.output
     again = runner.invoke(args=["create-user", "cli-admin", "--password", "cli-password-1"])
     assert again.exit_code != 0 and "already exists" in again.output
+    editor = runner.invoke(args=["create-user", "ed", "--role", "editor", "--password", "cli-password-1"])
+    assert editor.exit_code == 0 and "created editor ed" in editor.output
     short = runner.invoke(args=["create-user", "x", "--password", "short"])
     assert short.exit_code != 0 and "at least 10" in short.output
 
@@ -187,7 +190,7 @@ def test_a_card_shows_evidence_scores_clause_context_and_author(review_app, mod_
          scores={"profanity": 0.0, "personal_attack": 0.0, "incitement": 0.0})
     seed("c1", "You idiot, read it.", evidence=EVIDENCE, article_id="art1", parent_id="parent")
     page = mod_client.get("/review/comment?site_id=default&comment_id=c1").get_data(as_text=True)
-    assert 'You <mark title="personal_attack">idiot</mark>, read it.' in page
+    assert 'You <mark title="personal_attack"><span class="vh">personal attack: </span>idiot</mark>, read it.' in page
     assert "Council approves cycle lanes" in page and "The lanes are a good idea." in page
     assert "no-personal-attacks" in page and "(ABUSIVE)" in page and "hold 0.4 · reject 0.8" in page
     assert "1 strike<" in page and "language: en" in page
@@ -339,3 +342,63 @@ def test_unknown_queue_and_comment_are_html_404s(mod_client):
 def test_the_api_keeps_its_json_errors(review_app):
     response = review_app.test_client().get("/nowhere")
     assert response.status_code == 404 and set(response.get_json()["error"]) == {"code", "message", "field"}
+
+
+def test_header_badges_count_whole_queues_and_the_heading_counts_the_filtered_list(review_app, mod_client, seed):
+    for n in range(3):
+        seed(f"idiot-{n}", f"You idiot number {n}.")
+    seed("other", "Something else entirely.")
+    page = mod_client.get("/review/queue/pending?q=idiot").get_data(as_text=True)
+    assert 'title="comments in the whole queue, before any filter" data-queue="pending">4<' in page
+    assert re.search(r'data-shown="pending">3</span> <span class="count-note">matching the filters', page)
+    assert "<title>Pending (3) · moderation</title>" in page
+    unfiltered = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert 'data-shown="pending">4<' in unfiltered and "<title>Pending (4)" in unfiltered
+    # A decision answers with both, the list's under the filters of the page it was made on.
+    item = _item_id(review_app, "idiot-0")
+    answer = mod_client.post(f"/review/items/{item['id']}/decide", headers={"Accept": "application/json"}, data={
+        "csrf_token": mod_client.csrf, "verdict_id": item["verdict_id"], "decision": "approve",
+        "next": "/queue/pending?q=idiot&order=risk"}).get_json()
+    assert answer["counts"]["pending"] == 3 and answer["shown"]["pending"] == 2
+
+
+def test_cards_name_their_controls_for_screen_readers(review_app, mod_client, seed):
+    seed("c-7", "You idiot.", evidence=EVIDENCE)
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert 'aria-label="select comment c-7 for a bulk action"' in page
+    assert page.count('<meter aria-label="') == 3 and '<meter aria-label="personal attack score"' in page
+    assert 'aria-label="comment c-7"' in page
+    assert '<span class="vh">personal attack: </span>idiot</mark>' in page
+
+
+def test_a_csrf_cookie_dropped_over_plain_http_is_explained(make_app):
+    app = make_app(REVIEW_SECRET_KEY="k", CALLBACK_THREAD=False)  # the cookie is HTTPS-only by default
+    create_user(_engine(app), "mod", "moderator-password-1", "moderator")
+    page = app.test_client().get("/review/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    # Over plain HTTP the browser keeps the Secure session cookie to itself: the token's session is missing.
+    response = app.test_client().post("/review/login", data={"username": "mod", "password": "moderator-password-1",
+                                                             "csrf_token": token})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "HTTPS-only" in text and "MODERATION_REVIEW_COOKIE_SECURE=false" in text
+    assert "Reload the page" not in text
+    # Over HTTPS, or with the setting off, the usual advice stands.
+    https = app.test_client().post("/review/login", base_url="https://localhost", data={"csrf_token": token})
+    assert https.status_code == 400 and "Reload the page" in https.get_data(as_text=True)
+
+
+def _contrast(colour: str, background: str) -> float:
+    def luminance(hex_colour):
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("name", ["ink", "muted", "hold", "reject", "ok", "sel"])
+@pytest.mark.parametrize("background", ["#ffffff", "#f5f6f8"])  # cards, and the page around them
+def test_text_colours_reach_aa_contrast(name, background):
+    css = (Path(__file__).resolve().parent.parent / "review" / "static" / "review.css").read_text()
+    colour = re.search(rf"--{name}: (#[0-9a-fA-F]{{6}})", css)[1]
+    assert _contrast(colour, background) >= 4.5, f"--{name} {colour} on {background}"

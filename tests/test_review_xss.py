@@ -136,13 +136,27 @@ def test_admin_pages_render_hostile_user_names_inert(admin_client):
     _assert_inert(admin_client.get("/review/audit").get_data(as_text=True))
 
 
+MARK = '<mark title="personal_attack"><span class="vh">personal attack: </span>'
+
+
 @pytest.mark.parametrize("text,spans,expected", [
-    ("You idiot.", [(4, 9)], 'You <mark title="personal_attack">idiot</mark>.'),
-    ("a<b>c", [(1, 4)], 'a<mark title="personal_attack">&lt;b&gt;</mark>c'),
-    ("abcdef", [(0, 3), (2, 5)], '<mark title="personal_attack">abcde</mark>f'),  # overlapping spans merge
+    ("You idiot.", [(4, 9)], f"You {MARK}idiot</mark>."),
+    ("a<x>c", [(1, 4)], f"a{MARK}&lt;x&gt;</mark>c"),  # not a formatting tag: shown as written
+    ("abcdef", [(0, 3), (2, 5)], f"{MARK}abcde</mark>f"),  # overlapping spans merge
     ("abc", [(2, 9), (-1, 1), (2, 2), ("0", 1)], "abc"),  # out of range, empty or malformed: ignored
-    ("&amp;", [(0, 5)], '<mark title="personal_attack">&amp;amp;</mark>'),
+    ("&amp;", [(0, 5)], f"{MARK}&amp;</mark>"),  # a character reference is the character it names
+    ("&amp;amp;", [(0, 9)], f"{MARK}&amp;amp;</mark>"),  # decoded once, then escaped
+    ("<p>You <b>mor</b>on.</p>", [(10, 19)], f"You {MARK}moron</mark>.\n"),  # offsets into the HTML as sent
+    ("<b>x</b> y", [(0, 3)], "x y"),  # evidence inside markup only: nothing to mark
+    ("<script>x</script>", [(0, 8)], f"{MARK}&lt;script&gt;</mark>x&lt;/script&gt;"),
 ])
 def test_highlight_escapes_every_piece_and_marks_only_valid_spans(text, spans, expected):
     reasons = [{"label": "personal_attack", "evidence": [{"begin": b, "end": e} for b, e in spans]}]
     assert str(highlight(text, reasons)) == expected
+
+
+def test_each_mark_names_its_labels_for_screen_readers():
+    reasons = [{"label": "personal_attack", "evidence": [{"begin": 0, "end": 3}]},
+               {"label": "profanity", "evidence": [{"begin": 1, "end": 5}]}]
+    assert str(highlight("abcdef", reasons)) == (
+        '<mark title="personal_attack, profanity"><span class="vh">personal attack, profanity: </span>abcde</mark>f')

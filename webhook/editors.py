@@ -10,8 +10,8 @@
 
 The outcome of a comment is the moderator's decision when there is one (review queue), else the
 verdict's action. Charts are PNGs drawn with matplotlib's object API (no pyplot state, safe in a
-server). Served in the review web app under ``/review/editors/...`` for signed-in users, and
-exported by ``make editors-report`` (``python -m webhook editors-report``) to ``reports/editors/``.
+server). Served in the review web app under ``/review/editors/...`` for signed-in users (editors
+too), and exported by ``make editors-report`` (``python -m webhook editors-report``) to ``reports/editors/``.
 """
 
 from __future__ import annotations
@@ -30,17 +30,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template_string, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from moderation.labels import POLICY_LABELS, STANCES
-from review.auth import login_required
+from review.auth import signed_in_required
 
 from . import db
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: a service worker that never draws a
     import pandas as pd  # chart does not pay its memory (about 45 MB)
 
-__all__ = ["BANDS", "Neutrality", "bp", "comments_frame", "main", "neutrality", "render_chart", "write_report"]
+__all__ = ["BANDS", "Neutrality", "alt_texts", "bp", "chart_tables", "comments_frame", "main", "neutrality",
+           "render_chart", "write_report"]
 
 BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 CHARTS = ("stance", "violations", "neutrality")
@@ -271,33 +272,58 @@ def _draw_neutrality(ax, result: Neutrality, title: str) -> None:
     ax.legend(fontsize=7)
 
 
+# The charts in words ----------------------------------------------------------------------------------
+_PERIODS = {"h": "hour", "D": "day", "W": "week"}
+_NEUTRALITY_HEADER = ("band", "in favor (n)", "rejected (in favor)", "against (n)", "rejected (against)",
+                      "gap (against - favor)")
+
+
+def _times(index) -> list[str]:
+    hourly = any(t.hour or t.minute for t in index)
+    return [t.strftime("%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d") for t in index]
+
+
+def _neutrality_rows(result: Neutrality) -> list[tuple[str, list]]:
+    return [(b["band"], [b["n_favor"], _pct(b["rejected_favor"]), b["n_against"], _pct(b["rejected_against"]),
+                         _pct(b["gap"])]) for b in result.bands.to_dict("records")]
+
+
+def chart_tables(frame: pd.DataFrame, result: Neutrality) -> dict:
+    """Each chart's numbers as a table ({"header", "rows": [(row label, cells)]}), for readers who cannot see it."""
+    import pandas as pd
+
+    mix, rates = stance_mix(frame), violation_rates(frame)
+    period = _PERIODS[_bucket(pd.to_datetime(frame["created_at"]))] if len(frame) else "day"
+    counts = frame.groupby(_when(frame).values).size() if len(frame) else pd.Series(dtype=int)
+    return {
+        "period": period,
+        "stance": {"header": [period, *mix.columns, "all"],
+                   "rows": [(when, [*map(int, row), int(sum(row))]) for when, row in zip(_times(mix.index),
+                                                                                          mix.to_numpy())]},
+        "violations": {"header": [period, "comments", *rates.columns],
+                       "rows": [(when, [int(counts.get(t, 0)), *map(_pct, row)])
+                                for when, t, row in zip(_times(rates.index), rates.index, rates.to_numpy())]},
+        "neutrality": {"header": list(_NEUTRALITY_HEADER), "rows": _neutrality_rows(result)},
+    }
+
+
+def alt_texts(frame: pd.DataFrame, result: Neutrality) -> dict[str, str]:
+    """What each chart shows, in a sentence with its totals: the charts' text alternatives."""
+    if frame.empty:
+        return {chart: f"{chart} chart: no comments stored yet" for chart in CHARTS}
+    stances = frame["stance"].value_counts()
+    mix = ", ".join(f"{s} {int(stances[s])}" for s in (*STANCES, _NO_STANCE) if s in stances)
+    rates = ", ".join(f"{label} {_pct((frame[label] >= 0.5).mean())}" for label in POLICY_LABELS)
+    return {
+        "stance": f"Stance mix over time, as stacked bars. In all: {mix}.",
+        "violations": f"Violation rates by label over time, as lines. In all, scoring 0.5 or more: {rates}; "
+                      f"rejected {_pct(frame['rejected'].mean())}.",
+        "neutrality": f"Rejection rate of comments in favor and against, per violation-score band: {result.verdict}.",
+    }
+
+
 # The review web app's pages -------------------------------------------------------------------------
 bp = Blueprint("editors", __name__, url_prefix="/editors")
-
-_PAGE = """{% extends "review/base.html" %}
-{% block title %}Editors · {{ title }}{% endblock %}
-{% block main %}
-<section class="editors">
-<h1>Reader reaction: {{ title }}</h1>
-{% if sites is not none %}
-<ul>{% for site, n in sites %}
-<li><a href="{{ url_for('editors.site', site_id=site) }}">{{ site }}</a> ({{ n }} comments)</li>
-{% endfor %}</ul>
-{% else %}
-<p>{{ n }} comments{% if days %} in the last {{ days }} days{% endif %}. Neutrality: {{ result.verdict }}</p>
-{% for chart in charts %}<p><img alt="{{ chart }} chart" src="{{ chart_url(chart) }}"></p>{% endfor %}
-<table><tr><th>band</th><th>in favor (n)</th><th>rejected</th><th>against (n)</th><th>rejected</th><th>gap</th></tr>
-{% for b in result.bands.to_dict('records') %}
-<tr><td>{{ b.band }}</td><td>{{ b.n_favor }}</td><td>{{ pct(b.rejected_favor) }}</td>
-<td>{{ b.n_against }}</td><td>{{ pct(b.rejected_against) }}</td><td>{{ pct(b.gap) }}</td></tr>
-{% endfor %}</table>
-{% if article_list %}<h2>Articles</h2><ul>{% for a, n in article_list %}
-<li><a href="{{ url_for('editors.article', site_id=site_id, article_id=a) }}">{{ a }}</a> ({{ n }} comments)</li>
-{% endfor %}</ul>{% endif %}
-{% endif %}
-</section>
-{% endblock %}
-"""
 
 
 def _pct(value) -> str:
@@ -313,58 +339,101 @@ def _days() -> int | None:
     return int(days)
 
 
+def _engine() -> sa.Engine:
+    return current_app.extensions["moderation"].engine
+
+
+def _since(days: int | None) -> datetime | None:
+    return db.now() - timedelta(days=days) if days else None
+
+
 def _frame(site_id: str, article_id: str | None, days: int | None) -> pd.DataFrame:
-    since = db.now() - timedelta(days=days) if days else None
-    with db.connect(current_app.extensions["moderation"].engine) as conn:
-        return comments_frame(conn, site_id, article_id, since)
+    with db.connect(_engine()) as conn:
+        return comments_frame(conn, site_id, article_id, _since(days))
+
+
+def _require_site(conn, site_id: str) -> None:
+    """A 404 for a site with no comment and no article stored: a mistyped id is not an empty site."""
+    for table in (db.comments, db.articles):
+        if conn.execute(sa.select(table.c.site_id).where(table.c.site_id == site_id).limit(1)).first():
+            return
+    abort(404, f"No comments or articles are stored for site {site_id!r}.")
+
+
+def _stored_article(site_id: str, article_id: str, frame: pd.DataFrame) -> dict:
+    """The article as stored (its title); a 404 when neither it nor a comment on it is."""
+    with db.connect(_engine()) as conn:
+        stored = db.articles_by_id(conn, site_id, [article_id]).get(article_id)
+    if stored is None and frame.empty:
+        abort(404, f"No comments on article {article_id!r} of site {site_id!r} are stored, nor the article.")
+    return stored or {}
 
 
 def _png_response(data: bytes):
     return current_app.response_class(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
+def _render(frame: pd.DataFrame, **page):
+    result = neutrality(frame)
+    return render_template("review/editors.html", sites=None, n=len(frame), result=result, editors=True,
+                           tables=chart_tables(frame, result), alt=alt_texts(frame, result), **page)
+
+
 @bp.get("/")
-@login_required
+@signed_in_required
 def index():
-    with db.connect(current_app.extensions["moderation"].engine) as conn:
-        return render_template_string(_PAGE, title="all sites", sites=sites(conn))
+    with db.connect(_engine()) as conn:
+        return render_template("review/editors.html", title="all sites", sites=sites(conn), editors=True)
 
 
 @bp.get("/sites/<site_id>/")
-@login_required
+@signed_in_required
 def site(site_id: str):
     days = _days()
-    frame = _frame(site_id, None, days)
-    return render_template_string(
-        _PAGE, title=site_id, sites=None, n=len(frame), days=days, result=neutrality(frame), charts=CHARTS, pct=_pct,
-        chart_url=lambda c: url_for("editors.site_chart", site_id=site_id, chart=c, days=days or "all"),
-        site_id=site_id, article_list=articles(frame))
+    with db.connect(_engine()) as conn:
+        _require_site(conn, site_id)
+        frame = comments_frame(conn, site_id, None, _since(days))
+        listed = articles(frame)
+        stored = db.articles_by_id(conn, site_id, [a for a, _ in listed])
+    return _render(frame, title=f"site {site_id}", days=days, site_id=site_id,
+                   crumbs=[("all sites", url_for("editors.index"))],
+                   article_list=[(a, (stored.get(a) or {}).get("title"), n) for a, n in listed],
+                   chart_url=lambda c: url_for("editors.site_chart", site_id=site_id, chart=c, days=days or "all"))
 
 
 @bp.get("/sites/<site_id>/<chart>.png")
-@login_required
+@signed_in_required
 def site_chart(site_id: str, chart: str):
     if chart not in CHARTS:
         abort(404)
-    return _png_response(render_chart(_frame(site_id, None, _days()), chart, site_id))
+    days = _days()
+    with db.connect(_engine()) as conn:
+        _require_site(conn, site_id)
+        frame = comments_frame(conn, site_id, None, _since(days))
+    return _png_response(render_chart(frame, chart, site_id))
 
 
 @bp.get("/sites/<site_id>/articles/<path:article_id>/")
-@login_required
+@signed_in_required
 def article(site_id: str, article_id: str):
     frame = _frame(site_id, article_id, None)
-    return render_template_string(
-        _PAGE, title=f"{site_id} / {article_id}", sites=None, n=len(frame), days=None, result=neutrality(frame),
-        charts=CHARTS, pct=_pct, site_id=site_id, article_list=[],
-        chart_url=lambda c: url_for("editors.article_chart", site_id=site_id, article_id=article_id, chart=c))
+    title = _stored_article(site_id, article_id, frame).get("title") or article_id
+    return _render(frame, title=title, subtitle=f"article {article_id} on site {site_id}" if title != article_id
+                   else f"on site {site_id}", days=None, site_id=site_id, article_list=[],
+                   crumbs=[("all sites", url_for("editors.index")),
+                           (f"site {site_id}", url_for("editors.site", site_id=site_id))],
+                   queue_url=url_for("queue.show", name="pending", site_id=site_id, article_id=article_id),
+                   chart_url=lambda c: url_for("editors.article_chart", site_id=site_id, article_id=article_id, chart=c))
 
 
 @bp.get("/sites/<site_id>/charts/<chart>/articles/<path:article_id>.png")
-@login_required
+@signed_in_required
 def article_chart(site_id: str, chart: str, article_id: str):
     if chart not in CHARTS:
         abort(404)
-    return _png_response(render_chart(_frame(site_id, article_id, None), chart, article_id))
+    frame = _frame(site_id, article_id, None)
+    _stored_article(site_id, article_id, frame)  # a 404 for an unknown one
+    return _png_response(render_chart(frame, chart, article_id))
 
 
 # The exportable report ------------------------------------------------------------------------------
@@ -375,21 +444,20 @@ def _slug(text: str) -> str:
 def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tuple[list[str], list[str]]:
     """Markdown and HTML for one site or article: charts written next to them, the neutrality table."""
     result = neutrality(frame)
+    alt = alt_texts(frame, result)
     md = [f"{len(frame)} comments. Neutrality: {result.verdict}.", ""]
     htm = [f"<p>{len(frame)} comments. Neutrality: {html.escape(result.verdict)}.</p>"]
     for chart in CHARTS:
         name = f"{prefix}{chart}.png"
         (folder / name).write_bytes(render_chart(frame, chart, title))
-        md += [f"![{chart}]({name})", ""]
-        htm.append(f'<p><img alt="{chart}" src="{html.escape(name)}"></p>')
-    md += ["| band | in favor (n) | rejected | against (n) | rejected | gap |", "|---|---|---|---|---|---|"]
-    htm.append("<table><tr><th>band</th><th>in favor (n)</th><th>rejected</th><th>against (n)</th><th>rejected</th>"
-               "<th>gap</th></tr>")
-    for b in result.bands.to_dict("records"):
-        cells = [b["band"], b["n_favor"], _pct(b["rejected_favor"]), b["n_against"], _pct(b["rejected_against"]),
-                 _pct(b["gap"])]
-        md.append("| " + " | ".join(map(str, cells)) + " |")
-        htm.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        md += [f"![{alt[chart]}]({name})", ""]
+        htm.append(f'<p><img alt="{html.escape(alt[chart])}" src="{html.escape(name)}"></p>')
+    md += ["| " + " | ".join(_NEUTRALITY_HEADER) + " |", "|---" * len(_NEUTRALITY_HEADER) + "|"]
+    htm.append("<table><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in _NEUTRALITY_HEADER)
+               + "</tr>")
+    for band, cells in _neutrality_rows(result):
+        md.append("| " + " | ".join(map(str, [band, *cells])) + " |")
+        htm.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in [band, *cells]) + "</tr>")
     htm.append("</table>")
     return [*md, ""], htm
 

@@ -11,12 +11,29 @@
     cards = Array.from(document.querySelectorAll("#cards .card"));
   }
 
-  function select(index) {
+  // The selected card is marked for sight (.selected) and for assistive technology (aria-current,
+  // focus), so a screen reader announces it and Tab continues inside it. The first selection, on
+  // load, does not scroll: the page opens at its top, filters and all.
+  function mark(card) {
+    cards.forEach(function (c) {
+      c.classList.toggle("selected", c === card);
+      if (c === card) { c.setAttribute("aria-current", "true"); } else { c.removeAttribute("aria-current"); }
+    });
+  }
+
+  function select(index, initial) {
     refresh();
     if (!cards.length) { current = -1; return; }
     current = Math.max(0, Math.min(index, cards.length - 1));
-    cards.forEach(function (card, i) { card.classList.toggle("selected", i === current); });
-    cards[current].scrollIntoView({block: "nearest"});
+    mark(cards[current]);
+    cards[current].focus({preventScroll: true});
+    if (!initial) { cards[current].scrollIntoView({block: "nearest"}); }  // below the sticky header: .card's scroll-margin-top
+  }
+
+  function measureHeader() {
+    const header = document.querySelector("header.top");
+    const sticky = header && window.getComputedStyle(header).position === "sticky";
+    document.documentElement.style.setProperty("--header-height", (sticky ? header.offsetHeight : 0) + "px");
   }
 
   function flash(message, kind) {
@@ -27,11 +44,21 @@
     box.replaceChildren(line);
   }
 
-  function updateCounts(counts) {
-    Object.keys(counts || {}).forEach(function (queue) {
+  // The header's badges count whole queues; the heading counts this list (the queue under the
+  // page's filters), and so does the page title.
+  function updateCounts(answer) {
+    const counts = answer.counts || {};
+    const shown = answer.shown || counts;
+    Object.keys(counts).forEach(function (queue) {
       document.querySelectorAll('.count[data-queue="' + queue + '"]').forEach(function (el) {
         el.textContent = String(counts[queue]);
       });
+    });
+    document.querySelectorAll(".count[data-shown]").forEach(function (el) {
+      const queue = el.dataset.shown;
+      if (!(queue in shown)) { return; }
+      el.textContent = String(shown[queue]);
+      document.title = document.title.replace(/\(\d+\)/, "(" + shown[queue] + ")");
     });
   }
 
@@ -54,7 +81,7 @@
                                  headers: {"Accept": "application/json"}})
         .then(function (response) {
           return response.json().then(function (answer) {
-            updateCounts(answer.counts);
+            updateCounts(answer);
             flash(answer.message, answer.ok ? "info" : "error");
             if (!answer.ok) { window.location.reload(); }
           });
@@ -150,9 +177,14 @@
 
   document.addEventListener("click", function (event) {
     const card = event.target.closest && event.target.closest(".card");
-    if (card) { refresh(); current = cards.indexOf(card); cards.forEach(function (c) { c.classList.toggle("selected", c === card); }); }
+    if (card) { refresh(); current = cards.indexOf(card); mark(card); }
     if (event.target.matches && event.target.matches("[data-help]")) { document.getElementById("help").showModal(); }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { select(0); document.body.dataset.ready = "1"; });
+  window.addEventListener("resize", measureHeader);
+  document.addEventListener("DOMContentLoaded", function () {
+    measureHeader();
+    select(0, true);
+    document.body.dataset.ready = "1";
+  });
 })();
