@@ -163,7 +163,8 @@ def test_non_english_and_spam_shares():
 
 def test_test_split_is_by_article_and_has_every_kind_of_label():
     articles, comments = load_corpus()
-    assert 0.1 <= articles["test"].mean() <= 0.35
+    # One article in five by hash, plus every article of the parts held out whole (TEST_PARTS).
+    assert 0.1 <= articles["test"].mean() <= 0.4
     assert (comments.groupby("article_id")["test"].nunique() == 1).all()
     test = comments[comments["test"]]
     for label in ("profanity", "personal_attack", "threat", "identity_attack"):

@@ -22,7 +22,11 @@ TEST_SHARE = 5  # one article in five is in the fixed test split
 # aimed at plans, laws and columns, beside the same words aimed at people): trained on (model
 # 20261206-c86d127e), it left "This is a stupid plan." at 0.86 personal attack (0.84 before), moved
 # "This decision is moronic." from 0.66 to 0.50, and ARC stance from 0.387 to 0.381.
-TEST_PARTS = ("thrt", "idea")
+# `dmnd` (short civil demands, "He should resign.", beside threats in the same words): with the threat
+# head's corpus weight at 1 and no threat re-calibration (models 20261206-8f6306cb and -97007dcd, not kept), training on
+# it took OLID macro-F1 from 0.748 to 0.745 and the functional probes from 73.3% to 70.0%, and left the
+# civil_demands behaviour cases where they were (21 of 24 either way).
+TEST_PARTS = ("thrt", "idea", "dmnd")
 
 
 def is_test_article(article_id: str) -> bool:

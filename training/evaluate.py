@@ -386,9 +386,12 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
              "neutral, unrelated) that also reads comment-article relatedness.", "",
              "## Training data", "", "| source | licence | rows used |", "|---|---|---|"]
     rows = m.get("training_data", {}).get("rows", {})
+    by_source = m.get("training_data", {}).get("rows_by_source", {})
     for s in used:
+        counts = [f"{by_source[kind][s]:,} {kind}" for kind in ("violation", "stance") if s in by_source.get(kind, {})]
+        where = " (train split)" if s == "corpus" else ""
         lines.append(f"| {s} | {lic.get(s, 'project corpus, written by us (data/README.md)')} | "
-                     f"{'see manifest' if s != 'corpus' else 'corpus train split'} |")
+                     f"{', '.join(counts) + where if counts else 'see manifest'} |")
     lines += ["", f"Violation rows: {rows.get('violation')}; stance pairs: {rows.get('stance')}. File hashes "
               "are in `manifest.json`.", "", "## Metrics", "",
               "Full report: `docs/evaluation/README.md` (from `make evaluate-default`). Headlines:", ""]
