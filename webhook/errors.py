@@ -149,8 +149,8 @@ _DRAIN_SECONDS = 2.0
 
 
 def _drain_refused_body(response):
-    if response.status_code < 400 or not request.content_length and "chunked" not in request.headers.get(
-            "Transfer-Encoding", ""):
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if response.status_code < 400 or not has_body:
         return response
     stream, left = request.environ.get("wsgi.input"), _DRAIN_BYTES
     deadline = time.monotonic() + _DRAIN_SECONDS
