@@ -38,10 +38,22 @@ _JSON_TYPES = {type(None): "null", bool: "a boolean", int: "an integer", float: 
                str: "a string", list: "an array", dict: "an object"}
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def _open_in(name: str):
     if name == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    return open(name, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        head = sys.stdin.buffer.peek(2)[:2] if hasattr(sys.stdin.buffer, "peek") else b""
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    else:
+        with open(name, "rb") as raw:
+            head = raw.read(2)
+        stream = open(name, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    if head in _UTF16_BOMS:
+        stream.close()
+        raise InputError(f"{'stdin' if name == '-' else name} is UTF-16 text (it starts with a UTF-16 byte-order mark): "
+                         "save it as UTF-8", field="input")
+    return stream
 
 
 class _Lines:
@@ -62,6 +74,8 @@ class _Lines:
             line = self._stream.readline()
             if not line:
                 raise StopIteration
+            if line.startswith("\ufeff"):  # a byte-order mark mid-stream: files joined end to end
+                line = line[1:]
             self._read += 1
             self.number = self._read
         if self.taken is not None:

@@ -139,7 +139,9 @@ class Policy:
 
 
 def _number(table: dict, key: str, where: str) -> float:
-    value = table.get(key)
+    if key not in table:
+        raise PolicyError(f"{where}: missing '{key}' (a number between 0 and 1)")
+    value = table[key]
     # bool is an int in Python, but `hold_at = true` is a mistake, not 1.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise PolicyError(f"{where}: {key} must be a number between 0 and 1, got {value!r}")

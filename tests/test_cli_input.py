@@ -28,6 +28,8 @@ CASES = [
     # the format comes from the extension; only an input without one is sniffed, past blank lines
     ("blank-first.jsonl", b"\n" + OK, [(2, "g1")]),
     ("bom.jsonl", b"\xef\xbb\xbf" + OK + OK, [(1, "g1"), (2, "g1")]),
+    ("joined.jsonl", b"\xef\xbb\xbf" + OK + b"\xef\xbb\xbf" + OK, [(1, "g1"), (2, "g1")]),  # two files end to end
+    ("joined.csv", b"\xef\xbb\xbfid,text\nc1,hello\n\xef\xbb\xbfc2,two\n", [(2, "c1"), (3, "c2")]),
     ("array-first.jsonl", b"[1, 2]\n" + OK, [(1, "not a JSON object"), (2, "g1")]),
     ("string-first.jsonl", b'"hello"\n' + OK, [(1, "not a JSON object"), (2, "g1")]),
     ("garbage-first.jsonl", b"garbage\n" + OK, [(1, "not valid JSON (Expecting value at column 1)"), (2, "g1")]),
@@ -75,6 +77,14 @@ CASES = [
 @pytest.mark.parametrize("name,content,expected", CASES, ids=[case[0] for case in CASES])
 def test_every_line_is_read_or_reported(tmp_path, name, content, expected):
     assert read(tmp_path, name, content) == expected
+
+
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"])
+def test_utf16_input_is_one_clear_error(tmp_path, bom):
+    path = tmp_path / "utf16.jsonl"
+    path.write_bytes(bom + '{"id": "u", "text": "hi"}\n'.encode("utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"))
+    with pytest.raises(InputError, match="is UTF-16 text .*save it as UTF-8"):
+        cli._open_in(str(path))
 
 
 def test_an_integer_too_long_to_convert_is_reported(tmp_path):
