@@ -42,18 +42,16 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _open_in(name: str):
-    if name == "-":
-        head = sys.stdin.buffer.peek(2)[:2] if hasattr(sys.stdin.buffer, "peek") else b""
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    else:
-        with open(name, "rb") as raw:
-            head = raw.read(2)
-        stream = open(name, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    """A text stream over an input (a file, a pipe or stdin), opened once: a UTF-16 byte-order mark is
+    looked for without consuming anything, so pipes and FIFOs lose nothing."""
+    raw = sys.stdin.buffer if name == "-" else open(name, "rb")
+    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if head in _UTF16_BOMS:
-        stream.close()
+        if name != "-":
+            raw.close()
         raise InputError(f"{'stdin' if name == '-' else name} is UTF-16 text (it starts with a UTF-16 byte-order mark): "
                          "save it as UTF-8", field="input")
-    return stream
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 class _Lines:

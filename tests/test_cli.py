@@ -104,6 +104,15 @@ def test_a_file_that_cannot_be_opened_is_named_with_its_option(option, value, me
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_an_input_that_is_a_pipe_loses_nothing(tmp_path):
+    # /dev/stdin fed by a pipe can be read once only: nothing may be read to sniff the encoding and dropped.
+    lines = "".join(json.dumps({"id": f"p{i}", "text": "Fine piece. " * 100}) + "\n" for i in range(40))  # > 8 KiB
+    result = subprocess.run(f"cat | {sys.executable} -m moderation.cli score --input /dev/stdin", shell=True,
+                            input=lines, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [f"p{i}" for i in range(40)]
+
+
 def test_stdin_for_both_comments_and_articles_is_refused():
     result = run("score", "--input", "-", "--articles", "-", stdin='{"id": "x", "text": "hi"}\n')
     assert result.returncode == 2 and "stdin can be read only once" in result.stderr

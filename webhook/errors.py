@@ -10,7 +10,6 @@ The Perspective-compatible routes answer in Perspective's own shape instead (see
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -140,32 +139,6 @@ def _unexpected(exc: Exception):
     return jsonify(error_body("internal_error", "the service failed to answer; it has been logged")), 500
 
 
-# The unread rest of a refused request's body (too large, or refused before it was read: a missing
-# signature or key) is read and thrown away, up to this much and this long: a client that sends the
-# whole body before reading the answer (urllib, http.client, requests) otherwise meets a closed
-# connection mid-send (broken pipe) and never sees the 413 or 401.
-_DRAIN_BYTES = 64 * 2**20
-_DRAIN_SECONDS = 2.0
-
-
-def _drain_refused_body(response):
-    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if response.status_code < 400 or not has_body:
-        return response
-    stream, left = request.environ.get("wsgi.input"), _DRAIN_BYTES
-    deadline = time.monotonic() + _DRAIN_SECONDS
-    try:
-        while stream is not None and left > 0 and time.monotonic() < deadline:
-            chunk = stream.read(min(65536, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-    except (OSError, ValueError):
-        pass
-    response.headers["Connection"] = "close"
-    return response
-
-
 def register(app, shapes: dict | None = None) -> None:
     """Answer every error raised in a view with the JSON error shape.
 
@@ -174,7 +147,6 @@ def register(app, shapes: dict | None = None) -> None:
     answers, in that shape, the errors raised before any view: unknown routes (404), methods (405).
     """
     app.extensions["error_shapes"] = dict(shapes or {})
-    app.after_request(_drain_refused_body)
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ModerationError, _library_error)
