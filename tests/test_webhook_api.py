@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from webhook import db
+from webhook import service
 from webhook.service import without_quote
 from webhook.signing import native_headers
 
@@ -157,6 +158,33 @@ def test_a_comment_judged_before_its_article_gets_a_stance_once_the_article_is_k
     assert again["version"] == 2 and again["stance"] in ("favor", "against", "neutral", "unrelated")
     third = signed_post(client, "/v1/comments", {"id": "st1", "text": "Great decision, the lanes will save lives."})
     assert third.get_json()["version"] == 2, "once it has a stance, a re-send gets the stored verdict"
+
+
+def test_a_native_re_send_after_its_author_was_blocked_gets_the_stored_verdict(client, app):
+    first = signed_post(client, "/v1/comments", {"id": "b1", "text": CLEAN, "author_id": "blk"}).get_json()
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        for _ in range(6):
+            db.add_strike(conn, "default", "blk")
+    again = signed_post(client, "/v1/comments", {"id": "b1", "text": CLEAN, "author_id": "blk"}).get_json()
+    assert again["version"] == first["version"] == 1 and again["action"] == first["action"], \
+        "a comment id names one comment: re-sending it is a retry, not a new comment"
+    assert signed_post(client, "/v1/comments", {"id": "b2", "text": CLEAN, "author_id": "blk"}).get_json()["action"] == "reject"
+
+
+def test_judging_unchanged_text_again_never_undoes_an_edit_stored_meanwhile(app, client):
+    # Worker A reads v1 and judges its text again (say, for a stance); worker B stores an edit as v2 first.
+    signed_post(client, "/v1/comments", {"id": "e9", "text": CLEAN, "article_id": "a-e9"})
+    with app.app_context(), db.connect(app.extensions["moderation"].engine) as conn:
+        read = db.latest_verdicts(conn, "default", ["e9"])
+    signed_post(client, "/v1/comments", {"id": "e9", "text": "An edited comment, second thoughts."})
+    with app.app_context():
+        svc = service.service()
+        comment = service.CommentIn("e9", CLEAN, "a-e9")
+        judged = service.judge(svc, svc.policy, "default", [comment], {}, {}, {})
+        stored = service.record(svc, "default", judged, "api", heads={"e9": read["e9"]})
+    assert stored["e9"]["version"] == 2 and stored["e9"]["text"] != CLEAN
+    latest = signed_get(client, "/v1/verdicts/e9").get_json()
+    assert latest["version"] == 2
 
 
 def test_a_verdict_is_committed_before_the_answer_is_sent(app, client):

@@ -103,6 +103,9 @@ def test_a_blocked_reader_s_repeat_of_an_approved_comment_is_not_published(any_d
     again = post_coral(any_db_client, body, signature)
     assert again.status_code == 200 and again.get_json()["status"] == "REJECTED"
     assert again.get_json()["moderationAction"]["rejectionReason"]["code"] == "OTHER"
+    with db.transaction(any_db_client.application.extensions["moderation"].engine) as conn:
+        db.clear_strikes(conn, "site-main", "u-10077")  # a moderator restored the reader
+    assert post_coral(any_db_client, body, signature).status_code == 204, "restored: the repeat is published again"
 
 
 def test_evidence_offsets_point_into_the_html_coral_sent(app, client):

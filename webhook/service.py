@@ -251,7 +251,7 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
                                                        for c in comments])
             todo = [_with_stored_refs(c, stored.get(c.comment_id)) for c in comments
                     if not _reusable(stored.get(c.comment_id), c, readable)
-                    or _author_rules_now_stricter(policy, stored[c.comment_id], authors)]
+                    or (source == "coral" and _author_rules_changed(policy, stored[c.comment_id], authors))]
             articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
     except sa.exc.SQLAlchemyError as exc:
@@ -292,12 +292,19 @@ def _reusable(row: dict | None, comment: CommentIn, readable_articles: set[str])
     return not (_without_stance(row) and (comment.article_id or row["article_id"]) in readable_articles)
 
 
-def _author_rules_now_stricter(policy: Policy, row: dict, authors: dict) -> bool:
-    """Whether the author's strikes or status now call for a stricter action than the stored verdict's (a
-    reader blocked since: Coral keys a comment by its text, so a blocked reader's new comment that repeats
-    an earlier one must not get that comment's approval)."""
-    action = policy.author_action(AuthorState(**_author_state(authors.get(row["author_id"]))))
-    return ACTIONS.index(action) > ACTIONS.index(row["action"])
+def _author_rules_changed(policy: Policy, row: dict, authors: dict) -> bool:
+    """Whether the author rules now decide otherwise for this author than they did in the stored verdict.
+
+    Only for Coral, which sends no comment id: a comment is keyed by its text, so a reader's new comment
+    that repeats an earlier one word for word maps to the stored verdict. Once the reader has been
+    blocked (or restored) since, that verdict must not answer for the new comment. A native comment id
+    names one comment, and re-sending it gets its stored verdict.
+    """
+    now = policy.author_action(AuthorState(**_author_state(authors.get(row["author_id"]))))
+    clause = policy.authors.get("clause")
+    then = max((r["action"] for r in row["reasons"] or () if r.get("label") is None and r.get("clause_id") == clause),
+               key=ACTIONS.index, default="approve")
+    return now != then
 
 
 def database_unavailable(exc: Exception) -> ServiceUnavailable:
@@ -431,8 +438,11 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, art
     head = heads[c.comment_id] if known and trust else db.latest_head(conn, site_id, c.comment_id)
     read_version = (heads[c.comment_id] or {}).get("version") if known else None
     # Another worker stored this text between our read and our write (the head moved on from what we read,
-    # or we read nothing to compare with): its verdict is the answer.
-    if _same_text(head, c) and (not known or head["version"] != read_version):
+    # or we read nothing to compare with): its verdict is the answer. So is a newer edit stored meanwhile
+    # when we were judging the read text again (new ids, a stance, author rules): storing that older text
+    # on top would undo the edit.
+    moved = known and head is not None and head["version"] != read_version
+    if (_same_text(head, c) and (not known or moved)) or (moved and _same_text(heads[c.comment_id], c)):
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
         db.note_article(conn, site_id, c.article_id, article_url, source)
