@@ -7,8 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from webhook import db
-from webhook import service
+from webhook import db, service
 from webhook.service import without_quote
 from webhook.signing import native_headers
 
