@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, flash, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -99,13 +99,22 @@ def _security_headers(response):
 
 def _csrf_error(exc: CSRFError):
     message = f"The form was refused ({exc.description}). Reload the page and try again."
-    if "session token is missing" in exc.description and current_app.config["SESSION_COOKIE_SECURE"] \
-            and not request.is_secure:
+    # No session, so no token to check the form's against: the session expired, or the user signed out.
+    missing = "session token is missing" in exc.description
+    signed_out = missing and request.endpoint != "auth.login"
+    if signed_out:
+        message = "Your session has expired: sign in again. Nothing was changed."
+    if missing and current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure:
         # The browser keeps an HTTPS-only cookie to itself on plain HTTP: reloading never helps.
         message = ("The form was refused: the session cookie that carries its CSRF token is HTTPS-only "
                    "(MODERATION_REVIEW_COOKIE_SECURE is true) and this page came over plain HTTP, so the browser "
                    "did not send it back. Serve the pages over HTTPS, or set MODERATION_REVIEW_COOKIE_SECURE=false "
                    "to try them over plain HTTP.")
+    if request.accept_mimetypes.best == "application/json":  # the script says which comment was not decided
+        if not signed_out:
+            flash(message, "error")  # the script reloads the page, which says why
+        login = url_for("auth.login", expired=1, next=auth.safe_next(request.form.get("next")))
+        return jsonify({"ok": False, "signed_out": signed_out, "message": message, "login": login}), 400
     return render_template("review/error.html", status=400, message=message), 400
 
 

@@ -32,7 +32,21 @@ def audit():
     with db.connect(_engine()) as conn:
         lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor)
     return render_template("review/audit.html", lines=lines, page=page, actor=actor, counts=_counts(),
-                           page_size=_AUDIT_PAGE)
+                           page_size=_AUDIT_PAGE, subject_url=_subject_url)
+
+
+_COMMENT_EVENTS = ("verdict", "review.approve", "review.reject")
+
+
+def _subject_url(line: dict) -> str | None:
+    """The page of an audit line's subject: a comment's (where a decision is overturned) or an author's."""
+    if not (line["site_id"] and line["subject"]):
+        return None
+    if line["event"] in _COMMENT_EVENTS:
+        return url_for("queue.comment", site_id=line["site_id"], comment_id=line["subject"])
+    if line["event"] == "review.author_status":
+        return url_for("queue.author", site_id=line["site_id"], author_id=line["subject"])
+    return None
 
 
 @bp.get("/admin/users")

@@ -5,21 +5,29 @@ and an editor only reads the editors' pages. Pages are for moderators and admins
 says otherwise (``signed_in_required``), so a new page is never open to editors by mistake.
 
 Passwords are stored as werkzeug hashes. The session holds the user's id and the hash's tail, so a
-changed password or a deactivated account signs that user out everywhere on the next request.
+changed password or a deactivated account signs that user out everywhere on the next request, and
+when the user signed in: a session ends ``MODERATION_REVIEW_SESSION_HOURS`` after that, however busy
+(the cookie, renewed on each request, would otherwise keep an active session, or a copied cookie,
+alive for ever).
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import time
+from datetime import datetime, timedelta
 
 import click
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.cli import with_appcontext
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webhook import db
 
-__all__ = ["ROLES", "admin_required", "bp", "create_user", "create_user_command", "login_required",
+from . import throttle
+
+__all__ = ["ROLES", "admin_required", "bp", "create_user", "create_user_command", "login_required", "safe_next",
            "signed_in_required"]
 
 ROLES = ("moderator", "admin", "editor")
@@ -38,9 +46,13 @@ def _stamp(user: dict) -> str:
 
 @bp.before_app_request
 def load_user() -> None:
-    g.user = None
+    g.user, g.session_expired = None, False
     user_id = session.get("uid")
     if user_id is None:
+        return
+    if _expired(session.get("since")):
+        session.clear()
+        g.session_expired = True
         return
     with db.connect(_engine()) as conn:
         user = db.user_by_id(conn, user_id)
@@ -50,14 +62,31 @@ def load_user() -> None:
         session.clear()
 
 
+def _expired(since) -> bool:
+    """Whether a session that began at ``since`` (seconds since the epoch; None in a session that does not say)
+    has ended."""
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    return not isinstance(since, (int, float)) or time.time() - since > lifetime
+
+
 def signed_in_required(view):
     """Any signed-in user, editors included, gets this page; others are sent to sign in."""
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.user is None:
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            return _sign_in_first()
         return view(*args, **kwargs)
     return wrapped
+
+
+def _sign_in_first():
+    """The answer to a request without a session: the script gets a JSON 401 it can explain (its page was
+    signed in when drawn), a browser is sent to sign in and then back to the page it was on."""
+    back = request.full_path if request.method == "GET" else safe_next(request.form.get("next"))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"ok": False, "signed_out": True, "message": "Your session has expired: sign in again.",
+                        "login": url_for("auth.login", next=back, expired=1)}), 401
+    return redirect(url_for("auth.login", next=back, expired=1 if g.get("session_expired") else None))
 
 
 def login_required(view):
@@ -77,15 +106,15 @@ def admin_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.user is None:
-            return redirect(url_for("auth.login"))
+            return _sign_in_first()
         if g.user["role"] != "admin":
             abort(403, "Only admins can do this.")
         return view(*args, **kwargs)
     return wrapped
 
 
-def _safe_next(target: str | None) -> str:
-    # Only a path inside the review pages: never an absolute URL an attacker could slip in.
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path inside the review pages, else "/": never an absolute URL an attacker slipped in."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
@@ -93,20 +122,33 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        with db.connect(_engine()) as conn:
-            user = db.user_by_name(conn, username)
-        # Check a hash even for unknown names, so timing does not reveal which names exist.
-        known = check_password_hash(user["password_hash"] if user else _dummy_hash(), request.form.get("password", ""))
-        if user and known and user["active"]:
-            session.clear()  # a fresh session on sign-in: no fixation
-            session.permanent = True
-            session.update(uid=user["id"], stamp=_stamp(user))
-            return redirect(request.script_root + _safe_next(request.args.get("next")))
-        flash("Wrong user name or password.", "error")
-        return render_template("review/login.html"), 401
-    return render_template("review/login.html")
+    if request.method == "GET":
+        return render_template("review/login.html", expired=bool(request.args.get("expired")))
+    username = request.form.get("username", "").strip()[:200]
+    address = request.remote_addr or "unknown"
+    until = throttle.refused_until(_engine(), username, address)
+    if until is not None:  # refused before the password is checked: a guess then tells nothing
+        return _refused(username, until)
+    with db.connect(_engine()) as conn:
+        user = db.user_by_name(conn, username)
+    # Check a hash even for unknown names, so timing does not reveal which names exist.
+    known = check_password_hash(user["password_hash"] if user else _dummy_hash(), request.form.get("password", ""))
+    if user and known and user["active"]:
+        session.clear()  # a fresh session on sign-in: no fixation
+        session.permanent = True
+        session.update(uid=user["id"], stamp=_stamp(user), since=int(time.time()))
+        return redirect(request.script_root + safe_next(request.args.get("next")))
+    throttle.record_failure(_engine(), username, address)
+    flash("Wrong user name or password.", "error")
+    return render_template("review/login.html", username=username), 401
+
+
+def _refused(username: str, until: datetime):
+    wait = max(1, math.ceil((until - db.now()).total_seconds()))
+    minutes = math.ceil(wait / 60)
+    flash(f"Too many failed sign-ins with this user name or from this address: try again after "
+          f"{until + timedelta(seconds=59):%H:%M} UTC (in {minutes} minute{'' if minutes == 1 else 's'}).", "error")
+    return render_template("review/login.html", username=username), 429, {"Retry-After": str(wait)}
 
 
 @functools.cache

@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from moderation.labels import POLICY_LABELS
 from webhook import db
 
-from . import actions
-from .auth import login_required, signed_in_required
+from . import actions, search
+from .auth import login_required, safe_next, signed_in_required
 from .cards import REJECTION_CODES_ALL, build_cards, classify, effective_status
 
 __all__ = ["QUEUE_TITLES", "bp", "queue_counts", "sync"]
@@ -74,16 +75,21 @@ def index():
 def show(name: str):
     if name not in QUEUE_TITLES:
         abort(404, f"There is no queue called {name!r}.")
-    filters, order = _filters(), request.args.get("order", "newest")
+    filters, order = _filters(), "risk" if request.args.get("order") == "risk" else "newest"
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    offset, found = (page - 1) * PAGE_SIZE, None
     with db.connect(_svc().engine) as conn:
         counts = db.review_counts(conn, {})  # the header's badges: whole queues, whatever the filters
-        shown = db.review_counts(conn, filters) if filters else counts  # the heading: this list
-        items = db.review_queue(conn, name, filters, "risk" if order == "risk" else "newest", PAGE_SIZE,
-                                (page - 1) * PAGE_SIZE)
+        if filters.get("q"):
+            found = search.find(conn, filters)
+            shown, items = found.counts(), found.page(conn, name, order, PAGE_SIZE, offset)
+        else:
+            shown = db.review_counts(conn, filters) if filters else counts  # the heading: this list
+            items = db.review_queue(conn, name, filters, order, PAGE_SIZE, offset)
         cards = build_cards(conn, _svc(), items)
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
-                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL)
+                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL,
+                           capped=search.CANDIDATES if found and found.capped else None)
 
 
 @bp.get("/comment")
@@ -124,23 +130,50 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _done(message: str, status: int = 200):
+def _done(message: str, status: int = 200, *, comment: dict | None = None, author: tuple[str, str] | None = None):
+    """Answer an action: JSON for the script, else a message and a redirect back to the page it came from.
+
+    ``comment`` (a decided item) links the message to the comment's page, where a mistaken decision is
+    overturned; ``author`` (site, author) adds that author's record, so the page's cards show it at once.
+    """
+    link = {"href": url_for("queue.comment", site_id=comment["site_id"], comment_id=comment["comment_id"]),
+            "text": comment["comment_id"]} if comment else None
     # The script reloads the page after a refusal, so a refusal is kept for the next page as well.
     if status >= 400 or not _wants_json():
-        flash(message, "error" if status >= 400 else "info")
-    if _wants_json():  # whole queues for the header, and the page's list under its filters for its heading
-        page = urlsplit(_back())
-        filters = _filters(dict(parse_qsl(page.query))) if page.path.startswith("/queue/") else {}
-        with db.connect(_svc().engine) as conn:
-            counts = db.review_counts(conn, {})
-            shown = db.review_counts(conn, filters) if filters else counts
-        return jsonify({"ok": status < 400, "message": message, "counts": counts, "shown": shown}), status
-    return redirect(request.script_root + _back())
+        flash(_linked(message, link), "error" if status >= 400 else "info")
+    if not _wants_json():
+        return redirect(request.script_root + _back())
+    page = urlsplit(_back())  # whole queues for the header, and the page's list under its filters for its heading
+    filters = _filters(dict(parse_qsl(page.query))) if page.path.startswith("/queue/") else {}
+    with db.connect(_svc().engine) as conn:
+        counts = db.review_counts(conn, {})
+        shown = (search.find(conn, filters).counts() if filters.get("q")
+                 else db.review_counts(conn, filters) if filters else counts)
+        record = _author_record(conn, *author) if author else None
+    return jsonify({"ok": status < 400, "message": message, "link": link, "author": record, "counts": counts,
+                    "shown": shown}), status
+
+
+def _linked(message: str, link: dict | None) -> str | Markup:
+    """The message with the last mention of the linked comment made a link; everything else escaped."""
+    if not link or link["text"] not in message:
+        return message
+    before, _, after = message.rpartition(link["text"])
+    return Markup('{}<a href="{}">{}</a>{}').format(before, link["href"], link["text"], after)
+
+
+def _author_record(conn, site_id: str, author_id: str) -> dict | None:
+    """What a card's author line shows: strikes, the status in force, and the author's comments per queue."""
+    if not author_id:
+        return None
+    record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
+    return {"site_id": site_id, "author_id": author_id, "strikes": record["strikes"],
+            "status": effective_status(_svc().policy_for(site_id), record),
+            "history": db.author_history(conn, site_id, [author_id])[author_id]}
 
 
 def _back() -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+    return safe_next(request.form.get("next"))
 
 
 @bp.post("/items/<int:item_id>/decide")
@@ -157,7 +190,8 @@ def decide(item_id: int):
                               seen=request.form.get("seen", ""))
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
-    return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.")
+    return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",
+                 comment=item, author=(item["site_id"], item["author_id"]))
 
 
 @bp.post("/bulk")
@@ -188,11 +222,20 @@ def bulk():
     return _done(message, 200 if done else 422)
 
 
+_STATUS_WORDS = {"blocked": "Block", "premod": "Pre-moderate", "active": "Restore"}
+_ASKS_FIRST = ("blocked", "premod")  # acts on every future comment of the author
+
+
 @bp.post("/author/status")
 @login_required
 def author_status():
     site_id, author_id = request.form.get("site_id", ""), request.form.get("author_id", "")
     status = request.form.get("status", "")
+    if status in _ASKS_FIRST and not request.form.get("confirmed"):
+        # The script asks before it sends; without it, this page asks.
+        if _wants_json():
+            return _done(f"{_STATUS_WORDS[status]} author {author_id}? Nothing was changed: confirm first.", 422)
+        return _confirm_status(site_id, author_id, status)
     try:
         cleared = actions.set_author_status(_svc().engine, site_id, author_id, status, g.user["username"],
                                             _svc().policy_for(site_id).authors)
@@ -200,4 +243,21 @@ def author_status():
         return _done(str(exc), exc.status)
     words = {"blocked": "Blocked", "premod": "Pre-moderating", "active": "Restored"}
     return _done(f"{words[status]} author {author_id}" + (
-        f" and cleared their {cleared} strike{'' if cleared == 1 else 's'}." if cleared else "."))
+        f" and cleared their {cleared} strike{'' if cleared == 1 else 's'}." if cleared else "."),
+        author=(site_id, author_id))
+
+
+def _confirm_status(site_id: str, author_id: str, status: str):
+    with db.connect(_svc().engine) as conn:
+        record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
+    rules = _svc().policy_for(site_id).authors
+    return render_template("review/confirm.html", site_id=site_id, author_id=author_id, status=status,
+                           verb=_STATUS_WORDS[status], back=_back(), record=record,
+                           clears=actions.strikes_outrank(rules, record["strikes"], status))
+
+
+@bp.get("/help")
+@login_required
+def help_page():
+    """The keys, as a page: the "?" link's target without JavaScript (with it, the same table in a dialog)."""
+    return render_template("review/help.html")

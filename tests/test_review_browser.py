@@ -164,10 +164,15 @@ def test_a_moderator_works_the_queue_with_the_keyboard(server, page, cms):
     page.keyboard.press("?")
     assert page.locator("dialog#help").is_visible()
     page.keyboard.press("Escape")
+    page.click("a.help-button")  # a link to the help page, which the script shows in place
+    assert page.locator("dialog#help").is_visible() and page.url.endswith("/review/queue/pending")
+    page.keyboard.press("Escape")
 
     page.keyboard.press("f")  # approve attack-1
     _wait_pending(page, 2)
     assert page.locator(".card").first.locator(".cid").text_content() == "rude-1"
+    # The message links to the comment, where a mistaken decision is found and overturned.
+    assert page.locator("#flash a").get_attribute("href") == "/review/comment?site_id=default&comment_id=attack-1"
 
     page.keyboard.press("d")  # reject rude-1 with a reason and a word for the commenter
     page.select_option(".card.selected select[name=code]", "ABUSIVE")
@@ -178,6 +183,7 @@ def test_a_moderator_works_the_queue_with_the_keyboard(server, page, cms):
     page.once("dialog", lambda dialog: dialog.accept())
     page.keyboard.press("b")  # block troll
     page.wait_for_selector("#flash .flash:has-text('Blocked author troll')")
+    assert page.locator(".card.selected .author .status").text_content() == "blocked", "the card shows it at once"
 
     items = {r["comment_id"]: r for r in _rows(app, "review_items")}
     assert (items["attack-1"]["queue"], items["attack-1"]["decided_by"]) == ("approved", "mod")
@@ -325,3 +331,27 @@ def test_nothing_scrolls_sideways_on_a_phone(browser, server, seed_into):
         tab.wait_for_selector("body[data-ready='1']")
         assert _overflow(tab) <= 0, f"{path} scrolls sideways"
     context.close()
+
+
+def test_a_decision_after_the_session_ended_says_so_and_what_was_not_decided(server, page, seed_into):
+    app, base = server
+    for n in range(3):
+        seed_into(app, f"late-{n}", f"Late comment {n}, you fool.")
+    page.goto(f"{base}/review/queue/pending?q=fool")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    page.context.clear_cookies()  # what the browser does when the session cookie's time is up
+    page.keyboard.press("f")
+    notice = page.locator("#flash .flash.error")
+    notice.filter(has_text="was not decided").wait_for()
+    assert notice.text_content() == "Your session has expired: sign in again; comment late-2 was not decided."
+    page.keyboard.press("f")  # not sent: named as not decided too
+    notice.filter(has_text="late-1").wait_for()
+    assert {r["decision"] for r in _rows(app, "review_items")} == {None}
+    page.click("#flash a:text-is('sign in again')")
+    page.wait_for_selector("form.login")
+    assert "Your session has expired: sign in again." in page.text_content("main")
+    page.fill("input[name=username]", "mod")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert page.url.endswith("/review/queue/pending?q=fool") and page.locator(".card").count() == 3

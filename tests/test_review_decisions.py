@@ -206,7 +206,7 @@ def _strike(app, author_id, strikes):
 
 def _set_status(client, author_id, status):
     return client.post("/review/author/status", headers={"Accept": "application/json"}, data={
-        "csrf_token": client.csrf, "site_id": "default", "author_id": author_id, "status": status})
+        "csrf_token": client.csrf, "site_id": "default", "author_id": author_id, "status": status, "confirmed": "1"})
 
 
 # The example policy holds an author's comments from 3 strikes on and rejects them from 6 on.

@@ -291,7 +291,8 @@ def test_blocking_and_pre_moderating_an_author(review_app, mod_client, seed):
 
     def set_status(status):
         return mod_client.post("/review/author/status", headers={"Accept": "application/json"}, data={
-            "csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": status})
+            "csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": status,
+            "confirmed": "1"})
 
     assert set_status("premod").status_code == 200
     assert set_status("blocked").status_code == 200
@@ -314,7 +315,7 @@ def test_policy_author_rules_show_on_the_author_page(review_app, mod_client, see
 
 def test_a_blocked_author_s_next_comment_is_rejected_by_the_service(review_app, mod_client):
     mod_client.post("/review/author/status", data={"csrf_token": mod_client.csrf, "site_id": "default",
-                                                   "author_id": "blocked-one", "status": "blocked"})
+                                                   "author_id": "blocked-one", "status": "blocked", "confirmed": "1"})
     answer = signed_post(review_app.test_client(), "/v1/comments",
                          {"id": "b1", "text": "A perfectly polite remark.", "author_id": "blocked-one"}).get_json()
     assert answer["action"] == "reject" and answer["reasons"][-1]["clause_id"] == "repeat-offenders"
@@ -402,3 +403,91 @@ def test_text_colours_reach_aa_contrast(name, background):
     css = (Path(__file__).resolve().parent.parent / "review" / "static" / "review.css").read_text()
     colour = re.search(rf"--{name}: (#[0-9a-fA-F]{{6}})", css)[1]
     assert _contrast(colour, background) >= 4.5, f"--{name} {colour} on {background}"
+
+
+# Finding decisions again, authors' records, asking first ----------------------------------------------------
+def test_filter_fields_have_visible_labels(mod_client):
+    page = mod_client.get("/review/queue/pending?q=x").get_data(as_text=True)
+    form = re.search(r'<form class="filters".*?</form>', page, re.S)[0]
+    for name, text in [("q", "Search text"), ("label", "Label"), ("article_id", "Article id"),
+                       ("author_id", "Author id"), ("site_id", "Site id"), ("order", "Order")]:
+        assert re.search(rf'<label>{text} <(input|select)[^>]* name="{name}"', form), name
+    assert "placeholder" not in form, "a placeholder is no label: it goes once the field is typed into"
+
+
+def test_a_decision_s_message_links_to_the_comment(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    seed("c2", "You fool.")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    answer = _decide(mod_client, item, "approve").get_json()
+    assert answer["message"] == "Approved comment c1."
+    assert answer["link"] == {"href": "/review/comment?site_id=default&comment_id=c1", "text": "c1"}
+    item = _item_id(review_app, "c2")
+    mod_client.post(f"/review/items/{item['id']}/decide", data={  # a plain form, without the script
+        "csrf_token": mod_client.csrf, "verdict_id": item["verdict_id"], "decision": "reject", "code": "ABUSIVE",
+        "next": "/queue/pending"})
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert 'Rejected comment <a href="/review/comment?site_id=default&amp;comment_id=c2">c2</a>.' in page
+
+
+def test_audit_subjects_link_to_their_comment_or_author(review_app, mod_client, seed):
+    seed("c1", "You idiot.", author_id="troll")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    _decide(mod_client, item, "reject", code="ABUSIVE")
+    mod_client.post("/review/author/status", data={"csrf_token": mod_client.csrf, "site_id": "default",
+                                                   "author_id": "troll", "status": "active"})
+    page = mod_client.get("/review/audit").get_data(as_text=True)
+    assert '<a href="/review/comment?site_id=default&amp;comment_id=c1">c1</a>' in page
+    assert '<a href="/review/author?site_id=default&amp;author_id=troll">troll</a>' in page
+
+
+def test_a_card_s_author_line_counts_every_queue(review_app, mod_client, seed):
+    seed("held", "You idiot.", author_id="u-hate")
+    seed("near", "Rather rude.", "approve", author_id="u-hate",
+         scores={"profanity": 0.0, "personal_attack": 0.35, "incitement": 0.0})
+    page = mod_client.get("/review/queue/reported").get_data(as_text=True)
+    assert "pending 1, reported 1, rejected 0, approved 0" in page
+
+
+def test_decisions_and_status_changes_answer_with_the_author_s_record(review_app, mod_client, seed):
+    seed("c1", "You idiot.", author_id="troll")
+    item = _item_id_after_sync(review_app, mod_client, "c1")
+    record = _decide(mod_client, item, "reject", code="ABUSIVE").get_json()["author"]
+    assert record == {"site_id": "default", "author_id": "troll", "strikes": 1, "status": "active",
+                      "history": {"pending": 0, "reported": 0, "rejected": 1, "approved": 0}}
+    answer = mod_client.post("/review/author/status", headers={"Accept": "application/json"}, data={
+        "csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": "premod",
+        "confirmed": "1"}).get_json()
+    assert answer["author"]["status"] == "premod" and answer["author"]["strikes"] == 1
+
+
+@pytest.mark.parametrize("status", ["blocked", "premod"])
+def test_without_the_script_blocking_and_pre_moderating_ask_first_on_a_page(review_app, mod_client, seed, status):
+    seed("c1", "You idiot.", author_id="troll")
+    form = {"csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": status,
+            "next": "/queue/pending?q=idiot"}
+    asked = mod_client.post("/review/author/status", data=form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and _rows(review_app, "authors") == [] and _rows(review_app, "outbox") == []
+    verb = {"blocked": "Block", "premod": "Pre-moderate"}[status]
+    assert f'{verb} author <span class="cid">troll</span> on site default?' in page
+    assert '<input type="hidden" name="confirmed" value="1">' in page
+    assert '<a href="/review/queue/pending?q=idiot">Cancel</a>' in page
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.split('class="confirm"')[1]))
+    done = mod_client.post("/review/author/status", data={**fields, "next": "/queue/pending?q=idiot"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/review/queue/pending?q=idiot")
+    assert _rows(review_app, "authors", author_id="troll")[0]["status"] == status
+
+
+def test_a_status_change_the_script_did_not_confirm_changes_nothing(review_app, mod_client):
+    answer = mod_client.post("/review/author/status", headers={"Accept": "application/json"}, data={
+        "csrf_token": mod_client.csrf, "site_id": "default", "author_id": "troll", "status": "blocked"})
+    assert answer.status_code == 422 and "confirm first" in answer.get_json()["message"]
+    assert _rows(review_app, "authors") == []
+
+
+def test_help_is_a_page_without_the_script(mod_client):
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert '<a href="/review/help" class="help-button" data-help aria-label="Keyboard shortcuts">?</a>' in page
+    help_page = mod_client.get("/review/help")
+    assert help_page.status_code == 200 and "block the author (asks first)" in help_page.get_data(as_text=True)

@@ -13,6 +13,7 @@ import time
 import click
 from flask import Flask, current_app, g, request
 from flask.cli import with_appcontext
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import review
 
@@ -44,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(migrate_command)
     review.init_app(app)  # the moderators' pages, under /review
     app.extensions["review"].register_blueprint(editors.bp)  # editors' charts, under /review/editors
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:  # the client's address and scheme as the proxies saw them (sign-in throttling, secure cookies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     log.info("moderation service ready: model %s", app.extensions["moderation"].scorer.version)
     return app
 

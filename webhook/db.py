@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
@@ -750,19 +751,39 @@ _ITEMS = (sa.select(*_ITEM_COLUMNS).join(comments, comments.c.id == review_items
           .join(verdicts, verdicts.c.id == review_items.c.verdict_id))
 
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
 def _filtered(query, filters: dict):
+    """``query`` narrowed by site, article, author and label; a search (``q``) narrows it to candidates only
+    (see :func:`review_search`)."""
     for column in ("site_id", "article_id", "author_id"):
         if filters.get(column):
             query = query.where(getattr(review_items.c, column) == filters[column])
     if filters.get("label"):
         query = query.where(review_items.c.labels.contains(f",{filters['label']},", autoescape=True))
-    if filters.get("q"):
-        query = query.where(sa.func.lower(comments.c.text).contains(filters["q"].lower(), autoescape=True))
+    for word in _ASCII_WORD.findall(filters.get("q") or ""):
+        query = query.where(sa.func.lower(comments.c.text).contains(word.lower(), autoescape=True))
     return query
 
 
+def review_search(conn, filters: dict, limit: int) -> list[dict]:
+    """Candidates for a text search (``filters["q"]``), newest first: the id, queue, risk, time and text of the
+    comments, in any queue and under the other filters, whose text holds every ASCII word of the search in
+    any case.
+
+    SQL neither reads HTML as a moderator reads it (a phrase split by a tag) nor, on SQLite, folds non-ASCII
+    capitals: the caller keeps the candidates whose readable text contains the search (``review.search``).
+    """
+    query = sa.select(review_items.c.id, review_items.c.queue, review_items.c.risk, review_items.c.verdict_at,
+                      comments.c.text).select_from(review_items.join(comments, comments.c.id == review_items.c.comment_pk))
+    query = _filtered(query, filters).order_by(review_items.c.verdict_at.desc(), review_items.c.id.desc())
+    return [r._asdict() for r in conn.execute(query.limit(limit))]
+
+
 def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0) -> list[dict]:
-    """One page of a queue, newest or highest-risk first, with each comment and its verdict."""
+    """One page of a queue, newest or highest-risk first, with each comment and its verdict (filters: site,
+    article, author, label; a text search is :func:`review_search`)."""
     keys = ((review_items.c.risk.desc(), review_items.c.verdict_at.desc()) if order == "risk"
             else (review_items.c.verdict_at.desc(),))
     query = _filtered(_ITEMS.where(review_items.c.queue == queue), filters)
@@ -771,7 +792,7 @@ def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: 
 
 
 def review_counts(conn, filters: dict) -> dict[str, int]:
-    """How many comments each queue holds under these filters."""
+    """How many comments each queue holds under these filters (site, article, author, label)."""
     query = sa.select(review_items.c.queue, sa.func.count()).select_from(
         review_items.join(comments, comments.c.id == review_items.c.comment_pk))
     rows = conn.execute(_filtered(query, filters).group_by(review_items.c.queue))
@@ -859,6 +880,40 @@ def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None
     if subject:
         query = query.where(audit_log.c.subject == subject)
     return [r._asdict() for r in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit).offset(offset))]
+
+
+_AUDIT_FROM = sa.select(audit_log.c.id, audit_log.c.at).where(audit_log.c.id >= _P("id")).order_by(
+    audit_log.c.id).limit(1)
+
+
+def audit_since(conn, event_name: str, since: datetime) -> list[dict]:
+    """Audit lines of one event written at or after ``since``, oldest first (sign-in failures, to throttle them)."""
+    first = _first_audit_id_since(conn, since)
+    if first is None:
+        return []
+    query = sa.select(audit_log).where(audit_log.c.id >= first, audit_log.c.event == event_name,
+                                       audit_log.c.at >= since).order_by(audit_log.c.id)
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def _first_audit_id_since(conn, since: datetime) -> int | None:
+    """Where the audit lines written at or after ``since`` begin; None when there are none.
+
+    The log has no index on time, but its ids grow with time: a binary search over the primary key finds
+    the first such line in a few lookups, where a condition on time alone would read the whole log.
+    """
+    last = conn.execute(sa.select(audit_log.c.id, audit_log.c.at).order_by(audit_log.c.id.desc()).limit(1)).first()
+    if last is None or last.at < since:
+        return None
+    low, high = 0, last.id  # every line up to low is older than since; the first line from high on is not
+    while high - low > 1:
+        middle = (low + high) // 2
+        line = conn.execute(_AUDIT_FROM, {"id": middle}).first()  # there is one: the first from high on, or earlier
+        if line.at >= since:
+            high = middle
+        else:
+            low = line.id
+    return high
 
 
 # Outbox (version 2) -------------------------------------------------------------------------------

@@ -36,12 +36,54 @@
     document.documentElement.style.setProperty("--header-height", (sticky ? header.offsetHeight : 0) + "px");
   }
 
-  function flash(message, kind) {
+  // A message is text, never HTML; a link (the comment a decision was made on, to find it again and
+  // overturn a mistake) replaces the last mention of its text.
+  function flash(message, kind, link) {
     const box = document.getElementById("flash");
     const line = document.createElement("p");
     line.className = "flash " + (kind || "info");
-    line.textContent = message;  // never HTML
+    const at = link ? message.lastIndexOf(link.text) : -1;
+    if (at < 0) {
+      line.textContent = message;
+    } else {
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      line.append(message.slice(0, at), anchor, message.slice(at + link.text.length));
+    }
     box.replaceChildren(line);
+  }
+
+  // Every card by the author a decision or a status change was about shows their record as it now is.
+  function updateAuthor(record) {
+    if (!record) { return; }
+    document.querySelectorAll(".card .author").forEach(function (line) {
+      if (line.dataset.site !== record.site_id || line.dataset.author !== record.author_id) { return; }
+      const h = record.history || {};
+      line.querySelector(".strikes").textContent = record.strikes + " strike" + (record.strikes === 1 ? "" : "s");
+      const status = line.querySelector(".status");
+      status.textContent = record.status;
+      status.className = "status " + record.status;
+      line.querySelector(".history").textContent = ["pending", "reported", "rejected", "approved"].map(function (q) {
+        return q + " " + (h[q] || 0);
+      }).join(", ");
+    });
+  }
+
+  // A form that asks first (data-confirm) tells the server it did; without that the server asks on a
+  // page of its own (the plain-form way, without this script).
+  function askFirst(form) {
+    if (!form.dataset.confirm) { return true; }
+    if (!window.confirm(form.dataset.confirm)) { return false; }
+    let field = form.querySelector("input[name=confirmed]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "confirmed";
+      form.appendChild(field);
+    }
+    field.value = "1";
+    return true;
   }
 
   // The header's badges count whole queues; the heading counts this list (the queue under the
@@ -68,6 +110,40 @@
     return document.querySelector("#cards[data-queue]") !== null;  // a queue, not one comment or an author
   }
 
+  // Once the server says the session has ended (an answer of "signed_out", or a sign-in page where an
+  // answer was due), nothing more is sent: each action still waiting is named as not done, with a link
+  // to sign in again and come back to this page.
+  let signIn = null;
+  const notDone = [];
+
+  function signedOut(form, card, login) {
+    signIn = signIn || login;
+    const author = form.querySelector("input[name=author_id]");
+    if (form.matches("form.author-blocked, form.author-premod")) {
+      notDone.push("author " + author.value + " was not " + (form.matches(".author-blocked") ? "blocked" : "pre-moderated"));
+    } else {
+      notDone.push("comment " + card.querySelector("a.cid").textContent + " was not decided");
+    }
+    flash("Your session has expired: sign in again; " + notDone.join("; ") + ".", "error",
+          {href: signIn, text: "sign in again"});
+  }
+
+  function answered(form, card, response, answer) {
+    if ((answer && answer.signed_out) || (!answer && response.redirected && /\/login$/.test(new URL(response.url).pathname))) {
+      signedOut(form, card, answer ? answer.login : response.url);
+      return;
+    }
+    if (!answer) {
+      flash("The server answered " + response.status + " without saying why; reloading.", "error");
+      window.location.reload();
+      return;
+    }
+    updateCounts(answer);
+    updateAuthor(answer.author);
+    flash(answer.message, answer.ok ? "info" : "error", answer.link);
+    if (!answer.ok) { window.location.reload(); }
+  }
+
   function send(form, card, removeCard) {
     refresh();
     if (cards.indexOf(card) >= 0) { current = cards.indexOf(card); }
@@ -77,19 +153,18 @@
       select(current);
     }
     chain = chain.then(function () {
+      if (signIn) { signedOut(form, card, null); return undefined; }
       return fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
                                  headers: {"Accept": "application/json"}})
         .then(function (response) {
-          return response.json().then(function (answer) {
-            updateCounts(answer);
-            flash(answer.message, answer.ok ? "info" : "error");
-            if (!answer.ok) { window.location.reload(); }
+          return response.json().catch(function () { return null; }).then(function (answer) {
+            answered(form, card, response, answer);
           });
         })
         .catch(function () { flash("The server did not answer; reloading.", "error"); window.location.reload(); });
     }).then(function () {
       refresh();
-      if (removeCard && !cards.length) { window.location.reload(); }
+      if (removeCard && !cards.length && !signIn) { window.location.reload(); }
     });
   }
 
@@ -113,7 +188,7 @@
     const card = cards[current];
     const form = card.querySelector(selector);
     if (!form) { return; }
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { return; }
+    if (!askFirst(form)) { return; }
     send(form, card, removeCard);
   }
 
@@ -166,9 +241,9 @@
       if (!confirmBulk(form, event.submitter && event.submitter.value)) { event.preventDefault(); }
       return;
     }
+    if (!askFirst(form)) { event.preventDefault(); return; }
     const card = form.closest && form.closest(".card");
     if (!card) { return; }
-    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); return; }
     if (form.matches("form.approve, form.reject-form")) {
       event.preventDefault();
       send(form, card, onQueuePage());
@@ -178,7 +253,10 @@
   document.addEventListener("click", function (event) {
     const card = event.target.closest && event.target.closest(".card");
     if (card) { refresh(); current = cards.indexOf(card); mark(card); }
-    if (event.target.matches && event.target.matches("[data-help]")) { document.getElementById("help").showModal(); }
+    if (event.target.closest && event.target.closest("[data-help]")) {  // a link to the help page without this script
+      event.preventDefault();
+      document.getElementById("help").showModal();
+    }
   });
 
   window.addEventListener("resize", measureHeader);
