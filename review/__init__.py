@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -62,6 +63,7 @@ def _session_settings(app: Flask) -> dict:
         # A token lives as long as the session: a moderator's page left open for an hour still works.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": flag(app.config["REVIEW_COOKIE_SECURE"]),
+        "PROXY_HOPS": int(app.config["PROXY_HOPS"]),  # whether the scheme a request shows is the browser's
     }
 
 
@@ -105,17 +107,36 @@ def _csrf_error(exc: CSRFError):
     if signed_out:
         message = "Your session has expired: sign in again. Nothing was changed."
     if missing and current_app.config["SESSION_COOKIE_SECURE"] and not request.is_secure:
-        # The browser keeps an HTTPS-only cookie to itself on plain HTTP: reloading never helps.
-        message = ("The form was refused: the session cookie that carries its CSRF token is HTTPS-only "
-                   "(MODERATION_REVIEW_COOKIE_SECURE is true) and this page came over plain HTTP, so the browser "
-                   "did not send it back. Serve the pages over HTTPS, or set MODERATION_REVIEW_COOKIE_SECURE=false "
-                   "to try them over plain HTTP.")
+        message = _https_only_hint(message)
     if request.accept_mimetypes.best == "application/json":  # the script says which comment was not decided
         if not signed_out:
             flash(message, "error")  # the script reloads the page, which says why
         login = url_for("auth.login", expired=1, next=auth.safe_next(request.form.get("next")))
         return jsonify({"ok": False, "signed_out": signed_out, "message": message, "login": login}), 400
     return render_template("review/error.html", status=400, message=message), 400
+
+
+def _https_only_hint(message: str) -> str:
+    """Why a form came without its session, for a request that reached the service over plain HTTP.
+
+    The browser keeps an HTTPS-only cookie to itself on plain HTTP, and then reloading never helps. But behind
+    a TLS proxy whose headers the service does not trust (MODERATION_PROXY_HOPS) every request looks like plain
+    HTTP while the browser uses HTTPS and sends the cookie: the session simply ended, and turning secure
+    cookies off is the wrong advice. The page's own address (Origin, or Referer) says which, when it is sent.
+    """
+    scheme = urlsplit(request.headers.get("Origin") or request.headers.get("Referer") or "").scheme
+    if scheme == "http" or (not scheme and not current_app.config["PROXY_HOPS"]):
+        return ("The form was refused: the session cookie that carries its CSRF token is HTTPS-only "
+                "(MODERATION_REVIEW_COOKIE_SECURE is true) and this page came over plain HTTP, so the browser "
+                "did not send it back. Serve the pages over HTTPS, or set MODERATION_REVIEW_COOKIE_SECURE=false "
+                "to try them over plain HTTP.")
+    hops = current_app.config["PROXY_HOPS"]
+    proxies = (f"check that MODERATION_PROXY_HOPS ({hops}) counts the proxies in front of the service and that they "
+               "send X-Forwarded-Proto" if hops else "set MODERATION_PROXY_HOPS to the number of proxies in front of "
+               "the service, so that it trusts their X-Forwarded-Proto")
+    return (f"{message} If this page came over plain HTTP, the browser keeps its HTTPS-only session cookie "
+            "(MODERATION_REVIEW_COOKIE_SECURE is true) to itself: serve the pages over HTTPS. If it came over HTTPS "
+            f"through a reverse proxy, the service saw plain HTTP: {proxies}.")
 
 
 def _http_error(exc):

@@ -29,19 +29,11 @@ class DecisionError(ValueError):
         self.status = status
 
 
-def _struck(item: dict) -> bool:
-    """Whether the comment counts as a strike against its author now."""
-    if item["decision"] is not None:
-        return item["decision"] == "reject"
-    # The service counts a strike when the model rejects on a label (not on the author's record).
-    return item["model_action"] == "reject" and any(
-        r.get("action") == "reject" and r.get("label") for r in item["reasons"] or [])
-
-
 def decide(engine, item: dict, decision: str, user: str, code: str | None = None,
            explanation: str | None = None, *, seen: str | None = None) -> dict:
-    """Approve or reject one review item as ``user``; return the item as it was before; raise
-    :class:`DecisionError` when it cannot be.
+    """Approve or reject one review item as ``user``; return the item as it was before, with ``seen_now``: the
+    decision as a card now shows it (:func:`~review.cards.decision_state`); raise :class:`DecisionError` when it
+    cannot be.
 
     ``item`` names the item and the verdict the moderator saw (``id``, ``verdict_id``); ``seen`` is the
     decision the page showed (:func:`~review.cards.decision_state`), by default ``item``'s own.
@@ -51,7 +43,8 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
         current = db.review_item_for_update(conn, item["id"])
         _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "",
                                (decision, code, explanation))
-        db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation)
+        at = db.now()
+        db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation, at)
         _adjust_strikes(conn, current, decision)
         _store_labels(conn, current, decision, user, code)
         db.insert_audit(conn, f"review.{decision}", current["site_id"], current["comment_id"], {
@@ -62,8 +55,8 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
             "comment_id": current["comment_id"], "version": current["version"], "article_id": current["article_id"],
             "author_id": current["author_id"], "decision": decision, "status": _PAST[decision].upper(),
             "rejection_reason": {"code": code, "detailed_explanation": explanation} if decision == "reject" else None,
-            "moderator": user, "decided_at": db.now().isoformat(timespec="seconds") + "Z"})
-    return current
+            "moderator": user, "decided_at": at.isoformat(timespec="seconds") + "Z"})
+    return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at})}
 
 
 def _checked(decision: str, code: str | None, explanation: str | None) -> tuple[str | None, str | None]:
@@ -98,13 +91,10 @@ def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: 
 
 
 def _adjust_strikes(conn, item: dict, decision: str) -> None:
-    if not item["author_id"]:
-        return
-    before, after = _struck(item), decision == "reject"
-    if after and not before:
-        db.add_strike(conn, item["site_id"], item["author_id"])
-    elif before and not after:
-        db.remove_strike(conn, item["site_id"], item["author_id"])
+    """A rejection counts the comment as a strike against its author and an approval takes it back, each only
+    when the comment's record (``comments.struck``, which the service sets too) says otherwise."""
+    if item["author_id"]:
+        db.set_struck(conn, item["site_id"], item["author_id"], item["comment_pk"], decision == "reject")
 
 
 def _store_labels(conn, item: dict, decision: str, user: str, code: str | None) -> None:
@@ -139,7 +129,7 @@ def set_author_status(engine, site_id: str, author_id: str, status: str, user: s
     if not site_id or not author_id:
         raise DecisionError("site and author are required")
     with db.transaction(engine) as conn:
-        before = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
+        before = db.author_for_update(conn, site_id, author_id) or {"strikes": 0, "status": "active"}
         cleared = before["strikes"] if strikes_outrank(rules, before["strikes"], status) else 0
         db.set_author_status(conn, site_id, author_id, status)
         if cleared:

@@ -13,7 +13,7 @@ from moderation.labels import POLICY_LABELS, REJECTION_CODES
 from moderation.policy import Policy
 from webhook import db
 
-from .text import readable
+from .text import Readable, readable
 
 __all__ = ["REJECTION_CODES_ALL", "build_cards", "classify", "decision_state", "evidence_spans", "highlight",
            "suggested_code"]
@@ -46,10 +46,10 @@ def evidence_spans(reasons: list[dict], length: int) -> list[tuple[int, int, str
     return sorted(spans)
 
 
-def highlight(text: str, reasons: list[dict]) -> Markup:
-    """The comment as readable text, escaped, with each evidence span (offsets into ``text`` as the CMS sent
-    it) wrapped in ``<mark>``."""
-    shown = readable(text)
+def highlight(text: str, reasons: list[dict], shown: Readable | None = None) -> Markup:
+    """The comment as readable text (``shown``, when already made), escaped, with each evidence span (offsets
+    into ``text`` as the CMS sent it) wrapped in ``<mark>``."""
+    shown = shown or readable(text)
     merged: list[list] = []
     for begin, end, label in evidence_spans(reasons, len(text)):
         begin, end = shown.span(begin, end)
@@ -86,7 +86,8 @@ def classify(policy: Policy, row: dict, margin: float) -> dict:
     return {"comment_pk": row["comment_pk"], "verdict_id": row["verdict_id"], "site_id": row["site_id"],
             "comment_id": row["comment_id"], "article_id": row["article_id"], "author_id": row["author_id"],
             "model_action": action, "queue": queue, "risk": round(risk, 4),
-            "labels": "," + ",".join(sorted(set(labels))) + ",", "verdict_at": row["created_at"]}
+            "labels": "," + ",".join(sorted(set(labels))) + ",", "verdict_at": row["created_at"],
+            "text_sha256": row.get("text_sha256")}
 
 
 def suggested_code(item: dict) -> str:
@@ -135,10 +136,11 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
     article = ctx["articles"].get(item["article_id"]) or {}
     author = ctx["authors"].get(item["author_id"]) or {"strikes": 0, "status": "active"}
     deciding = [r for r in item["reasons"] or [] if r.get("action") == item["model_action"]]
+    shown = readable(item["text"])
     return {
         **item,
-        "html": highlight(item["text"], item["reasons"]),
-        "was_html": readable(item["text"]).changed,
+        "html": highlight(item["text"], item["reasons"], shown),
+        "was_html": shown.changed,
         "score_rows": _score_rows(policy, item["scores"]),
         "deciding": deciding,
         "suggested_code": suggested_code(item),

@@ -47,58 +47,75 @@ def readable(text: str) -> Readable:
     """``text`` with its formatting markup made plain (see the module's docstring)."""
     if "<" not in text and "&" not in text:
         return Readable(text)
-    out: list[str] = []
+    shown = _Shown()
     starts: list[int] = []
     ends: list[int] = []
-    links: list[tuple[str, int]] = []  # open links: target, and where their text begins
-    position, shown = 0, 0
+    position = 0
     for match in _MARKUP.finditer(text):
         a, b = match.span()
         pending = text[position:a]
-        piece = _replacement(match, out, pending, shown + len(pending), links)
+        piece = shown.replacement(match, pending)
         if piece is None:  # an entity that decodes to itself, or a tag that is not formatting: kept as text
             continue
-        starts.extend(range(shown, shown + a - position))  # the text before it, character for character
-        ends.extend(range(shown + 1, shown + a - position + 1))
-        out.append(pending)
-        shown += a - position
+        starts.extend(range(shown.length, shown.length + a - position))  # the text before it, as written
+        ends.extend(range(shown.length + 1, shown.length + a - position + 1))
+        shown.add(pending)
         if match.group("entity"):  # each of its characters covers the character it decodes to
-            starts.extend([shown] * (b - a))
-            ends.extend([shown + len(piece)] * (b - a))
+            starts.extend([shown.length] * (b - a))
+            ends.extend([shown.length + len(piece)] * (b - a))
         else:  # a tag's line break or link target belongs to no written character
-            starts.extend([shown + len(piece)] * (b - a))
-            ends.extend([shown] * (b - a))
-        out.append(piece)
-        shown += len(piece)
+            starts.extend([shown.length + len(piece)] * (b - a))
+            ends.extend([shown.length] * (b - a))
+        shown.add(piece)
         position = b
-    if not out:
+    if not shown.out:
         return Readable(text)
-    starts.extend(range(shown, shown + len(text) - position))
-    ends.extend(range(shown + 1, shown + len(text) - position + 1))
-    out.append(text[position:])
-    return Readable("".join(out), tuple(starts), tuple(ends))
+    starts.extend(range(shown.length, shown.length + len(text) - position))
+    ends.extend(range(shown.length + 1, shown.length + len(text) - position + 1))
+    shown.add(text[position:])
+    return Readable("".join(shown.out), tuple(starts), tuple(ends))
 
 
-def _replacement(match: re.Match, out: list[str], pending: str, shown: int,
-                 links: list[tuple[str, int]]) -> str | None:
-    """What a tag or character reference becomes in the readable text, which is ``out`` then ``pending``
-    (``shown`` characters) so far; None keeps it as written."""
-    if match.group("entity"):
-        decoded = html.unescape(match.group("entity"))
-        return None if decoded == match.group("entity") else decoded
-    name = match.group("name").lower()
-    if name == "br":
-        return "\n"
-    if name in _BLOCK:  # a paragraph starts on a line of its own, without blank lines piling up
-        last = next((piece[-1] for piece in (pending, *reversed(out)) if piece), "\n")
-        return "" if last == "\n" else "\n"
-    if name not in _INLINE:
-        return None
-    if name == "a" and not match.group("closing"):
-        href = _HREF.search(match.group("attributes") or "")
-        links.append((html.unescape(next(g for g in href.groups() if g is not None)).strip() if href else "", shown))
-    elif name == "a" and links:
-        href, begin = links.pop()
-        if href and href not in ("".join(out) + pending)[begin:]:
-            return f" ({href})"
-    return ""
+class _Shown:
+    """The readable text so far, in pieces, with what its tags need kept as it grows, so that each tag costs
+    time for its own text only (a comment of thousands of tags must not cost their square)."""
+
+    def __init__(self):
+        self.out: list[str] = []
+        self.length = 0
+        self.last = "\n"  # the last character so far; the text starts as if on a line of its own
+        self.link: tuple[str, int] | None = None  # the open link: its target, and the piece its text starts at
+
+    def add(self, piece: str) -> None:
+        self.out.append(piece)
+        self.length += len(piece)
+        self.last = piece[-1] if piece else self.last
+
+    def replacement(self, match: re.Match, pending: str) -> str | None:
+        """What a tag or character reference becomes, after the readable text so far and ``pending``; None
+        keeps it as written."""
+        if match.group("entity"):
+            decoded = html.unescape(match.group("entity"))
+            return None if decoded == match.group("entity") else decoded
+        name = match.group("name").lower()
+        if name == "br":
+            return "\n"
+        if name in _BLOCK:  # a paragraph starts on a line of its own, without blank lines piling up
+            return "" if (pending[-1] if pending else self.last) == "\n" else "\n"
+        if name not in _INLINE:
+            return None
+        if name != "a":
+            return ""
+        target = self._close_link(pending)  # links do not nest: a new one ends the open one, as in HTML
+        if not match.group("closing"):
+            href = _HREF.search(match.group("attributes") or "")
+            found = html.unescape(next(g for g in href.groups() if g is not None)).strip() if href else ""
+            self.link = (found, len(self.out) + 2)  # its text starts after ``pending`` and this tag's piece
+        return target
+
+    def _close_link(self, pending: str) -> str:
+        """The open link's target, to follow its text unless the text already shows it; "" for none."""
+        if self.link is None:
+            return ""
+        (href, begin), self.link = self.link, None
+        return f" ({href})" if href and href not in "".join(self.out[begin:]) + pending else ""

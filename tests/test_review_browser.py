@@ -298,6 +298,19 @@ def test_a_decision_updates_the_heading_and_title_with_the_badges(server, page, 
     assert page.title().startswith("Pending (2)")
 
 
+def test_a_decision_on_the_comment_s_page_can_be_corrected_from_the_same_card(server, page, seed_into):
+    app, base = server
+    seed_into(app, "oops", "You fool.")
+    page.goto(f"{base}/review/comment?site_id=default&comment_id=oops")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    page.keyboard.press("f")
+    page.wait_for_selector("#flash .flash.info:has-text('Approved comment oops.')")
+    page.keyboard.press("d")  # on second thought: the card stayed, and now shows the approval
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash .flash.info:has-text('Rejected comment oops.')")
+    assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
+
+
 def _overflow(tab) -> int:
     return tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 

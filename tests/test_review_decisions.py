@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from webhook import db
 
-from .webhook_helpers import signed_post
+from .webhook_helpers import ATTACK, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
@@ -92,6 +92,16 @@ def test_a_decided_comment_is_overturned_from_a_page_that_shows_the_decision(rev
     assert (item["decision"], item["decided_by"]) == ("reject", "admin")
     assert _rows(review_app, "authors", author_id="u1")[0]["strikes"] == 1
     assert _rows(review_app, "audit_log", event="review.reject")[0]["detail"]["previous"] == "approve"
+
+
+def test_a_decision_s_answer_says_what_its_card_now_shows_so_the_moderator_can_correct_it(review_app, mod_client, seed):
+    seed("c1", "You idiot.")
+    path = "/review/comment?site_id=default&comment_id=c1"
+    approve, reject = (_card_form(mod_client, path, "c1", decision) for decision in ("approve", "reject"))
+    seen = _decide(mod_client, approve).get_json()["seen"]
+    assert seen.startswith("approve@") and seen == _card_form(mod_client, path, "c1", "reject")["seen"]
+    answer = _decide(mod_client, reject, seen=seen, code="ABUSIVE")  # the card the script updated, not reloaded
+    assert answer.status_code == 200 and answer.get_json()["seen"].startswith("reject@")
 
 
 def test_a_decision_that_changes_nothing_is_refused(review_app, mod_client, seed):
@@ -197,6 +207,22 @@ def test_a_bulk_decision_on_text_edited_since_the_page_was_drawn_is_refused(revi
     assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
 
 
+def test_a_comment_judged_again_with_the_same_text_keeps_the_moderator_s_decision(make_review_app, database_url, signer):
+    review_app = make_review_app(database_url, CALLBACK_URL=CMS)
+    mod_client, client = review_app.test_client(), review_app.test_client()
+    mod_client.csrf = signer(mod_client, "mod")
+    comment = {"id": "k1", "text": ATTACK, "article_id": "a1", "author_id": "u1"}
+    assert signed_post(client, "/v1/comments", comment).get_json()["action"] == "hold"
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "k1", "approve")).status_code == 200
+    signed_post(client, "/v1/articles", {"id": "a1", "title": "Cycle lanes", "body": "The council approved lanes."})
+    again = signed_post(client, "/v1/comments", comment).get_json()
+    assert again["version"] == 2 and again["stance"] is not None, "judged again: its article can now be read"
+    mod_client.get("/review/queue/approved")  # the queue picks up the new verdict
+    (item,) = _rows(review_app, "review_items", comment_id="k1")
+    assert (item["decision"], item["decided_by"], item["queue"]) == ("approve", "mod", "approved")
+    assert item["verdict_id"] == _rows(review_app, "verdicts", version=2)[0]["id"]
+
+
 # Authors held by their strikes ------------------------------------------------------------------------------
 def _strike(app, author_id, strikes):
     with db.transaction(app.extensions["moderation"].engine) as conn:
@@ -227,6 +253,27 @@ def test_a_moderator_s_status_outranks_the_author_s_strikes(review_app, mod_clie
     assert callback["payload"]["status"] == status
 
 
+def test_a_strike_counted_while_an_author_is_restored_is_kept(make_review_app, database_url, signer, monkeypatch):
+    app = make_review_app(database_url, CALLBACK_URL=CMS)
+    client = app.test_client()
+    client.csrf = signer(client, "mod")
+    _strike(app, "troll", 6)
+    write, others = db.set_author_status, []
+
+    def with_a_strike_meanwhile(*args, **kwargs):
+        # The service rejects another comment by the author after the strikes were read: it must wait for the
+        # restoration to finish (a second is plenty), not slip in and be cleared with the others.
+        others.append(threading.Thread(target=_strike, args=(app, "troll", 1)))
+        others[0].start()
+        others[0].join(timeout=1)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(db, "set_author_status", with_a_strike_meanwhile)
+    assert _set_status(client, "troll", "active").get_json()["message"].endswith(" and cleared their 6 strikes.")
+    others[0].join()
+    assert _rows(app, "authors", author_id="troll")[0]["strikes"] == 1
+
+
 def test_an_author_blocked_by_strikes_can_be_restored_and_is_published_again(review_app, mod_client):
     _strike(review_app, "troll", 6)
     page = mod_client.get("/review/author?site_id=default&author_id=troll").get_data(as_text=True)
@@ -237,6 +284,39 @@ def test_an_author_blocked_by_strikes_can_be_restored_and_is_published_again(rev
     answer = signed_post(review_app.test_client(), "/v1/comments", {
         "id": "t1", "text": "Actually a fair point, I was wrong about the lanes.", "author_id": "troll"}).get_json()
     assert "repeat-offenders" not in {r["clause_id"] for r in answer["reasons"]}
+
+
+# One strike per comment, whoever counts it -------------------------------------------------------------------
+PROFANE = "You fucking moron, shut the fuck up you piece of shit."
+
+
+def _strike_sequence(make_review_app, database_url, signer, steps):
+    """Run ``steps`` (("send", comment id, text) from the CMS, or (decision, comment id) from the comment's
+    page) for author u-seq; return the author's strikes after each."""
+    app = make_review_app(database_url, CALLBACK_URL=CMS)
+    mod, cms = app.test_client(), app.test_client()
+    mod.csrf = signer(mod, "mod")
+    strikes = []
+    for step in steps:
+        if step[0] == "send":
+            signed_post(cms, "/v1/comments", {"id": step[1], "text": step[2], "author_id": "u-seq"})
+        else:
+            form = _card_form(mod, f"/review/comment?site_id=default&comment_id={step[1]}", step[1], step[0])
+            assert _decide(mod, form, code="ABUSIVE").status_code == 200
+        strikes.append((_rows(app, "authors", author_id="u-seq") or [{"strikes": 0}])[0]["strikes"])
+    return strikes
+
+
+def test_a_moderator_s_rejection_and_the_model_s_rejection_of_an_edit_are_one_strike(make_review_app, database_url,
+                                                                                     signer):
+    steps = [("send", "m1", ATTACK), ("reject", "m1"), ("send", "m1", PROFANE)]  # held, rejected; edit rejected
+    assert _strike_sequence(make_review_app, database_url, signer, steps) == [0, 1, 1]
+
+
+def test_approvals_take_back_only_the_comment_s_own_strike(make_review_app, database_url, signer):
+    steps = [("send", "s0", PROFANE),  # another comment, rejected: its strike stays
+             ("send", "m1", PROFANE), ("approve", "m1"), ("send", "m1", PROFANE + " Again."), ("approve", "m1")]
+    assert _strike_sequence(make_review_app, database_url, signer, steps) == [1, 2, 1, 2, 1]
 
 
 # Bulk rejections --------------------------------------------------------------------------------------------

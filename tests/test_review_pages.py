@@ -1,5 +1,6 @@
 """The review queue through the test client: sign-in, roles, CSRF, queues, decisions and their traces."""
 
+import html
 import re
 from pathlib import Path
 
@@ -386,6 +387,24 @@ def test_a_csrf_cookie_dropped_over_plain_http_is_explained(make_app):
     # Over HTTPS, or with the setting off, the usual advice stands.
     https = app.test_client().post("/review/login", base_url="https://localhost", data={"csrf_token": token})
     assert https.status_code == 400 and "Reload the page" in https.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("hops", "headers", "hint"), [
+    (0, {}, "plain HTTP"),  # nothing says otherwise, and no proxy is trusted: the request's own scheme
+    (0, {"Origin": "http://mod.example"}, "plain HTTP"),
+    (0, {"Origin": "https://mod.example"}, "if"),  # a TLS proxy the service does not trust: the session just ended
+    (1, {}, "if"),  # a proxy sent no X-Forwarded-Proto: http, or a proxy that left it out
+    (1, {"Referer": "http://mod.example/review/login"}, "plain HTTP"),
+    (1, {"X-Forwarded-Proto": "https"}, None),  # HTTPS as the trusted proxy saw it: the usual advice
+])
+def test_the_https_only_cookie_hint_is_given_only_where_the_page_came_over_plain_http(make_app, hops, headers, hint):
+    app = make_app(REVIEW_SECRET_KEY="k", CALLBACK_THREAD=False, PROXY_HOPS=hops)
+    response = app.test_client().post("/review/login", headers=headers, data={"csrf_token": "from-a-dead-session"})
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    definite = "and this page came over plain HTTP" in text and "MODERATION_REVIEW_COOKIE_SECURE=false" in text
+    conditional = "If this page came over plain HTTP" in text and "MODERATION_PROXY_HOPS" in text
+    assert (definite, conditional, "Reload the page" in text) == (hint == "plain HTTP", hint == "if", hint != "plain HTTP")
 
 
 def _contrast(colour: str, background: str) -> float:

@@ -11,15 +11,16 @@ pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
 _NEW_TABLES = {"users", "review_items", "outbox"}
 _NEW_COLUMNS = {"labels": {"scores", "model_version"}, "audit_log": {"actor"}}
+_LATER_COLUMNS = {"comments": {"struck"}}  # version 4
 
 
 def _version_1_schema() -> sa.MetaData:
-    """The tables as version 1 declared them: today's, less what version 2 added."""
+    """The tables as version 1 declared them: today's, less what versions 2 and 4 added."""
     old = sa.MetaData()
     for table in db.metadata.sorted_tables:
         if table.name in _NEW_TABLES:
             continue
-        dropped = _NEW_COLUMNS.get(table.name, set())
+        dropped = _NEW_COLUMNS.get(table.name, set()) | _LATER_COLUMNS.get(table.name, set())
         columns = [c._copy() for c in table.columns if c.name not in dropped]
         constraints = [sa.UniqueConstraint(*[c.name for c in u.columns], name=u.name)
                        for u in table.constraints if isinstance(u, sa.UniqueConstraint)]

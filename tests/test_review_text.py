@@ -1,5 +1,7 @@
 """Comments sent as HTML (Coral's) are shown as readable text, with evidence offsets still on the right words."""
 
+import time
+
 import pytest
 
 from review.text import readable
@@ -25,6 +27,26 @@ pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 ])
 def test_formatting_becomes_plain_text(sent, shown):
     assert readable(sent).text == shown
+
+
+@pytest.mark.parametrize("sent,shown", [
+    ('<a href="u"><a href="v">x</a>y</a>', " (u)x (v)y"),  # links do not nest: a new one ends the open one
+    ("</a>stray<a>", "stray"),
+])
+def test_links_end_where_html_ends_them(sent, shown):
+    assert readable(sent).text == shown
+
+
+@pytest.mark.parametrize("sent", [
+    "<p>" * 6_667,  # 20,000 characters, the native API's limit: each tag once looked back past all the others
+    "<a href=x>y</a>" * 13_334,  # 200,000 characters (Coral's may be longer): each link joined all before it
+    "<a href=x>" * 1_000 + "y" + "</a>" * 1_000,
+    "You idiot. " + "<p>" * 6_660,
+])
+def test_markup_costs_time_in_proportion_to_its_length(sent):
+    began = time.perf_counter()
+    readable(sent)
+    assert time.perf_counter() - began < 0.5  # it took 1.9 s for the last one, per card, when quadratic
 
 
 def test_unchanged_text_says_so():

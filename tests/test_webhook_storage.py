@@ -74,6 +74,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     with db.transaction(engine) as conn:  # as version 2 left it: labels without an index
         for name in LABELS_INDEXES:
             conn.execute(sa.text(f"DROP INDEX {name}"))
+        conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -84,10 +85,48 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 3
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 4
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
-    assert db.migrate(engine) == 3, "a second run changes nothing"
+    assert db.migrate(engine) == 4, "a second run changes nothing"
+
+
+def _reject(label: str | None):
+    """A rejection's verdict: on a policy label, or (None) on the author's record alone."""
+    return {**_verdict("reject"), "reasons": [{"clause_id": "c", "action": "reject", "label": label}]}
+
+
+def test_a_version_3_database_records_which_comments_count_a_strike(engine):
+    db.migrate(engine)
+    with db.transaction(engine) as conn:  # as version 3 left it: strikes counted per author only
+        conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
+        conn.execute(sa.delete(db.schema_versions))
+        conn.execute(sa.insert(db.schema_versions).values(version=3, description="v3", applied_at=db.now()))
+    cases = {  # comment: its verdicts, the moderator's decision on the latest, whether it now counts a strike
+        "model-rejected": ([_reject("personal_attack")], None, True),
+        "then-edited": ([_reject("personal_attack"), _verdict("approve")], None, True),
+        "author-rule-only": ([_reject(None)], None, False),
+        "moderator-rejected": ([_verdict("hold")], "reject", True),
+        "moderator-approved": ([_reject("personal_attack")], "approve", False),
+    }
+    with db.transaction(engine) as conn:
+        for comment_id, (versions, decision, _struck) in cases.items():
+            pk = conn.execute(sa.insert(db.comments).values(
+                site_id="s", comment_id=comment_id, author_id="u1", source="test", text="t", created_at=db.now(),
+                updated_at=db.now()).returning(db.comments.c.id)).scalar_one()
+            for version, verdict in enumerate(versions, 1):
+                row = db.insert_verdict(conn, pk, version, "t", verdict)
+            db.upsert_review_items(conn, [{
+                "comment_pk": pk, "verdict_id": row["id"], "site_id": "s", "comment_id": comment_id,
+                "article_id": None, "author_id": "u1", "model_action": row["action"], "queue": "pending",
+                "risk": 0.5, "labels": ",", "verdict_at": db.now()}])
+            if decision:
+                item = db.review_item(conn, "s", comment_id)
+                db.decide_review_item(conn, item["id"], row["id"], decision, "mod", None, None)
+    assert db.migrate(engine) == 3
+    with db.connect(engine) as conn:
+        struck = dict(conn.execute(sa.select(db.comments.c.comment_id, db.comments.c.struck)).all())
+    assert struck == {comment_id: expected for comment_id, (_v, _d, expected) in cases.items()}
 
 
 def _index_search(conn, statement: str, parameters) -> str:

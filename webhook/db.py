@@ -43,7 +43,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -92,6 +92,9 @@ comments = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Whether the comment counts a strike against its author (version 4): one per comment, whichever of
+    # the service (a rejection on a label) and moderators (a rejection, or an approval that takes it back) set it.
+    sa.Column("struck", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("site_id", "comment_id", name="uq_comments_site_comment"),
 )
 
@@ -234,7 +237,28 @@ def _index_labels(conn) -> None:
         index.create(conn)
 
 
-MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels}
+def _add_comment_strikes(conn) -> None:
+    """Comments record whether they count a strike against their author (struck), for the service and the review
+    queue alike."""
+    false = sa.false().compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE comments ADD COLUMN struck BOOLEAN DEFAULT {false} NOT NULL"))
+    # The strikes counted so far were never recorded per comment; this is the best reading of them: struck when
+    # a moderator's decision on its latest text is a rejection, or, undecided, when the model rejected some
+    # version on a label. (Authors' counts stay as they are, even where the two disagreed: an edit rejected again
+    # after a moderator's rejection, or after an approval, was counted differently.)
+    decided = dict(conn.execute(sa.select(review_items.c.comment_pk, review_items.c.decision)
+                                .where(review_items.c.decision.is_not(None))).all())
+    struck = {pk for pk, decision in decided.items() if decision == "reject"}
+    rejected = conn.execute(sa.select(verdicts.c.comment_pk, verdicts.c.reasons).where(verdicts.c.action == "reject"))
+    struck.update(pk for pk, reasons in rejected if pk not in decided and any(
+        r.get("action") == "reject" and r.get("label") for r in reasons or ()))
+    ids = sorted(struck)
+    for start in range(0, len(ids), 500):
+        conn.execute(sa.update(comments).where(comments.c.id.in_(ids[start:start + 500]),
+                                               comments.c.author_id.is_not(None)).values(struck=True))
+
+
+MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -473,6 +497,13 @@ def authors_by_id(conn, site_id: str, author_ids) -> dict[str, dict]:
     return {r.author_id: r._asdict() for r in _by_ids(conn, _AUTHORS, _AUTHOR, site_id, ids)}
 
 
+def author_for_update(conn, site_id: str, author_id: str) -> dict | None:
+    """An author's strikes and status, read in a write transaction and locked until it ends, so that no strike
+    is counted between reading them and changing them (SQLite's writer lock already sees to that)."""
+    row = conn.execute(_AUTHOR.with_for_update(), {"site_id": site_id, "id": author_id}).first()
+    return row._asdict() if row else None
+
+
 def add_strike(conn, site_id: str, author_id: str) -> None:
     """Count one more rejected comment against an author."""
     _run(conn, _ADD_STRIKE, {"site_id": site_id, "author_id": author_id, "strikes": 1, "status": "active",
@@ -483,6 +514,21 @@ def remove_strike(conn, site_id: str, author_id: str) -> None:
     """Take back one strike (a moderator overturned a rejection); never below zero."""
     conn.execute(sa.update(authors).where(authors.c.site_id == site_id, authors.c.author_id == author_id,
                                           authors.c.strikes > 0).values(strikes=authors.c.strikes - 1, updated_at=now()))
+
+
+# Updated only when it changes: of two transactions setting it at once, the second finds it set (on PostgreSQL
+# it waits for the first's row lock, then reads the row again) and changes nothing.
+_SET_STRUCK = sa.update(comments).where(comments.c.id == _P("comment_pk"), comments.c.struck != _P("flag")).values(
+    struck=_P("flag"))
+
+
+def set_struck(conn, site_id: str, author_id: str, comment_pk: int, struck: bool) -> bool:
+    """Count a comment (by its row id) as a strike against its author, or take that strike back, unless it
+    already is (or is not) one; return whether it changed. A comment is at most one strike."""
+    if conn.execute(_SET_STRUCK, {"comment_pk": comment_pk, "flag": struck}).rowcount != 1:
+        return False
+    (add_strike if struck else remove_strike)(conn, site_id, author_id)
+    return True
 
 
 # Comments and verdicts ----------------------------------------------------------------------------
@@ -539,16 +585,6 @@ def latest_head(conn, site_id: str, comment_id: str) -> dict | None:
     reading (and decoding) the whole stored verdict."""
     row = conn.execute(_HEAD, {"site_id": site_id, "comment_id": comment_id}).first()
     return row._asdict() if row else None
-
-
-_REJECTED_BEFORE = sa.select(verdicts.c.id).where(verdicts.c.comment_pk == _P("comment_pk"),
-                                                  verdicts.c.version < _P("version"),
-                                                  verdicts.c.action == "reject").limit(1)
-
-
-def rejected_before(conn, comment_pk: int, version: int) -> bool:
-    """Whether a version of a comment (by its row id) before ``version`` was rejected."""
-    return conn.execute(_REJECTED_BEFORE, {"comment_pk": comment_pk, "version": version}).first() is not None
 
 
 def find_verdict(conn, site_id: str, comment_id: str, version: int | None = None) -> dict | None:
@@ -715,8 +751,8 @@ def review_cursor(conn) -> int:
 def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
     """Verdicts stored after ``after_id`` (less a look-back window) that the queue has not seen, oldest first."""
     query = (sa.select(verdicts.c.id.label("verdict_id"), verdicts.c.comment_pk, verdicts.c.action,
-                       verdicts.c.scores, verdicts.c.created_at, comments.c.site_id, comments.c.comment_id,
-                       comments.c.article_id, comments.c.author_id)
+                       verdicts.c.text_sha256, verdicts.c.scores, verdicts.c.created_at, comments.c.site_id,
+                       comments.c.comment_id, comments.c.article_id, comments.c.author_id)
              .join(comments, comments.c.id == verdicts.c.comment_pk)
              .outerjoin(review_items, review_items.c.comment_pk == verdicts.c.comment_pk)
              .where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK),
@@ -725,23 +761,35 @@ def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
     return [r._asdict() for r in conn.execute(query)]
 
 
+_DECISION_COLUMNS = ("decision", "decided_by", "decided_at", "reason_code", "explanation")
+
+
 def _upsert_review_item(insert):
     stmt = insert(review_items)
-    columns = ("verdict_id", "site_id", "comment_id", "article_id", "author_id", "model_action", "queue", "risk",
-               "labels", "verdict_at", "decision", "decided_by", "decided_at", "reason_code", "explanation")
-    return stmt.on_conflict_do_update(index_elements=["comment_pk"],
-                                      set_={c: getattr(stmt.excluded, c) for c in columns},
-                                      where=review_items.c.verdict_id < stmt.excluded.verdict_id)
+    columns = ("verdict_id", "site_id", "comment_id", "article_id", "author_id", "model_action", "risk", "labels",
+               "verdict_at")
+    # The service judges unchanged text again now and then (new ids, a stance once the article is known,
+    # Coral's author rules): that new verdict is no edit, and the moderator's decision on the text stands.
+    # (SQLAlchemy correlates no subquery in ON CONFLICT's SET: this one names no table of the statement.)
+    same_text = review_items.c.verdict_id.in_(sa.select(verdicts.c.id).where(
+        verdicts.c.comment_pk == _P("same_comment_pk"), verdicts.c.text_sha256 == _P("text_sha256")))
+    kept = sa.and_(same_text, review_items.c.decision.is_not(None))
+    return stmt.on_conflict_do_update(index_elements=["comment_pk"], set_={
+        **{c: getattr(stmt.excluded, c) for c in columns},
+        **{c: sa.case((kept, getattr(review_items.c, c)), else_=getattr(stmt.excluded, c))
+           for c in ("queue", *_DECISION_COLUMNS)}}, where=review_items.c.verdict_id < stmt.excluded.verdict_id)
 
 
 _UPSERT_REVIEW_ITEM = _per_dialect(_upsert_review_item)
 
 
 def upsert_review_items(conn, items: list[dict]) -> None:
-    """Put comments in their queues; a newer verdict (an edit) replaces an older one and its decision."""
+    """Put comments in their queues; a newer verdict replaces an older one, and for an edit (other text) the
+    moderator's decision too: a decided comment judged again with the same text (its verdict's ``text_sha256``
+    in the item) keeps its decision and queue."""
     for item in items:
-        _run(conn, _UPSERT_REVIEW_ITEM, {"decision": None, "decided_by": None, "decided_at": None,
-                                         "reason_code": None, "explanation": None, **item})
+        _run(conn, _UPSERT_REVIEW_ITEM, {**dict.fromkeys(_DECISION_COLUMNS), "text_sha256": None, **item,
+                                         "same_comment_pk": item["comment_pk"]})
 
 
 _ITEM_COLUMNS = (review_items, comments.c.text, comments.c.parent_id, verdicts.c.version, verdicts.c.reasons,
@@ -842,12 +890,13 @@ def review_item_for_update(conn, item_id: int) -> dict | None:
 
 
 def decide_review_item(conn, item_id: int, verdict_id: int, decision: str, user: str, reason_code: str | None,
-                       explanation: str | None) -> bool:
-    """Record a moderator's decision; False when the comment changed (a newer verdict) meanwhile."""
+                       explanation: str | None, at: datetime | None = None) -> bool:
+    """Record a moderator's decision (made ``at``, by default now); False when the comment changed (a newer
+    verdict) meanwhile."""
     result = conn.execute(sa.update(review_items).where(
         review_items.c.id == item_id, review_items.c.verdict_id == verdict_id).values(
         queue="approved" if decision == "approve" else "rejected", decision=decision, decided_by=user,
-        decided_at=now(), reason_code=reason_code, explanation=explanation))
+        decided_at=at or now(), reason_code=reason_code, explanation=explanation))
     return result.rowcount == 1
 
 

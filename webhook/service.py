@@ -451,10 +451,9 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, art
     version = head["version"] + 1 if head else 1
     row = db.insert_verdict(conn, saved["id"], version, c.text, verdict)
     author_id = saved["author_id"]
-    # One strike per comment: an edit that is rejected again (after an approved version or not) adds none.
-    struck = j.strike and author_id and not (head and db.rejected_before(conn, saved["id"], version))
-    if struck:
-        db.add_strike(conn, site_id, author_id)
+    # One strike per comment, whoever counted it: an edit rejected again while the comment already counts one
+    # (the model's or a moderator's rejection, not taken back by an approval) adds none.
+    struck = bool(j.strike and author_id) and db.set_struck(conn, site_id, author_id, saved["id"], True)
     detail = {"version": version, "action": verdict["action"], "source": source, "strike": bool(struck),
               "model_version": verdict["model_version"], "policy_version": verdict["policy_version"]}
     if len(c.text) > MAX_TEXT_CHARS:  # a reader of the record can tell the comment was over the scorer's limit

@@ -70,6 +70,15 @@
     });
   }
 
+  // A card that stays on the page after its decision (the comment's or the author's page) now shows that
+  // decision: the next decision from it is a correction of it, not one over a decision it never showed.
+  function updateSeen(card, seen) {
+    if (typeof seen !== "string" || !card.isConnected) { return; }
+    card.querySelectorAll("input[name=seen]").forEach(function (field) { field.value = seen; });
+    const box = card.querySelector("input[name=item]");
+    if (box) { box.value = box.value.split(":").slice(0, 2).concat([seen]).join(":"); }
+  }
+
   // A form that asks first (data-confirm) tells the server it did; without that the server asks on a
   // page of its own (the plain-form way, without this script).
   function askFirst(form) {
@@ -140,6 +149,7 @@
     }
     updateCounts(answer);
     updateAuthor(answer.author);
+    updateSeen(card, answer.seen);
     flash(answer.message, answer.ok ? "info" : "error", answer.link);
     if (!answer.ok) { window.location.reload(); }
   }
