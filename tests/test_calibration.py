@@ -153,6 +153,26 @@ def test_balance_group_mentions_reweights_only_clean_group_rows_of_the_identity_
     assert (balance_group_mentions(norm, targets, weights, power=0.0) == 1).all()
 
 
+def test_a_head_s_source_weight_scales_the_row_and_keeps_its_group_balance(monkeypatch):
+    import pandas as pd
+
+    from moderation.labels import HEADS
+    from training import train
+
+    frame = pd.DataFrame({"norm": ["xxgroup are vermin", "xxgroup live here", "you are vermin", "nice day"],
+                          "source": ["corpus", "corpus", "corpus", "olid"]})
+    for head in HEADS:
+        frame[head] = [1.0, 0.0, 1.0, 0.0]
+    before = train.training_weights(frame)
+    monkeypatch.setattr(train, "HEAD_SOURCE_WEIGHTS", {"identity_attack": {"corpus": 1.0}, "threat": {"olid": 3.0}})
+    after = train.training_weights(frame)
+    j, t = HEADS.index("identity_attack"), HEADS.index("threat")
+    corpus_weight = train.SOURCE_WEIGHTS["corpus"]
+    assert before[0, j] == corpus_weight != before[1, j], "the clean group row carries a balance factor"
+    assert after[:3, j].tolist() == pytest.approx((before[:3, j] / corpus_weight).tolist()), "scaled, factor kept"
+    assert after[3, t] == 3.0 and after[3, j] == before[3, j]
+
+
 def test_per_head_weights_change_only_their_head():
     rng = np.random.default_rng(0)
     texts = [f"{'awful rude' if i % 3 == 0 else 'kind fine'} words number {i}" for i in range(90)]

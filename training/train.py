@@ -38,7 +38,7 @@ from moderation.stance import StanceModel, content_words
 from . import corpus, sources
 
 __all__ = ["SOURCE_WEIGHTS", "load_decisions", "load_stance_data", "load_violation_data", "main", "model_version",
-           "train"]
+           "train", "training_weights"]
 
 VALIDATION_SHARE = 0.15
 STANCE_VALIDATION_SHARE = 0.2
@@ -175,14 +175,22 @@ def balance_group_mentions(norm: pd.Series, targets: np.ndarray, weights: np.nda
     return out
 
 
-def fit_violation(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WEIGHT) -> ViolationModel:
-    """Fit the violation heads on a training frame that has a ``norm`` column."""
-    weights = train_df["source"].map({**SOURCE_WEIGHTS, DECISIONS_SOURCE: decisions_weight}).fillna(1.0).to_numpy()
+def training_weights(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WEIGHT) -> np.ndarray:
+    """Per-row, per-head sample weights (n_rows, n_heads): the source's weight, group balancing
+    (``balance_group_mentions``), then each head's exceptions (``HEAD_SOURCE_WEIGHTS``)."""
+    base = {**SOURCE_WEIGHTS, DECISIONS_SOURCE: decisions_weight}
+    weights = train_df["source"].map(base).fillna(1.0).to_numpy()
     weights = balance_group_mentions(train_df["norm"], train_df[list(HEADS)].to_numpy(float), weights,
                                      PARAMS["group_balance"])
     for head, by_source in HEAD_SOURCE_WEIGHTS.items():
-        for source, weight in by_source.items():
-            weights[(train_df["source"] == source).to_numpy(), HEADS.index(head)] = weight
+        for source, weight in by_source.items():  # scaled, so a group-balance factor on the row is kept
+            weights[(train_df["source"] == source).to_numpy(), HEADS.index(head)] *= weight / base.get(source, 1.0)
+    return weights
+
+
+def fit_violation(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WEIGHT) -> ViolationModel:
+    """Fit the violation heads on a training frame that has a ``norm`` column."""
+    weights = training_weights(train_df, decisions_weight)
     model = ViolationModel(n_features=PARAMS["n_features"], C=PARAMS["C"], random_state=PARAMS["random_state"])
     return model.fit(train_df["norm"].tolist(), train_df[list(HEADS)].to_numpy(), sample_weight=weights)
 
