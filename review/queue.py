@@ -131,13 +131,13 @@ def _wants_json() -> bool:
 
 
 def _done(message: str, status: int = 200, *, comment: dict | None = None, author: tuple[str, str] | None = None,
-          seen: str | None = None):
+          seen: str | None = None, decided: str | None = None):
     """Answer an action: JSON for the script, else a message and a redirect back to the page it came from.
 
     ``comment`` (a decided item) links the message to the comment's page, where a mistaken decision is
     overturned; ``author`` (site, author) adds that author's record, so the page's cards show it at once;
     ``seen`` is the decision as the comment's card now shows it, so a card left on the page (the comment's or
-    the author's) can correct it without a reload.
+    the author's) can correct it without a reload, and ``decided`` the line that card shows for it.
     """
     link = {"href": url_for("queue.comment", site_id=comment["site_id"], comment_id=comment["comment_id"]),
             "text": comment["comment_id"]} if comment else None
@@ -154,7 +154,7 @@ def _done(message: str, status: int = 200, *, comment: dict | None = None, autho
                  else db.review_counts(conn, filters) if filters else counts)
         record = _author_record(conn, *author) if author else None
     return jsonify({"ok": status < 400, "message": message, "link": link, "author": record, "counts": counts,
-                    "shown": shown, "seen": seen}), status
+                    "shown": shown, "seen": seen, "decided": decided}), status
 
 
 def _linked(message: str, link: dict | None) -> str | Markup:
@@ -193,8 +193,13 @@ def decide(item_id: int):
                               seen=request.form.get("seen", ""))
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
+    code = request.form.get("code") if decision == "reject" else None
+    explanation = (request.form.get("explanation") or "").strip() if decision == "reject" else ""
+    # The card's "decided" line, as the page draws it.
+    decided = f"{'approved' if decision == 'approve' else 'rejected'} by {g.user['username']} at {db.now():%Y-%m-%d %H:%M}"
+    decided += (f" ({code})" if code else "") + (f": {explanation}" if explanation else "")
     return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",
-                 comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"])
+                 comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided)
 
 
 @bp.post("/bulk")

@@ -305,9 +305,11 @@ def test_a_decision_on_the_comment_s_page_can_be_corrected_from_the_same_card(se
     page.wait_for_selector("body[data-ready='1'] .card.selected")
     page.keyboard.press("f")
     page.wait_for_selector("#flash .flash.info:has-text('Approved comment oops.')")
+    assert page.inner_text(".card p.decided").startswith("approved by mod at ")
     page.keyboard.press("d")  # on second thought: the card stayed, and now shows the approval
     page.keyboard.press("Enter")
     page.wait_for_selector("#flash .flash.info:has-text('Rejected comment oops.')")
+    assert page.inner_text(".card p.decided").startswith("rejected by mod at ")
     assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
 
 

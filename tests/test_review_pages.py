@@ -222,6 +222,10 @@ def test_rejecting_needs_a_reason_code_and_counts_a_strike(review_app, mod_clien
     assert _decide(mod_client, item, "reject", code="NOT_A_CODE").status_code == 422
     response = _decide(mod_client, item, "reject", code="HARASSMENT_BULLYING", explanation="Please be civil.")
     assert response.status_code == 200
+    assert response.get_json()["decided"].startswith("rejected by mod at ")
+    assert response.get_json()["decided"].endswith(" (HARASSMENT_BULLYING): Please be civil.")
+    page = mod_client.get("/review/comment?site_id=default&comment_id=c1").get_data(as_text=True)
+    assert '<p class="decided">rejected by mod at ' in page, "the page and the script say it alike"
     stored = _rows(review_app, "review_items", comment_id="c1")[0]
     assert (stored["queue"], stored["reason_code"], stored["explanation"]) == ("rejected", "HARASSMENT_BULLYING",
                                                                               "Please be civil.")

@@ -72,6 +72,18 @@
 
   // A card that stays on the page after its decision (the comment's or the author's page) now shows that
   // decision: the next decision from it is a correction of it, not one over a decision it never showed.
+  // A card left on the page (the comment's or the author's) shows the decision just made, as a reload would.
+  function updateDecided(card, decided) {
+    if (typeof decided !== "string" || !card.isConnected) { return; }
+    let line = card.querySelector("p.decided");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "decided";
+      card.insertBefore(line, card.querySelector(".actions"));
+    }
+    line.textContent = decided;
+  }
+
   function updateSeen(card, seen) {
     if (typeof seen !== "string" || !card.isConnected) { return; }
     card.querySelectorAll("input[name=seen]").forEach(function (field) { field.value = seen; });
@@ -150,6 +162,7 @@
     updateCounts(answer);
     updateAuthor(answer.author);
     updateSeen(card, answer.seen);
+    updateDecided(card, answer.decided);
     flash(answer.message, answer.ok ? "info" : "error", answer.link);
     if (!answer.ok) { window.location.reload(); }
   }
