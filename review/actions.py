@@ -12,7 +12,7 @@ from moderation.labels import POLICY_LABELS
 from webhook import db
 
 from . import outbox
-from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL, decision_state
+from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL, decision_state, effective_status
 
 __all__ = ["AUTHOR_STATUSES", "DecisionError", "decide", "set_author_status", "strikes_outrank"]
 
@@ -112,16 +112,16 @@ def _store_labels(conn, item: dict, decision: str, user: str, code: str | None) 
                         provenance=provenance, scores=item["scores"], model_version=item["model_version"])
 
 
-def strikes_outrank(rules: dict, strikes: int, status: str) -> bool:
+def strikes_outrank(policy, strikes: int, status: str) -> bool:
     """Whether an author's strikes alone put them under a harsher author rule of the policy than ``status``."""
-    limit = {"active": rules["premod_after"], "premod": rules["block_after"]}.get(status)
-    return limit is not None and strikes >= limit
+    by_strikes = effective_status(policy, {"strikes": strikes})
+    return AUTHOR_STATUSES.index(by_strikes) > AUTHOR_STATUSES.index(status)
 
 
-def set_author_status(engine, site_id: str, author_id: str, status: str, user: str, rules: dict) -> int:
+def set_author_status(engine, site_id: str, author_id: str, status: str, user: str, policy) -> int:
     """Block, pre-moderate or restore an author, audited and sent to the CMS; return how many strikes were cleared.
 
-    Under the policy's author ``rules`` strikes outrank a milder status, so restoring (or pre-moderating) an
+    Under the ``policy``'s author rules strikes outrank a milder status, so restoring (or pre-moderating) an
     author whose strikes hold (or block) them clears the strikes: the author then is what the moderator chose.
     """
     if status not in AUTHOR_STATUSES:
@@ -130,7 +130,7 @@ def set_author_status(engine, site_id: str, author_id: str, status: str, user: s
         raise DecisionError("site and author are required")
     with db.transaction(engine) as conn:
         before = db.author_for_update(conn, site_id, author_id) or {"strikes": 0, "status": "active"}
-        cleared = before["strikes"] if strikes_outrank(rules, before["strikes"], status) else 0
+        cleared = before["strikes"] if strikes_outrank(policy, before["strikes"], status) else 0
         db.set_author_status(conn, site_id, author_id, status)
         if cleared:
             db.clear_strikes(conn, site_id, author_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from moderation.labels import POLICY_LABELS, REJECTION_CODES
-from moderation.policy import Policy
+from moderation.policy import AuthorState, Policy
 from webhook import db
 
 from .text import Readable, readable
@@ -152,11 +152,11 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
     }
 
 
+# The author rules' verdict for an author's comments, as the status it amounts to.
+_STATUS_FOR_ACTION = {"approve": "active", "hold": "premod", "reject": "blocked"}
+
+
 def effective_status(policy: Policy, author: dict) -> str:
     """What the policy's author rules make of an author's strikes and status."""
-    rules, strikes, status = policy.authors, author.get("strikes", 0), author.get("status", "active")
-    if status == "blocked" or strikes >= rules["block_after"]:
-        return "blocked"
-    if status == "premod" or strikes >= rules["premod_after"]:
-        return "premod"
-    return "active"
+    state = AuthorState(author.get("strikes", 0), author.get("status", "active"))
+    return _STATUS_FOR_ACTION[policy.author_action(state)]

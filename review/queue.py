@@ -122,7 +122,7 @@ def author():
                            history=history, cards=cards, rules=policy.authors, audit=audit, counts=counts,
                            effective=effective_status(policy, record), codes=REJECTION_CODES_ALL,
                            statuses=actions.AUTHOR_STATUSES, clears={
-                               s: actions.strikes_outrank(policy.authors, record["strikes"], s)
+                               s: actions.strikes_outrank(policy, record["strikes"], s)
                                for s in actions.AUTHOR_STATUSES})
 
 
@@ -246,7 +246,7 @@ def author_status():
         return _confirm_status(site_id, author_id, status)
     try:
         cleared = actions.set_author_status(_svc().engine, site_id, author_id, status, g.user["username"],
-                                            _svc().policy_for(site_id).authors)
+                                            _svc().policy_for(site_id))
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
     words = {"blocked": "Blocked", "premod": "Pre-moderating", "active": "Restored"}
@@ -258,10 +258,10 @@ def author_status():
 def _confirm_status(site_id: str, author_id: str, status: str):
     with db.connect(_svc().engine) as conn:
         record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
-    rules = _svc().policy_for(site_id).authors
+    policy = _svc().policy_for(site_id)
     return render_template("review/confirm.html", site_id=site_id, author_id=author_id, status=status,
                            verb=_STATUS_WORDS[status], back=_back(), record=record,
-                           clears=actions.strikes_outrank(rules, record["strikes"], status))
+                           clears=actions.strikes_outrank(policy, record["strikes"], status))
 
 
 @bp.get("/help")
