@@ -20,6 +20,7 @@ from .errors import InputError, ModerationError
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
 from .scorer import Article, Scorer, merge_spans, worst_of
+from .targets import idea_criticism_spans
 
 BATCH = 512
 
@@ -400,6 +401,12 @@ def cmd_explain(args) -> int:
         print(f"  evidence {e.label:<16} [{e.begin}:{e.end}] {e.text!r}")
     if evidence:
         print("  " + _highlight(args.text, evidence))
+    for offset, _, piece in pieces:
+        if piece.idea_neutral is not None and piece.normalised is not None:
+            for begin, end in idea_criticism_spans(piece.normalised.text):
+                b, e = piece.normalised.original_span(begin, end)
+                print(f"  aimed at a thing, read as 'bad' by personal_attack and toxicity: [{b + offset}:{e + offset}] "
+                      f"{args.text[b + offset:e + offset]!r}")
     if policy:
         verdict = policy.decide(score, evidence)
         print(f"verdict: {verdict.action}" + _why_unscored(score, policy))

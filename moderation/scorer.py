@@ -15,6 +15,8 @@ from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
 from .persistence import SCORING_ARRAYS, load_arrays, load_components, read_manifest, verify_files
+from .targets import HEADS as TARGET_HEADS
+from .targets import neutralise_idea_criticism
 
 __all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_scorer", "merge_spans", "split_long",
            "worst_of"]
@@ -68,6 +70,9 @@ class Score:
     normalised: Normalised | None = field(default=None, repr=False, compare=False)
     # The batch's feature matrix and this comment's row in it, so that explain() need not rebuild it.
     features: tuple | None = field(default=None, repr=False, compare=False)
+    # The normalised text with insult words aimed at things read as "bad" (moderation.targets), when it
+    # has any: what the personal-attack and toxicity heads scored.
+    idea_neutral: str | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
@@ -139,6 +144,7 @@ class Scorer:
         reading = self.violation.featurizer_.read([n.text for n in norms], lexicon=LEXICON)
         X = reading.whole
         probs = self.violation.predict_proba_comments(reading)
+        neutral = self._read_idea_criticism(norms, probs)
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []
@@ -149,8 +155,23 @@ class Scorer:
             st = stance.get(i)
             out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
                              stance=st[0] if st else None, stance_scores=st[1] if st else None,
-                             empty=not norm.text, normalised=norm, features=(X, i)))
+                             empty=not norm.text, normalised=norm, features=(X, i), idea_neutral=neutral.get(i)))
         return out
+
+    def _read_idea_criticism(self, norms, probs) -> dict[int, str]:
+        """Score the personal-attack and toxicity heads of comments that aim insult words at things
+        ("a stupid plan") on their text with those words read as "bad" (``moderation.targets``); a
+        score only ever goes down. Returns the rewritten texts by comment index."""
+        heads = [self.violation.heads.index(h) for h in TARGET_HEADS if h in self.violation.heads]
+        neutral = {i: t for i, t in ((i, neutralise_idea_criticism(n.text)) for i, n in enumerate(norms))
+                   if t != norms[i].text}
+        if not neutral or not heads:
+            return neutral
+        rows = list(neutral)
+        Q = self.violation.predict_proba_comments(self.violation.featurizer_.read(list(neutral.values()), lexicon=LEXICON))
+        for j in heads:
+            probs[rows, j] = np.minimum(probs[rows, j], Q[:, j])
+        return neutral
 
     def _stance(self, X, norms, article_ids) -> dict[int, tuple[str, dict]]:
         rows = [i for i, a in enumerate(article_ids) if self.has_article(a)]
@@ -184,9 +205,17 @@ class Scorer:
             X, i = score.features
             row = X[i]
         tokens, contrib = self.violation.token_contributions(norm.text, heads, row=row)
+        if score.idea_neutral is not None and set(heads) & set(TARGET_HEADS):
+            # Those heads scored the text with its insults aimed at things read as "bad": so are their
+            # contributions (the same offsets, since the rewrite keeps every character's place).
+            read = [h for h in heads if h in TARGET_HEADS]
+            neutral_tokens, neutral = self.violation.token_contributions(score.idea_neutral, read)
         evidence = []
         for label, head in wanted:
-            evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
+            if score.idea_neutral is not None and head in TARGET_HEADS:
+                evidence.extend(_spans(label, norm, neutral_tokens, neutral[:, read.index(head)], max_spans))
+            else:
+                evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
         return evidence
 
     # Texts over the limit -----------------------------------------------------------------

@@ -27,11 +27,15 @@ BARS["identity_attack"] = 1 / 3
 # data, and threats without a violent verb ("torch the depot with the managers still inside") are missed.
 # The locl corpus part did not close it (16 -> 17 of 24); the bar guards what the model gets right.
 BARS["figurative_violence"] = 0.6
-# Known weakness (README): an insult word aimed at an idea ("This is a stupid plan.", "What an idiotic
-# policy.") reads as a personal attack, at 0.66-0.84 on model 20261206-3b217608, which the example policy
-# rejects: in the training data those words nearly always have a person as their target. Six of twelve
-# are under 0.5 ("This law is insane." at 0.497); the bar guards them until the corpus has such criticism to learn from.
-BARS["insulting_an_idea"] = 1 / 3
+# Insult words aimed at things ("This is a stupid plan.", "What an idiotic policy.") read as personal
+# attacks until the scorer read their target (moderation.targets): 6 of the 12 insulting_an_idea cases
+# passed before, 12 after. idea_criticism and insult_at_person were written afterwards by a helper that
+# saw neither the rule nor the model (60 each, the same words aimed at things and at people): 49 -> 57
+# and 39 -> 39 of 60 with the rule.
+BARS["idea_criticism"] = 0.9
+# Known weakness (README): rarer insults ("an absolute halfwit", "a total nutcase", "out of her tiny
+# mind") score under 0.5; the bar guards the 39 of 60 the model gets.
+BARS["insult_at_person"] = 0.6
 
 
 def test_behaviour_cases_by_category(scorer):

@@ -179,6 +179,16 @@ def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decide
     assert "verdict: hold (the text reads as language 'de'" in german.stdout
 
 
+def test_explain_names_an_insult_word_read_as_aimed_at_a_thing():
+    text = "What a <b>STUPID</b> plan. The mayor is a moron."
+    result = run("explain", text)
+    assert result.returncode == 0, result.stderr
+    assert "aimed at a thing, read as 'bad' by personal_attack and toxicity: [10:16] 'STUPID'" in result.stdout
+    assert "[[moron]]" in result.stdout and "[[STUPID]]" not in result.stdout
+    plain = run("explain", "The mayor is a moron.")
+    assert "aimed at a thing" not in plain.stdout
+
+
 def test_overlapping_evidence_spans_are_merged():
     text = "<b>f&#117;ck</b> you <i>moron</i>"
     evidence = [Evidence("profanity", 3, 12, text[3:12], 1.0), Evidence("personal_attack", 3, 29, text[3:29], 1.0),
