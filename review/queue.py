@@ -42,7 +42,7 @@ def sync(svc, margin: float) -> int:
 
 
 # Decisions too: a comment edited since its page was drawn is then known to be, and a decision on it refused.
-_SYNCED = ("queue.show", "queue.comment", "queue.author", "queue.decide", "queue.bulk")
+_SYNCED = ("queue.show", "queue.mine", "queue.comment", "queue.author", "queue.decide", "queue.bulk")
 
 
 @bp.before_app_request
@@ -90,6 +90,21 @@ def show(name: str):
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
                            order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL,
                            capped=search.CANDIDATES if found and found.capped else None)
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """The comments the signed-in moderator decided (and nobody has since), newest decision first: where a
+    mistaken decision is found again and corrected."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with db.connect(_svc().engine) as conn:
+        items = db.decided_by(conn, g.user["username"], PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        total = db.decided_by_count(conn, g.user["username"])
+        cards = build_cards(conn, _svc(), items)
+        counts = db.review_counts(conn, {})
+    return render_template("review/mine.html", cards=cards, total=total, counts=counts, page=page,
+                           page_size=PAGE_SIZE, codes=REJECTION_CODES_ALL, name="mine")
 
 
 @bp.get("/comment")

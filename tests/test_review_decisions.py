@@ -94,6 +94,33 @@ def test_a_decided_comment_is_overturned_from_a_page_that_shows_the_decision(rev
     assert _rows(review_app, "audit_log", event="review.reject")[0]["detail"]["previous"] == "approve"
 
 
+def test_my_decisions_lists_mine_in_force_newest_first_and_corrects_from_there(review_app, mod_client, admin_client,
+                                                                              editor_client, seed):
+    for cid in ("c1", "c2", "c3"):
+        seed(cid, f"You idiot ({cid}).", author_id=f"u-{cid}")
+    assert "You have not decided any comment." in mod_client.get("/review/mine").get_data(as_text=True)
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve")).status_code == 200
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c2", "reject"), code="ABUSIVE").status_code == 200
+    assert _decide(admin_client, _card_form(admin_client, "/review/queue/pending", "c3", "approve")).status_code == 200
+    page = mod_client.get("/review/mine").get_data(as_text=True)
+    assert 'My decisions <span class="count" title="comments whose decision in force is yours">2</span>' in page
+    assert page.index(">c2</a>") < page.index(">c1</a>") and ">c3</a>" not in page  # the newest first; not the admin's
+    # A mistaken approval is corrected from there, with the decision's usual traces.
+    form = _card_form(mod_client, "/review/mine", "c1", "reject")
+    assert form["seen"].startswith("approve@") and form["next"].endswith("/mine?")  # back to this page
+    assert _decide(mod_client, form, code="ABUSIVE").status_code == 200
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] == "reject"
+    assert _rows(review_app, "authors", author_id="u-c1")[0]["strikes"] == 1
+    assert _traces(review_app, "c1")[1:] == (2, 2)  # two audit lines, two callbacks
+    # A comment someone else decided since is theirs.
+    assert _decide(admin_client, _card_form(admin_client, "/review/queue/rejected", "c2", "approve")).status_code == 200
+    mine = mod_client.get("/review/mine").get_data(as_text=True)
+    assert ">c2</a>" not in mine and ">c1</a>" in mine
+    theirs = admin_client.get("/review/mine").get_data(as_text=True)
+    assert ">c2</a>" in theirs and ">c3</a>" in theirs
+    assert editor_client.get("/review/mine").status_code == 403
+
+
 def test_a_decision_s_answer_says_what_its_card_now_shows_so_the_moderator_can_correct_it(review_app, mod_client, seed):
     seed("c1", "You idiot.")
     path = "/review/comment?site_id=default&comment_id=c1"

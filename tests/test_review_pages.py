@@ -45,7 +45,7 @@ def _decide(client, item, decision, **form):
 @pytest.mark.parametrize("path", ["/review/", "/review/queue/pending", "/review/queue/approved", "/review/audit",
                                   "/review/comment?site_id=default&comment_id=c1", "/review/admin/users",
                                   "/review/admin/deliveries", "/review/admin/policies",
-                                  "/review/author?site_id=default&author_id=u1"])
+                                  "/review/author?site_id=default&author_id=u1", "/review/mine"])
 def test_no_page_is_reachable_signed_out(review_app, path):
     response = review_app.test_client().get(path)
     assert response.status_code == 302 and "/review/login" in response.headers["Location"]

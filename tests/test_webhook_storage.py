@@ -75,6 +75,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
         for name in LABELS_INDEXES:
             conn.execute(sa.text(f"DROP INDEX {name}"))
         conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
+        conn.execute(sa.text("DROP INDEX ix_review_items_decider"))  # version 5's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -85,10 +86,11 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 4
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 5
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
-    assert db.migrate(engine) == 4, "a second run changes nothing"
+    assert "ix_review_items_decider" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
+    assert db.migrate(engine) == 5, "a second run changes nothing"
 
 
 def _reject(label: str | None):
@@ -100,6 +102,7 @@ def test_a_version_3_database_records_which_comments_count_a_strike(engine):
     db.migrate(engine)
     with db.transaction(engine) as conn:  # as version 3 left it: strikes counted per author only
         conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
+        conn.execute(sa.text("DROP INDEX ix_review_items_decider"))  # version 5's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=3, description="v3", applied_at=db.now()))
     cases = {  # comment: its verdicts, the moderator's decision on the latest, whether it now counts a strike

@@ -43,7 +43,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -200,6 +200,7 @@ review_items = sa.Table(
     sa.Index("ix_review_items_queue_time", "queue", "verdict_at"),
     sa.Index("ix_review_items_queue_risk", "queue", "risk"),
     sa.Index("ix_review_items_author", "site_id", "author_id"),
+    sa.Index("ix_review_items_decider", "decided_by", "decided_at"),  # version 5: a moderator's own decisions
 )
 
 # Durable outbox of callbacks to the CMS: written in the decision's transaction, delivered later.
@@ -258,7 +259,13 @@ def _add_comment_strikes(conn) -> None:
                                                comments.c.author_id.is_not(None)).values(struck=True))
 
 
-MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes}
+def _index_deciders(conn) -> None:
+    """Review items are indexed by who decided them and when, for each moderator's page of their own decisions.
+    (A database that gained the review queue at version 2 from these declarations has the index already.)"""
+    next(i for i in review_items.indexes if i.name == "ix_review_items_decider").create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -837,6 +844,19 @@ def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: 
     query = _filtered(_ITEMS.where(review_items.c.queue == queue), filters)
     query = query.order_by(*keys, review_items.c.id.desc()).limit(limit).offset(offset)
     return [r._asdict() for r in conn.execute(query)]
+
+
+def decided_by(conn, user: str, limit: int = 25, offset: int = 0) -> list[dict]:
+    """One page of the comments whose decision now in force is ``user``'s, the most recently decided first."""
+    query = (_ITEMS.where(review_items.c.decided_by == user)
+             .order_by(review_items.c.decided_at.desc(), review_items.c.id.desc()).limit(limit).offset(offset))
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def decided_by_count(conn, user: str) -> int:
+    """How many comments' decisions in force are ``user``'s."""
+    return conn.execute(sa.select(sa.func.count()).select_from(review_items)
+                        .where(review_items.c.decided_by == user)).scalar_one()
 
 
 def review_counts(conn, filters: dict) -> dict[str, int]:
