@@ -16,9 +16,14 @@ import sqlalchemy as sa
 from webhook import db
 from webhook.editors import _with_derived, comments_frame, neutrality, render_chart, write_report
 
-from .review_fixtures import engine_of
-
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
+
+
+def engine_of(app):
+    # Not imported from tests.review_fixtures: a plugin module imported before pytest loads it as one is
+    # not assertion-rewritten (PytestAssertRewriteWarning).
+    return app.extensions["moderation"].engine
+
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parent.parent
