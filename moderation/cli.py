@@ -20,7 +20,6 @@ from .errors import InputError, ModerationError
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
 from .scorer import Article, Scorer, merge_spans, worst_of
-from .targets import idea_criticism_spans
 
 BATCH = 512
 
@@ -402,10 +401,11 @@ def cmd_explain(args) -> int:
     if evidence:
         print("  " + _highlight(args.text, evidence))
     for offset, _, piece in pieces:
-        if piece.idea_neutral is not None and piece.normalised is not None:
-            for begin, end in idea_criticism_spans(piece.normalised.text):
+        reading = piece.idea_reading
+        if reading is not None and piece.normalised is not None:
+            for begin, end in reading.spans:
                 b, e = piece.normalised.original_span(begin, end)
-                print(f"  aimed at a thing, read as 'bad' by personal_attack and toxicity: [{b + offset}:{e + offset}] "
+                print(f"  aimed at a thing, read as 'bad' by {' and '.join(reading.heads)}: [{b + offset}:{e + offset}] "
                       f"{args.text[b + offset:e + offset]!r}")
     if policy:
         verdict = policy.decide(score, evidence)

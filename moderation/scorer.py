@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -57,6 +58,16 @@ class Evidence:
                 "weight": round(self.weight, 4)}
 
 
+@dataclass(frozen=True)
+class IdeaReading:
+    """A comment's insult words aimed at things: their spans in the normalised text, that text with them read
+    as "bad", and the heads whose score was read from it (those it lowered)."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    heads: tuple[str, ...]
+
+
 @dataclass
 class Score:
     """Scores for one comment; the policy engine turns them into a verdict."""
@@ -70,9 +81,8 @@ class Score:
     normalised: Normalised | None = field(default=None, repr=False, compare=False)
     # The batch's feature matrix and this comment's row in it, so that explain() need not rebuild it.
     features: tuple | None = field(default=None, repr=False, compare=False)
-    # The normalised text with insult words aimed at things read as "bad" (moderation.targets), when it
-    # has any: what the personal-attack and toxicity heads scored.
-    idea_neutral: str | None = field(default=None, repr=False, compare=False)
+    # Insult words aimed at things (moderation.targets), when the comment has any that lowered a head.
+    idea_reading: IdeaReading | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
@@ -155,23 +165,32 @@ class Scorer:
             st = stance.get(i)
             out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
                              stance=st[0] if st else None, stance_scores=st[1] if st else None,
-                             empty=not norm.text, normalised=norm, features=(X, i), idea_neutral=neutral.get(i)))
+                             empty=not norm.text, normalised=norm, features=(X, i), idea_reading=neutral.get(i)))
         return out
 
-    def _read_idea_criticism(self, norms, probs) -> dict[int, str]:
-        """Score the personal-attack and toxicity heads of comments that aim insult words at things
-        ("a stupid plan") on their text with those words read as "bad" (``moderation.targets``); a
-        score only ever goes down. Returns the rewritten texts by comment index."""
-        heads = [self.violation.heads.index(h) for h in TARGET_HEADS if h in self.violation.heads]
-        neutral = {i: t for i, t in ((i, neutralise_idea_criticism(n.text)) for i, n in enumerate(norms))
-                   if t != norms[i].text}
-        if not neutral or not heads:
-            return neutral
-        rows = list(neutral)
-        Q = self.violation.predict_proba_comments(self.violation.featurizer_.read(list(neutral.values()), lexicon=LEXICON))
-        for j in heads:
-            probs[rows, j] = np.minimum(probs[rows, j], Q[:, j])
-        return neutral
+    def _read_idea_criticism(self, norms, probs) -> dict[int, IdeaReading]:
+        """Score the personal-attack and toxicity heads of comments that aim insult words at things ("a
+        stupid plan") on their text with those words read as "bad" (``moderation.targets``); a score only
+        ever goes down. Returns, by comment index, the readings that lowered a head."""
+        heads = [h for h in TARGET_HEADS if h in self.violation.heads]
+        rewritten = {}
+        for i, norm in enumerate(norms):
+            text, spans = neutralise_idea_criticism(norm.text, partial(_written_as_name, norm))
+            if spans:
+                rewritten[i] = (text, spans)
+        if not rewritten or not heads:
+            return {}
+        rows = list(rewritten)
+        Q = self.violation.predict_proba_comments(
+            self.violation.featurizer_.read([text for text, _ in rewritten.values()], lexicon=LEXICON))
+        lowered: dict[int, list[str]] = {}
+        for head in heads:
+            j = self.violation.heads.index(head)
+            for k, i in enumerate(rows):
+                if Q[k, j] < probs[i, j]:
+                    probs[i, j] = Q[k, j]
+                    lowered.setdefault(i, []).append(head)
+        return {i: IdeaReading(rewritten[i][0], tuple(rewritten[i][1]), tuple(hs)) for i, hs in lowered.items()}
 
     def _stance(self, X, norms, article_ids) -> dict[int, tuple[str, dict]]:
         rows = [i for i, a in enumerate(article_ids) if self.has_article(a)]
@@ -205,14 +224,17 @@ class Scorer:
             X, i = score.features
             row = X[i]
         tokens, contrib = self.violation.token_contributions(norm.text, heads, row=row)
-        if score.idea_neutral is not None and set(heads) & set(TARGET_HEADS):
+        reading = score.idea_reading if score.normalised is not None else None
+        read = [h for h in heads if reading is not None and h in reading.heads]
+        if read:
             # Those heads scored the text with its insults aimed at things read as "bad": so are their
-            # contributions (the same offsets, since the rewrite keeps every character's place).
-            read = [h for h in heads if h in TARGET_HEADS]
-            neutral_tokens, neutral = self.violation.token_contributions(score.idea_neutral, read)
+            # contributions. The rewrite keeps every other character in place; a token inside a rewritten
+            # word stands for the whole word.
+            neutral_tokens, neutral = self.violation.token_contributions(reading.text, read)
+            neutral_tokens = [_widened(t, reading.spans) for t in neutral_tokens]
         evidence = []
         for label, head in wanted:
-            if score.idea_neutral is not None and head in TARGET_HEADS:
+            if head in read:
                 evidence.extend(_spans(label, norm, neutral_tokens, neutral[:, read.index(head)], max_spans))
             else:
                 evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
@@ -304,7 +326,39 @@ def worst_of(scores: list[Score]) -> Score:
         return scores[0]
     lead = next((s for s in scores if not s.empty), scores[0])
     worst = {label: max(s.scores[label] for s in scores) for label in lead.scores}
-    return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None)
+    return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None,
+                   idea_reading=None)
+
+
+class _Token:
+    """A token's span, read as ``_spans`` reads a regex match's."""
+
+    __slots__ = ("_begin", "_end")
+
+    def __init__(self, begin: int, end: int):
+        self._begin, self._end = begin, end
+
+    def start(self) -> int:
+        return self._begin
+
+    def end(self) -> int:
+        return self._end
+
+
+def _widened(token, spans):
+    """A token of a rewritten text inside one of its rewritten ``spans`` stands for the whole span."""
+    for begin, end in spans:
+        if begin <= token.start() < end:
+            return _Token(begin, end)
+    return token
+
+
+def _written_as_name(norm: Normalised, begin: int, end: int) -> bool:
+    """Whether the original text writes the normalised span with a capital letter inside a sentence ("Stupid
+    Bill Gates."): a name there, not a thing."""
+    b, _ = norm.original_span(begin, end)
+    before = norm.original[:b].rstrip()
+    return norm.original[b:b + 1].isupper() and bool(before) and before[-1] not in ".!?:\"'(\u201c\u2018>"
 
 
 def _check_type(text, index: int | None) -> str:

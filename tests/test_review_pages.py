@@ -514,3 +514,24 @@ def test_help_is_a_page_without_the_script(mod_client):
     assert '<a href="/review/help" class="help-button" data-help aria-label="Keyboard shortcuts">?</a>' in page
     help_page = mod_client.get("/review/help")
     assert help_page.status_code == 200 and "block the author (asks first)" in help_page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/review/queue/pending", "/review/mine", "/review/audit"])
+def test_a_page_number_past_any_offset_the_database_holds_lists_nothing(mod_client, seed, path):
+    seed("c1", "You idiot.")
+    response = mod_client.get(f"{path}?page=999999999999999999999")
+    assert response.status_code == 200 and ">c1</a>" not in response.get_data(as_text=True)
+
+
+def test_older_is_offered_only_when_there_is_an_older_page(review_app, mod_client, seed, monkeypatch):
+    monkeypatch.setattr("review.queue.PAGE_SIZE", 2)
+    for i in range(4):
+        seed(f"c{i}", f"You idiot {i}.")
+    first = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    last = mod_client.get("/review/queue/pending?page=2").get_data(as_text=True)
+    assert ">older</a>" in first and ">older</a>" not in last  # four comments: exactly two pages
+    with db.transaction(_engine(review_app)) as conn:
+        for item in _rows(review_app, "review_items"):
+            db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "mod", None, None)
+    assert ">older</a>" in mod_client.get("/review/mine").get_data(as_text=True)
+    assert ">older</a>" not in mod_client.get("/review/mine?page=2").get_data(as_text=True)

@@ -25,6 +25,11 @@ def _aimed_at_things(text: str) -> list[str]:
     ("A STUPID plan.", ["stupid"]),  # read after normalisation
     ("A st*pid plan.", ["stupid"]),
     ("A stupid plan from a stupid man.", ["stupid"]),  # only the first
+    ("That’s ridiculous.", ["ridiculous"]),  # a curly apostrophe, as phones send it
+    ("This stupid bill will cost us.", ["stupid"]),
+    ("What a stupid thing to do.", ["stupid"]),
+    ("Your argument is stupid.", ["stupid"]),
+    ("The plan is stupid and wasteful.", ["stupid"]),
 ])
 def test_insult_words_aimed_at_things_are_found(text, words):
     assert _aimed_at_things(text) == words
@@ -44,6 +49,30 @@ def test_insult_words_aimed_at_things_are_found(text, words):
     "What a stupid comment.",  # aimed at whoever wrote it
     "This is a good plan.",
     "",
+    # A listed noun that starts a compound naming people (found by a review of the rule).
+    "Stupid policy makers.",
+    "The stupid bill sponsors.",
+    "The idiotic design team should be fired.",
+    "The ignorant article writer.",
+    "Idiotic law-makers.",
+    # An adjective followed by its own noun, or said in a clause about people.
+    "It's stupid people like you who ruin this country.",
+    "The column's stupid author.",
+    "Commenters that are so stupid should be banned.",
+    "Anyone that is stupid enough to believe this.",
+    "Whoever wrote this article is clueless.",
+    "Anyone who votes for this bill is insane.",
+    # A person named after it, or addressed.
+    "This is stupid, just like you.",
+    "Your idea is stupid and so are you.",
+    "You stupid thing.",
+    "What a stupid thing you are.",
+    "You're a useless waste of oxygen.",
+    "You’re a pathetic mess.",
+    "What a pathetic role model.",
+    # A person word between the adjective and a word that could be a noun.
+    "Stupid senators waste our money.",
+    "Stupid liberals point to the polls.",
 ])
 def test_insult_words_aimed_at_people_are_not(text):
     assert _aimed_at_things(text) == []
@@ -51,16 +80,21 @@ def test_insult_words_aimed_at_people_are_not(text):
 
 @pytest.mark.parametrize("text", ["this is a stupid plan.", "half-baked, brain-dead scheme", "that's insane", "plain text"])
 def test_neutralising_keeps_every_offset(text):
-    out = neutralise_idea_criticism(text)
-    assert len(out) == len(text)
-    for begin, end in idea_criticism_spans(text):
+    out, spans = neutralise_idea_criticism(text)
+    assert spans == idea_criticism_spans(text) and len(out) == len(text)
+    for begin, end in spans:
         assert out[begin:end].strip() == "bad"
-    assert [c for c, d in zip(text, out) if c != d] == [c for b, e in idea_criticism_spans(text)
-                                                        for c, d in zip(text[b:e], out[b:e]) if c != d]
+    assert [c for c, d in zip(text, out) if c != d] == [c for b, e in spans for c, d in zip(text[b:e], out[b:e]) if c != d]
+
+
+def test_a_noun_written_as_a_name_is_not_a_thing():
+    text = normalise("Stupid Bill Gates.").text
+    assert idea_criticism_spans(text) == [(0, 6)]  # on the lower-case text alone, "bill" is a bill
+    assert idea_criticism_spans(text, lambda begin, end: True) == []
 
 
 def _without_the_rule(monkeypatch, scorer, texts):
-    monkeypatch.setattr(scorer_module, "neutralise_idea_criticism", lambda text: text)
+    monkeypatch.setattr(scorer_module, "neutralise_idea_criticism", lambda text, written_as_name=None: (text, []))
     return scorer.score_batch(texts)
 
 
@@ -79,7 +113,8 @@ def test_scorer_only_lowers_attack_and_toxicity(scorer, monkeypatch):
                 changed += value < b.scores[label]
             elif label != "severe_toxicity":
                 assert value == b.scores[label], (text, label)
-        assert (a.idea_neutral is None) == (_aimed_at_things(text) == [])
+        if a.idea_reading is not None:  # a reading is kept only where it lowered a head
+            assert _aimed_at_things(text) and all(a.scores[h] < b.scores[h] for h in a.idea_reading.heads)
     assert changed >= 4
     # The rule is what moves the example policy's verdict on the plain case.
     assert before[0].scores["personal_attack"] >= 0.5 > after[0].scores["personal_attack"]
@@ -101,3 +136,21 @@ def test_evidence_points_into_the_original_text_after_a_rewrite(scorer):
     for e in evidence:
         assert text[e.begin:e.end] == e.text
         assert "m0ron" in e.text
+
+
+@pytest.mark.parametrize("text", ["This is a stupid plan.", "What an idiotic policy.", "Stupid stupid stupid decision.",
+                                  "The healthcare bill is insane, period.", "A half-baked, brain-dead scheme."])
+def test_evidence_never_cuts_a_rewritten_word(scorer, text):
+    score = scorer.score(text)
+    assert score.idea_reading is not None
+    evidence = scorer.explain(text, score=score)  # every label, whatever its score
+    assert any(e.label == "personal_attack" for e in evidence)
+    for e in evidence:  # no span starts or ends inside a word
+        assert e.begin == 0 or not (text[e.begin].isalnum() and text[e.begin - 1].isalnum()), e
+        assert e.end == len(text) or not (text[e.end - 1].isalnum() and text[e.end].isalnum()), e
+
+
+def test_the_pieces_of_a_long_text_keep_no_reading_once_joined(scorer):
+    pieces = scorer.score_pieces(["This is a stupid plan. " * 1000])[0]
+    assert len(pieces) > 1 and all(p.idea_reading is not None for _, _, p in pieces)
+    assert scorer_module.worst_of([p for _, _, p in pieces]).idea_reading is None

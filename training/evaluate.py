@@ -424,10 +424,14 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "- Words naming a protected group (`lexicon.GROUP_WORDS`) are read as one placeholder word, so the "
               "groups on that list score alike; a group named in other words, misspelt or by a slur is read as "
               "those words, with whatever the training data taught about them.",
+              "- Insult words aimed at things (\"a stupid plan\", \"this law is insane\") are read as criticism, "
+              "not personal attacks, by a rule at scoring time (`moderation/targets.py`) with fixed word lists: "
+              "a noun outside them, or an insult without such a word, is read as the model learnt it.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
-              "- Probabilities are calibrated on the pooled validation data (and, for the heads in the table "
-              "above, re-calibrated on our corpus), whose share of abuse is higher than on a typical news site: "
-              "thresholds belong in the site's policy, tuned on its own data.", ""]
+              "- Probabilities are calibrated on the pooled validation data" + (
+                  " (and, for the heads in the table above, re-calibrated on our corpus)" if adjusted else "") +
+              ", whose share of abuse is higher than on a typical news site: thresholds belong in the site's "
+              "policy, tuned on its own data.", ""]
     card.write_text("\n".join(lines))
 
 

@@ -128,7 +128,9 @@
   // Send a card's form in the background; on success the card leaves the page. Requests go one
   // at a time, in order, so fast typing never races the server.
   function onQueuePage() {
-    return document.querySelector("#cards[data-queue]") !== null;  // a queue, not one comment or an author
+    // A queue, whose decided cards leave it; not a page where a decided card stays and shows its new
+    // decision (a comment's, an author's, My decisions), so that a slip is corrected from it at once.
+    return document.querySelector("#cards[data-queue]") !== null;
   }
 
   // Once the server says the session has ended (an answer of "signed_out", or a sign-in page where an
