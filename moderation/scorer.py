@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -354,11 +355,35 @@ def _widened(token, spans):
 
 
 def _written_as_name(norm: Normalised, begin: int, end: int) -> bool:
-    """Whether the original text writes the normalised span with a capital letter inside a sentence ("Stupid
-    Bill Gates."): a name there, not a thing."""
-    b, _ = norm.original_span(begin, end)
-    before = norm.original[:b].rstrip()
-    return norm.original[b:b + 1].isupper() and bool(before) and before[-1] not in ".!?:\"'(\u201c\u2018>"
+    """Whether the original text writes the normalised span as a name: with a capital letter inside a sentence
+    ("Stupid Bill Gates.", "That's pathetic, Dave."), not in capitals throughout ("THIS BILL IS STUPID") nor
+    after "the", "this" and the like, alone or through other capitalised words ("This Bill", "the Rwanda Bill")."""
+    b, e = norm.original_span(begin, end)
+    word = norm.original[b:e]
+    if not word[:1].isupper() or word.isupper():  # "I", "NHS", "THIS BILL IS STUPID"
+        return False
+    if _starts_sentence(norm.original, b):  # a capital at the start of a sentence says nothing
+        return False
+    while True:
+        before = norm.original[:b].rstrip()
+        previous = _LAST_WORD.search(before)
+        if previous is None:  # after a digit or a symbol
+            return True
+        if previous.group(0).lower() in _DETERMINERS:
+            return False
+        b = previous.start()
+        if not previous.group(0)[:1].isupper() or _starts_sentence(norm.original, b):
+            return True
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip()
+    return not before or before[-1] in _SENTENCE_STARTS
+
+
+_SENTENCE_STARTS = ".!?:\"'(\u201c\u2018>\n"
+_LAST_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*$")
+_DETERMINERS = frozenset("the this that these those a an new our your their his her its my every".split())
 
 
 def _check_type(text, index: int | None) -> str:

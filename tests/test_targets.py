@@ -1,5 +1,8 @@
 """Insult words aimed at things, not people (moderation.targets), and how the scorer reads them."""
 
+import re
+from functools import partial
+
 import pytest
 
 import moderation.scorer as scorer_module
@@ -8,8 +11,9 @@ from moderation.targets import idea_criticism_spans, neutralise_idea_criticism
 
 
 def _aimed_at_things(text: str) -> list[str]:
-    norm = normalise(text).text
-    return [norm[b:e] for b, e in idea_criticism_spans(norm)]
+    """The words the scorer reads as aimed at things (it knows which words the original writes as names)."""
+    norm = normalise(text)
+    return [norm.text[b:e] for b, e in idea_criticism_spans(norm.text, partial(scorer_module._written_as_name, norm))]
 
 
 @pytest.mark.parametrize("text,words", [
@@ -24,7 +28,7 @@ def _aimed_at_things(text: str) -> list[str]:
     ("Half-baked scheme.", ["half-baked"]),
     ("A STUPID plan.", ["stupid"]),  # read after normalisation
     ("A st*pid plan.", ["stupid"]),
-    ("A stupid plan from a stupid man.", ["stupid"]),  # only the first
+    ("This is a stupid plan. The mayor is a moron.", ["stupid"]),  # the sentence about a thing only
     ("That’s ridiculous.", ["ridiculous"]),  # a curly apostrophe, as phones send it
     ("This stupid bill will cost us.", ["stupid"]),
     ("What a stupid thing to do.", ["stupid"]),
@@ -73,6 +77,25 @@ def test_insult_words_aimed_at_things_are_found(text, words):
     # A person word between the adjective and a word that could be a noun.
     "Stupid senators waste our money.",
     "Stupid liberals point to the polls.",
+    # Any person in the sentence, or in the one before a "that's ...": found by an adversarial review.
+    "A stupid plan from a stupid man.",
+    "The author of this article is clueless.",
+    "The woman in charge of this project is useless.",
+    "Defenders of this law are pathetic.",
+    "We have a mayor that is completely clueless.",
+    "This plan is idiotic and so is he.",
+    "Your argument is stupid, same as you.",
+    "Your plan is stupid. So are you.",
+    "Stupid Trump, stupid policy.",
+    "What a stupid tax cheat he is.",
+    "The dumb app devs broke it again.",
+    "The mayor is a pathetic little thing.",
+    "Bill is clueless.",
+    "That's pathetic, Dave.",
+    "That's pathetic, mate, get a life.",
+    "Read your own comment. That's pathetic.",
+    "Look at the mayor on TV. It's pathetic.",
+    "Typical stupid commie argument.",
 ])
 def test_insult_words_aimed_at_people_are_not(text):
     assert _aimed_at_things(text) == []
@@ -91,6 +114,21 @@ def test_a_noun_written_as_a_name_is_not_a_thing():
     text = normalise("Stupid Bill Gates.").text
     assert idea_criticism_spans(text) == [(0, 6)]  # on the lower-case text alone, "bill" is a bill
     assert idea_criticism_spans(text, lambda begin, end: True) == []
+
+
+@pytest.mark.parametrize("text,names", [
+    ("Stupid Bill Gates.", ["Bill", "Gates"]),
+    ("This Bill is stupid, says Dave.", ["Dave"]),
+    ("The Rwanda Bill is insane.", []),
+    ("THIS BILL IS STUPID", []),
+    ("Bill is clueless.", []),  # a capital at the start of a sentence says nothing (a bare noun subject is not read)
+    ("That's pathetic, Boris.", ["Boris"]),
+])
+def test_which_words_the_original_writes_as_names(text, names):
+    norm = normalise(text)
+    found = [norm.original[slice(*norm.original_span(m.start(), m.end()))] for m in re.finditer(r"[a-z]+", norm.text)
+             if scorer_module._written_as_name(norm, m.start(), m.end())]
+    assert found == names
 
 
 def _without_the_rule(monkeypatch, scorer, texts):
@@ -121,11 +159,12 @@ def test_scorer_only_lowers_attack_and_toxicity(scorer, monkeypatch):
 
 
 def test_an_attack_beside_criticism_of_an_idea_is_still_an_attack(scorer):
-    score = scorer.score("A stupid plan from a stupid man.")
-    assert score.scores["personal_attack"] >= 0.5
-    evidence = [e for e in scorer.explain("A stupid plan from a stupid man.", score=score) if e.label == "personal_attack"]
-    # The evidence is the insult aimed at the man, not the one aimed at the plan.
-    assert evidence and all(e.begin >= len("A stupid plan from a ") for e in evidence)
+    text = "This is a stupid plan. The mayor is a moron."
+    score = scorer.score(text)
+    assert score.scores["personal_attack"] >= 0.5 and score.idea_reading is not None
+    evidence = [e for e in scorer.explain(text, score=score) if e.label == "personal_attack"]
+    # The evidence is the insult aimed at the mayor, not the word aimed at the plan.
+    assert evidence and all(e.begin >= len("This is a stupid plan. ") for e in evidence)
 
 
 def test_evidence_points_into_the_original_text_after_a_rewrite(scorer):
