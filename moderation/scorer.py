@@ -362,8 +362,9 @@ def _written_as_name(norm: Normalised, begin: int, end: int) -> bool:
     word = norm.original[b:e]
     if not word[:1].isupper() or word.isupper():  # "I", "NHS", "THIS BILL IS STUPID"
         return False
-    if _starts_sentence(norm.original, b):  # a capital at the start of a sentence says nothing
-        return False
+    if _starts_sentence(norm.original, b):  # a capital at the start of a sentence says nothing, unless the
+        return word.lower() not in _NOT_NAMES and bool(_ADDRESSED.match(norm.original, e))  # word is addressed or
+        # owns something: "Hancock, that's ...", "Bill's ..." (not "That's", "It's")
     while True:
         before = norm.original[:b].rstrip()
         previous = _LAST_WORD.search(before)
@@ -377,11 +378,15 @@ def _written_as_name(norm: Normalised, begin: int, end: int) -> bool:
 
 
 def _starts_sentence(text: str, at: int) -> bool:
-    before = text[:at].rstrip()
+    before = _TRAILING_TAGS.sub("", text[:at]).rstrip()  # "<b>Starmer</b>" is inside its sentence
     return not before or before[-1] in _SENTENCE_STARTS
 
 
-_SENTENCE_STARTS = ".!?:\"'(\u201c\u2018>\n"
+_SENTENCE_STARTS = ".!?:\"'(\u201c\u2018\n"
+_TRAILING_TAGS = re.compile(r"(?:<[^<>]*>\s*)+$")
+_ADDRESSED = re.compile(r"\s*[,:]|['\u2019]s\b")
+_NOT_NAMES = frozenset("""that this it what there here who he she let where how why when everyone everything nobody
+    somebody someone today yesterday now well yes no ok okay so and but also sorry honestly seriously frankly""".split())
 _LAST_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*$")
 _DETERMINERS = frozenset("the this that these those a an new our your their his her its my every".split())
 

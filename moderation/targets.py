@@ -6,32 +6,34 @@ always have a person as their target, and the Toxic Spans raters marked "stupid 
 two times in three: the personal-attack head learnt the word, not its target, and scored "This is a
 stupid plan." 0.84. A linear model over n-grams cannot learn the target from such labels, so the
 scorer reads the target itself: where one of :data:`ADJECTIVES` modifies one of :data:`NOUNS` ("a
-stupid plan", "the most idiotic, cynical decision") or is said of one ("the plan is stupid", and of
-"this", "that" and "it": "that's insane"), the word is read as "bad" for the personal-attack and
-toxicity heads. Everything else in the comment is read as written, so "a stupid plan from a stupid
-man" is still a personal attack, and profanity and incitement are not touched.
+stupid plan", "the most idiotic, cynical decision") or is said of one ("the plan is stupid", "this bill
+is getting ridiculous"), or of an "it" whose real subject follows ("it's stupid to close the library"),
+the word is read as "bad" for the personal-attack and toxicity heads. Profanity and incitement read
+the comment as written.
 
 The rule is narrow on purpose, and errs towards reading the comment as written. It fires only in a
 sentence about things:
 
-- no person in the sentence: no word for people ("the author of this article is clueless", "we have
-  a mayor that is completely clueless", "stupid policy makers"), no personal pronoun ("this plan is
-  idiotic and so is he", "what a stupid law they passed"), no first name, and no word the original
-  writes as a name ("Stupid Trump, stupid policy.", "That's pathetic, Dave."); possessives ("your
-  plan", "his idea") and the writer ("I", "we") do not count. A "that's ..." also looks at the
-  sentence before ("Read your own comment. That's pathetic.");
-- no person named after it in the next sentence ("Your plan is stupid. So are you."), nor a form of
-  address ("That's pathetic, mate.");
+- no person in the sentence or the next one: no word for people ("the author of this article is
+  clueless", "stupid policy makers"), no personal pronoun or handle ("this plan is idiotic and so is
+  he", "@jim_b"), no first name, no word the original writes as a name ("Stupid Trump, stupid
+  policy.", "Hancock, ..."), no form of address ("..., mate."); possessives ("your plan", "his idea")
+  and the writer ("I", "we") do not count;
+- "this", "that" and a bare "it" are not read: they take up whatever came before, as often a person's
+  act or words as a thing ("That's pathetic, OP.", "Did you even read the article? That's pathetic.");
 - the nouns are things people propose, decide, build or write, never people nor words that name one
   in a common phrase ("a ludicrous figure", "a role model", "a waste of oxygen"); "thing", "product"
-  and "mistake" count only after "this", "that", "it" or "what" ("what a stupid thing to do");
-- the noun ends its phrase ("the column's stupid author", "idiotic law-makers"), a noun subject has
-  its determiner ("this bill is stupid", not "Bill is clueless."), and a predicative adjective has no
-  noun of its own ("it's stupid people like you ...").
+  and "mistake" count only after "this", "that", "it" or "what", and not as words someone wrote ("what
+  an idiotic thing to write");
+- the phrase is a phrase about a thing: between the adjective and its noun only adjectives, listed
+  nouns and common modifiers ("the dumbest bus timetable", not "typical moronic labourite logic"); the
+  noun ends its phrase ("the column's stupid author", "idiotic law-makers", "a useless point guard");
+  a noun subject has its determiner ("this bill is stupid", not "Bill is clueless."); a predicative
+  adjective has no noun of its own ("it's stupid people like you ...").
 
-Two reviews found attacks the first versions softened (103 written to get past it, 86 of them softened
-by the second version, none by this one); their cases are tests now. Measured side by side on the
-shipped model 20261206-4acb2744 with the rule on and off: the README's "Insult words aimed at ideas".
+Three reviews wrote attacks to get past it; the cases that got past an earlier version are tests now.
+Measured side by side on the shipped model 20261206-4acb2744 with the rule on and off: the README's
+"Insult words aimed at ideas".
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ _PERSON = """
 """.split()
 _PRONOUNS = f"""you u ur yer yourself yourselves he she him they them themselves himself herself you're youre he's
     she's they're who whoever whom anyone anybody everyone everybody someone somebody those {NAME_PLACEHOLDER}
-    {GROUP_PLACEHOLDER} dev devs""".split()
+    {GROUP_PLACEHOLDER} dev devs her ya ye yall y'all youse op who's""".split()
 _AGENT = r"[a-z]{3,}(?:er|or|ist|ian|ant|ent|eer|ee)s?|[a-z]+(?:man|men|woman|women|person|people)"
 _FUNCTION = """either or neither nor to of in on at for by with from about as any all some no every each this that these
     those the a an is are was were be been it its i we me my our your his her their not but if than then so such when
@@ -124,35 +126,50 @@ _NOT_BETWEEN = rf"(?:(?:{_alternation(_FUNCTION)})\b|{_PEOPLE})"
 # The noun ends its phrase: no hyphen or possessive after it ("law-makers", "the plan's author"), no
 # person after it ("policy makers", "the design team").
 _NOUN_ENDS = rf"(?![-'\u2019\u02bc]?[a-z0-9])(?!\s+{_PEOPLE})"
+# ... and what follows it is punctuation, a function word or a word shaped like a verb ("the idiotic policy
+# costs billions", "a stupid bill passed last week"), never another noun ("a useless point guard").
+_AFTER_NOUN = re.compile(
+    rf"^(?:$|[^a-z\s]|(?:{_alternation(_FUNCTION + _INTENSIFIERS)}|will|would|could|should|must|might|can|may|has|have|"
+    rf"had|ever|yet|again|i|we|from|since|and|that|lol|lmao|haha|tbh|imo|ive|i{_APOSTROPHE}ve|i{_APOSTROPHE}m|im)\b"
+    r"|[a-z]+(?:ed|es|s)\b)")
 # An insult word before its noun, up to two words apart ("a stupid, cynical plan", "the dumbest bus
 # timetable"); a comma only straight after an insult word, so "Stupid Trump, stupid policy" is two phrases.
 _ATTRIBUTIVE = re.compile(
-    rf"\b({_ADJ})\b(?=(?:(?<=[a-z-]),?\s+(?!{_NOT_BETWEEN})[a-z-]+(?<![a-z]{_APOSTROPHE}s)){{0,2}}"
+    rf"\b({_ADJ})\b(?=(?:(?<=[a-z-]),?\s+(?!{_NOT_BETWEEN})[a-z-]+(?<![a-z]{_APOSTROPHE}s)){{0,2}}?"
     rf"(?:,?\s+)({_NOUN}){_NOUN_ENDS})")
 _BETWEEN_COMMA = re.compile(r"([a-z-]+),")
-# Said of a thing: "the plan is stupid", "that's insane", "this is getting ridiculous" ("this", "that" and
-# "it" only with a singular verb: "commenters that are so stupid" is a relative clause about people). The
-# adjective ends its phrase ("it's stupid people like you ..." is read as written), and is not "stupid
-# enough" or "stupid of him".
+_MODIFIERS = frozenset("""new latest whole proposed same so-called current old entire little big huge own bus council tax
+    parking speed government traffic housing transport school health energy climate road rail train bin planning
+    budget cycle bike water fuel energy-price ticket fare park ward city town county local national""".split())
+_ADJECTIVE_SHAPE = re.compile(r"[a-z-]+(?:ed|al|ive|ous|ic|ful|less|ish|able|ible|ary|ing)")
+
+
+def _may_stand_between(word: str) -> bool:
+    return (word in ADJECTIVES or word in NOUNS or word in _PLURALS or word in _MODIFIERS
+            or bool(_ADJECTIVE_SHAPE.fullmatch(word)))
+# Said of a thing: "the plan is stupid", "this bill is getting ridiculous". The adjective ends its phrase
+# ("it's stupid people like you ..." is read as written), and is not "stupid enough" or "stupid of him".
 _VERB = (rf"(?:{_APOSTROPHE}s|{_APOSTROPHE}d\s+be|\s+(?:is|was|are|were|seems|sounds|looks|feels|(?:would|will)\s+be|"
          r"(?:has|have|had)\s+(?:been|become|got|gotten)|(?:is|are)\s+(?:getting|becoming)|becomes|became))")
-_SINGULAR_VERB = (rf"(?:{_APOSTROPHE}s(?:\s+(?:been|become|got|getting|becoming))?|{_APOSTROPHE}d\s+be|"
-                  r"\s+(?:is|was|seems|sounds|looks|feels|(?:would|will)\s+be|"
-                  r"(?:has|had)\s+(?:been|become|got|gotten)|is\s+(?:getting|becoming)|becomes|became))")
+_FOLLOWS = r"(?=\s*(?:$|[.,;:!?)\"'\u2019\u201d-]|(?:and|but|or|because|so|imo|tbh|lol|period|anyway|beyond)\b))"
 _PREDICATIVE = re.compile(
-    rf"\b(?:({_NOUN}){_VERB}|(?:this|that|it){_SINGULAR_VERB})"
-    rf"(?:\s+(?:{_alternation(_INTENSIFIERS)}|kind\s+of|not\s+only)(?:,(?=\s))?)*\s+({_ADJ})\b"
-    r"(?=\s*(?:$|[.,;:!?)\"'\u2019\u201d-]|(?:and|but|or|to|because|as|in|for|if|when|so|imo|tbh|lol|period|anyway|"
-    r"on|beyond|given)\b))")
+    rf"\b({_NOUN}){_VERB}(?:\s+(?:{_alternation(_INTENSIFIERS)}|kind\s+of|not\s+only)(?:,(?=\s))?)*\s+({_ADJ})\b"
+    + _FOLLOWS)
+# "this", "that" and "it" take up whatever came before, as often a person's act or words ("That's
+# pathetic, OP.", "Did you even read the article? That's pathetic.") as a thing: only an "it" whose real
+# subject follows is read ("it's stupid to close the library", "it's ridiculous that we pay for this").
+_EXTRAPOSED = re.compile(
+    rf"\bit(?:{_APOSTROPHE}s|\s+(?:is|was|seems|would\s+be|will\s+be))(?:\s+(?:{_alternation(_INTENSIFIERS)}))*"
+    rf"\s+({_ADJ})(?=\s+(?:to\s+[a-z]+|that\s|how\s))")
 # A noun subject has a determiner or possessive before it ("this bill is stupid", "the council's plan is
 # absurd"): "Bill is clueless." and "Price is clueless as usual." are about people.
 _DETERMINED = re.compile(
     rf"\b(?:the|this|that|these|those|a|an|your|his|her|their|our|my|its|[a-z]+{_APOSTROPHE}s)"
     r"(?:\s+[a-z-]+){0,2}\s*$")
-_PERSON_WORD = re.compile(rf"\b(?:{_alternation(_PERSON + _PRONOUNS)})(?![a-z'\u2019-])")
+_PERSON_WORD = re.compile(rf"\b(?:{_alternation(_PERSON + _PRONOUNS)})(?![a-z'\u2019-])|@\w")
 # Plural words for people by what they do ("defenders of this law are pathetic"), bar common words with
 # those endings that are not people.
-_AGENTS = re.compile(r"\b[a-z]{3,}(?:ers|ors|ists|ians)\b")
+_AGENTS = re.compile(r"\b[a-z]{3,}(?:ers|ors|ists|ians|man|men|woman|women)\b")
 _NOT_AGENTS = frozenset("""others numbers orders papers matters centers centres corners powers letters errors factors
     sectors floors doors colors colours hours flavours flavors towers waters borders markers chapters filters layers
     meters metres monitors motors parameters quarters rivers shelters stickers tiers computers offers answers
@@ -163,6 +180,9 @@ _YOU = re.compile(rf"\b(?:you|u|ur|your|yours|you{_APOSTROPHE}re|youre)\b")
 _PERSON_AFTER = re.compile(
     r"^(?:(?:and|but)\s+)?(?:so\s+(?:are|is|was|were)|(?:just\s+|much\s+|exactly\s+)?like|same\s+as|as\s+(?:are|is|was)|"
     r"even\s+(?:for|by)|typical\s+(?:of|for)|coming\s+from|you\s+too)\b")
+_WORDS_OF_A_WRITER = re.compile(
+    rf"^(?:to\s+(?:write|say|post|type|tweet|comment|read|publish|print)|(?:i|i{_APOSTROPHE}ve|i\s+have|you|you{_APOSTROPHE}ve)"
+    r"(?:\s+ever)?\s+(?:read|seen|heard|written|said|posted))\b")
 _VOCATIVE = re.compile(r"^(?:mate|mates|buddy|pal|dude|sir|madam|love|son|sunshine|champ|karen|lads?)\b\s*(?:[,.!?]|$)")
 _CLAUSE_END = re.compile(r"[.!?;,:\n]")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
@@ -192,18 +212,33 @@ def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, wr
     if _mentions_people(text[start:stop], start, written_as_name):
         return True
     raw = text[adjective[1]:stop].strip()
-    if _PERSON_AFTER.match(raw.lstrip(",:-\u2013\u2014 ")) or _PERSON_AFTER.match(text[stop:].lstrip(" .!?;\n")):
-        return True  # "... and so is he", "... So are you."
+    if _PERSON_AFTER.match(raw.lstrip(",:-\u2013\u2014 ")):  # "... and so is he"
+        return True
+    after = _SENTENCE_END.search(text, stop + 1)
+    following = text[stop + 1:after.start() if after else len(text)]
+    if _PERSON_AFTER.match(following.strip()) or _YOU.search(following) or _mentions_people(
+            following, stop + 1, written_as_name):  # "Your plan is stupid. Then again, so are you."
+        return True
     if raw.startswith(",") and _VOCATIVE.match(raw[1:].strip()):  # "That's pathetic, mate."
         return True
     clause = text[max((c.end() for c in _CLAUSE_END.finditer(text, start, m.start())), default=start):m.start()]
     if attributive:
-        if any(w not in ADJECTIVES for w in _BETWEEN_COMMA.findall(text[adjective[1]:noun[0]])):
+        between = text[adjective[1]:noun[0]]
+        if any(w not in ADJECTIVES for w in _BETWEEN_COMMA.findall(between)):
             return True
-        return text[noun[0]:noun[1]] in _PERSONABLE and not re.search(r"\b(?:this|that|it|what)\b", clause)
-    if m.group(1):  # a noun subject needs its determiner
+        if not all(_may_stand_between(w) for w in _WORDS.findall(between)):  # "typical moronic labourite logic"
+            return True
+        if re.search(r"\btypical\s*$", text[start:adjective[0]]) or not _AFTER_NOUN.match(text[noun[1]:].lstrip()):
+            return True
+        if text[noun[0]:noun[1]] in _PERSONABLE:  # "what a stupid thing to do", not "... to write", "I've read",
+            return (not re.search(r"\b(?:this|that|it|what)\b", clause)  # nor "a useless product of eton"
+                    or bool(_WORDS_OF_A_WRITER.match(text[noun[1]:].lstrip()))
+                    or text[noun[1]:].lstrip().startswith("of "))
+        return False
+    if noun[0] >= 0:  # a noun subject needs its determiner
         return not _DETERMINED.search(text[start:noun[0]])
-    # "this", "that", "it" may take up the sentence before: "Look at the mayor on TV. It's pathetic."
+    # an extraposed "it" ("it's stupid to close the library") after a sentence about someone: "Did you see
+    # the mayor? It's ridiculous to ..."
     begin = max((e.end() for e in _SENTENCE_END.finditer(text, 0, max(start - 1, 0))), default=0)
     return bool(_YOU.search(text[begin:start])) or _mentions_people(text[begin:start], begin, written_as_name)
 
@@ -218,10 +253,13 @@ def idea_criticism_spans(text: str, written_as_name=None) -> list[tuple[int, int
     if ADJECTIVES.isdisjoint(_WORDS.findall(text)):  # most comments: no pattern to try
         return []
     found = set()
-    for pattern in (_ATTRIBUTIVE, _PREDICATIVE):
+    for pattern in (_ATTRIBUTIVE, _PREDICATIVE, _EXTRAPOSED):
         for m in pattern.finditer(text):
             attributive = pattern is _ATTRIBUTIVE
-            adjective, noun = (m.span(1), m.span(2)) if attributive else (m.span(2), m.span(1))
+            if pattern is _EXTRAPOSED:
+                adjective, noun = m.span(1), (-1, -1)
+            else:
+                adjective, noun = (m.span(1), m.span(2)) if attributive else (m.span(2), m.span(1))
             if not _about_people(text, m, attributive, adjective, noun, written_as_name):
                 found.add(adjective)
     return sorted(found)

@@ -30,9 +30,9 @@ BARS["figurative_violence"] = 0.6
 # Insult words aimed at things ("This is a stupid plan.", "What an idiotic policy.") read as personal
 # attacks until the scorer read their target (moderation.targets): 6 of the 12 insulting_an_idea cases
 # passed before, 12 after. idea_criticism and insult_at_person were written afterwards by a helper that
-# saw neither the rule nor the model (60 each, the same words aimed at things and at people): 49 -> 56
-# and 39 -> 39 of 60 with the rule (57 and 39 with its first version, which two reviews narrowed).
-BARS["idea_criticism"] = 0.9
+# saw neither the rule nor the model (60 each, the same words aimed at things and at people): 49 -> 54
+# and 39 -> 39 of 60 with the rule (57 and 39 with its first version, which three reviews narrowed).
+BARS["idea_criticism"] = 0.85
 # Known weakness (README): rarer insults ("an absolute halfwit", "a total nutcase", "out of her tiny
 # mind") score under 0.5; the bar guards the 39 of 60 the model gets.
 BARS["insult_at_person"] = 0.6

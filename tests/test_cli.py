@@ -180,7 +180,7 @@ def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decide
 
 
 def test_explain_names_an_insult_word_read_as_aimed_at_a_thing():
-    text = "What a <b>STUPID</b> plan. The mayor is a moron."
+    text = "What a <b>STUPID</b> plan. It costs millions. The mayor is a moron."
     result = run("explain", text)
     assert result.returncode == 0, result.stderr
     assert "aimed at a thing, read as 'bad' by personal_attack and toxicity: [10:16] 'STUPID'" in result.stdout

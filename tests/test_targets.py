@@ -23,13 +23,13 @@ def _aimed_at_things(text: str) -> list[str]:
     ("Honestly the dumbest bus timetable I have ever seen.", ["dumbest"]),
     ("This law is insane.", ["insane"]),
     ("The new parking rules are utterly pathetic.", ["pathetic"]),
-    ("That's ridiculous.", ["ridiculous"]),
-    ("It's just plain stupid.", ["stupid"]),
+    ("It's ridiculous that we pay for this.", ["ridiculous"]),  # "it" with its real subject after it
+    ("It's stupid to close the library.", ["stupid"]),
     ("Half-baked scheme.", ["half-baked"]),
     ("A STUPID plan.", ["stupid"]),  # read after normalisation
     ("A st*pid plan.", ["stupid"]),
-    ("This is a stupid plan. The mayor is a moron.", ["stupid"]),  # the sentence about a thing only
-    ("That’s ridiculous.", ["ridiculous"]),  # a curly apostrophe, as phones send it
+    ("This is a stupid plan. It costs too much. The mayor is a moron.", ["stupid"]),  # the sentences about things
+    ("The plan’s ridiculous.", ["ridiculous"]),  # a curly apostrophe, as phones send it
     ("This stupid bill will cost us.", ["stupid"]),
     ("What a stupid thing to do.", ["stupid"]),
     ("Your argument is stupid.", ["stupid"]),
@@ -96,6 +96,20 @@ def test_insult_words_aimed_at_things_are_found(text, words):
     "Read your own comment. That's pathetic.",
     "Look at the mayor on TV. It's pathetic.",
     "Typical stupid commie argument.",
+    # "This", "that" and "it" take up what came before, as often a person's act or words as a thing; and
+    # forms of address, handles, faction words, compounds and the sentence after (a third review).
+    "That's ridiculous.",
+    "It's just plain stupid.",
+    "That's pathetic, OP.",
+    "Bro, that's pathetic.",
+    "@jim_b that's idiotic.",
+    "Did you even read the article? Seriously. That's pathetic.",
+    "What an idiotic thing to write.",
+    "That's the stupidest thing I've read all week.",
+    "What a useless point guard.",
+    "Typical moronic labourite logic.",
+    "Your plan is stupid. Then again, so are you.",
+    "This is a stupid plan. The mayor is a moron.",
 ])
 def test_insult_words_aimed_at_people_are_not(text):
     assert _aimed_at_things(text) == []
@@ -159,7 +173,7 @@ def test_scorer_only_lowers_attack_and_toxicity(scorer, monkeypatch):
 
 
 def test_an_attack_beside_criticism_of_an_idea_is_still_an_attack(scorer):
-    text = "This is a stupid plan. The mayor is a moron."
+    text = "This is a stupid plan. It costs too much. The mayor is a moron."
     score = scorer.score(text)
     assert score.scores["personal_attack"] >= 0.5 and score.idea_reading is not None
     evidence = [e for e in scorer.explain(text, score=score) if e.label == "personal_attack"]
