@@ -23,8 +23,8 @@ sentence about things:
   act or words as a thing ("That's pathetic, OP.", "Did you even read the article? That's pathetic.");
 - the nouns are things people propose, decide, build or write, never people nor words that name one
   in a common phrase ("a ludicrous figure", "a role model", "a waste of oxygen"); "thing", "product"
-  and "mistake" count only after "this", "that", "it" or "what", and not as words someone wrote ("what
-  an idiotic thing to write");
+  and "mistake" count only as an act ("what a stupid thing to do"), not as words someone wrote ("what
+  an idiotic thing to write") nor anything else ("the most brain-dead thing on this site");
 - the phrase is a phrase about a thing: between the adjective and its noun only adjectives, listed
   nouns and common modifiers ("the dumbest bus timetable", not "typical moronic labourite logic"); the
   noun ends its phrase ("the column's stupid author", "idiotic law-makers", "a useless point guard");
@@ -97,7 +97,11 @@ _PERSON = """
     pundit pundits expert experts economist economists scientist scientists activist activists protester protesters
     voter voters supporter supporters fan fans critic critics commenter commenters poster posters reader readers
     user users mod mods moderator moderators wonk wonks hawk hawks shill shills cheat cheats criminal criminals
-    thief thieves liar liars hypocrite hypocrites coward cowards
+    thief thieves liar liars hypocrite hypocrites coward cowards buffoon buffoons numpty numpties halfwit halfwits
+    nutcase nutcases nutter nutters pillock pillocks prat prats twit twits plonker plonkers dimwit dimwits nitwit
+    nitwits imbecile imbeciles cretin cretins dolt dolts dunce dunces jobsworth jobsworths grifter grifters crook
+    crooks scumbag scumbags weasel weasels rat rats snake snakes pig pigs cow cows account accounts sec member
+    members
 """.split()
 _PRONOUNS = f"""you u ur yer yourself yourselves he she him they them themselves himself herself you're youre he's
     she's they're who whoever whom anyone anybody everyone everybody someone somebody those {NAME_PLACEHOLDER}
@@ -111,7 +115,7 @@ _INTENSIFIERS = """most so really utterly totally completely absolutely just pla
     honestly seriously""".split()
 _APOSTROPHE = "['\u2019\u02bc]"  # phones and editors send a curly apostrophe by default
 # Nouns that also name people ("Biden is the most useless thing in Washington", "a silly little thing"):
-# counted only where "this", "that", "it" or "what" is the subject ("what a stupid thing to do").
+# counted only as an act, followed by "to" and a verb ("what a stupid thing to do").
 _PERSONABLE = {"thing", "things", "product", "products", "mistake", "mistakes", "error", "errors", "figures"}
 
 
@@ -169,11 +173,19 @@ _DETERMINED = re.compile(
 _PERSON_WORD = re.compile(rf"\b(?:{_alternation(_PERSON + _PRONOUNS)})(?![a-z'\u2019-])|@\w")
 # Plural words for people by what they do ("defenders of this law are pathetic"), bar common words with
 # those endings that are not people.
-_AGENTS = re.compile(r"\b[a-z]{3,}(?:ers|ors|ists|ians|man|men|woman|women)\b")
+_AGENTS = re.compile(r"\b[a-z]{3,}(?:ers?|ors?|ists?|ians?|man|men|woman|women)\b")
 _NOT_AGENTS = frozenset("""others numbers orders papers matters centers centres corners powers letters errors factors
     sectors floors doors colors colours hours flavours flavors towers waters borders markers chapters filters layers
     meters metres monitors motors parameters quarters rivers shelters stickers tiers computers offers answers
-    theories considers covers delivers remembers suffers wonders discovers gathers lowers raises""".split())
+    theories considers covers delivers remembers suffers wonders discovers gathers lowers raises
+    other another under after ever never whatever however wherever whenever either neither better number matter order
+    paper water center centre corner power rather together whether letter error factor sector floor door color colour
+    hour flavour flavor tower border marker chapter filter layer meter metre monitor motor parameter quarter river
+    shelter sticker tier computer offer answer consider cover deliver remember suffer wonder discover gather lower
+    later earlier further proper super clever silver summer winter october november december september register
+    character master disaster major minor mirror favour favor honour honor behaviour behavior terror horror tractor
+    vector corridor anchor insist resist assist persist consist twist median human roman german woman women
+    manner banner dinner corner sooner longer bigger smaller greater higher over cancer""".split())
 _YOU = re.compile(rf"\b(?:you|u|ur|your|yours|you{_APOSTROPHE}re|youre)\b")
 # A person named after it, whatever follows the cue: "... and so is he", "just like you", "same as you",
 # "even for you"; also at the start of the next sentence ("Your plan is stupid. So are you.").
@@ -184,7 +196,6 @@ _WORDS_OF_A_WRITER = re.compile(
     rf"^(?:to\s+(?:write|say|post|type|tweet|comment|read|publish|print)|(?:i|i{_APOSTROPHE}ve|i\s+have|you|you{_APOSTROPHE}ve)"
     r"(?:\s+ever)?\s+(?:read|seen|heard|written|said|posted))\b")
 _VOCATIVE = re.compile(r"^(?:mate|mates|buddy|pal|dude|sir|madam|love|son|sunshine|champ|karen|lads?)\b\s*(?:[,.!?]|$)")
-_CLAUSE_END = re.compile(r"[.!?;,:\n]")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 
 _WORDS = re.compile(r"[a-z]+(?:-[a-z]+)*")
@@ -221,7 +232,6 @@ def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, wr
         return True
     if raw.startswith(",") and _VOCATIVE.match(raw[1:].strip()):  # "That's pathetic, mate."
         return True
-    clause = text[max((c.end() for c in _CLAUSE_END.finditer(text, start, m.start())), default=start):m.start()]
     if attributive:
         between = text[adjective[1]:noun[0]]
         if any(w not in ADJECTIVES for w in _BETWEEN_COMMA.findall(between)):
@@ -230,10 +240,9 @@ def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, wr
             return True
         if re.search(r"\btypical\s*$", text[start:adjective[0]]) or not _AFTER_NOUN.match(text[noun[1]:].lstrip()):
             return True
-        if text[noun[0]:noun[1]] in _PERSONABLE:  # "what a stupid thing to do", not "... to write", "I've read",
-            return (not re.search(r"\b(?:this|that|it|what)\b", clause)  # nor "a useless product of eton"
-                    or bool(_WORDS_OF_A_WRITER.match(text[noun[1]:].lstrip()))
-                    or text[noun[1]:].lstrip().startswith("of "))
+        if text[noun[0]:noun[1]] in _PERSONABLE:  # only an act: "what a stupid thing to do", not "... to write"
+            rest = text[noun[1]:].lstrip()
+            return not re.match(r"to\s+[a-z]+", rest) or bool(_WORDS_OF_A_WRITER.match(rest))
         return False
     if noun[0] >= 0:  # a noun subject needs its determiner
         return not _DETERMINED.search(text[start:noun[0]])

@@ -1,5 +1,6 @@
 """Insult words aimed at things, not people (moderation.targets), and how the scorer reads them."""
 
+import json
 import re
 from functools import partial
 
@@ -8,6 +9,8 @@ import pytest
 import moderation.scorer as scorer_module
 from moderation.normalise import normalise
 from moderation.targets import idea_criticism_spans, neutralise_idea_criticism
+
+from .conftest import ROOT
 
 
 def _aimed_at_things(text: str) -> list[str]:
@@ -207,3 +210,16 @@ def test_the_pieces_of_a_long_text_keep_no_reading_once_joined(scorer):
     pieces = scorer.score_pieces(["This is a stupid plan. " * 1000])[0]
     assert len(pieces) > 1 and all(p.idea_reading is not None for _, _, p in pieces)
     assert scorer_module.worst_of([p for _, _, p in pieces]).idea_reading is None
+
+
+# Personal attacks that helpers wrote to get past earlier versions of the rule (reviews 2 and 3; their
+# patterns are in the "pattern" field). The rule must leave them as written; the two it still reads are
+# criticism of an argument or a column with the person in another sentence, which the policy allows.
+ATTACKS = [json.loads(line) for line in (ROOT / "data" / "behaviour" / "idea_rule_attacks.jsonl").read_text().splitlines()]
+STILL_READ = {"Your argument is moronic. Consider the source.", "The author should be ashamed.\n\nThis column is pathetic."}
+
+
+def test_the_attacks_written_to_get_past_the_rule_are_read_as_written():
+    assert len(ATTACKS) >= 190
+    read = {a["text"] for a in ATTACKS if _aimed_at_things(a["text"])}
+    assert read == STILL_READ
