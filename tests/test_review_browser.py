@@ -313,6 +313,25 @@ def test_a_decision_on_the_comment_s_page_can_be_corrected_from_the_same_card(se
     assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
 
 
+def test_a_slip_is_corrected_from_my_decisions(server, page, seed_into):
+    app, base = server
+    seed_into(app, "slip", "You fool.")
+    page.goto(f"{base}/review/queue/pending")  # the queue takes the comment in
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    with db.transaction(app.extensions["moderation"].engine) as conn:  # approved a few cards ago
+        item = _rows(app, "review_items")[0]
+        db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "mod", None, None)
+    page.goto(f"{base}/review/mine")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert page.inner_text(".card p.decided").startswith("approved by mod at ")
+    page.keyboard.press("d")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash .flash.info:has-text('Rejected comment slip.')")
+    assert page.locator(".card").count() == 1  # the card stays on this page, showing the new decision
+    assert page.inner_text(".card p.decided").startswith("rejected by mod at ")
+    assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
+
+
 def _overflow(tab) -> int:
     return tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
