@@ -171,8 +171,8 @@ _DETERMINED = re.compile(
     rf"\b(?:the|this|that|these|those|a|an|your|his|her|their|our|my|its|[a-z]+{_APOSTROPHE}s)"
     r"(?:\s+[a-z-]+){0,2}\s*$")
 _PERSON_WORD = re.compile(rf"\b(?:{_alternation(_PERSON + _PRONOUNS)})(?![a-z'\u2019-])|@\w")
-# Plural words for people by what they do ("defenders of this law are pathetic"), bar common words with
-# those endings that are not people.
+# Words for people by what they do ("defenders of this law are pathetic", "an idiotic commissioner"), bar
+# common words with those endings that are not people.
 _AGENTS = re.compile(r"\b[a-z]{3,}(?:ers?|ors?|ists?|ians?|man|men|woman|women)\b")
 _NOT_AGENTS = frozenset("""others numbers orders papers matters centers centres corners powers letters errors factors
     sectors floors doors colors colours hours flavours flavors towers waters borders markers chapters filters layers
@@ -184,7 +184,7 @@ _NOT_AGENTS = frozenset("""others numbers orders papers matters centers centres 
     shelter sticker tier computer offer answer consider cover deliver remember suffer wonder discover gather lower
     later earlier further proper super clever silver summer winter october november december september register
     character master disaster major minor mirror favour favor honour honor behaviour behavior terror horror tractor
-    vector corridor anchor insist resist assist persist consist twist median human roman german woman women
+    vector corridor anchor insist resist assist persist consist twist median human roman german
     manner banner dinner corner sooner longer bigger smaller greater higher over cancer""".split())
 _YOU = re.compile(rf"\b(?:you|u|ur|your|yours|you{_APOSTROPHE}re|youre)\b")
 # A person named after it, whatever follows the cue: "... and so is he", "just like you", "same as you",
@@ -217,6 +217,11 @@ def _mentions_people(sentence: str, offset: int, written_as_name) -> bool:
                                                for w in _WORDS.finditer(sentence))
 
 
+def _addresses_or_names(text: str, offset: int, written_as_name) -> bool:
+    """Whether a neighbouring sentence speaks to the reader ("your", "you") or names a person."""
+    return bool(_YOU.search(text)) or _mentions_people(text, offset, written_as_name)
+
+
 def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, written_as_name) -> bool:
     """Whether the sentence of a match is (or may be) about a person, so the rule leaves it as written."""
     start, stop = _sentence(text, m.start(), adjective[1])
@@ -227,9 +232,8 @@ def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, wr
         return True
     after = _SENTENCE_END.search(text, stop + 1)
     following = text[stop + 1:after.start() if after else len(text)]
-    if _PERSON_AFTER.match(following.strip()) or _YOU.search(following) or _mentions_people(
-            following, stop + 1, written_as_name):  # "Your plan is stupid. Then again, so are you."
-        return True
+    if _PERSON_AFTER.match(following.strip()) or _addresses_or_names(following, stop + 1, written_as_name):
+        return True  # "Your plan is stupid. Then again, so are you."
     if raw.startswith(",") and _VOCATIVE.match(raw[1:].strip()):  # "That's pathetic, mate."
         return True
     if attributive:
@@ -249,7 +253,7 @@ def _about_people(text: str, m: re.Match, attributive: bool, adjective, noun, wr
     # an extraposed "it" ("it's stupid to close the library") after a sentence about someone: "Did you see
     # the mayor? It's ridiculous to ..."
     begin = max((e.end() for e in _SENTENCE_END.finditer(text, 0, max(start - 1, 0))), default=0)
-    return bool(_YOU.search(text[begin:start])) or _mentions_people(text[begin:start], begin, written_as_name)
+    return _addresses_or_names(text[begin:start], begin, written_as_name)
 
 
 def idea_criticism_spans(text: str, written_as_name=None) -> list[tuple[int, int]]:

@@ -8,7 +8,7 @@ from webhook import db
 
 from . import auth
 from .auth import admin_required, login_required
-from .queue import MAX_PAGE
+from .queue import page_arg
 
 __all__ = ["bp"]
 
@@ -28,7 +28,7 @@ def _counts() -> dict:
 @bp.get("/audit")
 @login_required
 def audit():
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)  # an offset the database can hold
+    page = page_arg()
     actor = request.args.get("actor", "").strip() or None
     with db.connect(_engine()) as conn:
         lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor)

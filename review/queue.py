@@ -14,14 +14,14 @@ from . import actions, search
 from .auth import login_required, safe_next, signed_in_required
 from .cards import REJECTION_CODES_ALL, build_cards, classify, effective_status
 
-__all__ = ["QUEUE_TITLES", "bp", "queue_counts", "sync"]
+__all__ = ["MAX_PAGE", "QUEUE_TITLES", "bp", "page_arg", "queue_counts", "sync"]
 
 QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected", "approved": "Approved"}
 PAGE_SIZE = 50
 MAX_PAGE = 100_000  # a page number past it is read as this one: an offset the database can hold
 
 
-def _page() -> int:
+def page_arg() -> int:
     """The page asked for, from 1 to MAX_PAGE (a page past the end lists nothing)."""
     return min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
 _FILTERS = ("site_id", "article_id", "author_id", "label", "q")
@@ -82,7 +82,7 @@ def show(name: str):
     if name not in QUEUE_TITLES:
         abort(404, f"There is no queue called {name!r}.")
     filters, order = _filters(), "risk" if request.args.get("order") == "risk" else "newest"
-    page = _page()
+    page = page_arg()
     offset, found = (page - 1) * PAGE_SIZE, None
     with db.connect(_svc().engine) as conn:
         counts = db.review_counts(conn, {})  # the header's badges: whole queues, whatever the filters
@@ -103,7 +103,7 @@ def show(name: str):
 def mine():
     """The comments the signed-in moderator decided (and nobody has since), newest decision first: where a
     mistaken decision is found again and corrected."""
-    page = _page()
+    page = page_arg()
     with db.connect(_svc().engine) as conn:
         items = db.decided_by(conn, g.user["username"], PAGE_SIZE, (page - 1) * PAGE_SIZE)
         total = db.decided_by_count(conn, g.user["username"])
