@@ -321,15 +321,20 @@ def test_a_slip_is_corrected_from_my_decisions(server, page, seed_into):
     with db.transaction(app.extensions["moderation"].engine) as conn:  # approved a few cards ago
         item = _rows(app, "review_items")[0]
         db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "mod", None, None)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
     page.goto(f"{base}/review/mine")
     page.wait_for_selector("body[data-ready='1'] .card.selected")
     assert page.inner_text(".card p.decided").startswith("approved by mod at ")
+    page.keyboard.press("x")  # bulk selection is for queue pages: here the key does nothing, and throws nothing
+    assert page.locator("input[type=checkbox]").count() == 0
     page.keyboard.press("d")
     page.keyboard.press("Enter")
     page.wait_for_selector("#flash .flash.info:has-text('Rejected comment slip.')")
     assert page.locator(".card").count() == 1  # the card stays on this page, showing the new decision
     assert page.inner_text(".card p.decided").startswith("rejected by mod at ")
     assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
+    assert errors == []
 
 
 def _overflow(tab) -> int:

@@ -121,6 +121,20 @@ def test_my_decisions_lists_mine_in_force_newest_first_and_corrects_from_there(r
     assert editor_client.get("/review/mine").status_code == 403
 
 
+def test_only_queue_pages_offer_bulk_selection(mod_client, seed):
+    """A checkbox belongs to the bulk form, which only queue pages have: elsewhere it would select for nothing."""
+    seed("c1", "You idiot.")
+    seed("c2", "You fool.")
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c2", "approve")).status_code == 200
+    queue = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert '<form id="bulk"' in queue and queue.count('type="checkbox" form="bulk"') == 1
+    for path in ("/review/mine", "/review/comment?site_id=default&comment_id=c1",
+                 "/review/author?site_id=default&author_id=u1"):
+        page = mod_client.get(path).get_data(as_text=True)
+        assert 'class="card' in page, path
+        assert 'type="checkbox"' not in page and '<form id="bulk"' not in page, path
+
+
 def test_a_decision_s_answer_says_what_its_card_now_shows_so_the_moderator_can_correct_it(review_app, mod_client, seed):
     seed("c1", "You idiot.")
     path = "/review/comment?site_id=default&comment_id=c1"

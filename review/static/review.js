@@ -252,7 +252,11 @@
       case "d": openReject(); break;
       case "b": act("form.author-blocked", false); break;
       case "p": act("form.author-premod", false); break;
-      case "x": if (current >= 0) { const box = cards[current].querySelector("input[type=checkbox]"); box.checked = !box.checked; } break;
+      case "x": {  // pages without a bulk form have no checkboxes
+        const box = current >= 0 && cards[current].querySelector("input[type=checkbox]");
+        if (box) { box.checked = !box.checked; }
+        break;
+      }
       case "o": if (current >= 0) { cards[current].querySelector("a.cid").click(); } break;
       case "?": if (help.open) { help.close(); } else { help.showModal(); } break;
       default: return;
