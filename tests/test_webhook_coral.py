@@ -326,6 +326,32 @@ def test_unknown_events_are_stored_and_acknowledged(app, client):
     assert row.type == "COMMENT_FEATURED" and row.payload["data"]["something"][2] == {"new": True}
 
 
+@pytest.mark.parametrize("data", [
+    {"commentID": "c-1", "siteID": "site-main", "status": ["REJECTED"]},  # a status that is no string
+    {"commentID": "c-1", "siteID": "site-main", "status": {"a": 1}},
+    {"commentID": 5, "siteID": "site-main", "status": "REJECTED"},  # no usable comment id
+    {"siteID": "site-main", "status": "APPROVED"},
+    {"commentID": "c\u0000-1", "siteID": "site-main", "status": "REJECTED"},  # an id the API refuses
+    {"commentID": "c" * 201, "siteID": "site-main", "status": "REJECTED"},
+    {"commentID": "c-1", "siteID": "\ud800", "status": "REJECTED"},
+])
+def test_an_odd_decision_event_is_stored_and_audited_but_makes_no_label(app, client, data):
+    body = json.dumps({"id": "ev-odd", "type": "COMMENT_LEFT_MODERATION_QUEUE", "data": data}).encode()
+    assert post_event(client, body).status_code == 204
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        assert db.count(conn, "coral_events") == 1 and db.count(conn, "labels") == 0
+        audit = conn.execute(sa.select(db.audit_log).where(db.audit_log.c.event == "coral_event")).all()
+    assert len(audit) == 1
+
+
+@pytest.mark.parametrize("story_id", ["a\u0000b", "\udc80", "s" * 201])
+def test_a_story_id_the_api_would_refuse_is_not_rewritten_into_an_article(app, client, story_id):
+    body = json.dumps({"id": "ev-7", "type": "STORY_CREATED", "data": {"storyID": story_id, "siteID": "site-main"}})
+    assert post_event(client, body.encode()).status_code == 204
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        assert db.count(conn, "coral_events") == 1 and db.count(conn, "articles") == 0
+
+
 def test_events_need_a_valid_signature(client):
     body = _event("ev-4", "STORY_CREATED", {"storyID": "s", "siteID": "x"})
     assert_error_shape(post_event(client, body, secret="wrong"), 401)

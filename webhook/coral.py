@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from . import db
-from .inputs import check, parse_json, raw_body, require_json, scrub
+from .inputs import check, parse_json, raw_body, require_json, scrub, scrub_text
 from .openapi import CORAL_REJECTION_CODES
 from .service import CommentIn, database_unavailable, moderate, service
 from .signing import verify_coral
@@ -26,13 +26,18 @@ _FLAG_TOXIC = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}
 _DECISIONS = {"REJECTED": 1.0, "APPROVED": 0.0}
 
 
-def _body(schema_name: str) -> dict:
+def _unscrubbed(schema_name: str) -> dict:
+    """The signed body, checked against its schema, strings as sent (see :func:`scrub`)."""
     raw = raw_body()
     verify_coral(request.headers, raw, service().coral_secrets)
     require_json()
     data = parse_json(raw, scrub_strings=False)
     check(current_app.config["REQUEST_VALIDATORS"][schema_name], data)
-    return scrub(data)
+    return data
+
+
+def _body(schema_name: str) -> dict:
+    return scrub(_unscrubbed(schema_name))
 
 
 def comment_key(body: dict) -> str:
@@ -79,29 +84,43 @@ def moderate_comment():
 
 @bp.post("/events")
 def receive_event():
-    event = _body("CoralEvent")
+    event = _unscrubbed("CoralEvent")
+    ids = _ids(event)
+    scrub(event)
     try:
         with db.transaction(service().engine) as conn:
             if db.insert_coral_event(conn, event["id"], event["type"], event.get("tenantID"), event):
-                _apply(conn, event)
+                _apply(conn, event, ids)
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
     return _no_content()
 
 
-def _apply(conn, event: dict) -> None:
+def _ids(event: dict) -> dict[str, str | None]:
+    """The event's site, story and comment ids, each None unless a string that can be stored as sent.
+
+    Coral's events are stored whatever they hold (their payload with NUL and unpaired surrogates
+    replaced), but an id the API would refuse (such a character, or over 200 characters) is not
+    rewritten into one Coral never sent: it names no article or comment.
+    """
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    return {key: value if isinstance(value, str) and 0 < len(value) <= 200 and scrub_text(value) == value else None
+            for key, value in ((key, data.get(key)) for key in ("siteID", "storyID", "commentID"))}
+
+
+def _apply(conn, event: dict, ids: dict[str, str | None]) -> None:
     """Turn what an event tells us into articles and labels; other events are only stored."""
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    site_id, story_id = _text(data.get("siteID")), _text(data.get("storyID"))
+    site_id, story_id, comment_id = ids["siteID"], ids["storyID"], ids["commentID"]
+    status = data.get("status") if isinstance(data.get("status"), str) else None
     if event["type"] == "STORY_CREATED" and site_id and story_id:
         db.note_article(conn, site_id, story_id, _text(data.get("storyURL"), 2000), source="coral")
-    elif event["type"] == "COMMENT_LEFT_MODERATION_QUEUE" and data.get("status") in _DECISIONS and site_id:
-        comment_ref = f"coral:{_text(data.get('commentID'), 300)}"
-        db.insert_label(conn, site_id, comment_ref, None, "moderator_decision", _DECISIONS[data["status"]],
+    elif event["type"] == "COMMENT_LEFT_MODERATION_QUEUE" and status in _DECISIONS and site_id and comment_id:
+        db.insert_label(conn, site_id, f"coral:{comment_id}", None, "moderator_decision", _DECISIONS[status],
                         source="coral:COMMENT_LEFT_MODERATION_QUEUE",
                         provenance={"event_id": event["id"], "tenantID": event.get("tenantID"),
                                     "storyID": story_id, "queue": _text(data.get("queue")),
-                                    "status": data["status"], "createdAt": event.get("createdAt")})
+                                    "status": status, "createdAt": event.get("createdAt")})
     db.insert_audit(conn, "coral_event", site_id, event["id"], {"type": event["type"]})
 
 
