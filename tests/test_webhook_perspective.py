@@ -117,6 +117,24 @@ def test_the_same_feedback_sent_twice_is_stored_once(any_db_client):
     assert _rows(any_db_client.application, "audit_log") == 3, "only feedback that was stored is audited"
 
 
+def test_a_moderator_who_changes_their_mind_back_has_the_last_decision_stored_last(any_db_client):
+    """reject, approve, reject: the third is no resend of the first, and the export keeps the latest label."""
+    body = json.loads(fixture_bytes("perspective", "coral-suggestscore.json"))
+    for value in (1, 0, 1, 1):
+        body["attributeScores"]["TOXICITY"]["summaryScore"]["value"] = value
+        assert post(any_db_client, SUGGEST, body).status_code == 200
+    untokened = {k: v for k, v in body.items() if k != "clientToken"}
+    for value in (1, 0, 1):
+        untokened["attributeScores"]["TOXICITY"]["summaryScore"]["value"] = value
+        assert post(any_db_client, SUGGEST, untokened).status_code == 200
+    with db.connect(any_db_client.application.extensions["moderation"].engine) as conn:
+        assert [label["value"] for label in db.labels_for(conn, "comment:c-91e2")] == [1.0, 0.0, 1.0]
+        untokened_values = conn.execute(sa.select(db.labels.c.value).where(db.labels.c.comment_ref.is_(None))
+                                        .order_by(db.labels.c.id)).scalars().all()
+    assert untokened_values == [1.0, 0.0, 1.0]
+    assert _rows(any_db_client.application, "audit_log") == 6
+
+
 def test_a_client_token_is_stored_up_to_200_characters(any_db_client):
     """A stored token is a labels index key: PostgreSQL refuses index keys over about 2,700 bytes."""
     body = json.loads(fixture_bytes("perspective", "coral-suggestscore.json"))

@@ -658,34 +658,35 @@ def insert_label(conn, site_id: str, comment_ref: str | None, text: str | None, 
                                  "scores": scores, "model_version": model_version})
 
 
-def _same_label(same_ref):
-    return sa.select(labels.c.id).where(
+def _latest_label(same_ref):
+    return sa.select(labels.c.value).where(
         labels.c.site_id == _P("site_id"), same_ref, labels.c.label == _P("label"),
-        labels.c.value == _P("value"), labels.c.source == _P("source"),
-        labels.c.text.is_not_distinct_from(_P("text"))).limit(1)
+        labels.c.source == _P("source"), labels.c.text.is_not_distinct_from(_P("text"))
+    ).order_by(labels.c.id.desc()).limit(1)
 
 
 # "=" and "IS NULL", not IS NOT DISTINCT FROM, which PostgreSQL cannot look up in an index.
-_SAME_LABEL = _same_label(labels.c.comment_ref == _P("comment_ref"))
-_SAME_LABEL_NO_REF = _same_label(labels.c.comment_ref.is_(None))
+_LATEST_LABEL = _latest_label(labels.c.comment_ref == _P("comment_ref"))
+_LATEST_LABEL_NO_REF = _latest_label(labels.c.comment_ref.is_(None))
 
 
 def insert_labels_once(conn, site_id: str, comment_ref: str | None, text: str | None, values: dict[str, float],
                        source: str, provenance: dict) -> dict[str, float]:
-    """Store feedback labels (label: value) for one comment, each unless the same one (site, comment,
-    text, label, value, source) is stored already, so a client that resends its feedback counts once;
-    return the labels stored."""
+    """Store feedback labels (label: value) for one comment, each unless the latest one stored for the
+    same site, comment, text, label and source has the same value, so a client that resends its
+    feedback counts once while a changed mind (reject, approve, reject again) is kept, the latest
+    decision last; return the labels stored."""
     if conn.dialect.name == "postgresql":  # two resends at once must not both find nothing (SQLite: BEGIN IMMEDIATE)
         # One lock per comment, whatever labels it gets: a lock per label, taken in the client's order,
         # let two resends that list them in different orders deadlock.
         key = hashlib.sha256(f"label\x1f{site_id}\x1f{comment_ref}".encode()).digest()[:8]
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(key, "big", signed=True)})
-    lookup = _SAME_LABEL_NO_REF if comment_ref is None else _SAME_LABEL
+    lookup = _LATEST_LABEL_NO_REF if comment_ref is None else _LATEST_LABEL
     stored = {}
     for label, value in values.items():
-        params = {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label, "value": value,
-                  "source": source}
-        if conn.execute(lookup, params).first() is None:
+        params = {"site_id": site_id, "comment_ref": comment_ref, "text": text, "label": label, "source": source}
+        latest = conn.execute(lookup, params).first()
+        if latest is None or latest.value != value:
             insert_label(conn, site_id, comment_ref, text, label, value, source, provenance)
             stored[label] = value
     return stored
