@@ -157,8 +157,11 @@ def _languages(body: dict, attributes: list[str], detected: str) -> list[str]:
         raise PerspectiveError("Invalid value at 'languages': expected a list of language codes.")
     unsupported = [x for x in languages if x.split("-")[0].lower() not in _SUPPORTED_LANGUAGES]
     if unsupported:
+        detected = "" if body.get("languages") else (
+            " (detected: the request named none" + (", and the comment's language could not be told"
+                                                     if detected == "und" else "") + ")")
         raise PerspectiveError(f"Attribute {attributes[0]} does not support request languages: "
-                               f"{', '.join(unsupported)}", error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE")
+                               f"{', '.join(unsupported)}{detected}", error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE")
     return languages
 
 
@@ -179,6 +182,9 @@ def analyze():
     languages = _languages(body, attributes, "en")  # check what the client named before scoring
     scorer = service().scorer
     score = scorer.score(text)
+    if score.empty:  # only markup, invisible characters or spaces: what the native API calls empty
+        raise PerspectiveError("Comment must be non-empty: it holds no text once markup and invisible characters "
+                               "are removed.", error_type="COMMENT_EMPTY")
     if not body.get("languages"):
         languages = _languages(body, attributes, score.language)
     scores = {}
