@@ -249,6 +249,18 @@ def test_an_article_sent_without_its_title_or_body_keeps_the_stored_ones(app, cl
     with db.connect(app.extensions["moderation"].engine) as conn:
         stored = db.articles_by_id(conn, "default", [ARTICLE["id"]])[ARTICLE["id"]]
     assert (stored["title"], stored["body"]) == ("Cycle lanes approved", ARTICLE["body"] + " Work starts in May.")
+    # A headline alone, to /v1/articles, keeps the body.
+    answer = signed_post(client, "/v1/articles", {"id": ARTICLE["id"], "title": "Cycle lanes: work starts in May"})
+    assert answer.status_code == 200 and answer.get_json()["title"] == "Cycle lanes: work starts in May"
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        stored = db.articles_by_id(conn, "default", [ARTICLE["id"]])[ARTICLE["id"]]
+    assert stored["body"] == ARTICLE["body"] + " Work starts in May."
+
+
+def test_an_article_with_neither_title_nor_body_is_refused_naming_body(client):
+    error = assert_error_shape(signed_post(client, "/v1/articles", {"id": "a-2", "url": "https://x.example/2"}), 422,
+                               "body")
+    assert error["message"] == "body: is required unless title is sent"
 
 
 def test_a_thread_is_judged_with_its_article_and_replies_in_context(client):

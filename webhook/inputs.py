@@ -123,6 +123,9 @@ def _field(error) -> str:
     if error.validator == "required":
         missing = next((p for p in error.validator_value if p not in error.instance), "")
         path = f"{path}.{missing}" if path else missing
+    elif error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+        first = error.validator_value[0]["required"][0]  # one of several fields is required: name the first
+        path = f"{path}.{first}" if path else first
     elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = error.schema.get("properties", {})
         extra = next((k for k in error.instance if k not in allowed), "")
@@ -132,6 +135,8 @@ def _field(error) -> str:
 
 _MESSAGES = {
     "required": lambda e: "is required",
+    "anyOf": lambda e: (f"is required unless {' or '.join(a['required'][0] for a in e.validator_value[1:])} is sent"
+                        if all(set(a) == {"required"} for a in e.validator_value) else scrub_text(e.message[:200])),
     "additionalProperties": lambda e: "is not a field this endpoint knows",
     "maxLength": lambda e: f"must be at most {e.validator_value} characters",
     "minLength": lambda e: f"must be at least {e.validator_value} characters",

@@ -51,7 +51,9 @@ def request_schemas(max_batch: int) -> dict[str, dict]:
         "Thread": _object({"site_id": _ID, "article": _object(_ARTICLE_FIELDS, ["id"]),
                            "comments": {"type": "array", "minItems": 1, "maxItems": max_batch,
                                         "items": thread_item}}, ["article", "comments"]),
-        "Article": _object({"site_id": _ID, **_ARTICLE_FIELDS}, ["id", "body"]),
+        # "body" or "title": a headline alone updates the stored one and keeps the body (as in a thread).
+        "Article": {**_object({"site_id": _ID, **_ARTICLE_FIELDS}, ["id"]),
+                    "anyOf": [{"required": ["body"]}, {"required": ["title"]}]},
         "CoralRequest": _object({
             "action": {"enum": ["NEW", "EDIT"]},
             "comment": _object({"body": _STR, "parentID": _OPT_ID}, ["body"], extra=True),
