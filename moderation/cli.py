@@ -270,8 +270,42 @@ def _json_line(obj) -> str:
     return line + "\n"
 
 
-def _open_out(name: str):
-    return contextlib.nullcontext(sys.stdout) if name == "-" else open(name, "w", encoding="utf-8")
+class _Output:
+    """The results stream: a write that fails (a full disk, a device that takes none) names --output."""
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+
+    def _do(self, method, *args):
+        try:
+            return method(*args)
+        except BrokenPipeError:  # the reader went away: main() stops quietly
+            raise
+        except OSError as exc:
+            raise InputError(f"--output {self.name}: cannot be written ({exc.strerror or exc})",
+                             field="output") from None
+
+    def write(self, text: str) -> None:
+        self._do(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._do(self.stream.flush)
+
+    def __enter__(self) -> _Output:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.stream is sys.stdout:
+            return
+        try:
+            self._do(self.stream.close)
+        except InputError:
+            if exc_type is None:  # else the error that stopped the writing is the one to report
+                raise
+
+
+def _open_out(name: str) -> _Output:
+    return _Output(sys.stdout if name == "-" else open(name, "w", encoding="utf-8"), name)
 
 
 def _utf8_stdout() -> None:
@@ -312,12 +346,30 @@ def _refuse_output_over_an_input(args) -> None:
         return
     for option, name in (("--input", args.input), ("--articles", args.articles), ("--policy", args.policy),
                          ("--model", args.model)):
-        if name is None or str(name) == "-" or not os.path.exists(name):
+        if name is None:
             continue
+        if str(name) == "-":  # stdin redirected from the output file (`< results.jsonl`)
+            if _stdin_is(args.output):
+                raise InputError(f"--output {args.output} is the file {option} - reads (stdin is redirected "
+                                 "from it): writing it would destroy it; write the results to another file",
+                                 field="output")
+            continue
+        if not os.path.exists(name):
+            continue
+        if option != "--model" and Path(name).is_dir():
+            raise InputError(f"{option} {name}: is a directory, not a file", field=option.lstrip("-"))
         inside = Path(name).is_dir() and Path(args.output).resolve().is_relative_to(Path(name).resolve())
         if inside or os.path.samefile(name, args.output):
             raise InputError(f"--output {args.output} is the file {option} reads ({name}): writing it would "
                              "destroy it; write the results to another file", field="output")
+
+
+def _stdin_is(path: str) -> bool:
+    """Whether standard input is the file at ``path`` (False when there is no real stdin to ask)."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(path))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
 
 
 def _refuse_stdin_twice(args) -> None:
@@ -463,6 +515,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
         _silence_stdout()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; what was written stays written
+        print("moderation: interrupted (an --output file holds the results written before)", file=sys.stderr)
+        return 130
     except (ModerationError, OSError) as exc:
         print(f"moderation: error: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,14 @@ def read_manifest(directory: Path) -> dict:
         raise ModelError(f"{path} is missing: not a model directory (`make train-default` writes one; "
                          "`make train` adds a candidate to the registry)")
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(meta, dict) for meta in files.values()):
+        raise ModelError(f"{path} is not a model manifest: expected an object whose \"files\" maps each file name "
+                         "to an object with its sha256")
+    return manifest
 
 
 def verify_files(directory: Path, manifest: dict) -> None:
@@ -121,6 +127,8 @@ def verify_files(directory: Path, manifest: dict) -> None:
 def load_arrays(directory: Path) -> dict[str, np.ndarray]:
     """``scoring.npz`` of a model directory whose files were checked with :func:`verify_files`."""
     path = Path(directory) / SCORING_ARRAYS
+    if not zipfile.is_zipfile(path):  # np.load would try it as a pickle, and say so
+        raise ModelError(f"{path} is not a readable array file: not an .npz archive")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}

@@ -243,6 +243,10 @@ def load_policy(path: str | Path) -> Policy:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise PolicyError(f"policy file {path} not found") from None
+    except IsADirectoryError:
+        raise PolicyError(f"policy file {path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise PolicyError(f"policy file {path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

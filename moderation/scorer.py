@@ -115,7 +115,7 @@ class Scorer:
             verify_files(directory, manifest)
             try:
                 violation, stance = from_arrays(load_arrays(directory))
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:  # arrays of the wrong shape
                 raise ModelError(f"{directory / SCORING_ARRAYS} does not hold a scoring model: {exc}") from exc
             return cls(violation, stance, manifest, directory)
         components, manifest = load_components(directory)

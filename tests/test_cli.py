@@ -162,6 +162,55 @@ def test_an_output_over_a_file_the_command_reads_is_refused_and_the_file_kept(fi
     assert target.read_bytes() == before and result.stdout == ""
 
 
+@pytest.mark.parametrize("option", ["--input", "--articles"])
+def test_an_output_over_the_file_stdin_is_redirected_from_is_refused_and_the_file_kept(files, tmp_path, option):
+    comments, articles = files
+    target = {"--input": comments, "--articles": articles}[option]
+    before = target.read_bytes()
+    others = ["--articles", str(articles)] if option == "--input" else ["--input", str(comments)]
+    with target.open() as stdin:  # `moderation score --input - --output f.jsonl < f.jsonl`
+        result = subprocess.run([sys.executable, "-m", "moderation.cli", "score", option, "-", *others,
+                                 "--output", str(target)], stdin=stdin, capture_output=True, text=True, cwd=ROOT,
+                                timeout=120)
+    assert result.returncode == 2 and f"is the file {option} - reads (stdin is redirected from it)" in result.stderr
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["--input", "--articles", "--policy"])
+def test_a_directory_is_named_as_one_even_with_an_output_file_inside_it(files, tmp_path, option):
+    comments, articles = files
+    (tmp_path / "out.jsonl").write_text("kept\n")
+    args = {"--input": str(comments), "--articles": str(articles), option: str(tmp_path)}
+    result = run("score", *[x for pair in args.items() for x in pair], "--output", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 2 and "is a directory, not a file" in result.stderr, result.stderr
+    assert (tmp_path / "out.jsonl").read_text() == "kept\n"
+
+
+def test_a_policy_that_is_a_directory_and_an_output_that_takes_no_writes_are_named(files, tmp_path):
+    comments, _ = files
+    result = run("score", "--input", str(comments), "--policy", str(tmp_path))
+    assert result.returncode == 2 and f"policy file {tmp_path}: is a directory, not a file" in result.stderr
+    full = run("score", "--input", str(comments), "--output", "/dev/full")
+    assert full.returncode == 2 and "--output /dev/full: cannot be written (No space left on device)" in full.stderr
+    assert "Traceback" not in result.stderr + full.stderr
+
+
+def test_ctrl_c_ends_with_one_line_and_status_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    parser = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: _with_func(parser(), interrupted))
+    assert cli.main(["explain", "x"]) == 130
+    assert capsys.readouterr().err == "moderation: interrupted (an --output file holds the results written before)\n"
+
+
+def _with_func(parser, func):
+    for action in parser._subparsers._group_actions:
+        for sub in action.choices.values():
+            sub.set_defaults(func=func)
+    return parser
+
+
 def test_explain_highlights_evidence():
     result = run("explain", "You clearly didn't read it, you absolute moron.")
     assert result.returncode == 0, result.stderr

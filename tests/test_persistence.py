@@ -64,6 +64,32 @@ def test_a_scoring_array_file_that_needs_pickle_is_refused_even_with_a_matching_
         Scorer.load(model_copy)
 
 
+@pytest.mark.parametrize("manifest", ["[]", '{"files": []}', '{"files": {"scoring.npz": "abc"}}'])
+def test_a_manifest_of_the_wrong_shape_is_refused_with_a_clear_error(model_copy, manifest):
+    (model_copy / "manifest.json").write_text(manifest)
+    with pytest.raises(ModelError, match="is not a model manifest"):
+        Scorer.load(model_copy)
+
+
+@pytest.mark.parametrize("content", ["bytes", "zero-d arrays"])
+def test_a_scoring_array_file_that_is_not_a_model_is_refused_even_with_a_matching_hash(model_copy, content):
+    path = model_copy / "scoring.npz"
+    if content == "bytes":
+        path.write_bytes(b"not an archive")
+        message = "not an .npz archive"
+    else:
+        with np.load(path) as arrays:  # the format number right, every other array a bare 0
+            fake = {name: arrays[name] if name == "format" else np.array(0) for name in arrays.files}
+        np.savez(path, **fake)
+        message = "does not hold a scoring model"
+    _rehash(model_copy, "scoring.npz")
+    with pytest.raises(ModelError, match=message):
+        Scorer.load(model_copy)
+    result = subprocess.run([sys.executable, "-m", "moderation.cli", "explain", "hi", "--model", str(model_copy)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_manifest_records_hashes_versions_and_data(scorer):
     m = scorer.manifest
     assert set(m["files"]) == {"violation.skops", "stance.skops", "scoring.npz"}
