@@ -11,7 +11,6 @@ import os
 import re
 import sys
 from collections import deque
-from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,7 +18,7 @@ from tqdm import tqdm
 from .errors import InputError, ModerationError
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
-from .scorer import Article, Scorer, merge_spans, worst_of
+from .scorer import BATCH_CHARS, Article, Scorer, merge_spans, worst_of
 
 BATCH = 512
 
@@ -391,6 +390,19 @@ def _opened(option: str, name: str, opener):
         raise InputError(f"{option} {name}: cannot be opened ({exc.strerror or exc})", field=option.lstrip("-")) from None
 
 
+def _chunk(records) -> list:
+    """The next records to score together: up to BATCH of them, fewer once they hold BATCH_CHARS
+    characters of text, since scoring's memory follows the characters it reads at once."""
+    chunk, size = [], 0
+    for number, record in records:
+        chunk.append((number, record))
+        if isinstance(record, dict) and isinstance(record.get("text"), str):
+            size += len(record["text"])
+        if len(chunk) >= BATCH or size >= BATCH_CHARS:
+            break
+    return chunk
+
+
 def cmd_score(args) -> int:
     _refuse_stdin_twice(args)
     _refuse_output_over_an_input(args)
@@ -401,7 +413,7 @@ def cmd_score(args) -> int:
     unknown: set[str] = set()
     with _opened("--input", args.input, _open_in) as fh:
         records = _records(fh, args.input)
-        chunk = list(islice(records, BATCH))  # opens and checks the input before --output is touched
+        chunk = _chunk(records)  # opens and checks the input before --output is touched
         bar = tqdm(desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
         with _opened("--output", args.output, _open_out) as out:
             while chunk:
@@ -410,7 +422,7 @@ def cmd_score(args) -> int:
                 scored, skipped = _score_chunk(chunk, args.input, scorer, policy, out)
                 done, bad = done + scored, bad + skipped
                 bar.update(len(chunk))
-                chunk = list(islice(records, BATCH))
+                chunk = _chunk(records)
             out.flush()  # a closed pipe is reported here, not at interpreter exit
         bar.close()
     if unknown:

@@ -24,6 +24,7 @@ __all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_
            "worst_of"]
 
 MAX_TEXT_CHARS = 20_000
+BATCH_CHARS = 1_000_000  # ``score_pieces`` scores at most this many characters at once
 
 
 def default_model_dir() -> Path:
@@ -253,10 +254,20 @@ class Scorer:
         parts = [split_long(_check_type(text, i)) for i, text in enumerate(texts)]
         flat = [(i, offset, piece) for i, pieces in enumerate(parts) if max_pieces is None or len(pieces) <= max_pieces
                 for offset, piece in pieces]
-        scores = self.score_batch([piece for _, _, piece in flat], [ids[i] for i, _, _ in flat])
         out: list[list[tuple[int, str, Score]]] = [[] for _ in texts]
-        for (i, offset, piece), score in zip(flat, scores):
-            out[i].append((offset, piece, score))
+        # Memory follows the characters scored at once (their features), so at most BATCH_CHARS at a
+        # time; a piece of a longer text keeps no features (explaining it computes them again).
+        start = 0
+        while start < len(flat):
+            end, size = start, 0
+            while end < len(flat) and (end == start or size + len(flat[end][2]) <= BATCH_CHARS):
+                size += len(flat[end][2])
+                end += 1
+            group = flat[start:end]
+            scores = self.score_batch([piece for _, _, piece in group], [ids[i] for i, _, _ in group])
+            for (i, offset, piece), score in zip(group, scores):
+                out[i].append((offset, piece, score if len(parts[i]) == 1 else replace(score, features=None)))
+            start = end
         return out
 
     def explain_pieces(self, pieces, labels=POLICY_LABELS, *, min_score: float = 0.0,

@@ -6,6 +6,7 @@ import moderation
 from moderation import Article, Scorer, load_policy
 from moderation.errors import InputError
 from moderation.labels import POLICY_LABELS, STANCES
+from moderation import scorer as scorer_module
 from moderation.scorer import MAX_TEXT_CHARS, split_long, worst_of
 
 from .conftest import ROOT
@@ -130,3 +131,20 @@ def test_a_text_over_the_limit_is_scored_whole_in_pieces_and_explained_in_its_ow
     evidence = scorer.explain_pieces(pieces, min_score=0.3)
     assert evidence and all(e.begin >= len(filler) and long[e.begin:e.end] == e.text for e in evidence)
     assert any("idiot" in e.text for e in evidence if e.label == "personal_attack")
+
+
+def test_long_texts_are_scored_a_bounded_number_of_characters_at_a_time_with_the_same_results(scorer, monkeypatch):
+    filler = "The council published the budget figures on Tuesday. " * 800
+    texts = ["Nice one.", filler + "You are a pathetic idiot.", "What a stupid plan.", filler]
+    whole = scorer.score_pieces(texts)
+    calls = []
+    batch = scorer.score_batch
+    monkeypatch.setattr(scorer, "score_batch", lambda pieces, ids: calls.append(sum(map(len, pieces))) or batch(pieces, ids))
+    monkeypatch.setattr(scorer_module, "BATCH_CHARS", 25_000)
+    bounded = scorer.score_pieces(texts)
+    assert len(calls) > 3 and all(size <= 25_000 for size in calls)
+    assert [[(o, p, s.scores) for o, p, s in t] for t in bounded] == [[(o, p, s.scores) for o, p, s in t] for t in whole]
+    # A piece of a long text keeps no features; explaining it computes them again, to the same spans.
+    assert all(s.features is None for t in bounded if len(t) > 1 for _, _, s in t)
+    assert bounded[0][0][2].features is not None
+    assert scorer.explain_pieces(bounded[1], min_score=0.3) == scorer.explain_pieces(whole[1], min_score=0.3)
