@@ -4,9 +4,9 @@ import pytest
 
 import moderation
 from moderation import Article, Scorer, load_policy
+from moderation import scorer as scorer_module
 from moderation.errors import InputError
 from moderation.labels import POLICY_LABELS, STANCES
-from moderation import scorer as scorer_module
 from moderation.scorer import MAX_TEXT_CHARS, split_long, worst_of
 
 from .conftest import ROOT
