@@ -15,6 +15,13 @@ __all__ = ["LANGUAGES", "identify_language", "identify_languages"]
 LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "zh", "ja",
              "ko", "sv", "da", "no", "fi", "ro", "el", "cs", "hu", "hi")
 _MIN_CONFIDENCE = 0.9
+# A text of six words or more is read as the language it was guessed in at a lower confidence:
+# "Eres un idiota, vete a la mierda" is Spanish at 0.87 and "Sei un idiota totale e un cretino"
+# Italian at 0.71, and both were scored as English. Measured on 30,726 comments and tweets of the
+# English training sources (all of validation and 20,000 of training): 59 were read as another
+# language, against 56 at 0.9 ("haha zombie week is so real": Dutch, 0.71).
+_LONG_TEXT_WORDS = 6
+_LONG_TEXT_MIN_CONFIDENCE = 0.7
 _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 # Scripts written without spaces between words: each character counts as a word.
@@ -43,7 +50,8 @@ def _decide(text: str, lang: str, confidence: float, default: str) -> tuple[str,
             and confidence >= _MIN_SCRIPT_CONFIDENCE):
         return lang, float(confidence)
     words = len(text.split()) + len(_UNSPACED.findall(text))
-    if confidence < _MIN_CONFIDENCE or words < 3:
+    needed = _LONG_TEXT_MIN_CONFIDENCE if words >= _LONG_TEXT_WORDS else _MIN_CONFIDENCE
+    if confidence < needed or words < 3:
         return default, float(confidence)
     return lang, float(confidence)
 

@@ -50,3 +50,14 @@ def test_small_batches_and_texts_without_letters():
 def test_short_text_gets_the_default_only_in_its_script(text, expected):
     assert identify_language(text)[0] == expected
     assert identify_languages([text] * 20)[0][0] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Eres un idiota, vete a la mierda", "es"),  # 0.87: under the 0.9 a shorter text needs
+    ("Sei un idiota totale e un cretino", "it"),  # 0.71
+    ("haha that was so funny", "en"),  # five words: the default unless the guess is sure
+    ("The council voted 7-2 to close the library on Tuesday.", "en"),
+])
+def test_a_text_of_six_words_or_more_is_read_as_its_language_at_a_lower_confidence(text, expected):
+    assert identify_language(text)[0] == expected
+    assert identify_languages([text] * 20)[0][0] == expected
