@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import InputError, ModerationError
+from .labels import POLICY_LABELS
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
 from .scorer import BATCH_CHARS, Article, Scorer, merge_spans, worst_of
@@ -254,7 +255,7 @@ def _output_line(record, pieces, scorer, policy) -> dict:
     out = {"id": record["id"], **score.as_dict()}
     if policy is not None:
         lowest_hold = min(c.hold_at for c in policy.clauses)
-        evidence = scorer.explain_pieces(pieces, min_score=lowest_hold)
+        evidence = scorer.explain_pieces(pieces, policy.labels, min_score=lowest_hold)
         verdict = policy.decide(score, evidence)
         out["action"] = verdict.action
         out["reasons"] = [r.as_dict() for r in verdict.reasons]
@@ -454,7 +455,8 @@ def cmd_explain(args) -> int:
         article_id = "cli"
     pieces = scorer.score_pieces([args.text], [article_id])[0]  # a long text in pieces
     score = worst_of([s for _, _, s in pieces])
-    evidence = scorer.explain_pieces(pieces, min_score=args.min_score)
+    labels = tuple(dict.fromkeys((*POLICY_LABELS, *(policy.labels if policy else ()))))
+    evidence = scorer.explain_pieces(pieces, labels, min_score=args.min_score)
     print(f"model {scorer.version}   language {score.language}")
     for label, value in score.scores.items():
         print(f"  {label:<16} {value:6.3f}  {'#' * int(round(value * 30))}")

@@ -16,6 +16,8 @@ from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
 __all__ = ["AuthorState", "Clause", "Policy", "Reason", "Verdict", "load_policy", "parse_policy"]
 
 _SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
+# A clause may act on incitement's two parts as well: each is incitement's kind of violation.
+_CODES = {**REJECTION_CODES, "threat": REJECTION_CODES["incitement"], "identity_attack": REJECTION_CODES["incitement"]}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class Policy:
     def clause_for(self, label: str) -> Clause | None:
         return next((c for c in self.clauses if label in c.labels), None)
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels the clauses act on, in order: the ones a verdict's evidence is wanted for."""
+        return tuple(dict.fromkeys(label for clause in self.clauses for label in clause.labels))
+
     def decide(self, score, evidence=(), author: AuthorState | None = None) -> Verdict:
         """Turn a :class:`moderation.scorer.Score` (and optional evidence spans) into a verdict."""
         reasons = self._unscorable_reasons(score) or self._label_reasons(score, evidence)
@@ -124,7 +131,7 @@ class Policy:
                     continue
                 spans = tuple(e.as_dict() for e in evidence if e.label == label)
                 reasons.append(Reason(clause.id, clause.text, action, label, round(value, 4), threshold,
-                                      REJECTION_CODES.get(label, "OTHER"), spans))
+                                      _CODES.get(label, "OTHER"), spans))
         return reasons
 
     def _author_reasons(self, author: AuthorState) -> list[Reason]:

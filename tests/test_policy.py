@@ -1,10 +1,12 @@
 """The policy engine: thresholds, clause citations, unscorable comments, author rules, bad files."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from moderation.cli import main
 from moderation.errors import PolicyError
 from moderation.policy import AuthorState, load_policy, parse_policy
 from moderation.scorer import Evidence, Score
@@ -51,6 +53,35 @@ def test_reasons_carry_rejection_codes_and_evidence(policy):
     assert reason.code == "ABUSIVE"
     assert reason.evidence[0]["begin"] == 30 and reason.evidence[0]["text"] == "moron"
     assert verdict.as_dict()["policy_version"] == "example-news@2026-11-23"
+
+
+def _sub_label_policy(tmp_path) -> Path:
+    text = POLICY_FILE.read_text().replace('labels = ["incitement"]', 'labels = ["incitement", "threat"]')
+    text += '\n[[clause]]\nid = "no-toxicity"\ntext = "Keep it civil."\nlabels = ["toxicity", "identity_attack"]\n' \
+            'hold_at = 0.5\nreject_at = 0.99\n'
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    return path
+
+
+def test_clauses_on_sub_labels_carry_incitement_s_code_and_the_labels_they_want(tmp_path):
+    policy = load_policy(_sub_label_policy(tmp_path))
+    assert policy.labels == ("profanity", "personal_attack", "incitement", "threat", "toxicity", "identity_attack")
+    verdict = policy.decide(_score(threat=0.9, toxicity=0.6, identity_attack=0.6))
+    codes = {r.label: r.code for r in verdict.reasons}
+    assert codes == {"threat": "HATE_SPEECH", "toxicity": "OTHER", "identity_attack": "HATE_SPEECH"}
+
+
+def test_a_verdict_on_a_sub_label_cites_its_evidence(tmp_path):
+    comments = tmp_path / "c.jsonl"
+    comments.write_text(json.dumps({"id": "t", "text": "I will kill you tonight"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["score", "--input", str(comments), "--policy", str(_sub_label_policy(tmp_path)),
+                 "--output", str(out)]) == 0
+    reasons = {r["label"]: r for r in json.loads(out.read_text())["reasons"]}
+    assert reasons["threat"]["code"] == "HATE_SPEECH" and reasons["threat"]["action"] == "reject"
+    assert any("kill" in e["text"] for e in reasons["threat"]["evidence"]), reasons["threat"]
+    assert reasons["toxicity"]["evidence"], reasons["toxicity"]
 
 
 def test_non_english_and_empty_follow_the_unscorable_rules(policy):

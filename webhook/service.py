@@ -370,7 +370,7 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
             continue
         author = AuthorState(**_author_state(authors.get(comment.author_id)))
         score = worst_of([s for _, _, s in scored[i]])
-        evidence = _deciding_evidence(svc.scorer, scored[i], floor, deadline)
+        evidence = _deciding_evidence(svc.scorer, scored[i], policy.labels, floor, deadline)
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
         strike = verdict.action == "reject" and any(r.label for r in verdict.reasons if r.action == "reject")
@@ -378,12 +378,12 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
     return out
 
 
-def _deciding_evidence(scorer: Scorer, pieces: list[tuple[int, str, Score]], floor: float,
+def _deciding_evidence(scorer: Scorer, pieces: list[tuple[int, str, Score]], labels: tuple[str, ...], floor: float,
                        deadline: float) -> list[Evidence]:
     """Evidence for a comment from its (offset, piece, score) pieces (``Scorer.explain_pieces``); past
     the request's evidence budget, verdicts come without it."""
     try:
-        return scorer.explain_pieces(pieces, min_score=floor, deadline=deadline)
+        return scorer.explain_pieces(pieces, labels, min_score=floor, deadline=deadline)
     except Exception as exc:  # noqa: BLE001 - evidence is an aid: a verdict without it is still one
         log.warning("explain failed: %s", exc)
         return []
