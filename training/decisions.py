@@ -39,12 +39,16 @@ import sqlalchemy as sa
 from moderation.labels import HEADS, REJECTION_CODES
 from moderation.normalise import normalise_text
 
-__all__ = ["HOLDOUT_SHARE", "DataReport", "export_decisions", "label_heads", "read_decisions"]
+__all__ = ["HOLDOUT_SHARE", "DataReport", "EmptyExport", "export_decisions", "label_heads", "read_decisions"]
 
 HOLDOUT_SHARE = 0.2
 DECISION_LABELS = ("moderator_decision", "decision")
 _CODE_LABELS = {**{code: label for label, code in REJECTION_CODES.items()}, "HARASSMENT_BULLYING": "personal_attack"}
 _CODE_KEYS = ("code", "reason_code", "rejection_code")
+
+
+class EmptyExport(RuntimeError):
+    """An export with no rows that would replace an earlier export with rows."""
 
 
 def _log(message: str) -> None:
@@ -190,6 +194,21 @@ def _overlap(norms: set[str], datasets_root: Path | None, data_dir: Path, check_
     return out
 
 
+def _keep_earlier_rows(merged: list, report: DataReport, path: Path, database_label: str) -> None:
+    # An empty export is most often the wrong database (a new one, another site's): it must not
+    # quietly wipe the decisions the next `make train` and `make evaluate` would use.
+    if merged or not path.is_file():
+        return
+    earlier = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    if earlier:
+        raise EmptyExport(
+            f"{database_label} has no usable decisions ({report.label_rows} label rows read, "
+            f"{sum(report.not_used.values())} with a label the model does not learn, "
+            f"{sum(report.no_text.values())} without text), and the previous export {path} has {earlier} rows: "
+            f"kept it and {path.with_name('REPORT.md')} unchanged. Check the database; to clear the export "
+            f"on purpose, delete {path} and run `make data` again")
+
+
 def export_decisions(engine: sa.Engine, output_dir: Path, *, database_label: str = "the service's database",
                      holdout_share: float = HOLDOUT_SHARE, datasets_root: Path | None = None,
                      data_dir: Path | None = None, check_public: bool = True) -> DataReport:
@@ -221,6 +240,7 @@ def export_decisions(engine: sa.Engine, output_dir: Path, *, database_label: str
     report.rows, report.heldout = len(merged), heldout
     if heldout:
         report.heldout_from = merged[len(merged) - heldout]["decided_at"].isoformat(timespec="seconds")
+    _keep_earlier_rows(merged, report, output_dir / "decisions.jsonl", database_label)
     output_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for i, entry in enumerate(merged):

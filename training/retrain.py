@@ -8,9 +8,13 @@
                    (``FORCE=1 REASON="..."`` overrides, logged)
 ``make rollback``  make the previous live version live again
 
-Every step says what it did and can be run again: training an existing version, initialising a
-registry that has a live version, or exporting the same database again changes nothing.
-The registry is ``registry/`` or ``$MODERATION_REGISTRY`` (layout: ``training.registry``).
+Every step says what it did and can be run again: training an existing version (same data and
+parameters, whatever day it was trained), initialising a registry that has a live version, or
+exporting the same database again changes nothing.
+The registry is ``--registry``, else ``$MODERATION_REGISTRY``, else ``REGISTRY`` in
+``instance/config.py`` (as for the service), else ``registry/`` (layout: ``training.registry``); the
+database of ``make data`` is found the same way (``--database``, ``$MODERATION_DATABASE_URL``,
+``DATABASE_URL``, ``instance/moderation.sqlite``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
+import runpy
 import shutil
 import sys
 import time
@@ -30,13 +36,16 @@ from moderation.labels import HEADS
 from moderation.scorer import Scorer, default_model_dir
 
 from . import corpus, sources
-from .registry import Registry, RegistryError
+from .registry import LIVE_FILE, REGISTRY_ENV, Registry, RegistryError
 
 __all__ = ["DEFAULT_TOLERANCE", "TOLERANCE_ENV", "main", "promote_tolerance", "write_model_card"]
 
 DEFAULT_TOLERANCE = 0.01
 TOLERANCE_ENV = "MODERATION_PROMOTE_TOLERANCE"
+DATABASE_ENV = "MODERATION_DATABASE_URL"
 _REPO = Path(__file__).resolve().parent.parent
+# Training sources that are the project's own; every other source in a manifest is a public dataset.
+_PROJECT_SOURCES = frozenset({"corpus", "decisions"})
 
 
 def _say(message: str) -> None:
@@ -68,13 +77,43 @@ def _tolerance(value, where: str) -> float:
     return tolerance
 
 
-def _database_url(given: str | None) -> tuple[str, Path | None]:
-    """The service's database: ``--database``, $MODERATION_DATABASE_URL, or instance/moderation.sqlite."""
-    url = given or os.environ.get("MODERATION_DATABASE_URL")
+def _service_setting(given, option: str, env: str, name: str) -> tuple[str | None, str]:
+    """A setting shared with the service, and where it came from: the option, $env, then instance/config.py.
+
+    The order is the service's (webhook.config): the environment wins over instance/config.py, and a
+    variable set to nothing means the default there too.
+    """
+    if given:
+        return str(given), option
+    if env in os.environ:
+        return os.environ[env] or None, f"${env}"
+    path = _REPO / "instance" / "config.py"
+    if path.is_file():
+        try:  # Flask's from_pyfile runs the file too; only upper-case names are settings
+            value = runpy.run_path(str(path)).get(name)
+        except Exception as exc:  # whatever the settings file raises, the file is what to fix
+            raise RegistryError(f"could not read {path} (the service's settings): {exc}") from exc
+        if value:
+            return str(value), f"{name} in {path}"
+    return None, f"the default (set {option} or {env})"
+
+
+def _open_registry(args) -> Registry:
+    value, where = _service_setting(args.registry, "--registry", REGISTRY_ENV, "REGISTRY")
+    registry = Registry.open(value)
+    if registry.root.exists() and not registry.root.is_dir():
+        raise RegistryError(f"the registry {registry.root} (from {where}) is a file, not a folder: "
+                            "point it at the registry folder")
+    return registry
+
+
+def _database_url(given: str | None) -> tuple[str, Path | None, str]:
+    """The service's database, the file when it is the default one, and where the URL came from."""
+    url, where = _service_setting(given, "--database", DATABASE_ENV, "DATABASE_URL")
     if url:
-        return url, None
+        return url, None, where
     path = _REPO / "instance" / "moderation.sqlite"
-    return f"sqlite:///{path}", path
+    return f"sqlite:///{path}", path, where
 
 
 def _ensure_live(registry: Registry) -> None:
@@ -95,25 +134,33 @@ def cmd_data(args) -> int:
 
     from webhook.db import make_engine
 
-    from .decisions import export_decisions
+    from .decisions import EmptyExport, export_decisions
 
-    registry = Registry.open(args.registry)
-    url, path = _database_url(args.database)
+    registry = _open_registry(args)
+    url, path, where = _database_url(args.database)
     if path is not None and not path.is_file():
-        _say(f"no database at {path} (set MODERATION_DATABASE_URL): no decisions exported")
+        _say(f"no database at {path} (set {DATABASE_ENV}): no decisions exported")
         return 0
-    shown = sa_safe(url)
-    named = _sqlite_file(url)
-    if named is not None and not named.is_file():  # connecting would create an empty file there
-        _say(f"error: no database at {named} (from {shown}): check --database or MODERATION_DATABASE_URL")
+    try:
+        shown = sa_safe(url)
+        named = _sqlite_file(url)
+        engine = None if named is not None and not named.is_file() else make_engine(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # the URL itself is not shown: it may hold a password
+        _say(f"error: the database URL from {where} is not one the service can use ({exc}): give an SQLAlchemy URL "
+             "such as sqlite:////path/to/moderation.sqlite or postgresql+psycopg://user:password@host:5432/dbname")
         return 2
-    engine = make_engine(url)
+    if engine is None:  # connecting would create an empty file there
+        _say(f"error: no database at {named} (from {shown}): check --database or {DATABASE_ENV}")
+        return 2
     try:
         report = export_decisions(engine, registry.data_dir, database_label=shown, datasets_root=args.datasets,
                                   check_public=not args.no_public_overlap)
     except sa.exc.SQLAlchemyError as exc:
         _say(f"error: could not read the moderators' decisions from {shown}: {getattr(exc, 'orig', None) or exc} "
              "(is it the service's database? `flask --app webhook migrate` creates its tables)")
+        return 2
+    except EmptyExport as exc:
+        _say(f"error: {exc}")
         return 2
     finally:
         engine.dispose()
@@ -143,16 +190,23 @@ def sa_safe(url: str) -> str:
 def cmd_train(args) -> int:
     from .train import model_version, train
 
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     _ensure_live(registry)
-    decisions = registry.data_dir / "decisions.jsonl"
-    decisions = decisions if decisions.is_file() and not args.no_decisions else None
-    if decisions is None:
+    exported = registry.data_dir / "decisions.jsonl"
+    decisions = exported if exported.is_file() and not args.no_decisions else None
+    if args.no_decisions and exported.is_file():
+        _say(f"leaving out the exported decisions in {exported} (--no-decisions): "
+             "training on the default sources and data/ only")
+    elif decisions is None:
         _say("no exported decisions (run `make data` first): training on the default sources and data/ only")
     options = {"public_rows": args.public_rows, "decisions": decisions, "decisions_weight": args.decisions_weight}
     version = model_version(args.datasets, args.data, True, **options)
-    if version in registry.versions():
-        _say(f"version {version} is already in {registry.versions_dir} (same data and parameters): nothing to train")
+    # A version is the training day plus a fingerprint of data, parameters and code: the same
+    # fingerprint on another day is the same model, rolled back or rejected perhaps, not a new one.
+    same = [v for v in registry.versions() if _fingerprint(v) == _fingerprint(version)]
+    if same:
+        _say(f"version {same[-1]} is already in {registry.versions_dir} (same data and parameters as {version} "
+             "would have): nothing to train")
         return 0
     started = time.time()
     scratch = registry.versions_dir / f".training-{version}"
@@ -165,10 +219,41 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _fingerprint(version: str) -> str:
+    """The part of a version name after the training day (``YYYYMMDD-<fingerprint>``)."""
+    return version.partition("-")[2]
+
+
+def _public_sources(manifest: dict) -> set[str]:
+    """The public datasets a model was trained on, from its manifest."""
+    data = manifest.get("training_data", {})
+    names = set(data.get("sources", []))
+    for by_source in data.get("rows_by_source", {}).values():
+        names |= {name for name, rows in by_source.items() if rows}
+    return names - _PROJECT_SOURCES
+
+
+def _datasets_missing(given: Path | None, models: dict[str, Scorer]) -> str | None:
+    """Why the comparison cannot be fair without the public datasets, or None when it can."""
+    root = sources.datasets_dir(given)
+    if root.is_dir():
+        return None
+    trained = {version: sorted(_public_sources(s.manifest)) for version, s in models.items()}
+    trained = {version: names for version, names in trained.items() if names}
+    if not trained:
+        return None
+    where = "--datasets" if given else (f"${sources.DATASETS_ENV}" if os.environ.get(sources.DATASETS_ENV)
+                                        else "the default")
+    models_text = "; ".join(f"{v}: {', '.join(names)}" for v, names in trained.items())
+    return (f"no public datasets at {root} (from {where}), but the models were trained on public sources "
+            f"({models_text}): without their validation splits those gates would be left out. Set "
+            f"{sources.DATASETS_ENV} or --datasets to the datasets folder; nothing was written")
+
+
 def cmd_evaluate(args) -> int:
     from .compare import compare, fixed_sets, verdict_line
 
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     _ensure_live(registry)
     candidate = args.version or registry.candidate()
     if not candidate:
@@ -176,7 +261,14 @@ def cmd_evaluate(args) -> int:
         return 1
     _check_version(registry, candidate)
     live = registry.live()
+    if live not in registry.versions():
+        raise RegistryError(f"{registry.root / LIVE_FILE} names {live}, which is not a version in "
+                            f"{registry.versions_dir}: restore that folder or make another version live")
     live_scorer, cand_scorer = Scorer.load(registry.version_dir(live)), Scorer.load(registry.version_dir(candidate))
+    missing = _datasets_missing(args.datasets, {live: live_scorer, candidate: cand_scorer})
+    if missing:
+        _say(f"error: {missing}")
+        return 2
     subsets = [s.manifest.get("params", {}).get("public_rows_per_source") for s in (live_scorer, cand_scorer)]
     if subsets[0] != subsets[1]:
         _say(f"warning: live and candidate were trained on different public subsets ({subsets[0]} and "
@@ -202,7 +294,7 @@ def cmd_evaluate(args) -> int:
 def cmd_promote(args) -> int:
     from .compare import judge
 
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     _ensure_live(registry)
     candidate = args.version or registry.candidate()
     if not candidate:
@@ -215,16 +307,24 @@ def cmd_promote(args) -> int:
     live = registry.live()
     comparison = registry.version_dir(candidate) / "evaluation" / "comparison.json"
     detail: dict = {}
+    tolerance = promote_tolerance(registry)
     if comparison.is_file():
         result = json.loads(comparison.read_text())
         if result["live"] != live and not args.force:
             _say(f"candidate {candidate} was evaluated against {result['live']}, but live is now {live}: "
                  "run `make evaluate` again")
             return 2
-        verdict = judge(result["gates"], promote_tolerance(registry))
-        detail = {"evaluated_against": result["live"], "tolerance": verdict["tolerance"],
+        evaluated_at = result.get("tolerance", tolerance)  # older comparisons did not store it
+        if not math.isclose(evaluated_at, tolerance) and not args.force:
+            _say(f"candidate {candidate} was evaluated at tolerance {evaluated_at}, but the tolerance is now "
+                 f"{tolerance}: run `make evaluate` again")
+            return 2
+        verdict = judge(result["gates"], evaluated_at)
+        detail = {"evaluated_against": result["live"], "tolerance": evaluated_at,
                   "worse": [f"{g['label']} ({g['set']}, {g['metric']} {g['live']} -> {g['candidate']})"
                             for g in verdict["worse"]]}
+        if not math.isclose(evaluated_at, tolerance):
+            detail["tolerance_now"] = tolerance
     elif not args.force:
         _say(f"candidate {candidate} has not been evaluated: run `make evaluate` first")
         return 2
@@ -236,7 +336,10 @@ def cmd_promote(args) -> int:
              + "; ".join(detail["worse"]))
         _say('to promote it anyway: make promote FORCE=1 REASON="..." (logged)')
         return 1
-    action = "promote" if verdict["promotable"] else "override"
+    # Only an evaluation against the version being replaced, at today's tolerance, lets a candidate
+    # go live as a plain promotion; anything else that --force lets through is an override.
+    evaluated = live is not None and detail["evaluated_against"] == live and "tolerance_now" not in detail
+    action = "promote" if verdict["promotable"] and evaluated else "override"
     try:
         event = registry.set_live(candidate, action, args.user, args.reason or "passed evaluation", detail)
     except RegistryError as exc:
@@ -248,7 +351,7 @@ def cmd_promote(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     try:
         event = registry.rollback(args.user, args.reason or "")
     except RegistryError as exc:
@@ -259,7 +362,7 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_init(args) -> int:
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     version = registry.init(Path(args.model) if args.model else default_model_dir(), args.user)
     _say(f"registry {registry.root}: " + (f"{version} is the first live version" if version
                                           else f"already initialised; live is {registry.live()}"))
@@ -267,10 +370,14 @@ def cmd_init(args) -> int:
 
 
 def cmd_status(args) -> int:
-    registry = Registry.open(args.registry)
+    registry = _open_registry(args)
     live, candidate = registry.live(), registry.candidate()
     none = "(none: run `make promote`, or `python -m training.retrain init`)"
     _say(f"registry {registry.root}\nlive: {live or none}\ncandidate: {candidate or '(none)'}")
+    if live and live not in registry.versions():
+        _say(f"warning: {registry.root / LIVE_FILE} names {live}, but {registry.versions_dir / live} is not a "
+             "version (missing, or no manifest.json): the service cannot load it. Restore that folder, or make "
+             "another version live (python -m training.retrain promote --version V --force --reason ...)")
     for version in registry.versions():
         marks = " <- live" if version == live else (" <- candidate" if version == candidate else "")
         _say(f"  {version}{marks}")
@@ -333,10 +440,20 @@ def write_model_card(directory: Path, manifest: dict, comparison: dict | None = 
 
 
 # Command line ------------------------------------------------------------------------------------------
+def _rows(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of rows, 0 or more, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__.splitlines()[0])
-    parser.add_argument("--registry", type=Path, default=None, help="registry folder (default: $MODERATION_REGISTRY "
-                        "or registry/)")
+    parser.add_argument("--registry", type=Path, default=None, help="registry folder (default: $MODERATION_REGISTRY, "
+                        "else REGISTRY in instance/config.py, else registry/)")
     parser.add_argument("--datasets", type=Path, default=None, help="public datasets folder")
     parser.add_argument("--data", type=Path, default=corpus.DATA_DIR, help="the project's data/ folder")
     parser.add_argument("--user", default=None, help="who is acting (default: $MODERATION_USER or the login name)")
@@ -349,11 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[user], **kwargs)
 
     d = command("data", help="export the moderators' decisions with a data report")
-    d.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
+    d.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL, else DATABASE_URL in "
+                   "instance/config.py, else instance/moderation.sqlite)")
     d.add_argument("--no-public-overlap", action="store_true", help="do not check overlap with the public sources")
     d.set_defaults(func=cmd_data)
     t = command("train", help="train a candidate version into the registry")
-    t.add_argument("--public-rows", type=int, default=None,
+    t.add_argument("--public-rows", type=_rows, default=None,
                    help="cap each public source at N rows (0: corpus and decisions only); for tests and quick runs")
     t.add_argument("--decisions-weight", type=float, default=4.0)
     t.add_argument("--no-decisions", action="store_true", help="leave the exported decisions out")
