@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, flash, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.routing import IntegerConverter
 
 from webhook.config import flag
 
@@ -25,6 +26,15 @@ from . import admin, auth, outbox, queue
 __all__ = ["PREFIX", "init_app"]
 
 PREFIX = "/review"
+MAX_ROW_ID = 2**63 - 1
+
+
+class RowId(IntegerConverter):
+    """``<id:name>``: a row id, so at most the largest integer a database column holds (a longer one
+    matches no route, a 404, instead of overflowing the database driver)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, max=MAX_ROW_ID)
 
 
 def init_app(app: Flask) -> Flask:
@@ -35,6 +45,7 @@ def init_app(app: Flask) -> Flask:
     pages.extensions["moderation"] = app.extensions["moderation"]
     pages.extensions["outbox"] = outbox.Deliverer.from_config(app.config, app.extensions["moderation"])
     CSRFProtect(pages)
+    pages.url_map.converters["id"] = RowId
     for blueprint in (auth.bp, queue.bp, admin.bp):
         pages.register_blueprint(blueprint)
     pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES, queue_counts=queue.queue_counts)

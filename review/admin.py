@@ -72,7 +72,7 @@ def create_user():
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/admin/users/<int:user_id>")
+@bp.post("/admin/users/<id:user_id>")
 @admin_required
 def update_user(user_id: int):
     with db.connect(_engine()) as conn:
@@ -118,11 +118,14 @@ def deliveries():
                            url=current_app.config.get("CALLBACK_URL"))
 
 
-@bp.post("/admin/deliveries/<int:outbox_id>/retry")
+@bp.post("/admin/deliveries/<id:outbox_id>/retry")
 @admin_required
 def retry_delivery(outbox_id: int):
     with db.transaction(_engine()) as conn:
-        db.retry_callback(conn, outbox_id)
+        queued = db.retry_callback(conn, outbox_id)
+    if not queued:  # only a callback that was given up on is sent again: a delivered one stays delivered
+        flash(f"No failed delivery {outbox_id}: nothing was queued (only a failed callback is sent again).", "error")
+        return redirect(url_for("admin.deliveries"))
     current_app.extensions["outbox"].wake()
     _audit("callback.retry", str(outbox_id), {})
     flash("Queued to be sent again.", "info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
@@ -200,10 +201,11 @@ def _back() -> str:
     return safe_next(request.form.get("next"))
 
 
-@bp.post("/items/<int:item_id>/decide")
+@bp.post("/items/<id:item_id>/decide")
 @login_required
 def decide(item_id: int):
-    verdict_id = request.form.get("verdict_id", type=int)
+    verdict_id = request.form.get("verdict_id", "")
+    verdict_id = int(verdict_id) if _ROW_ID.fullmatch(verdict_id) else None
     if verdict_id is None:  # without it an edit made since the page was drawn would go unnoticed
         return _done("The decision did not say which version of the comment it was made on (verdict_id): "
                      "reload the page and decide again.", 422)
@@ -223,6 +225,10 @@ def decide(item_id: int):
                  comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided)
 
 
+# An id as forms send it: ASCII digits ("²".isdigit() is true), and no more than a database column holds.
+_ROW_ID = re.compile(r"[0-9]{1,18}")
+
+
 @bp.post("/bulk")
 @login_required
 def bulk():
@@ -230,7 +236,7 @@ def bulk():
     for value in request.form.getlist("item"):  # "<item id>:<verdict id>:<decision seen>"
         item_id, _, rest = value.partition(":")
         verdict_id, _, seen = rest.partition(":")
-        if item_id.isdigit() and verdict_id.isdigit():
+        if _ROW_ID.fullmatch(item_id) and _ROW_ID.fullmatch(verdict_id):
             chosen[int(item_id)] = ({"id": int(item_id), "verdict_id": int(verdict_id)}, seen)
     decision = request.form.get("decision", "")
     if not chosen:

@@ -125,6 +125,17 @@ def test_admins_see_delivery_status_and_can_resend(make_app, cms, signer, seed_i
     assert _deliverer(app).deliver_due()["delivered"] == 1
     assert 'data-status="delivered">1<' in admin.get("/review/admin/deliveries").get_data(as_text=True)
     assert client.get("/review/admin/deliveries").status_code == 403
+    # A delivered callback is not sent again, nor is one that does not exist; each is said so.
+    sent = len(cms.received)
+    for missing in (outbox_id, 9999, 10**30):
+        answer = admin.post(f"/review/admin/deliveries/{missing}/retry", data={"csrf_token": admin.csrf},
+                            follow_redirects=True)
+        if missing == 10**30:
+            assert answer.status_code == 404  # no route for an id no database column holds: not a 500
+            continue
+        assert f"No failed delivery {missing}: nothing was queued" in answer.get_data(as_text=True)
+    assert _deliverer(app).deliver_due()["delivered"] == 0 and len(cms.received) == sent
+    assert _outbox(app)[0]["status"] == "delivered"
 
 
 def test_two_senders_never_send_one_callback_twice(make_app, cms, signer, seed_into):

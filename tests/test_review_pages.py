@@ -535,3 +535,21 @@ def test_older_is_offered_only_when_there_is_an_older_page(review_app, mod_clien
             db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "mod", None, None)
     assert ">older</a>" in mod_client.get("/review/mine").get_data(as_text=True)
     assert ">older</a>" not in mod_client.get("/review/mine?page=2").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path,form", [
+    ("/review/items/99999999999999999999999/decide", {"verdict_id": "1", "decision": "approve"}),
+    ("/review/items/1/decide", {"verdict_id": "99999999999999999999999", "decision": "approve"}),
+    ("/review/items/1/decide", {"verdict_id": "\u00b2", "decision": "approve"}),
+    ("/review/bulk", {"decision": "approve", "item": "99999999999999999999999:1:"}),
+    ("/review/bulk", {"decision": "approve", "item": "\u00b2:1:"}),
+    ("/review/bulk", {"decision": "approve", "item": "1:\u00b2:"}),
+    ("/review/admin/users/99999999999999999999999", {"role": "admin"}),
+    ("/review/admin/deliveries/99999999999999999999999/retry", {}),
+])
+def test_forged_ids_get_a_clear_refusal_never_a_500(review_app, admin_client, seed, path, form):
+    seed("c1", "You idiot.")
+    response = admin_client.post(path, data={"csrf_token": admin_client.csrf, **form},
+                                 headers={"Accept": "application/json"})
+    assert response.status_code in (404, 422), response.get_data(as_text=True)[:300]
+    assert all(row["decision"] is None for row in _rows(review_app, "review_items"))

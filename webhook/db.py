@@ -1026,9 +1026,11 @@ def callback_failed(conn, outbox_id: int, status_code: int | None, error: str, n
     conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(**values))
 
 
-def retry_callback(conn, outbox_id: int) -> None:
-    """Send a given-up callback again, now."""
-    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(status="pending", next_attempt_at=now()))
+def retry_callback(conn, outbox_id: int) -> bool:
+    """Send a given-up (failed) callback again, now; False when there is no failed callback of that id."""
+    result = conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "failed")
+                          .values(status="pending", next_attempt_at=now()))
+    return result.rowcount == 1
 
 
 def list_callbacks(conn, status: str | None = None, limit: int = 100) -> list[dict]:
