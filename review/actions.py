@@ -129,6 +129,9 @@ def set_author_status(engine, site_id: str, author_id: str, status: str, user: s
     if not site_id or not author_id:
         raise DecisionError("site and author are required")
     with db.transaction(engine) as conn:
+        if not db.author_known(conn, site_id, author_id):  # a typo would otherwise be sent to the CMS as a block
+            raise DecisionError(f"no comment by author {author_id} on site {site_id} is stored: nothing was changed",
+                                404)
         before = db.author_for_update(conn, site_id, author_id) or {"strikes": 0, "status": "active"}
         cleared = before["strikes"] if strikes_outrank(policy, before["strikes"], status) else 0
         db.set_author_status(conn, site_id, author_id, status)

@@ -131,17 +131,20 @@ def comment():
 @login_required
 def author():
     site_id, author_id = request.args.get("site_id", ""), request.args.get("author_id", "")
+    page = page_arg()
     policy = _svc().policy_for(site_id)
     with db.connect(_svc().engine) as conn:
         record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
         history = db.author_history(conn, site_id, [author_id]).get(author_id, {})
-        cards = build_cards(conn, _svc(), db.author_items(conn, site_id, author_id))
+        cards = build_cards(conn, _svc(), db.author_items(conn, site_id, author_id, PAGE_SIZE, (page - 1) * PAGE_SIZE))
         audit = db.list_audit(conn, limit=50, subject=author_id)
         counts = db.review_counts(conn, {})
-    if not cards and author_id not in {a["subject"] for a in audit} and record.get("updated_at") is None:
+    total = sum(history.values())
+    if not total and author_id not in {a["subject"] for a in audit} and record.get("updated_at") is None:
         abort(404, "No comments by that author are stored.")
     return render_template("review/author.html", site_id=site_id, author_id=author_id, record=record,
-                           history=history, cards=cards, rules=policy.authors, audit=audit, counts=counts,
+                           history=history, cards=cards, page=page, page_size=PAGE_SIZE, total=total,
+                           rules=policy.authors, audit=audit, counts=counts,
                            effective=effective_status(policy, record), codes=REJECTION_CODES_ALL,
                            statuses=actions.AUTHOR_STATUSES, clears={
                                s: actions.strikes_outrank(policy, record["strikes"], s)

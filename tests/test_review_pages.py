@@ -318,7 +318,8 @@ def test_policy_author_rules_show_on_the_author_page(review_app, mod_client, see
     assert 'class="strikes">3<' in page and 'class="status premod">premod<' in page
 
 
-def test_a_blocked_author_s_next_comment_is_rejected_by_the_service(review_app, mod_client):
+def test_a_blocked_author_s_next_comment_is_rejected_by_the_service(review_app, mod_client, seed):
+    seed("first", "You idiot.", author_id="blocked-one")
     mod_client.post("/review/author/status", data={"csrf_token": mod_client.csrf, "site_id": "default",
                                                    "author_id": "blocked-one", "status": "blocked", "confirmed": "1"})
     answer = signed_post(review_app.test_client(), "/v1/comments",
@@ -553,3 +554,28 @@ def test_forged_ids_get_a_clear_refusal_never_a_500(review_app, admin_client, se
                                  headers={"Accept": "application/json"})
     assert response.status_code in (404, 422), response.get_data(as_text=True)[:300]
     assert all(row["decision"] is None for row in _rows(review_app, "review_items"))
+
+
+def test_the_author_page_pages_through_all_of_an_author_s_comments(review_app, mod_client, seed):
+    for i in range(52):
+        seed(f"c{i:02d}", f"Comment number {i}.", author_id="u-big")
+    mod_client.get("/review/queue/pending")  # the queue takes them in
+    first = mod_client.get("/review/author?site_id=default&author_id=u-big").get_data(as_text=True)
+    second = mod_client.get("/review/author?site_id=default&author_id=u-big&page=2").get_data(as_text=True)
+    shown = [re.findall(r">(c\d\d)</a>", page) for page in (first, second)]
+    assert len(shown[0]) == 50 and len(shown[1]) == 2 and sorted(shown[0] + shown[1]) == [f"c{i:02d}" for i in range(52)]
+    assert "page=2\">older</a>" in first and "older</a>" not in second and "page=1\">newer</a>" in second
+    beyond = mod_client.get("/review/author?site_id=default&author_id=u-big&page=9")
+    assert beyond.status_code == 200 and "No comments stored this far back." in beyond.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("site_id,author_id", [("default", "nobody-here"), ("nosuchsite", "u1")])
+def test_an_author_the_service_never_saw_cannot_be_blocked(review_app, mod_client, seed, site_id, author_id):
+    seed("c1", "You idiot.", author_id="u1")
+    answer = mod_client.post("/review/author/status", data={
+        "csrf_token": mod_client.csrf, "site_id": site_id, "author_id": author_id, "status": "blocked",
+        "confirmed": "1"}, headers={"Accept": "application/json"})
+    assert answer.status_code == 404
+    assert answer.get_json()["message"] == f"no comment by author {author_id} on site {site_id} is stored: nothing was changed"
+    assert _rows(review_app, "authors") == [] and _rows(review_app, "outbox") == []
+    assert [r for r in _rows(review_app, "audit_log") if r["event"] == "review.author_status"] == []

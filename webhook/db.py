@@ -883,10 +883,17 @@ def review_item(conn, site_id: str, comment_id: str) -> dict | None:
     return row._asdict() if row else None
 
 
-def author_items(conn, site_id: str, author_id: str, limit: int = 50) -> list[dict]:
-    """An author's comments in the queue, newest first."""
+def author_known(conn, site_id: str, author_id: str) -> bool:
+    """Whether the service has a record of, or a comment by, this author on this site."""
+    return any(conn.execute(sa.select(sa.literal(1)).where(table.c.site_id == site_id, table.c.author_id == author_id)
+                            .limit(1)).first() for table in (authors, review_items, comments))
+
+
+def author_items(conn, site_id: str, author_id: str, limit: int = 50, offset: int = 0) -> list[dict]:
+    """An author's comments in the queue, newest first (``limit`` of them, after the first ``offset``)."""
     query = _ITEMS.where(review_items.c.site_id == site_id, review_items.c.author_id == author_id)
-    return [r._asdict() for r in conn.execute(query.order_by(review_items.c.verdict_at.desc()).limit(limit))]
+    query = query.order_by(review_items.c.verdict_at.desc(), review_items.c.id.desc()).limit(limit).offset(offset)
+    return [r._asdict() for r in conn.execute(query)]
 
 
 def author_history(conn, site_id: str, author_ids) -> dict[str, dict[str, int]]:
