@@ -137,6 +137,12 @@ def test_an_empty_site_still_draws_a_chart():
     assert render_chart(_frame([]), "stance", "nothing").startswith(PNG)
 
 
+@pytest.mark.parametrize("chart", ["stance", "violations", "neutrality"])
+def test_a_dollar_sign_in_an_id_is_drawn_as_text_not_read_as_mathematics(chart):
+    frame = _frame(_group("favor", 0.7, 30, 5) + _group("against", 0.7, 30, 10))
+    assert render_chart(frame, chart, "article a-$x^{$ on site $s$").startswith(PNG)
+
+
 def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
     _seed(review_app, "gazette", "art-1", 25)
     written = write_report(engine_of(review_app), tmp_path / "editors")

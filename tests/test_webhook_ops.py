@@ -58,6 +58,14 @@ def test_metrics_count_requests_latency_verdicts_and_the_model(client, model):
     assert f'moderation_model_info{{model_version="{model.version}"}} 1.0' in text
 
 
+def test_made_up_methods_are_counted_as_one_series(client):
+    for i in range(5):
+        client.open("/v1/comments", method=f"MADEUP{i}")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "MADEUP" not in text
+    assert 'moderation_requests_total{method="OTHER",route="(unmatched)",status="405"} 5.0' in text, text
+
+
 def _flask_path(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
 

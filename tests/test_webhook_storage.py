@@ -269,6 +269,16 @@ def test_sqlite_runs_in_wal_mode(sqlite_url):
     engine.dispose()
 
 
+def test_a_failed_statement_s_error_does_not_carry_its_parameters(engine):
+    """Errors are logged: a reader's comment and author id must not travel in them."""
+    db.migrate(engine)
+    secret = "Call me on 0161 496 0000, 12 Acacia Avenue"
+    with pytest.raises(sa.exc.SQLAlchemyError) as caught:
+        with db.transaction(engine) as conn:
+            conn.execute(sa.text("SELECT * FROM no_such_table WHERE x = :text"), {"text": secret})
+    assert secret not in str(caught.value) and "hidden due to hide_parameters" in str(caught.value)
+
+
 def test_other_databases_are_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="unsupported database"):
         db.make_engine("mysql://localhost/x")

@@ -273,13 +273,16 @@ MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_stri
 def make_engine(url: str) -> sa.Engine:
     """An engine for a SQLite or PostgreSQL URL, set up for concurrent gunicorn workers."""
     parsed = sa.engine.make_url(url)
+    # A failed statement's error names its parameters unless told not to: readers' comments and
+    # author ids would then reach the service's log.
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30},
+                                  hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
 
 

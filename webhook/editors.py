@@ -213,6 +213,14 @@ def _empty(ax, message: str) -> None:
 
 def render_chart(frame: pd.DataFrame, chart: str, title: str) -> bytes:
     """One chart (``stance``, ``violations`` or ``neutrality``) of a comments frame, as PNG bytes."""
+    import matplotlib
+
+    # Titles hold site and article ids, which the CMS chose: "a-$x^{$" is an id, not mathematics.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _render_chart(frame, chart, title)
+
+
+def _render_chart(frame: pd.DataFrame, chart: str, title: str) -> bytes:
     fig = _figure()
     ax = fig.add_subplot()
     if frame.empty:
