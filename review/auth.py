@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -56,10 +56,16 @@ def load_user() -> None:
         return
     with db.connect(_engine()) as conn:
         user = db.user_by_id(conn, user_id)
-    if user and user["active"] and session.get("stamp") == _stamp(user):
+    if user and user["active"] and session.get("stamp") == _stamp(user) and not _signed_out_since(user, session["since"]):
         g.user = user
     else:
         session.clear()
+
+
+def _signed_out_since(user: dict, since: float) -> bool:
+    """Whether the user signed out (on any browser) after this session began: a copied cookie ends too."""
+    out = user.get("signed_out_at")
+    return out is not None and out.replace(tzinfo=UTC).timestamp() >= since
 
 
 def _expired(since) -> bool:
@@ -136,7 +142,7 @@ def login():
     if user and known and user["active"]:
         session.clear()  # a fresh session on sign-in: no fixation
         session.permanent = True
-        session.update(uid=user["id"], stamp=_stamp(user), since=int(time.time()))
+        session.update(uid=user["id"], stamp=_stamp(user), since=time.time())
         return redirect(request.script_root + safe_next(request.args.get("next")))
     throttle.record_failure(_engine(), username, address)
     flash("Wrong user name or password.", "error")
@@ -158,6 +164,9 @@ def _dummy_hash() -> str:
 
 @bp.post("/logout")
 def logout():
+    if g.user is not None:  # the signed cookie would stay valid until it expires: the database says it has ended
+        with db.transaction(_engine()) as conn:
+            db.sign_out_user(conn, g.user["id"])
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -191,3 +191,16 @@ def test_behind_trusted_proxies_the_forwarded_address_is_the_one_counted(make_re
     assert response.status_code == 401
     (line,) = _rows(app, "audit_log", event="auth.failed")
     assert line["detail"] == {"address": "198.51.100.23"}
+
+
+def test_signing_out_ends_the_session_a_copied_cookie_carries_too(review_app, mod_client, signer):
+    stolen = review_app.test_client()
+    stolen.set_cookie(COOKIE, mod_client.get_cookie(COOKIE, path="/review").value, path="/review")
+    assert stolen.get("/review/queue/pending").status_code == 200
+    assert mod_client.post("/review/logout", data={"csrf_token": mod_client.csrf}).status_code == 302
+    answer = stolen.get("/review/queue/pending")
+    assert answer.status_code == 302 and "/review/login" in answer.headers["Location"]
+    # Signing in again at once (the same second) starts a session that works.
+    signer(mod_client, "mod")
+    assert mod_client.get("/review/queue/pending").status_code == 200
+    assert _rows(review_app, "users", username="mod")[0]["signed_out_at"] is not None

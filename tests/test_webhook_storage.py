@@ -76,6 +76,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
             conn.execute(sa.text(f"DROP INDEX {name}"))
         conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
         conn.execute(sa.text("DROP INDEX ix_review_items_decider"))  # version 5's
+        conn.execute(sa.text("ALTER TABLE users DROP COLUMN signed_out_at"))  # version 6's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -86,11 +87,12 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 5
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 6
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
     assert "ix_review_items_decider" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
-    assert db.migrate(engine) == 5, "a second run changes nothing"
+    assert "signed_out_at" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    assert db.migrate(engine) == 6, "a second run changes nothing"
 
 
 def _reject(label: str | None):
@@ -273,9 +275,8 @@ def test_a_failed_statement_s_error_does_not_carry_its_parameters(engine):
     """Errors are logged: a reader's comment and author id must not travel in them."""
     db.migrate(engine)
     secret = "Call me on 0161 496 0000, 12 Acacia Avenue"
-    with pytest.raises(sa.exc.SQLAlchemyError) as caught:
-        with db.transaction(engine) as conn:
-            conn.execute(sa.text("SELECT * FROM no_such_table WHERE x = :text"), {"text": secret})
+    with pytest.raises(sa.exc.SQLAlchemyError) as caught, db.transaction(engine) as conn:
+        conn.execute(sa.text("SELECT * FROM no_such_table WHERE x = :text"), {"text": secret})
     assert secret not in str(caught.value) and "hidden due to hide_parameters" in str(caught.value)
 
 

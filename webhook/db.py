@@ -43,7 +43,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -175,6 +175,8 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # When the user last signed out (version 6): every session begun before it has ended, on any browser.
+    sa.Column("signed_out_at", sa.DateTime),
 )
 
 # One row per comment: which queue its latest verdict (or a moderator's decision on it) puts it in.
@@ -265,7 +267,16 @@ def _index_deciders(conn) -> None:
     next(i for i in review_items.indexes if i.name == "ix_review_items_decider").create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders}
+def _add_sign_outs(conn) -> None:
+    """Users record when they last signed out, which ends their sessions everywhere. (A database that gained
+    the review queue at version 2 from these declarations has the column already.)"""
+    if "signed_out_at" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}:
+        kind = users.c.signed_out_at.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE users ADD COLUMN signed_out_at {kind}"))
+
+
+MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
+                    6: _add_sign_outs}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -742,6 +753,11 @@ def user_by_id(conn, user_id: int) -> dict | None:
 
 def list_users(conn) -> list[dict]:
     return [r._asdict() for r in conn.execute(sa.select(users).order_by(users.c.username))]
+
+
+def sign_out_user(conn, user_id: int) -> None:
+    """End every session the user has begun until now (their signed cookies stay valid until they expire)."""
+    conn.execute(sa.update(users).where(users.c.id == user_id).values(signed_out_at=now()))
 
 
 def update_user(conn, user_id: int, **values) -> None:
