@@ -76,9 +76,12 @@ def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: 
     if current is None:
         raise DecisionError(f"there is no review item {item['id']}: reload", 404)
     state = decision_state(current)
-    if current["verdict_id"] != item["verdict_id"] or (seen and not state):
+    if current["verdict_id"] > item["verdict_id"]:
         raise DecisionError(f"comment {current['comment_id']} changed since this page was loaded: "
                             "reload to see its new version", 409)
+    if current["verdict_id"] != item["verdict_id"] or (seen and not state):  # no page drew such a card
+        raise DecisionError(f"the form does not match comment {current['comment_id']} (a version or decision it "
+                            "does not have): reload the page and decide again", 409)
     if not state:
         return
     at = current["decided_at"]

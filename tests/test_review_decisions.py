@@ -238,6 +238,19 @@ def test_a_decision_on_text_edited_since_the_page_was_drawn_is_refused(review_ap
     assert _traces(review_app, "c1") == (0, 0, 0)
 
 
+@pytest.mark.parametrize("change", [{"verdict_id": "999999"}, {"seen": "approve@2020-01-01T00:00:00"}])
+def test_a_form_no_page_drew_is_refused_as_such_not_as_an_edit(review_app, mod_client, seed, change):
+    seed("c1", "Fair point.")
+    form = _card_form(mod_client, "/review/queue/pending", "c1", "approve")
+    item_id = _rows(review_app, "review_items", comment_id="c1")[0]["id"]
+    answer = mod_client.post(f"/review/items/{item_id}/decide", data={**form, "csrf_token": mod_client.csrf, **change},
+                             headers={"Accept": "application/json"})
+    assert answer.status_code == 409
+    assert answer.get_json()["message"] == ("the form does not match comment c1 (a version or decision it does not "
+                                            "have): reload the page and decide again")
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+
+
 def test_a_bulk_decision_on_text_edited_since_the_page_was_drawn_is_refused(review_app, mod_client, seed):
     seed("c1", "Fair point.")
     box = re.search(r'name="item" value="([^"]+)"', mod_client.get("/review/queue/pending").get_data(as_text=True))[1]
