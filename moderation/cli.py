@@ -38,19 +38,22 @@ _JSON_TYPES = {type(None): "null", bool: "a boolean", int: "an integer", float: 
                str: "a string", list: "an array", dict: "an object"}
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Byte-order marks of the encodings we refuse, longest first (UTF-32's little-endian one starts as UTF-16's).
+_OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+               (b"\xfe\xff", "UTF-16"))
 
 
 def _open_in(name: str):
-    """A text stream over an input (a file, a pipe or stdin), opened once: a UTF-16 byte-order mark is
+    """A text stream over an input (a file, a pipe or stdin), opened once: a UTF-16 or UTF-32 byte-order mark is
     looked for without consuming anything, so pipes and FIFOs lose nothing."""
     raw = sys.stdin.buffer if name == "-" else open(name, "rb")
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    if head in _UTF16_BOMS:
+    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    encoding = next((enc for bom, enc in _OTHER_BOMS if head.startswith(bom)), None)
+    if encoding:
         if name != "-":
             raw.close()
-        raise InputError(f"{'stdin' if name == '-' else name} is UTF-16 text (it starts with a UTF-16 byte-order mark): "
-                         "save it as UTF-8", field="input")
+        raise InputError(f"{'stdin' if name == '-' else name} is {encoding} text (it starts with a {encoding} "
+                         "byte-order mark): save it as UTF-8", field="input")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
@@ -163,6 +166,9 @@ def _csv_header(row: list[str], name: str, number: int) -> list[str]:
     if "id" not in header or "text" not in header:
         raise InputError(f"{name}:{number}: read as CSV, but the header line has no 'id' and 'text' columns: "
                          f"{header!r}", field="input")
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:  # which of the two would be the comment's?
+        raise InputError(f"{name}:{number}: the CSV header names column {twice[0]!r} twice: {header!r}", field="input")
     return header
 
 
@@ -231,7 +237,7 @@ def _load_articles(scorer: Scorer, path: str) -> int:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            article = _article(_json_value(line))
+            article = _article(_json_value(line.removeprefix("\ufeff")))  # a BOM mid-stream: files joined end to end
             if isinstance(article, _Malformed):
                 print(f"{path}:{number}: skipped article: {article}", file=sys.stderr)
             else:

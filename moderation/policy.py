@@ -207,6 +207,10 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
     """Validate a parsed policy document and build a :class:`Policy`."""
     try:
         clauses = tuple(_clause(t, i) for i, t in enumerate(_clause_tables(data), 1))
+        ids = [c.id for c in clauses]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:  # a verdict cites its clause by id: two of one id would make the citation ambiguous
+            raise PolicyError(f"clause id {twice[0]!r} is used by {ids.count(twice[0])} clauses: each needs its own")
         if not clauses:
             raise PolicyError("no [[clause]] tables")
         covered = {lab for c in clauses for lab in c.labels}

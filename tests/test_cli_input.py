@@ -87,6 +87,31 @@ def test_utf16_input_is_one_clear_error(tmp_path, bom):
         cli._open_in(str(path))
 
 
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+def test_utf32_input_is_named_as_such(tmp_path, codec):
+    path = tmp_path / "utf32.jsonl"
+    path.write_bytes('\ufeff{"id": "u", "text": "hi"}\n'.encode(codec))
+    with pytest.raises(InputError, match="is UTF-32 text .*save it as UTF-8"):
+        cli._open_in(str(path))
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("id,text,id\nc1,hello,c2\n")
+    with pytest.raises(InputError, match="the CSV header names column 'id' twice"):
+        list(cli._records(cli._open_in(str(path)), str(path)))
+
+
+def test_articles_joined_end_to_end_keep_the_second_file_s_first_article(tmp_path):
+    one = '{"id": "a1", "title": "One", "body": "First."}\n'.encode("utf-8-sig")
+    two = '{"id": "a2", "title": "Two", "body": "Second."}\n'.encode("utf-8-sig")
+    (tmp_path / "articles.jsonl").write_bytes(one + two)
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "c", "text": "Agreed.", "article_id": "a2"}) + "\n")
+    result = run("score", "--input", str(tmp_path / "c.jsonl"), "--articles", str(tmp_path / "articles.jsonl"))
+    assert result.returncode == 0 and b"skipped article" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["stance"] is not None
+
+
 def test_an_integer_too_long_to_convert_is_reported(tmp_path):
     [(number, problem), ok] = read(tmp_path, "long-int.jsonl", b'{"id": 1' + b"0" * 5000 + b', "text": "x"}\n' + OK)
     assert number == 1 and problem.startswith("not valid JSON (") and ok == (2, "g1")

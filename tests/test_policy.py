@@ -197,3 +197,10 @@ def test_policy_file_may_start_with_a_bom(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + POLICY_FILE.read_bytes())
     assert load_policy(path).id == "example-news"
+
+
+def test_two_clauses_with_one_id_are_refused(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY_FILE.read_text().replace('id = "no-personal-attacks"', 'id = "no-profanity"'))
+    with pytest.raises(PolicyError, match="clause id 'no-profanity' is used by 2 clauses: each needs its own"):
+        load_policy(path)
