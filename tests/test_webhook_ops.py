@@ -1,6 +1,7 @@
 """Operations and set-up: health, readiness, metrics, the OpenAPI document, settings, start-up failures."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -165,3 +166,20 @@ def test_importing_the_service_loads_nothing():
 
 def test_the_openapi_document_is_json_serialisable_and_stable(app):
     assert json.loads(json.dumps(app.config["OPENAPI"])) == app.config["OPENAPI"]
+
+
+def test_a_dead_worker_s_model_version_leaves_the_model_gauge(tmp_path):
+    """Workers share metrics through files: a worker that died scoring with an old version must not keep
+    that version at 1 once gunicorn marks it dead (as gunicorn_conf.child_exit does)."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker = "from webhook.metrics import Metrics; import os; Metrics('{}'); print(os.getpid())"
+    dead = subprocess.run([sys.executable, "-c", worker.format("old-version")], env=env, capture_output=True,
+                          text=True, check=True, cwd=ROOT).stdout.strip()
+    subprocess.run([sys.executable, "-c", worker.format("new-version")], env=env, check=True, cwd=ROOT)
+    render = ("from prometheus_client import multiprocess; from webhook.metrics import Metrics; "
+              f"multiprocess.mark_process_dead({dead}); import sys; "
+              "sys.stdout.write(Metrics.render(None).decode())")
+    text = subprocess.run([sys.executable, "-c", render], env=env, capture_output=True, text=True, check=True,
+                          cwd=ROOT).stdout
+    assert 'moderation_model_info{model_version="old-version"}' not in text
+    assert 'moderation_model_info{model_version="new-version"} 1.0' in text  # not marked dead: still counted

@@ -34,8 +34,10 @@ class Metrics:
                                  ["route"], buckets=_BUCKETS, registry=self.registry)
         self.verdicts = Counter("moderation_verdicts", "Verdicts stored, by action and the label that decided it",
                                 ["action", "label"], registry=self.registry)
+        # "livemax": a dead worker's value is dropped (gunicorn's child_exit marks it dead), so a version no
+        # living worker scores with does not stay at 1.
         self.model = Gauge("moderation_model_info", "The model version this worker scores with (always 1)",
-                           ["model_version"], registry=self.registry, multiprocess_mode="max")
+                           ["model_version"], registry=self.registry, multiprocess_mode="livemax")
         self.model.labels(model_version).set(1)
         self.reloads = Counter("moderation_model_reloads", "Live models a worker swapped in or refused, by version",
                                ["model_version", "result"], registry=self.registry)
