@@ -109,6 +109,24 @@ def test_settings_come_from_defaults_then_the_instance_file_then_the_environment
     assert app.config["MAX_BATCH"] == 7 and app.config["SIGNATURE_WINDOW"] == 300
 
 
+@pytest.mark.parametrize("name,raw,kind", [("MAX_BATCH", "abc", "a whole number such as 100"),
+                                           ("SIGNATURE_WINDOW", "5m", "a whole number such as 300"),
+                                           ("MAX_BODY_BYTES", "2MB", "a whole number such as 2000000"),
+                                           ("RELOAD_INTERVAL", "fast", "a number such as 1.0")])
+def test_a_number_setting_that_is_no_number_is_refused_naming_it(tmp_path, monkeypatch, name, raw, kind):
+    monkeypatch.setenv(f"MODERATION_{name}", raw)
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    with pytest.raises(RuntimeError, match=f"cannot start: MODERATION_{name} .*must be {kind}, got '{raw}'"):
+        load_config(app)
+
+
+def test_a_number_setting_keeps_its_type_from_the_instance_file(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text('MAX_BATCH = "50"\nRELOAD_INTERVAL = 2\n')
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    load_config(app)
+    assert app.config["MAX_BATCH"] == 50 and app.config["RELOAD_INTERVAL"] == 2
+
+
 @pytest.mark.parametrize("raw", ["1.50", "null", "true", "1e5", "0012"])
 def test_text_settings_are_taken_from_the_environment_exactly_as_written(tmp_path, monkeypatch, raw):
     # Flask's JSON reading of the environment would make these 1.5, None, True, 100000.0 and 12.

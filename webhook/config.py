@@ -101,7 +101,24 @@ def load_config(app, test_config: dict | None = None) -> None:
                 app.config[setting.name] = os.environ[setting.env]
     else:
         app.config.from_mapping(test_config)
+    for setting in SETTINGS:
+        app.config[setting.name] = _number(setting, app.config[setting.name])
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+
+
+def _number(setting: Setting, value):
+    """A numeric setting's value as its default's type; a refusal that names the setting otherwise."""
+    kind = type(setting.default)
+    if kind not in (int, float) or isinstance(value, kind) or (kind is float and type(value) is int):
+        return value
+    try:
+        number = kind(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or isinstance(value, bool):
+        raise RuntimeError(f"cannot start: {setting.env} (or {setting.name} in the instance folder's config.py) must be "
+                           f"{'a whole number' if kind is int else 'a number'} such as {setting.default}, got {value!r}")
+    return number
 
 
 def as_list(value) -> list[str]:

@@ -10,7 +10,10 @@ import shutil
 import tempfile
 
 bind = os.environ.get("MODERATION_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("MODERATION_WORKERS", "2"))
+try:
+    workers = int(os.environ.get("MODERATION_WORKERS", "2"))
+except ValueError:
+    raise SystemExit(f"MODERATION_WORKERS must be a whole number such as 2, got {os.environ['MODERATION_WORKERS']!r}") from None
 worker_class = "sync"
 preload_app = False
 timeout = 30
