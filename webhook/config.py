@@ -107,18 +107,18 @@ def load_config(app, test_config: dict | None = None) -> None:
 
 
 def _number(setting: Setting, value):
-    """A numeric setting's value as its default's type; a refusal that names the setting otherwise."""
-    kind = type(setting.default)
-    if kind not in (int, float) or isinstance(value, kind) or (kind is float and type(value) is int):
+    """A numeric setting's value as a number (text from a config file read as one); a refusal that names the
+    setting otherwise."""
+    if type(setting.default) not in (int, float) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return value
-    try:
-        number = kind(str(value).strip())
-    except ValueError:
-        number = None
-    if number is None or isinstance(value, bool):
-        raise RuntimeError(f"cannot start: {setting.env} (or {setting.name} in the instance folder's config.py) must be "
-                           f"{'a whole number' if kind is int else 'a number'} such as {setting.default}, got {value!r}")
-    return number
+    if isinstance(value, str):
+        for kind in (int, float):
+            try:
+                return kind(value.strip())
+            except ValueError:
+                pass
+    raise RuntimeError(f"cannot start: {setting.env} (or {setting.name} in the instance folder's config.py) must be "
+                       f"a number such as {setting.default}, got {value!r}")
 
 
 def as_list(value) -> list[str]:
