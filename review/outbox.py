@@ -5,7 +5,10 @@ sender that crashes, or a service that restarts, leaves it pending in the databa
 sender picks it up. Senders take a callback by pushing its next attempt past a lease, so two
 workers' threads (or a thread and the ``deliver-outbox`` command) never send one at the same time.
 Each callback carries a ``delivery_id``: the CMS should ignore one it has already seen, since a
-callback whose answer was lost is sent again.
+callback whose answer was lost is sent again. Callbacks about one comment (or one author) are sent in
+the order they were made: one waits while an earlier one about its subject is pending (a given-up one
+no longer holds it back). Each also carries a ``sequence`` (its outbox row id, increasing) so that the
+CMS can ignore a decision older than one it has applied, as an admin's resending of a given-up one is.
 """
 
 from __future__ import annotations
@@ -76,22 +79,27 @@ class Deliverer:
         return min(self.backoff_s * 2 ** (attempts - 1), _MAX_BACKOFF_S)
 
     def deliver_due(self, limit: int = 50) -> dict[str, int]:
-        """Send every callback that is due now; return how many were delivered and how many failed."""
+        """Send every callback that is due now (at most ``limit``); return how many were delivered and failed."""
         done = {"delivered": 0, "failed": 0}
         if not self.url:
             return done
-        with db.connect(self.engine) as conn:
-            due = db.due_callbacks(conn, db.now(), limit)
-        for row in due:
-            with db.transaction(self.engine) as conn:
-                taken = db.claim_callback(conn, row["id"], row["next_attempt_at"],
-                                          db.now() + timedelta(seconds=_LEASE_S))
-            if taken:
-                done["delivered" if self._send(row) else "failed"] += 1
+        while sum(done.values()) < limit:
+            delivered = done["delivered"]
+            with db.connect(self.engine) as conn:
+                due = db.due_callbacks(conn, db.now(), limit - sum(done.values()))
+            for row in due:
+                with db.transaction(self.engine) as conn:
+                    taken = db.claim_callback(conn, row["id"], row["next_attempt_at"],
+                                              db.now() + timedelta(seconds=_LEASE_S))
+                if taken:
+                    done["delivered" if self._send(row) else "failed"] += 1
+            if done["delivered"] == delivered:  # else one delivered may have freed the next about its subject
+                return done
         return done
 
     def _send(self, row: dict) -> bool:
-        body = json.dumps(row["payload"], sort_keys=True, separators=(",", ":")).encode()
+        payload = {**row["payload"], "sequence": row["id"]}  # the row id: the CMS can drop a stale decision
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "moderation-review",
                    EVENT_HEADER: row["event"], DELIVERY_HEADER: row["delivery_id"],
                    **native_headers(self.secret, body)}

@@ -26,18 +26,24 @@ def _outbox(app):
 
 
 def _approve(app, client, comment_id):
+    _decide(app, client, comment_id, "approve")
+
+
+def _decide(app, client, comment_id, decision, **fields):
+    """Decide as a card does; return the decision as the card shows it now (its ``seen``)."""
     client.get("/review/queue/pending")
     with db.connect(_engine(app)) as conn:
         item = conn.execute(sa.select(db.review_items).where(db.review_items.c.comment_id == comment_id)).first()
     response = client.post(f"/review/items/{item.id}/decide", headers={"Accept": "application/json"}, data={
-        "csrf_token": client.csrf, "verdict_id": item.verdict_id, "decision": "approve"})
-    assert response.status_code == 200
+        "csrf_token": client.csrf, "verdict_id": item.verdict_id, "decision": decision, **fields})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["seen"]
 
 
-def _app_with_callbacks(make_app, url, signer, **overrides):
+def _app_with_callbacks(make_app, url, signer, database=None, **overrides):
     settings = {"REVIEW_COOKIE_SECURE": False, "REVIEW_SECRET_KEY": "k", "CALLBACK_THREAD": False,
                 "CALLBACK_URL": url, "CALLBACK_BACKOFF": 30, **overrides}
-    app = make_app(**settings)
+    app = make_app(database, **settings)
     if not _users_exist(app):
         create_user(_engine(app), "mod", "moderator-password-1", "moderator")
     client = app.test_client()
@@ -138,19 +144,79 @@ def test_admins_see_delivery_status_and_can_resend(make_app, cms, signer, seed_i
     assert _outbox(app)[0]["status"] == "delivered"
 
 
-def test_two_senders_never_send_one_callback_twice(make_app, cms, signer, seed_into):
-    app, client = _app_with_callbacks(make_app, cms.url, signer)
+def _set_author_status(client, author_id, status):
+    response = client.post("/review/author/status", headers={"Accept": "application/json"}, data={
+        "csrf_token": client.csrf, "site_id": "default", "author_id": author_id, "status": status, "confirmed": "1"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _make_due(app):
+    """As if the back-off had passed: every pending callback is due now."""
+    with db.transaction(_engine(app)) as conn:
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.status == "pending").values(next_attempt_at=db.now()))
+
+
+def test_a_decision_overturned_while_the_cms_was_down_reaches_it_in_order(make_app, database_url, cms, signer,
+                                                                            seed_into):
+    app, client = _app_with_callbacks(make_app, cms.url, signer, database_url)
+    seed_into(app, "c1", "You idiot.")
+    seen = _decide(app, client, "c1", "reject", code="ABUSIVE")
+    cms.status = 503
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}, "the rejection is backed off"
+    cms.status = 200
+    _decide(app, client, "c1", "approve", seen=seen)  # the slip corrected, before the rejection's retry
+    _deliverer(app).deliver_due()
+    _make_due(app)
+    _deliverer(app).deliver_due()
+    bodies = [json.loads(c["body"]) for c in cms.received[1:]]  # the first attempt was answered 503
+    assert [b["decision"] for b in bodies] == ["reject", "approve"], "the decision in force arrives last"
+    assert bodies[0]["sequence"] < bodies[1]["sequence"]
+    assert [r["status"] for r in _outbox(app)] == ["delivered", "delivered"]
+
+
+def test_a_pending_callback_holds_back_later_ones_about_its_subject_only(make_app, database_url, cms, signer,
+                                                                         seed_into):
+    app, client = _app_with_callbacks(make_app, cms.url, signer, database_url, CALLBACK_MAX_ATTEMPTS=2)
+    for comment_id in ("c1", "c2"):
+        seed_into(app, comment_id, "You idiot.", author_id="u1")
+    seen = _decide(app, client, "c1", "reject", code="ABUSIVE")
+    _set_author_status(client, "u1", "blocked")
+    cms.status = 503
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 2}
+    cms.status = 200
+    _decide(app, client, "c1", "approve", seen=seen)
+    _decide(app, client, "c2", "approve")
+    _set_author_status(client, "u1", "active")
+    sent = len(cms.received)
+    assert _deliverer(app).deliver_due() == {"delivered": 1, "failed": 0}, "only c2's callback is free to go"
+    assert json.loads(cms.received[sent]["body"])["comment_id"] == "c2"
+
+    # The two earlier callbacks fail once more and are given up: they no longer hold back the later ones.
+    cms.status = 503
+    _make_due(app)
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 2}
+    cms.status = 200
+    assert _deliverer(app).deliver_due() == {"delivered": 2, "failed": 0}
+    later = [json.loads(c["body"]) for c in cms.received[-2:]]
+    assert {(b["event"], b["status"]) for b in later} == {("comment.decision", "APPROVED"), ("author.status", "active")}
+    assert [r["status"] for r in _outbox(app)] == ["failed", "failed", "delivered", "delivered", "delivered"]
+
+
+def test_two_senders_never_send_one_callback_twice(make_app, database_url, cms, signer, seed_into):
+    app, client = _app_with_callbacks(make_app, cms.url, signer, database_url)
     for n in range(6):
         seed_into(app, f"c{n}", "You idiot.")
-        _approve(app, client, f"c{n}")
+        _decide(app, client, f"c{n}", "approve", seen=_decide(app, client, f"c{n}", "reject", code="ABUSIVE"))
     deliverer = _deliverer(app)
     threads = [threading.Thread(target=deliverer.deliver_due) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    ids = [json.loads(c["body"])["delivery_id"] for c in cms.received]
-    assert len(ids) == 6 == len(set(ids))
+    bodies = [json.loads(c["body"]) for c in cms.received]
+    assert len(bodies) == 12 == len({b["delivery_id"] for b in bodies})
+    for n in range(6):  # nor one about a comment before an earlier one about it
+        assert [b["decision"] for b in bodies if b["comment_id"] == f"c{n}"] == ["reject", "approve"]
 
 
 def test_the_deliver_outbox_command(make_app, cms, signer, seed_into):

@@ -1023,18 +1023,37 @@ def enqueue_callback(conn, delivery_id: str, site_id: str, event_name: str, payl
                                           created_at=stamp))
 
 
+# The payload key naming what a callback is about; callbacks about one subject reach the CMS in order.
+_CALLBACK_SUBJECT = {"comment.decision": "comment_id", "author.status": "author_id"}
+
+
+def _callback_subject(table) -> sa.ColumnElement:
+    return sa.case(*((table.c.event == event, table.c.payload[key].as_string())
+                     for event, key in _CALLBACK_SUBJECT.items()), else_=sa.cast(table.c.id, sa.String))
+
+
+def _first_pending_callbacks() -> sa.Select:
+    """The id of each subject's earliest pending callback: only that one may be sent (a given-up one is not
+    pending, so it holds none back). One pass over the pending rows, with no index on the payload."""
+    pending = outbox.alias("pending")  # not the outer query's row
+    return (sa.select(sa.func.min(pending.c.id)).where(pending.c.status == "pending")
+            .group_by(pending.c.site_id, pending.c.event, _callback_subject(pending)))
+
+
 def due_callbacks(conn, at: datetime, limit: int = 50) -> list[dict]:
-    """Pending callbacks whose next attempt is due, oldest first."""
-    query = (sa.select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= at)
+    """Pending callbacks whose next attempt is due and that no earlier pending callback holds back, oldest first."""
+    query = (sa.select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= at,
+                                     outbox.c.id.in_(_first_pending_callbacks()))
              .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
     return [r._asdict() for r in conn.execute(query)]
 
 
 def claim_callback(conn, outbox_id: int, seen_next_attempt: datetime, lease_until: datetime) -> bool:
-    """Take a due callback for one sender: push its next attempt past the lease; False if another took it."""
+    """Take a due callback for one sender: push its next attempt past the lease; False if another took it or an
+    earlier callback about its subject is pending again (an admin resent it) since it was read."""
     result = conn.execute(sa.update(outbox).where(
-        outbox.c.id == outbox_id, outbox.c.status == "pending", outbox.c.next_attempt_at == seen_next_attempt)
-        .values(next_attempt_at=lease_until))
+        outbox.c.id == outbox_id, outbox.c.status == "pending", outbox.c.next_attempt_at == seen_next_attempt,
+        outbox.c.id.in_(_first_pending_callbacks())).values(next_attempt_at=lease_until))
     return result.rowcount == 1
 
 
