@@ -21,7 +21,7 @@ from moderation.errors import ModelError, PolicyError
 from moderation.labels import ACTIONS
 from moderation.policy import AuthorState, Policy, load_policy
 from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, worst_of
-from training.registry import LIVE_FILE, VERSIONS_DIR, read_live
+from training.registry import LIVE_FILE, VERSIONS_DIR, Registry, read_live
 
 from . import db
 from .config import as_list, as_mapping, default_policy_file, flag
@@ -31,6 +31,7 @@ from .metrics import Metrics
 __all__ = [
     "DEFAULT_SITE",
     "CommentIn",
+    "DeferredMigration",
     "Judgement",
     "ModelWatcher",
     "Service",
@@ -81,44 +82,78 @@ class ModelWatcher:
     ``poll`` runs before every request and costs one ``stat`` at most once per interval. When LIVE
     names another version, a thread loads it (hash and type checks, then a warm-up) while the worker
     keeps answering with the model it has; the next request swaps it in, between requests, so no
-    request is scored by two models. A version that fails to load is refused, logged and counted,
-    and the worker keeps its model until LIVE changes again.
+    request is scored by two models. A load is swapped in only if LIVE still names its version when
+    it is done: one overtaken by a rollback or a newer promotion is dropped, and what LIVE names now
+    is acted on. A version that fails to load is refused, logged and counted, and the worker keeps
+    its model until LIVE changes again.
     """
 
-    def __init__(self, root: Path, interval: float, metrics: Metrics):
+    def __init__(self, root: Path, interval: float, metrics: Metrics | None = None):
         self.root = Path(root)
         self.interval = interval
-        self.metrics = metrics
+        self.metrics = metrics  # set by Service.start once the first model is chosen
         self._checked = float("-inf")
-        self._seen: tuple | None = None
+        self._seen: tuple | None = None  # LIVE's stat when it was last read
+        self._wanted: str | None = None  # the version LIVE named then
+        self._refused: tuple | None = None  # (version, LIVE's stat) of the last refusal: not retried until LIVE changes
         self._lock = threading.Lock()
-        self._loading: str | None = None
+        self._loading: tuple | None = None  # (version, LIVE's stat) being loaded
         self._ready: Scorer | None = None
 
+    def first_model(self, fallback_dir: str) -> Scorer:
+        """The model a worker starts with: LIVE's version; when that one is refused, the most recent
+        version live before it that loads, else ``fallback_dir`` (MODEL_DIR, or the shipped model).
+
+        A worker started after a refusal (gunicorn replacing one that died) thus serves what the
+        others serve instead of failing to boot, which would stop the whole service.
+        """
+        self._look(force=True)
+        version = self._wanted
+        if not version:
+            return _load_scorer(fallback_dir)
+        try:
+            return _load_checked(self.root / VERSIONS_DIR / version)
+        except Exception as exc:  # noqa: BLE001 - as in _load: refuse it, start with the last good model
+            log.error("model %s named in %s refused, starting with the last good model: %s", version,
+                      self.root / LIVE_FILE, exc)
+            self._refused = (version, self._seen)
+            refusal = exc
+        for earlier in _earlier_live(self.root, version):
+            try:
+                scorer = _load_checked(self.root / VERSIONS_DIR / earlier)
+            except Exception as exc:  # noqa: BLE001 - try the one live before it
+                log.error("model %s, live before %s, refused too: %s", earlier, version, exc)
+                continue
+            log.warning("this worker scores with %s (live before %s) until LIVE names a version that loads",
+                        earlier, version)
+            return scorer
+        log.warning("no version live before %s loads: this worker scores with %s until LIVE names a version "
+                    "that loads", version, fallback_dir or "the shipped model")
+        try:
+            return _load_scorer(fallback_dir)
+        except RuntimeError as exc:
+            raise RuntimeError(f"cannot start: model {version} named in {self.root / LIVE_FILE} was refused "
+                               f"({refusal}), no version live before it loads, and {exc}") from exc
+
+    def refused_at_start(self) -> str | None:
+        """The version LIVE named that ``first_model`` refused, if any."""
+        return self._refused[0] if self._refused else None
+
     def poll(self, current: Scorer) -> Scorer | None:
-        """A newly loaded live model to swap in, or None; starts a load when LIVE has changed."""
+        """A newly loaded live model to swap in, or None; starts a load when LIVE names another version."""
+        self._look(force=self._ready is not None)  # a finished load is checked against LIVE as it is now
         with self._lock:
             ready, self._ready = self._ready, None
-        if ready is not None:
-            return ready
-        now = time.monotonic()
-        if now - self._checked < self.interval:
-            return None
-        self._checked = now
-        try:
-            st = os.stat(self.root / LIVE_FILE)
-        except OSError:
-            return None
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if key == self._seen:
-            return None
-        self._seen = key
-        version = read_live(self.root)
-        with self._lock:
-            if not version or version == current.version or version == self._loading:
+            if ready is not None and ready.version == self._wanted:
+                return ready
+            if ready is not None:
+                log.info("model %s loaded, but %s now names %s: not swapped in", ready.version,
+                         self.root / LIVE_FILE, self._wanted)
+            wanted = (self._wanted, self._seen)
+            if self._loading or not wanted[0] or wanted[0] == current.version or wanted == self._refused:
                 return None
-            self._loading = version
-        threading.Thread(target=self._load, args=(version,), name=f"load-model-{version}", daemon=True).start()
+            self._loading = wanted
+        threading.Thread(target=self._load, args=wanted, name=f"load-model-{wanted[0]}", daemon=True).start()
         return None
 
     def wait(self, timeout: float = 60.0) -> None:
@@ -127,19 +162,83 @@ class ModelWatcher:
         while self._loading and time.monotonic() < deadline:
             time.sleep(0.02)
 
-    def _load(self, version: str) -> None:
+    def _look(self, force: bool = False) -> None:
+        """Read LIVE again when the interval has passed (or ``force``) and its stat has changed."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.interval:
+            return
+        self._checked = now
         try:
-            scorer = Scorer.load(self.root / VERSIONS_DIR / version)
-            scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))
+            st = os.stat(self.root / LIVE_FILE)
+        except OSError:
+            return
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if key != self._seen:
+            # The stat is taken before the read: a LIVE replaced in between shows a new stat next time.
+            self._seen, self._wanted = key, read_live(self.root)
+
+    def _load(self, version: str, seen: tuple) -> None:
+        try:
+            scorer = _load_checked(self.root / VERSIONS_DIR / version)
         except Exception as exc:  # noqa: BLE001 - any failure means: refuse it and keep the current model
             log.error("model %s named in %s refused, keeping the current model: %s", version,
                       self.root / LIVE_FILE, exc)
             self.metrics.model_reload(version, "refused")
             with self._lock:
-                self._loading = None
+                self._refused, self._loading = (version, seen), None
             return
         with self._lock:
             self._ready, self._loading = scorer, None
+
+
+class DeferredMigration:
+    """The start-up migration of a database that did not answer then: tried again, from a thread, on
+    a later request, until it is done once.
+
+    An attempt starts at most every ``retry_s`` seconds and never blocks the request that starts it;
+    until it is done, queries fail with the service's 503 and ``/readyz`` says why.
+    """
+
+    retry_s = 5.0
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.done = False
+        self._lock = threading.Lock()
+        self._tried = float("-inf")
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        """Before a request: start an attempt unless one is running or the last began under ``retry_s`` ago."""
+        if self.done:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if self.done or now - self._tried < self.retry_s or (self._thread and self._thread.is_alive()):
+                return
+            self._tried = now
+            self._thread = threading.Thread(target=self._attempt, name="migrate-database", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the attempt in progress, if any, is over (for tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _attempt(self) -> None:
+        try:
+            unreachable = _migrate(self.engine)
+        except Exception as exc:  # noqa: BLE001 - this thread has no caller to tell: log it, stop trying
+            log.error("database migration failed: %s. This worker stays not ready (/readyz 503) until the schema "
+                      "is current: fix the cause and run `flask --app webhook migrate`", exc)
+            self.done = True
+            return
+        if unreachable is not None:
+            log.warning("database still unreachable (%s): the migration is tried again on a later request",
+                        _error_name(unreachable))
+            return
+        log.info("database reachable: schema at version %d", db.SCHEMA_VERSION)
+        self.done = True
 
 
 @dataclass
@@ -156,26 +255,47 @@ class Service:
     perspective_keys: list[str] = field(default_factory=list)
     signature_window: int = 300
     watcher: ModelWatcher | None = None
+    migration: DeferredMigration | None = None
 
     @classmethod
     def start(cls, config, instance_path: str) -> Service:
-        """Load and check the model and policies, open the database and migrate it."""
+        """Load and check the model and policies, open the database and migrate it.
+
+        A database that does not answer does not stop the worker: it starts not ready, and the
+        migration is tried again on later requests (:class:`DeferredMigration`). A migration that
+        fails on a database that answers stops it.
+        """
         registry = str(config.get("REGISTRY") or "")
-        scorer = config.get("SCORER") or _load_scorer(_live_dir(registry) or config["MODEL_DIR"])
-        scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))  # load lazy parts now, not on a first request
+        watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"])) if registry else None
+        scorer = config.get("SCORER")
+        if scorer is not None:
+            scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))  # load lazy parts now, not on a first request
+        else:
+            scorer = watcher.first_model(config["MODEL_DIR"]) if watcher else _load_scorer(config["MODEL_DIR"])
         policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
         url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'moderation.sqlite'}"
         engine = db.make_engine(url)
+        migration = None
         if flag(config["AUTO_MIGRATE"]):
-            db.migrate(engine)
+            unreachable = _migrate(engine)
+            if unreachable is not None:
+                log.error("database unreachable at start (%s): this worker starts not ready (/readyz 503) and "
+                          "migrates the database once it answers", _error_name(unreachable))
+                migration = DeferredMigration(engine)
         metrics = Metrics(scorer.version)
-        watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"]), metrics) if registry else None
+        if watcher is not None:
+            watcher.metrics = metrics
+            if watcher.refused_at_start():
+                metrics.model_reload(watcher.refused_at_start(), "refused")
         return cls(scorer, policy, site_policies, engine, metrics,
                    as_list(config["SECRETS"]), as_list(config["CORAL_SECRETS"]),
-                   as_list(config["PERSPECTIVE_KEYS"]), int(config["SIGNATURE_WINDOW"]), watcher)
+                   as_list(config["PERSPECTIVE_KEYS"]), int(config["SIGNATURE_WINDOW"]), watcher, migration)
 
     def follow_registry(self) -> None:
-        """Before a request: swap in a newly promoted (or rolled back) model once it is loaded and checked."""
+        """Before a request: swap in a newly promoted (or rolled back) model once it is loaded and checked,
+        and try a start-up migration again that the database was not there for."""
+        if self.migration is not None:
+            self.migration.poke()
         if self.watcher is None:
             return
         loaded = self.watcher.poll(self.scorer)
@@ -200,21 +320,64 @@ class Service:
         return keys
 
 
-def _live_dir(registry: str) -> str:
-    """The registry's live version directory, or "" when there is no registry or no live version yet."""
-    if not registry:
-        return ""
-    version = read_live(Path(registry))
-    return str(Path(registry) / VERSIONS_DIR / version) if version else ""
+def _load_checked(model_dir: str | Path | None) -> Scorer:
+    """A model loaded (hash and type checks) and warmed up, so its lazy parts load now, not on a request."""
+    scorer = Scorer.load(model_dir or None)
+    scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))
+    return scorer
+
+
+def _earlier_live(root: Path, refused: str) -> list[str]:
+    """The versions live before ``refused``, most recent first; rolled-back ones are left out (the registry's lineage)."""
+    try:
+        lineage = Registry(root).lineage()
+    except (OSError, ValueError, KeyError) as exc:
+        log.error("the history of the registry %s cannot be read: %s", root, exc)
+        return []
+    return [version for version in dict.fromkeys(reversed(lineage)) if version != refused]
 
 
 def _load_scorer(model_dir: str) -> Scorer:
     try:
-        return Scorer.load(model_dir or None)
+        return _load_checked(model_dir)
     except ModelError as exc:
         where = model_dir or "the shipped default model (moderation/default_model)"
         raise RuntimeError(f"cannot start: the model in {where} could not be loaded: {exc}. "
                            "Set MODERATION_MODEL_DIR to a trained model or run `make train`.") from exc
+
+
+def _migrate(engine: sa.Engine) -> Exception | None:
+    """Migrate the database; None when done, the error when the database does not answer (try later).
+
+    A migration that fails on a database that answers raises: no outage, so retrying would not fix it.
+    """
+    unreachable = _unreachable(engine)
+    if unreachable is not None:
+        return unreachable
+    try:
+        db.migrate(engine)
+    except Exception:
+        unreachable = _unreachable(engine)  # it went away during the migration: an outage after all
+        if unreachable is None:
+            raise
+    return unreachable
+
+
+def _unreachable(engine: sa.Engine) -> Exception | None:
+    """The error a connection to the database ends in, or None when it answers."""
+    try:
+        with db.connect(engine) as conn:
+            db.ping(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        return exc
+    return None
+
+
+def _error_name(exc: Exception) -> str:
+    """The error's class and the driver's first line, which name neither the URL nor its password."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _load_policies(default_file: str, site_files) -> tuple[Policy, dict[str, Policy]]:
