@@ -76,6 +76,12 @@ def test_rollback_walks_back_through_the_versions_that_were_live(registry):
     assert actions == ["init", "promote", "promote", "rollback", "rollback"]
 
 
+def test_a_rollback_from_a_live_file_naming_no_version_says_so(registry):
+    (registry.root / LIVE_FILE).write_text("20990101-deadbeef\n")  # edited by hand
+    with pytest.raises(RegistryError, match="names 20990101-deadbeef, which is not a version in .* make one live"):
+        registry.rollback()
+
+
 def test_a_version_that_fails_its_checks_never_goes_live(registry):
     bad = _copy(registry, "v-bad", "2030-01-01T00:00:00Z")
     (registry.version_dir(bad) / "stance.skops").write_bytes(b"tampered")

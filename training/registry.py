@@ -195,6 +195,10 @@ class Registry:
         stack = self.lineage()
         if len(stack) < 2:
             live = self.live()
+            if live and live not in self.versions():  # LIVE edited by hand, or its folder removed
+                raise RegistryError(f"nothing to roll back to: {self.root / LIVE_FILE} names {live}, which is not a "
+                                    f"version in {self.versions_dir}, and no version was live before it: make one "
+                                    "live with `make promote` (FORCE=1 REASON=...) or restore that folder")
             raise RegistryError(f"nothing to roll back to: no version was live before {live}" if live else
                                 "nothing to roll back to: no version is live yet")
         previous = stack[-2]
