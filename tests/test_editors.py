@@ -125,6 +125,9 @@ def test_pages_list_sites_and_articles_and_escape_ids(review_app, mod_client):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert 'src="/review/editors/sites/gazette/neutrality.png?days=90"' in page
     assert mod_client.get("/review/editors/sites/gazette/?days=nope").status_code == 400
+    for odd in ("%C2%B2", "%D9%A3", "00090"):  # "²" and Arabic-Indic three pass isdigit(); five digits
+        assert mod_client.get(f"/review/editors/sites/gazette/?days={odd}").status_code == 400, odd
+        assert mod_client.get(f"/review/editors/sites/gazette/stance.png?days={odd}").status_code == 400, odd
     assert mod_client.get("/review/editors/sites/gazette/pie.png").status_code == 404
 
 
@@ -164,6 +167,34 @@ def test_the_report_runs_from_the_package_command_line(review_app, tmp_path, cap
     url = engine_of(review_app).url.render_as_string(hide_password=False)
     assert main(["editors-report", "--database", url, "--output", str(tmp_path / "out")]) == 0
     assert "wrote" in capsys.readouterr().out and (tmp_path / "out" / "gazette" / "README.md").is_file()
+
+
+def test_ids_that_read_alike_get_files_of_their_own_and_stay_text_in_markdown(review_app, tmp_path):
+    for site, article in (("été", "a/b"), ("ôté", "a b"), ("ôté", "tax<b>&$x")):  # both sites read "t" once cut
+        _seed(review_app, site, article, 6)
+    written = write_report(engine_of(review_app), tmp_path / "editors")
+    assert len(written) == len(set(written)) == 2 and all(p.is_file() for p in written)
+    texts = {p.read_text().splitlines()[0]: p.read_text() for p in written}
+    assert set(texts) == {"# Reader reaction: été", "# Reader reaction: ôté"}
+    second = texts["# Reader reaction: ôté"]
+    assert "## Article tax\\<b\\>\\&\\$x (6 comments)" in second and "<b>" not in second
+    charts = sorted(p.name for p in written[0].parent.parent.glob("*/article-*-stance.png"))
+    assert len(charts) == 3 and len(set(charts)) == 3  # a/b, "a b" and the third: one chart each
+
+
+def test_the_report_refuses_an_unknown_site_an_unwritable_folder_and_a_negative_count(review_app, tmp_path, capsys):
+    from webhook.__main__ import main
+
+    _seed(review_app, "gazette", "art-1", 6)
+    url = engine_of(review_app).url.render_as_string(hide_password=False)
+    assert main(["editors-report", "--database", url, "--output", str(tmp_path / "out"), "--site", "nosuch"]) == 2
+    assert "no comments stored for site 'nosuch' (--site): nothing was written" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["editors-report", "--database", url, "--output", "/proc/no-such-folder"]) == 2
+    assert "cannot write the report under /proc/no-such-folder (--output)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["editors-report", "--database", url, "--articles", "-1"])
+    assert "must be 0 or more, got -1" in capsys.readouterr().err
 
 
 def test_the_report_refuses_a_missing_database_without_creating_it(tmp_path, capsys):

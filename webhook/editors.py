@@ -17,6 +17,7 @@ too), and exported by ``make editors-report`` (``python -m webhook editors-repor
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import io
 import itertools
@@ -342,7 +343,7 @@ def _days() -> int | None:
     days = request.args.get("days", "90")
     if days in ("", "all"):
         return None
-    if not days.isdigit() or not 0 < int(days) <= 3650:
+    if not re.fullmatch(r"[0-9]{1,4}", days) or not 0 < int(days) <= 3650:  # ASCII digits: "²".isdigit() is true
         abort(400, "days must be a whole number from 1 to 3650, or all")
     return int(days)
 
@@ -445,8 +446,22 @@ def article_chart(site_id: str, chart: str, article_id: str):
 
 
 # The exportable report ------------------------------------------------------------------------------
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "x"
+def _slug(text: str, taken: dict[str, str]) -> str:
+    """A file name for an id, unique among ``taken`` (name -> id): the id itself where it is a safe one,
+    else its safe characters and a hash of the whole id, so that ids that read alike once the rest is
+    dropped ("日本" and "中国", "a/b" and "a b") never share a file."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60]
+    name = text if readable == text else None
+    if name is None or taken.get(name, text) != text:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        name = f"{readable}-{digest}" if readable else digest
+    taken[name] = text
+    return name
+
+
+def _md(text: str) -> str:
+    """An id in Markdown: as text, never markup (ids come from the CMS)."""
+    return re.sub(r"([\\`*_{}\[\]()#|<>&$~])", r"\\\1", text)
 
 
 def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tuple[list[str], list[str]]:
@@ -475,21 +490,22 @@ def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = N
     with db.connect(engine) as conn:
         site_ids = site_ids or [s for s, _ in sites(conn)]
         frames = {s: comments_frame(conn, s) for s in site_ids}
-    written = []
+    written, folders = [], {}
     for site_id, frame in frames.items():
-        folder = output / _slug(site_id)
+        folder = output / _slug(site_id, folders)
         folder.mkdir(parents=True, exist_ok=True)
         md, htm = _section(frame, site_id, folder, "site-")
-        md = [f"# Reader reaction: {site_id}", "", f"Written by `make editors-report` on {datetime.now():%Y-%m-%d %H:%M}. "
+        md = [f"# Reader reaction: {_md(site_id)}", "", f"Written by `make editors-report` on {datetime.now():%Y-%m-%d %H:%M}. "
               "Outcome = the moderator's decision where there is one, else the verdict. Violation rate: share of "
               "comments scoring 0.5 or more. Neutrality compares rejection rates of comments against and in favor "
               "of the article within the same violation-score band (pooled with Mantel-Haenszel weights).", "", *md]
         htm = [f"<!doctype html><meta charset='utf-8'><title>Reader reaction: {html.escape(site_id)}</title>",
                f"<h1>Reader reaction: {html.escape(site_id)}</h1>", *htm]
+        charts: dict[str, str] = {}
         for article_id, n in articles(frame, top_articles):
             part = frame[frame["article_id"] == article_id]
-            a_md, a_htm = _section(part, article_id, folder, f"article-{_slug(article_id)}-")
-            md += [f"## Article {article_id} ({n} comments)", "", *a_md]
+            a_md, a_htm = _section(part, article_id, folder, f"article-{_slug(article_id, charts)}-")
+            md += [f"## Article {_md(article_id)} ({n} comments)", "", *a_md]
             htm += [f"<h2>Article {html.escape(article_id)} ({n} comments)</h2>", *a_htm]
         (folder / "README.md").write_text("\n".join(md) + "\n")
         (folder / "index.html").write_text("\n".join(htm) + "\n")
@@ -531,13 +547,20 @@ def _open_database(url: str) -> sa.Engine:
     return engine
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def main(argv=None) -> int:
     """``python -m webhook editors-report``: write the report; 2 when there is no service database to read."""
     parser = argparse.ArgumentParser(description="Editors' report: reader reaction per site and article, with charts")
     parser.add_argument("--database", help="SQLAlchemy URL (default: $MODERATION_DATABASE_URL or instance/moderation.sqlite)")
     parser.add_argument("--output", type=Path, default=Path("reports/editors"))
     parser.add_argument("--site", action="append", help="only this site (repeatable)")
-    parser.add_argument("--articles", type=int, default=10, help="the busiest N articles of each site get a section")
+    parser.add_argument("--articles", type=_count, default=10, help="the busiest N articles of each site get a section")
     args = parser.parse_args(argv)
     default = Path(__file__).resolve().parent.parent / "instance" / "moderation.sqlite"
     try:
@@ -546,7 +569,17 @@ def main(argv=None) -> int:
         print(f"editors-report: {exc}", file=sys.stderr)
         return 2
     try:
+        with db.connect(engine) as conn:
+            unknown = sorted(set(args.site or ()) - {s for s, _ in sites(conn)})
+        if unknown:  # as the pages answer 404: a mistyped site is not a site without readers
+            print(f"editors-report: no comments stored for site {unknown[0]!r} (--site): nothing was written",
+                  file=sys.stderr)
+            return 2
         written = write_report(engine, args.output, args.site, args.articles)
+    except OSError as exc:
+        print(f"editors-report: cannot write the report under {args.output} (--output): {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     for path in written:
