@@ -159,6 +159,22 @@ def test_the_exported_report_has_charts_and_tables(review_app, tmp_path):
     assert "<h1>Reader reaction: gazette</h1>" in (tmp_path / "editors" / "gazette" / "index.html").read_text()
 
 
+def test_the_report_has_every_chart_s_table_and_heads_articles_by_their_titles(review_app, tmp_path):
+    _seed(review_app, "gazette", "art-1", 25)
+    with db.transaction(engine_of(review_app)) as conn:
+        db.upsert_article(conn, "gazette", "art-1", "Council approves cycle lanes", "Body.", None, "test")
+    text = write_report(engine_of(review_app), tmp_path / "editors")[0].read_text()
+    period = re.search(r"^\| (hour|day|week) \| favor \|", text, re.MULTILINE)
+    assert period, text[:2000]  # the stance mix per period, as on the page
+    assert re.search(rf"^\| {period[1]} \| comments \| profanity \| personal_attack \| incitement \| rejected", text,
+                     re.MULTILINE)  # the violation rates per period
+    assert text.count("| band | in favor (n) |") == 2  # site and article: the neutrality tables
+    assert "## Council approves cycle lanes (article art-1, 25 comments)" in text
+    html_page = (tmp_path / "editors" / "gazette" / "index.html").read_text()
+    assert "<h2>Council approves cycle lanes (article art-1, 25 comments)</h2>" in html_page
+    assert html_page.count("<table>") == 6
+
+
 def test_the_report_runs_from_the_package_command_line(review_app, tmp_path, capsys):
     from webhook.__main__ import main
 

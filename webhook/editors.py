@@ -465,9 +465,10 @@ def _md(text: str) -> str:
 
 
 def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tuple[list[str], list[str]]:
-    """Markdown and HTML for one site or article: charts written next to them, the neutrality table."""
+    """Markdown and HTML for one site or article: each chart written next to them, with its numbers as a
+    table, as the pages show them."""
     result = neutrality(frame)
-    alt = alt_texts(frame, result)
+    alt, tables = alt_texts(frame, result), chart_tables(frame, result)
     md = [f"{len(frame)} comments. Neutrality: {result.verdict}.", ""]
     htm = [f"<p>{len(frame)} comments. Neutrality: {html.escape(result.verdict)}.</p>"]
     for chart in CHARTS:
@@ -475,14 +476,23 @@ def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tupl
         (folder / name).write_bytes(render_chart(frame, chart, title))
         md += [f"![{alt[chart]}]({name})", ""]
         htm.append(f'<p><img alt="{html.escape(alt[chart])}" src="{html.escape(name)}"></p>')
-    md += ["| " + " | ".join(_NEUTRALITY_HEADER) + " |", "|---" * len(_NEUTRALITY_HEADER) + "|"]
-    htm.append("<table><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in _NEUTRALITY_HEADER)
-               + "</tr>")
-    for band, cells in _neutrality_rows(result):
-        md.append("| " + " | ".join(map(str, [band, *cells])) + " |")
-        htm.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in [band, *cells]) + "</tr>")
-    htm.append("</table>")
+        header, rows = tables[chart]["header"], tables[chart]["rows"]
+        if not rows:
+            continue
+        md += ["| " + " | ".join(map(str, header)) + " |", "|---" * len(header) + "|"]
+        md += ["| " + " | ".join(map(str, [label, *cells])) + " |" for label, cells in rows] + [""]
+        htm.append("<table><tr>" + "".join(f'<th scope="col">{html.escape(str(h))}</th>' for h in header) + "</tr>")
+        htm += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in [label, *cells]) + "</tr>"
+                for label, cells in rows]
+        htm.append("</table>")
     return [*md, ""], htm
+
+
+def _heading(title: str, article_id: str, n: int, escape) -> str:
+    """An article's heading in the report: its stored title where there is one, each id ``escape``d for the format."""
+    if title != article_id:
+        return f"{escape(title)} (article {escape(article_id)}, {n} comments)"
+    return f"Article {escape(article_id)} ({n} comments)"
 
 
 def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = None, top_articles: int = 10) -> list[Path]:
@@ -490,6 +500,9 @@ def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = N
     with db.connect(engine) as conn:
         site_ids = site_ids or [s for s, _ in sites(conn)]
         frames = {s: comments_frame(conn, s) for s in site_ids}
+        listed = {s: articles(frame, top_articles) for s, frame in frames.items()}
+        titles = {s: {a: (row or {}).get("title") for a, row in
+                      db.articles_by_id(conn, s, [a for a, _ in listed[s]]).items()} for s in site_ids}
     written, folders = [], {}
     for site_id, frame in frames.items():
         folder = output / _slug(site_id, folders)
@@ -502,11 +515,12 @@ def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = N
         htm = [f"<!doctype html><meta charset='utf-8'><title>Reader reaction: {html.escape(site_id)}</title>",
                f"<h1>Reader reaction: {html.escape(site_id)}</h1>", *htm]
         charts: dict[str, str] = {}
-        for article_id, n in articles(frame, top_articles):
+        for article_id, n in listed[site_id]:
             part = frame[frame["article_id"] == article_id]
-            a_md, a_htm = _section(part, article_id, folder, f"article-{_slug(article_id, charts)}-")
-            md += [f"## Article {_md(article_id)} ({n} comments)", "", *a_md]
-            htm += [f"<h2>Article {html.escape(article_id)} ({n} comments)</h2>", *a_htm]
+            title = titles[site_id].get(article_id) or article_id  # its stored title, the id where none is
+            a_md, a_htm = _section(part, title, folder, f"article-{_slug(article_id, charts)}-")
+            md += [f"## {_heading(title, article_id, n, _md)}", "", *a_md]
+            htm += [f"<h2>{_heading(title, article_id, n, html.escape)}</h2>", *a_htm]
         (folder / "README.md").write_text("\n".join(md) + "\n")
         (folder / "index.html").write_text("\n".join(htm) + "\n")
         written.append(folder / "README.md")
