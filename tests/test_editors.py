@@ -77,7 +77,11 @@ def test_more_rejections_of_ruder_dissent_is_not_a_neutrality_gap():
 
 def test_too_few_comments_with_a_stance_say_so():
     result = neutrality(_frame(_group("favor", 0.1, 30, 1) + _group("against", 0.1, 4, 1)))
-    assert result.pooled_gap is None and "not enough" in result.verdict
+    assert result.pooled_gap is None and "not enough" in result.verdict and "none has them" in result.verdict
+    # One band with enough on each side is enough; a smaller one is shown but not pooled, and the page says so.
+    enough = neutrality(_frame(_group("favor", 0.1, 5, 1) + _group("against", 0.1, 5, 1)
+                               + _group("favor", 0.5, 2, 2) + _group("against", 0.5, 1, 0)))
+    assert enough.pooled_gap == 0.0 and "shown but not counted" in enough.note
 
 
 def _seed(app, site: str, article: str, n: int) -> None:

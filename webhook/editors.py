@@ -110,8 +110,8 @@ class Neutrality:
     @property
     def verdict(self) -> str:
         if self.pooled_gap is None:
-            return ("not enough comments with a stance to compare: each band needs "
-                    f"{_MIN_PER_GROUP} against and {_MIN_PER_GROUP} in favor")
+            return ("not enough comments with a stance to compare: a band of violation scores needs "
+                    f"{_MIN_PER_GROUP} against and {_MIN_PER_GROUP} in favor, and none has them")
         gap = self.pooled_gap
         if gap > _FLAG_GAP:
             return (f"dissenting comments are rejected more often than agreeing ones at the same violation scores "
@@ -120,6 +120,12 @@ class Neutrality:
             return ("agreeing comments are rejected more often than dissenting ones at the same violation scores "
                     f"({gap:.1%} pooled)")
         return f"no difference beyond {_FLAG_GAP:.0%} at the same violation scores ({gap:+.1%} pooled)"
+
+    @property
+    def note(self) -> str:
+        """What the pooled gap leaves out: bands with fewer than the minimum on either side."""
+        return (f"The pooled gap uses only the bands with {_MIN_PER_GROUP} or more comments on each side; "
+                "a smaller band's gap is shown but not counted.")
 
     def as_dict(self) -> dict:
         return {"pooled_gap": self.pooled_gap, "compared": self.compared, "verdict": self.verdict,
@@ -469,8 +475,8 @@ def _section(frame: pd.DataFrame, title: str, folder: Path, prefix: str) -> tupl
     table, as the pages show them."""
     result = neutrality(frame)
     alt, tables = alt_texts(frame, result), chart_tables(frame, result)
-    md = [f"{len(frame)} comments. Neutrality: {result.verdict}.", ""]
-    htm = [f"<p>{len(frame)} comments. Neutrality: {html.escape(result.verdict)}.</p>"]
+    md = [f"{len(frame)} comments. Neutrality: {result.verdict}. {result.note}", ""]
+    htm = [f"<p>{len(frame)} comments. Neutrality: {html.escape(result.verdict)}. {html.escape(result.note)}</p>"]
     for chart in CHARTS:
         name = f"{prefix}{chart}.png"
         (folder / name).write_bytes(render_chart(frame, chart, title))
