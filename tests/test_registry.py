@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sqlite3
 
 import numpy as np
@@ -18,14 +17,11 @@ from training.decisions import export_decisions, label_heads
 from training.registry import LIVE_FILE, Registry, RegistryError, registry_dir
 from webhook import db
 
+from .model_helpers import copy_version
+
 
 def _copy(registry: Registry, name: str, trained_at: str) -> str:
-    target = registry.version_dir(name)
-    shutil.copytree(default_model_dir(), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest.update(model_version=name, trained_at=trained_at)
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    return name
+    return copy_version(registry.version_dir(name), name, trained_at)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 import time
 import urllib.error
@@ -18,30 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from moderation.scorer import default_model_dir
 from training.registry import LIVE_FILE, Registry, write_atomic
 from webhook.loadtest import free_port, start_gunicorn, stop_gunicorn, wait_ready
 from webhook.signing import native_headers
 
+from .model_helpers import copy_version
 from .webhook_helpers import ATTACK, SECRETS, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
 
 def _version_copy(registry: Registry, name: str, tamper: bool = False) -> str:
-    """The shipped model under another version name (a stand-in for a retrained one)."""
-    target = registry.version_dir(name)
-    shutil.copytree(default_model_dir(), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest.update(model_version=name, trained_at=f"2026-11-23T10:00:{len(registry.versions()):02d}Z")
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    if tamper:
-        with open(target / "violation.skops", "r+b") as fh:
-            fh.seek(1000)
-            byte = fh.read(1)
-            fh.seek(1000)
-            fh.write(bytes([byte[0] ^ 0xFF]))
-    return name
+    return copy_version(registry.version_dir(name), name, f"2026-11-23T10:00:{len(registry.versions()):02d}Z", tamper)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -12,6 +11,8 @@ from training import retrain
 from training import train as train_module
 from training.registry import LIVE_FILE, Registry
 from webhook import db
+
+from .model_helpers import copy_version
 
 _WORSE = {"set": "corpus test", "label": "incitement", "metric": "f1", "live": 0.8, "candidate": 0.7,
           "delta": -0.1, "delta_upper95": -0.05}
@@ -27,12 +28,7 @@ def registry(tmp_path) -> Registry:
 
 
 def _copy(registry: Registry, name: str, trained_at: str = "2030-01-01T00:00:00Z") -> str:
-    target = registry.version_dir(name)
-    shutil.copytree(default_model_dir(), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest.update(model_version=name, trained_at=trained_at)
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    return name
+    return copy_version(registry.version_dir(name), name, trained_at)
 
 
 def _run(registry: Registry, *args) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 import time
 import urllib.error
@@ -26,24 +25,16 @@ from webhook.loadtest import free_port, start_gunicorn, stop_gunicorn
 from webhook.metrics import Metrics
 from webhook.service import ModelWatcher
 
+from .model_helpers import copy_version
 from .webhook_helpers import ATTACK, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
 
 def _version_copy(root: Path, name: str, tamper: bool = False) -> None:
-    """The shipped model under another version name (a stand-in for a retrained one)."""
-    target = root / "versions" / name
-    shutil.copytree(default_model_dir(), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest.update(model_version=name, trained_at=f"2026-11-23T10:00:{len(list(target.parent.iterdir())):02d}Z")
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    if tamper:
-        with open(target / "violation.skops", "r+b") as fh:
-            fh.seek(1000)
-            byte = fh.read(1)
-            fh.seek(1000)
-            fh.write(bytes([byte[0] ^ 0xFF]))
+    versions = root / "versions"
+    count = len(list(versions.iterdir())) + 1 if versions.is_dir() else 1
+    copy_version(versions / name, name, f"2026-11-23T10:00:{count:02d}Z", tamper)
 
 
 @pytest.fixture(scope="module")
