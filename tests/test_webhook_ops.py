@@ -1,18 +1,22 @@
 """Operations and set-up: health, readiness, metrics, the OpenAPI document, settings, start-up failures."""
 
+import contextlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from webhook import config, create_app, db
 from webhook.config import SETTINGS, load_config
 
-from .webhook_helpers import ATTACK, CLEAN, ROOT, signed_post
+from .webhook_helpers import ATTACK, CLEAN, ROOT, assert_error_shape, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
@@ -139,6 +143,56 @@ def test_text_settings_are_taken_from_the_environment_exactly_as_written(tmp_pat
     for name in ("SECRETS", "CORAL_SECRETS", "PERSPECTIVE_KEYS"):
         assert config.as_list(app.config[name]) == [raw]
     assert app.config["MAX_BATCH"] == 7, "numbers are still read as numbers"
+
+
+@pytest.mark.parametrize("name,raw", [("DB_TIMEOUT", "-1"), ("MAX_BATCH", "-5"), ("DB_TIMEOUT", "inf"),
+                                      ("CALLBACK_TIMEOUT", "nan")])
+def test_a_negative_or_endless_number_setting_is_refused_naming_it(tmp_path, monkeypatch, name, raw):
+    monkeypatch.setenv(f"MODERATION_{name}", raw)
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    with pytest.raises(RuntimeError, match=f"cannot start: MODERATION_{name} .*must (not be negative|be a number)"):
+        load_config(app)
+
+
+@contextlib.contextmanager
+def _database_locked(url: str):
+    """Another program holding the database's write lock (SQLite) or an exclusive lock on the comments
+    table (PostgreSQL), as a long migration, a backup or a stuck session would."""
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(sa.engine.make_url(url).database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            # Should the request wait without limit, the lock goes after 20 s and the test fails, not hangs.
+            conn.execute(sa.text("SET idle_in_transaction_session_timeout = '20s'"))
+            conn.execute(sa.text("LOCK TABLE comments, verdicts IN ACCESS EXCLUSIVE MODE"))
+            yield
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_locked_database_gets_the_503_within_the_statement_limit_and_loses_nothing(make_app, database_url):
+    client = make_app(database_url, DB_TIMEOUT=1).test_client()
+    assert signed_post(client, "/v1/comments", {"id": "c0", "text": CLEAN}).status_code == 200
+    with _database_locked(database_url):
+        started = time.monotonic()
+        response = signed_post(client, "/v1/comments", {"id": "c1", "text": ATTACK})
+        waited = time.monotonic() - started
+    assert_error_shape(response, 503)
+    # Before MODERATION_DB_TIMEOUT the request waited 30 s (SQLite) or for ever (PostgreSQL), and gunicorn
+    # killed the worker at 30 s with an HTML 500.
+    assert waited < 10, waited
+    again = signed_post(client, "/v1/comments", {"id": "c1", "text": ATTACK})
+    assert again.status_code == 200 and again.get_json()["action"] in ("hold", "reject")
+    assert signed_post(client, "/v1/comments", {"id": "c0", "text": CLEAN}).get_json()["action"] == "approve"
 
 
 @pytest.mark.parametrize("value,expected", [

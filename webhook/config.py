@@ -7,6 +7,7 @@ table and a test keeps the two in step.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,10 @@ SETTINGS = (
     Setting("DATABASE_URL", "",
             "SQLAlchemy URL of the database; empty means SQLite at instance/moderation.sqlite. "
             "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname"),
+    Setting("DB_TIMEOUT", 10,
+            "Seconds one database statement may wait (for a lock held elsewhere, a slow query, or on PostgreSQL a "
+            "network that stopped delivering) before the request gets a 503; keep it under gunicorn's 30 s worker "
+            "timeout. 0 waits without limit"),
     Setting("AUTO_MIGRATE", True,
             "Apply pending schema migrations when the service starts; when false, run "
             "`flask --app webhook migrate` yourself"),
@@ -109,16 +114,24 @@ def load_config(app, test_config: dict | None = None) -> None:
 def _number(setting: Setting, value):
     """A numeric setting's value as a number (text from a config file read as one); a refusal that names the
     setting otherwise."""
-    if type(setting.default) not in (int, float) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+    if type(setting.default) not in (int, float):
         return value
-    if isinstance(value, str):
+    where = f"{setting.env} (or {setting.name} in the instance folder's config.py)"
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
         for kind in (int, float):
             try:
-                return kind(value.strip())
+                number = kind(value.strip())
+                break
             except ValueError:
                 pass
-    raise RuntimeError(f"cannot start: {setting.env} (or {setting.name} in the instance folder's config.py) must be "
-                       f"a number such as {setting.default}, got {value!r}")
+    if number is None or not math.isfinite(number):
+        raise RuntimeError(f"cannot start: {where} must be a number such as {setting.default}, got {value!r}")
+    if number < 0:
+        raise RuntimeError(f"cannot start: {where} must not be negative, got {value!r}")
+    return number
 
 
 def as_list(value) -> list[str]:

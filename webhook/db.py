@@ -18,6 +18,7 @@ import os
 import re
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -281,31 +282,53 @@ MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_stri
 
 
 # Engines and transactions -------------------------------------------------------------------------
-def make_engine(url: str) -> sa.Engine:
-    """An engine for a SQLite or PostgreSQL URL, set up for concurrent gunicorn workers."""
+def make_engine(url: str, timeout: float | None = None) -> sa.Engine:
+    """An engine for a SQLite or PostgreSQL URL, set up for concurrent gunicorn workers.
+
+    ``timeout`` bounds, in seconds, how long one statement waits: for SQLite's write lock, for a
+    PostgreSQL lock or query (``statement_timeout``), and for a PostgreSQL server that stops
+    acknowledging what is sent (``tcp_user_timeout``). The service passes ``MODERATION_DB_TIMEOUT``,
+    so a stuck database gets its 503 instead of gunicorn killing the worker at 30 s; command-line
+    tools (exports, reports) pass None: no statement limit, and SQLite waits up to 30 s for its lock.
+    """
     parsed = sa.engine.make_url(url)
+    limit_ms = int(timeout * 1000) if timeout else 0
     # A failed statement's error names its parameters unless told not to: readers' comments and
     # author ids would then reach the service's log.
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30},
+        wait = limit_ms / 1000 if limit_ms else 30.0
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": wait},
                                   hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", partial(_sqlite_connect, busy_ms=int(wait * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # A server that does not answer fails a new connection in 10 s, well inside a worker's 30 s timeout,
         # so the request gets the service's 503 rather than a killed worker.
-        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True, connect_args={"connect_timeout": 10})
+        connect_args = {"connect_timeout": 10}
+        if limit_ms:
+            connect_args["tcp_user_timeout"] = limit_ms
+        engine = sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+        if limit_ms:
+            event.listen(engine, "connect", partial(_postgres_connect, limit_ms=limit_ms))
+        return engine
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
 
 
-def _sqlite_connect(dbapi_conn, _record) -> None:
+def _postgres_connect(dbapi_conn, _record, limit_ms: int) -> None:
+    # Set on the session rather than in the URL's options, which may already carry a search_path.
+    with dbapi_conn.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {int(limit_ms)}")
+    dbapi_conn.commit()
+
+
+def _sqlite_connect(dbapi_conn, _record, busy_ms: int = 30_000) -> None:
     # We issue BEGIN ourselves (below); WAL lets readers run while a worker writes, and
     # synchronous=FULL makes each commit durable before the answer goes out.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     # wal_autocheckpoint=0: checkpoints run after the write lock is released (see transaction()).
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", f"busy_timeout={int(busy_ms)}",
                    "wal_autocheckpoint=0"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
@@ -417,6 +440,10 @@ def _lock_for_migration(conn) -> None:
 def migrate(engine: sa.Engine) -> int:
     """Create or upgrade the schema to :data:`SCHEMA_VERSION`; return the version found before."""
     with transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # Waiting for another worker's migration, or an index built on a large table, may take
+            # longer than a request's statement limit (MODERATION_DB_TIMEOUT).
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         _lock_for_migration(conn)
         found = schema_version(conn)
         if found is None:

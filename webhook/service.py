@@ -274,7 +274,7 @@ class Service:
             scorer = watcher.first_model(config["MODEL_DIR"]) if watcher else _load_scorer(config["MODEL_DIR"])
         policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
         url = config["DATABASE_URL"] or f"sqlite:///{Path(instance_path) / 'moderation.sqlite'}"
-        engine = db.make_engine(url)
+        engine = db.make_engine(url, timeout=float(config["DB_TIMEOUT"]))
         migration = None
         if flag(config["AUTO_MIGRATE"]):
             unreachable = _migrate(engine)
