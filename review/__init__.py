@@ -9,6 +9,7 @@ API keeps its one JSON error shape and its OpenAPI document of machine-facing ro
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, flash, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from webhook.config import flag
 
@@ -37,6 +38,21 @@ class RowId(IntegerConverter):
         super().__init__(url_map, max=MAX_ROW_ID)
 
 
+class PathSegment(BaseConverter):
+    """``<segment:name>``: any id (the API accepts ``/`` in site ids) as one path segment.
+
+    A ``/`` in a URL's path, even written ``%2F``, reaches the router as a separator, so it is
+    written ``~s`` (and a ``~`` as ``~~``); ids without either keep their plain URLs, and a ``~``
+    followed by anything else is read as written.
+    """
+
+    def to_python(self, value: str) -> str:
+        return re.sub(r"~([~s])", lambda m: "~" if m.group(1) == "~" else "/", value)
+
+    def to_url(self, value: str) -> str:
+        return super().to_url(re.sub(r"[~/]", lambda m: "~~" if m.group(0) == "~" else "~s", value))
+
+
 def init_app(app: Flask) -> Flask:
     """Mount the review pages on ``app`` (the service) and add their commands; return the pages' app."""
     pages = Flask(__name__, instance_path=app.instance_path)
@@ -46,6 +62,7 @@ def init_app(app: Flask) -> Flask:
     pages.extensions["outbox"] = outbox.Deliverer.from_config(app.config, app.extensions["moderation"])
     CSRFProtect(pages)
     pages.url_map.converters["id"] = RowId
+    pages.url_map.converters["segment"] = PathSegment
     for blueprint in (auth.bp, queue.bp, admin.bp):
         pages.register_blueprint(blueprint)
     pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES, queue_counts=queue.queue_counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import sqlite3
 import subprocess
@@ -133,6 +134,28 @@ def test_pages_list_sites_and_articles_and_escape_ids(review_app, mod_client):
         assert mod_client.get(f"/review/editors/sites/gazette/?days={odd}").status_code == 400, odd
         assert mod_client.get(f"/review/editors/sites/gazette/stance.png?days={odd}").status_code == 400, odd
     assert mod_client.get("/review/editors/sites/gazette/pie.png").status_code == 404
+
+
+@pytest.mark.parametrize("site", ["news/uk", "a~b", "a~s", "/lead/", "~"])
+def test_a_site_id_holding_a_slash_or_a_tilde_has_reachable_pages(review_app, mod_client, site):
+    _seed(review_app, site, "art/1", 6)
+    _seed(review_app, "news", "art-2", 6)  # the site "news/uk" is not read as "news" and the rest
+    index = mod_client.get("/review/editors/").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">' + re.escape(html.escape(site)) + "</a>", index).group(1)
+    page = mod_client.get(link)
+    assert page.status_code == 200, link
+    text = page.get_data(as_text=True)
+    assert f"site {html.escape(site)}" in text and "(6 comments)" in text
+    for src in re.findall(r'<img src="([^"]+)"', text):
+        assert mod_client.get(html.unescape(src)).data.startswith(PNG), src
+    article = re.search(r'<a href="([^"]+/articles/[^"]+)">', text).group(1)
+    answer = mod_client.get(article)
+    assert answer.status_code == 200 and "art/1" in answer.get_data(as_text=True)
+
+
+def test_a_plain_tilde_in_an_old_link_still_reaches_its_site(review_app, mod_client):
+    _seed(review_app, "a~b", "art-1", 3)
+    assert mod_client.get("/review/editors/sites/a~b/").status_code == 200
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(review_app):

@@ -401,7 +401,7 @@ def index():
         return render_template("review/editors.html", title="all sites", sites=sites(conn), editors=True)
 
 
-@bp.get("/sites/<site_id>/")
+@bp.get("/sites/<segment:site_id>/")
 @signed_in_required
 def site(site_id: str):
     days = _days()
@@ -416,7 +416,7 @@ def site(site_id: str):
                    chart_url=lambda c: url_for("editors.site_chart", site_id=site_id, chart=c, days=days or "all"))
 
 
-@bp.get("/sites/<site_id>/<chart>.png")
+@bp.get("/sites/<segment:site_id>/<chart>.png")
 @signed_in_required
 def site_chart(site_id: str, chart: str):
     if chart not in CHARTS:
@@ -428,7 +428,7 @@ def site_chart(site_id: str, chart: str):
     return _png_response(render_chart(frame, chart, site_id))
 
 
-@bp.get("/sites/<site_id>/articles/<path:article_id>/")
+@bp.get("/sites/<segment:site_id>/articles/<path:article_id>/")
 @signed_in_required
 def article(site_id: str, article_id: str):
     frame = _frame(site_id, article_id, None)
@@ -441,7 +441,7 @@ def article(site_id: str, article_id: str):
                    chart_url=lambda c: url_for("editors.article_chart", site_id=site_id, article_id=article_id, chart=c))
 
 
-@bp.get("/sites/<site_id>/charts/<chart>/articles/<path:article_id>.png")
+@bp.get("/sites/<segment:site_id>/charts/<chart>/articles/<path:article_id>.png")
 @signed_in_required
 def article_chart(site_id: str, chart: str, article_id: str):
     if chart not in CHARTS:
