@@ -8,7 +8,10 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["LANGUAGES", "identify_language", "identify_languages"]
+__all__ = ["LANGUAGES", "NO_WORDS", "identify_language", "identify_languages"]
+
+# The language given to a text with no letter at all ("+1", "!!!", emoji): ISO 639's "undetermined".
+NO_WORDS = "und"
 
 # The languages a news site's readers most often write in; restricting the candidates keeps
 # very short English comments ("lol ok") from being read as Turkish or Czech.
@@ -66,7 +69,7 @@ def identify_language(text: str, default: str = "en") -> tuple[str, float]:
     as a word.
     """
     if not _LETTER.search(text):
-        return "und", 0.0
+        return NO_WORDS, 0.0
     lang, confidence = _identifier().classify(text)
     return _decide(text, lang, confidence, default)
 
@@ -87,7 +90,7 @@ def identify_languages(texts: list[str], default: str = "en") -> list[tuple[str,
         return [identify_language(t, default) for t in texts]
     # The walk takes one step per byte of the longest text: long texts go one by one.
     with_letters = [i for i, t in enumerate(texts) if len(t) <= _BATCH_MAX_CHARS and _LETTER.search(t)]
-    out: list[tuple[str, float]] = [("und", 0.0)] * len(texts)
+    out: list[tuple[str, float]] = [(NO_WORDS, 0.0)] * len(texts)
     for i, text in enumerate(texts):
         if len(text) > _BATCH_MAX_CHARS:
             out[i] = identify_language(text, default)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import PolicyError
 from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
+from .language import NO_WORDS as NO_WORDS_LANGUAGE
 
 __all__ = ["AuthorState", "Clause", "Policy", "Reason", "Verdict", "load_policy", "parse_policy"]
 
@@ -111,12 +112,20 @@ class Policy:
         u = self.unscorable
         return Reason(u["clause"], u["text"], u[kind], label=None, code="OTHER")
 
-    def _unscorable_reasons(self, score) -> list[Reason]:
+    def unscorable_kind(self, score) -> str | None:
+        """Which ``[unscorable]`` rule decides this score's verdict (``empty``, ``no_words``,
+        ``non_english``), or None when the label scores do."""
         if getattr(score, "empty", False):
-            return [self._unscorable_reason("empty")]
+            return "empty"
+        if score.language == NO_WORDS_LANGUAGE:
+            return None if self.unscorable["no_words"] == "score" else "no_words"
         if score.language not in self.languages:
-            return [self._unscorable_reason("non_english")]
-        return []
+            return "non_english"
+        return None
+
+    def _unscorable_reasons(self, score) -> list[Reason]:
+        kind = self.unscorable_kind(score)
+        return [self._unscorable_reason(kind)] if kind else []
 
     def _label_reasons(self, score, evidence) -> list[Reason]:
         reasons = []
@@ -219,10 +228,18 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
             raise PolicyError(f"no clause covers {missing}")
         unscorable = {"non_english": "hold", "empty": "hold", "error": "hold",
                       "clause": "moderator-review", "text": "Held for a moderator.", **_table(data, "unscorable")}
+        # Comments without a letter ("+1", emoji) have no language; a policy that says nothing of them
+        # treats them as in a language it does not support, as before the rule existed.
+        unscorable.setdefault("no_words", unscorable["non_english"])
         _strings(unscorable, ("clause", "text"), "[unscorable]")
-        for key in ("non_english", "empty", "error"):
-            if unscorable[key] not in ACTIONS:
-                raise PolicyError(f"[unscorable] {key} must be one of {ACTIONS}, got {unscorable[key]!r}")
+        for key in ("non_english", "empty", "error", "no_words"):
+            allowed = (*ACTIONS, "score") if key == "no_words" else ACTIONS
+            if unscorable[key] not in allowed:
+                raise PolicyError(f"[unscorable] {key} must be one of {allowed}, got {unscorable[key]!r}")
+        unknown = sorted(set(unscorable) - {"non_english", "empty", "error", "no_words", "clause", "text"})
+        if unknown:
+            raise PolicyError(f"[unscorable] has no setting {unknown[0]!r}: the settings are non_english, "
+                              f"no_words, empty, error, clause and text")
         given = _table(data, "authors")
         authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
                    "text": "Repeat offenders may be pre-moderated or blocked.", **given}

@@ -2,6 +2,7 @@
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,22 @@ def test_non_english_and_empty_follow_the_unscorable_rules(policy):
     assert policy.fallback("error").action == "hold"
 
 
+@pytest.mark.parametrize("rule,action,fallback", [(None, "hold", "no_words"), ("approve", "approve", "no_words"),
+                                                   ("reject", "reject", "no_words"), ("score", "approve", None)])
+def test_comments_without_words_follow_their_own_rule(rule, action, fallback):
+    data = tomllib.loads(POLICY_FILE.read_text())
+    data["unscorable"].pop("no_words", None)
+    if rule:
+        data["unscorable"]["no_words"] = rule
+    policy = parse_policy(data)
+    emoji = _score(language="und")
+    assert policy.decide(emoji).action == action and policy.unscorable_kind(emoji) == fallback
+    if rule == "score":  # judged by its scores like any comment
+        assert policy.decide(_score(language="und", profanity=0.9)).action == "reject"
+    # a comment in another language still follows non_english, whatever no_words says
+    assert policy.decide(_score(language="de")).action == "hold"
+
+
 @pytest.mark.parametrize("author,action", [
     (AuthorState(strikes=0), "approve"),
     (AuthorState(strikes=3), "hold"),
@@ -107,10 +124,12 @@ def test_author_rules(policy, author, action):
     ({"clause": [{"id": "x", "text": "t", "labels": ["spamminess"], "hold_at": 0.1, "reject_at": 0.5}]}, "unknown labels"),
     ({"clause": [{"id": "x", "text": "t", "labels": ["profanity"], "hold_at": "high", "reject_at": 0.5}]}, "hold_at"),
     ({"unscorable": {"empty": "delete"}}, "[unscorable] empty"),
+    ({"unscorable": {"no_words": "ignore"}},
+     "[unscorable] no_words must be one of .'approve', 'hold', 'reject', 'score'., got 'ignore'"),
+    ({"unscorable": {"non-english": "approve"}}, "[unscorable] has no setting 'non-english'"),
+    ({"unscorable": {"non_english": "score"}}, "[unscorable] non_english must be one of"),
 ])
 def test_bad_policies_are_refused_with_a_reason(policy, patch, message):
-    import tomllib
-
     data = {**tomllib.loads(POLICY_FILE.read_text()), **patch}
     with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_policy(data)

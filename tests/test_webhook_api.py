@@ -11,7 +11,7 @@ from webhook import db, service
 from webhook.service import without_quote
 from webhook.signing import native_headers
 
-from .webhook_helpers import ATTACK, CLEAN, SECRETS, assert_error_shape, post_chunked, signed_get, signed_post
+from .webhook_helpers import ATTACK, CLEAN, ROOT, SECRETS, assert_error_shape, post_chunked, signed_get, signed_post
 
 pytest_plugins = ["tests.webhook_fixtures"]
 
@@ -331,11 +331,21 @@ def test_each_site_gets_its_own_policy(make_app, tmp_path):
     ("", "empty", "reject"),
     ("   \n ", "empty", "reject"),
     ("Der Stadtrat hat gestern beschlossen, neue Radwege in der Innenstadt zu bauen.", "non_english", "hold"),
+    ("\U0001f44d\U0001f44d", "no_words", "hold"),
+    ("+1", "no_words", "hold"),
 ])
 def test_unscorable_comments_follow_the_policy(client, text, kind, action):
     verdict = signed_post(client, "/v1/comments", {"id": "u", "text": text}).get_json()
     assert verdict["fallback"] == kind and verdict["action"] == action
     assert verdict["reasons"][0]["clause_id"] == "moderator-review"
+
+
+def test_a_site_can_have_comments_without_words_judged_by_their_scores(make_app, tmp_path):
+    policy = tmp_path / "scored.toml"
+    policy.write_text((ROOT / "data" / "policy.toml").read_text().replace('no_words = "hold"', 'no_words = "score"'))
+    client = make_app(POLICY=str(policy)).test_client()
+    verdict = signed_post(client, "/v1/comments", {"id": "e", "text": "\U0001f44d +1"}).get_json()
+    assert verdict["action"] == "approve" and verdict["fallback"] is None and verdict["language"] == "und"
 
 
 def test_a_scoring_failure_gets_the_fallback_not_a_500(client, model, monkeypatch):

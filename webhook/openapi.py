@@ -84,7 +84,7 @@ _VERDICT = _object({
     "action": {"enum": list(ACTIONS)}, "reasons": {"type": "array", "items": _REASON},
     "scores": _SCORES, "stance": {"enum": [*STANCES, None]},
     "stance_scores": {"type": ["object", "null"], "additionalProperties": _NUM},
-    "language": _OPT_STR, "fallback": {"enum": ["error", "empty", "non_english", None]},
+    "language": _OPT_STR, "fallback": {"enum": ["error", "empty", "no_words", "non_english", None]},
     "model_version": _STR, "policy_version": _STR, "created_at": _STR,
 }, ["site_id", "comment_id", "version", "action", "reasons", "scores", "stance", "language", "fallback",
     "model_version", "policy_version", "created_at"])

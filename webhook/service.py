@@ -557,11 +557,7 @@ def _author_state(row: dict | None) -> dict:
 
 
 def _fallback_kind(policy: Policy, score) -> str | None:
-    if score.empty:
-        return "empty"
-    if score.language not in policy.languages:
-        return "non_english"
-    return None
+    return policy.unscorable_kind(score)
 
 
 def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
