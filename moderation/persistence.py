@@ -11,6 +11,7 @@ reads only ``scoring.npz``, so it imports neither scikit-learn nor skops.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import platform
 import zipfile
@@ -94,6 +95,10 @@ def save_components(directory: Path, components: dict, manifest: dict, arrays: d
     return manifest
 
 
+# A manifest is a few kilobytes; a larger one is not ours.
+MAX_MANIFEST_BYTES = 16 * 2**20
+
+
 def read_manifest(directory: Path) -> dict:
     """The manifest of a model directory, or a ModelError saying why it cannot be read."""
     path = Path(directory) / MANIFEST
@@ -101,8 +106,11 @@ def read_manifest(directory: Path) -> dict:
         raise ModelError(f"{path} is missing: not a model directory (`make train-default` writes one; "
                          "`make train` adds a candidate to the registry)")
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ModelError(f"{path} is {path.stat().st_size:,} bytes: not a model manifest (at most "
+                             f"{MAX_MANIFEST_BYTES:,})")
         manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
     files = manifest.get("files", {}) if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not all(isinstance(meta, dict) for meta in files.values()):
@@ -111,28 +119,53 @@ def read_manifest(directory: Path) -> dict:
     return manifest
 
 
-def verify_files(directory: Path, manifest: dict) -> None:
-    """Refuse a model directory whose listed files are missing or differ from the manifest's hashes."""
+def verify_files(directory: Path, manifest: dict, keep: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """Refuse a model directory whose listed files are missing or differ from the manifest's hashes;
+    return the checked bytes of the files named in ``keep`` (every listed file when None).
+
+    Each file is read once: what is loaded is the bytes that were hashed, so a file replaced after
+    the check cannot be loaded unchecked. A listed name must be a plain file of the directory (not a
+    path out of it, nor a symbolic link): the model is the files in its folder.
+    """
     directory = Path(directory)
+    checked = {}
     for filename, meta in sorted(manifest.get("files", {}).items()):
+        if Path(filename).name != filename or filename in (".", "..") or "\\" in filename:
+            raise ModelError(f"{directory / MANIFEST} lists {filename!r}: a model's files must be plain file names "
+                             "in its own folder")
         path = directory / filename
-        if not path.is_file():
+        if path.is_symlink():
+            raise ModelError(f"{path} is a symbolic link: a model's files must be regular files in its own folder")
+        if not path.exists():
             raise ModelError(f"{path} is listed in the manifest but missing")
-        actual = sha256_file(path)
+        if not path.is_file():
+            raise ModelError(f"{path} is listed in the manifest but is not a regular file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{path} cannot be read: {exc}") from exc
+        actual = hashlib.sha256(data).hexdigest()
         if actual != meta.get("sha256"):
             raise ModelError(f"{path} does not match its manifest (sha256 {actual[:12]}..., expected "
                              f"{str(meta.get('sha256'))[:12]}...): refusing a tampered or mismatched file")
+        if keep is None or filename in keep:
+            checked[filename] = data
+    return checked
 
 
-def load_arrays(directory: Path) -> dict[str, np.ndarray]:
-    """``scoring.npz`` of a model directory whose files were checked with :func:`verify_files`."""
+def load_arrays(directory: Path, data: bytes | None = None) -> dict[str, np.ndarray]:
+    """The arrays of ``scoring.npz``: ``data``, its bytes as :func:`verify_files` checked them (read from
+    the directory when None)."""
     path = Path(directory) / SCORING_ARRAYS
-    if not zipfile.is_zipfile(path):  # np.load would try it as a pickle, and say so
+    source = io.BytesIO(data) if data is not None else path
+    if not zipfile.is_zipfile(source):  # np.load would try it as a pickle, and say so
         raise ModelError(f"{path} is not a readable array file: not an .npz archive")
+    if data is not None:
+        source.seek(0)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
+        with np.load(source, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise ModelError(f"{path} is not a readable array file: {exc}") from exc
 
 
@@ -142,18 +175,21 @@ def load_components(directory: Path) -> tuple[dict, dict]:
 
     directory = Path(directory)
     manifest = read_manifest(directory)
-    verify_files(directory, manifest)
+    checked = verify_files(directory, manifest)
     components = {}
-    for filename in sorted(manifest.get("files", {})):
+    for filename, data in sorted(checked.items()):
         path = directory / filename
         if path.suffix != ".skops":
             continue
         try:
-            untrusted = set(sio.get_untrusted_types(file=path))
+            untrusted = set(sio.get_untrusted_types(data=data))
         except Exception as exc:
             raise ModelError(f"{path} is not a readable skops file: {exc}") from exc
         unknown = untrusted - TRUSTED_TYPES
         if unknown:
             raise ModelError(f"{path} contains unreviewed types {sorted(unknown)}: refusing to load")
-        components[path.stem] = sio.load(path, trusted=sorted(untrusted))
+        try:
+            components[path.stem] = sio.loads(data, trusted=sorted(untrusted))
+        except Exception as exc:  # whatever a damaged file raises, name the file
+            raise ModelError(f"{path} is not a readable skops file: {exc}") from exc
     return components, manifest

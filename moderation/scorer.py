@@ -24,6 +24,8 @@ __all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_
            "worst_of"]
 
 MAX_TEXT_CHARS = 20_000
+# What Scorer.self_check scores: words every head and the language identifier read.
+SELF_CHECK_TEXT = "Warming up: is the language model loaded? You idiot."
 BATCH_CHARS = 1_000_000  # ``score_pieces`` scores at most this many characters at once
 
 
@@ -113,9 +115,9 @@ class Scorer:
         directory = Path(directory) if directory else default_model_dir()
         manifest = read_manifest(directory)
         if SCORING_ARRAYS in manifest.get("files", {}):
-            verify_files(directory, manifest)
+            checked = verify_files(directory, manifest, keep=(SCORING_ARRAYS,))
             try:
-                violation, stance = from_arrays(load_arrays(directory))
+                violation, stance = from_arrays(load_arrays(directory, checked[SCORING_ARRAYS]))
             except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:  # arrays of the wrong shape
                 raise ModelError(f"{directory / SCORING_ARRAYS} does not hold a scoring model: {exc}") from exc
             return cls(violation, stance, manifest, directory)
@@ -123,7 +125,23 @@ class Scorer:
         missing = {"violation", "stance"} - set(components)
         if missing:
             raise ModelError(f"{directory} lacks components {sorted(missing)}")
+        from .models import ViolationModel
+        from .stance import StanceModel
+
+        for name, kind in (("violation", ViolationModel), ("stance", StanceModel)):
+            if not isinstance(components[name], kind):
+                raise ModelError(f"{directory / (name + '.skops')} holds a {type(components[name]).__name__}, "
+                                 f"not a {kind.__name__}")
         return cls(components["violation"], components["stance"], manifest, directory)
+
+    def self_check(self) -> Scorer:
+        """Score and explain one comment, so that a model that loads but cannot score is refused now
+        (and its lazy parts load before a first request); a ModelError says why."""
+        try:
+            self.explain(SELF_CHECK_TEXT, score=self.score(SELF_CHECK_TEXT))
+        except Exception as exc:  # whatever breaks, the model cannot be served
+            raise ModelError(f"the model in {self.directory} loads but cannot score: {type(exc).__name__}: {exc}") from exc
+        return self
 
     @property
     def version(self) -> str:

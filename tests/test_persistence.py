@@ -139,3 +139,67 @@ def test_a_model_directory_without_scoring_arrays_is_read_from_its_skops_files(m
     (model_copy / "manifest.json").write_text(json.dumps(manifest))
     older = Scorer.load(model_copy)
     assert [s.scores for s in older.score_batch(TEXTS)] == [s.scores for s in scorer.score_batch(TEXTS)]
+
+
+@pytest.mark.parametrize("entry", ["../outside.npz", "/tmp/outside.npz", "sub/scoring.npz", ".."])
+def test_a_manifest_naming_a_file_outside_the_model_folder_is_refused(model_copy, entry):
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["files"][entry] = manifest["files"].pop("scoring.npz")
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="must be plain file names in its own folder"):
+        Scorer.load(model_copy)
+
+
+def test_a_model_file_that_is_a_symbolic_link_is_refused(model_copy, tmp_path):
+    outside = tmp_path / "elsewhere.npz"
+    (model_copy / "scoring.npz").rename(outside)
+    (model_copy / "scoring.npz").symlink_to(outside)  # same bytes, same hash: still not the folder's own file
+    with pytest.raises(ModelError, match="scoring.npz is a symbolic link"):
+        Scorer.load(model_copy)
+
+
+def test_what_is_loaded_is_the_bytes_that_were_hashed(model_copy, scorer, monkeypatch):
+    """A file replaced between the hash check and the load (a version rewritten in place, or an attacker
+    racing the check) is not loaded: the load reads the checked bytes, not the file again."""
+    import moderation.scorer as scorer_module
+
+    arrays = dict(np.load(model_copy / "scoring.npz", allow_pickle=False))
+    doctored = model_copy / "doctored.npz"
+    np.savez_compressed(doctored, **{**arrays, "violation_b": arrays["violation_b"] - 50})  # every score near 0
+    checked = scorer_module.verify_files
+
+    def check_then_swap(*args, **kwargs):
+        result = checked(*args, **kwargs)
+        doctored.replace(model_copy / "scoring.npz")
+        return result
+
+    monkeypatch.setattr(scorer_module, "verify_files", check_then_swap)
+    loaded = Scorer.load(model_copy)
+    assert not (model_copy / "doctored.npz").exists()  # the swap happened
+    assert [s.scores for s in loaded.score_batch(TEXTS)] == [s.scores for s in scorer.score_batch(TEXTS)]
+
+
+def test_a_component_of_the_wrong_kind_is_refused_even_with_a_matching_hash(model_copy):
+    (model_copy / "scoring.npz").unlink()
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    del manifest["files"]["scoring.npz"]
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copy(model_copy / "stance.skops", model_copy / "violation.skops")
+    _rehash(model_copy, "violation.skops")
+    with pytest.raises(ModelError, match="violation.skops holds a StanceModel, not a ViolationModel"):
+        Scorer.load(model_copy)
+
+
+def test_a_corrupt_array_member_with_a_matching_hash_is_a_clear_error(model_copy):
+    data = bytearray((model_copy / "scoring.npz").read_bytes())
+    data[200] ^= 0xFF  # inside the first member's compressed bytes: its CRC no longer matches
+    (model_copy / "scoring.npz").write_bytes(bytes(data))
+    _rehash(model_copy, "scoring.npz")
+    with pytest.raises(ModelError, match="scoring.npz (is not a readable array file|does not hold a scoring model)"):
+        Scorer.load(model_copy)
+
+
+def test_a_manifest_nested_too_deep_is_a_clear_error(model_copy):
+    (model_copy / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelError, match="manifest.json is not valid JSON"):
+        Scorer.load(model_copy)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sqlite3
 
 import numpy as np
 import pytest
 
+from moderation.persistence import sha256_file
 from moderation.scorer import default_model_dir
 from training import retrain
 from training.compare import judge
 from training.decisions import export_decisions, label_heads
-from training.registry import LIVE_FILE, Registry, RegistryError, registry_dir
+from training.registry import LIVE_FILE, Registry, RegistryError, live_version_dir, registry_dir
 from webhook import db
 
 from .model_helpers import copy_version
@@ -87,6 +89,54 @@ def test_a_version_that_fails_its_checks_never_goes_live(registry):
     assert registry.live() == before and len(registry.history()) == 1
     with pytest.raises(RegistryError, match="not a version name"):
         registry.version_dir("../escape")
+
+
+def test_a_renamed_copy_of_a_version_cannot_go_live(registry):
+    _copy(registry, "v-b", "2030-01-01T00:00:00Z")
+    shutil.copytree(registry.version_dir("v-b"), registry.version_dir("v-b-fix"))  # manifest still says v-b
+    with pytest.raises(RegistryError, match="v-b-fix fails its checks .* holds model v-b .* workers would refuse it"):
+        registry.set_live("v-b-fix", "override", "tester", "hand copy")
+    assert registry.live() != "v-b-fix" and len(registry.history()) == 1
+
+
+def test_a_version_that_loads_but_cannot_score_never_goes_live(registry):
+    bad = _copy(registry, "v-swap", "2030-01-01T00:00:00Z")
+    folder = registry.version_dir(bad)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    # An estimator of the right type whose state was emptied: it loads, and fails on the first comment.
+    arrays = dict(np.load(folder / "scoring.npz", allow_pickle=False))
+    np.savez_compressed(folder / "scoring.npz", **{**arrays, "idf": arrays["idf"][:10]})
+    manifest["files"]["scoring.npz"]["sha256"] = sha256_file(folder / "scoring.npz")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RegistryError, match="v-swap fails its checks .* loads but cannot score"):
+        registry.set_live(bad, "override", "tester", "forced")
+    assert len(registry.history()) == 1
+
+
+@pytest.mark.parametrize("line,message", [('{"action": "promote", "to": "v-', "line 2 is not a JSON record"),
+                                          ("[1, 2]", "line 2 is not a registry event")])
+def test_a_torn_history_line_is_named(registry, capsys, line, message):
+    with (registry.root / "history.jsonl").open("a") as fh:
+        fh.write(line + "\n")
+    with pytest.raises(RegistryError, match=message):
+        registry.rollback()
+    assert _run(registry, "rollback") == 1 and message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("manifest,message", [({"files": {}}, "names no model_version"),
+                                              ({"files": {}, "model_version": "../up"}, "not a version name")])
+def test_adding_a_model_whose_manifest_names_no_usable_version_is_refused(registry, tmp_path, manifest, message):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RegistryError, match=message):
+        registry.add(tmp_path / "m")
+
+
+@pytest.mark.parametrize("live", ["../x", "/etc", ".hidden", "a/b"])
+def test_a_live_file_naming_a_path_is_refused(registry, live):
+    (registry.root / LIVE_FILE).write_text(live + "\n")
+    with pytest.raises(RegistryError, match="not a version name"):
+        live_version_dir(registry.root)
 
 
 def _run(registry, *args) -> int:

@@ -70,9 +70,13 @@ def _refusals(client, version: str) -> float:
 
 
 # A worker started while LIVE names a refused version ------------------------------------------------
-@pytest.mark.parametrize("bad", ["v-bad", "v-missing"])
+@pytest.mark.parametrize("bad", ["v-bad", "v-missing", "v-renamed", "../versions/v-c"])
 def test_a_worker_started_while_live_names_a_refused_version_serves_the_last_good_one(
         make_app, registry, caplog, bad):
+    # v-renamed: a copy of v-a under another folder name (its manifest still says v-a): before it was
+    # refused, workers loaded it, saw a version other than LIVE's and loaded it again, on every request.
+    # "../versions/v-c": LIVE naming a path, which was followed out of the versions folder.
+    (registry.versions_dir / "v-renamed").symlink_to(registry.versions_dir / "v-a", target_is_directory=True)
     registry.set_live("v-a", "init", "test", "first")
     registry.set_live("v-b", "promote", "test", "better")
     _name_live(registry, bad)

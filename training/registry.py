@@ -33,6 +33,7 @@ __all__ = [
     "VERSIONS_DIR",
     "Registry",
     "RegistryError",
+    "check_version_name",
     "live_version_dir",
     "read_live",
     "registry_dir",
@@ -57,6 +58,15 @@ def registry_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else _REPO / "registry"
 
 
+def check_version_name(version: str) -> str:
+    """``version`` when it can name a folder of ``versions/``; a RegistryError otherwise (a path that
+    would leave the registry: "../x", "/abs", "a/b", or a hidden name)."""
+    if (not version or "/" in version or "\\" in version or version.startswith(".")
+            or Path(version).is_absolute() or version.strip() != version):
+        raise RegistryError(f"not a version name: {version!r} (a version is a folder name in versions/)")
+    return version
+
+
 def read_live(root: Path) -> str | None:
     """The live version named in ``root/LIVE``, or None when there is none yet."""
     try:
@@ -69,7 +79,7 @@ def read_live(root: Path) -> str | None:
 def live_version_dir(root: Path) -> Path | None:
     """The live version's model directory, or None when the registry has no live version."""
     name = read_live(root)
-    return Path(root) / VERSIONS_DIR / name if name else None
+    return Path(root) / VERSIONS_DIR / check_version_name(name) if name else None
 
 
 def _now() -> str:
@@ -117,9 +127,7 @@ class Registry:
         return self.root / "data"
 
     def version_dir(self, version: str) -> Path:
-        if not version or "/" in version or version.startswith("."):
-            raise RegistryError(f"not a version name: {version!r}")
-        return self.versions_dir / version
+        return self.versions_dir / check_version_name(version)
 
     # Reading -----------------------------------------------------------------------------------
     def live(self) -> str | None:
@@ -140,7 +148,19 @@ class Registry:
         path = self.root / HISTORY_FILE
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        events = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                raise RegistryError(f"{path} line {number} is not a JSON record ({exc}): restore that line from a "
+                                    "backup, or delete it if it is a torn last write") from None
+            if not isinstance(event, dict) or not isinstance(event.get("action"), str):
+                raise RegistryError(f"{path} line {number} is not a registry event (an object with an action)")
+            events.append(event)
+        return events
 
     def lineage(self) -> list[str]:
         """The versions LIVE has pointed at, as a stack: promotions push, rollbacks pop."""
@@ -164,8 +184,7 @@ class Registry:
         """Copy ``model_dir`` in as the first live version when the registry has none; return it."""
         if self.live():
             return None
-        manifest = read_manifest(model_dir)
-        version = str(manifest["model_version"])
+        version = _model_version(model_dir)
         target = self.version_dir(version)
         if not target.exists():
             shutil.copytree(model_dir, target)
@@ -175,7 +194,7 @@ class Registry:
 
     def add(self, model_dir: Path) -> str:
         """Copy a trained model directory in as a (not live) version; return its name."""
-        version = str(read_manifest(model_dir)["model_version"])
+        version = _model_version(model_dir)
         target = self.version_dir(version)
         if target.exists():
             raise RegistryError(f"version {version} is already in {self.versions_dir}")
@@ -206,12 +225,17 @@ class Registry:
         return self._set_live(previous, "rollback", user, reason or "rollback", stack[-1])
 
     def _verify(self, version: str) -> None:
+        """What a worker checks before it serves a version: hashes, types, that it scores, and that it is
+        the model its folder is named after."""
         from moderation.scorer import Scorer
 
         try:
-            Scorer.load(self.version_dir(version))
+            scorer = Scorer.load(self.version_dir(version)).self_check()
         except ModelError as exc:
             raise RegistryError(f"version {version} fails its checks and cannot go live: {exc}") from exc
+        if scorer.version != version:
+            raise RegistryError(f"version {version} fails its checks and cannot go live: its folder holds model "
+                                f"{scorer.version} (a renamed copy?); workers would refuse it")
 
     def _set_live(self, version: str, action: str, user: str | None, reason: str, previous: str | None,
                   detail: dict | None = None) -> dict:
@@ -223,6 +247,15 @@ class Registry:
         with (self.root / HISTORY_FILE).open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, sort_keys=True) + "\n")
         return event
+
+
+def _model_version(model_dir: Path) -> str:
+    """The ``model_version`` a model directory's manifest names, checked as a version name."""
+    version = read_manifest(model_dir).get("model_version")
+    if not isinstance(version, str) or not version:
+        raise RegistryError(f"{Path(model_dir) / MANIFEST} names no model_version: not a trained model "
+                            "(`make train` writes one)")
+    return check_version_name(version)
 
 
 def _manifest_or_empty(path: Path) -> dict:

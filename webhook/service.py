@@ -21,7 +21,7 @@ from moderation.errors import ModelError, PolicyError
 from moderation.labels import ACTIONS
 from moderation.policy import AuthorState, Policy, load_policy
 from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, worst_of
-from training.registry import LIVE_FILE, VERSIONS_DIR, Registry, read_live
+from training.registry import LIVE_FILE, VERSIONS_DIR, Registry, RegistryError, check_version_name, read_live
 
 from . import db
 from .config import as_list, as_mapping, default_policy_file, flag
@@ -45,7 +45,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_SITE = "default"
-_WARM_UP = "Warming up: is the language model loaded? You idiot."
 _MIN_QUOTE = 20  # characters a reply must copy from its parent before we treat it as a quotation
 _MAX_PASSAGES = 20
 _EVIDENCE_BUDGET_S = 2.0  # per request, so a full batch of long comments still answers in seconds
@@ -112,7 +111,7 @@ class ModelWatcher:
         if not version:
             return _load_scorer(fallback_dir)
         try:
-            return _load_checked(self.root / VERSIONS_DIR / version)
+            return _load_version(self.root, version)
         except Exception as exc:  # noqa: BLE001 - as in _load: refuse it, start with the last good model
             log.error("model %s named in %s refused, starting with the last good model: %s", version,
                       self.root / LIVE_FILE, exc)
@@ -120,7 +119,7 @@ class ModelWatcher:
             refusal = exc
         for earlier in _earlier_live(self.root, version):
             try:
-                scorer = _load_checked(self.root / VERSIONS_DIR / earlier)
+                scorer = _load_version(self.root, earlier)
             except Exception as exc:  # noqa: BLE001 - try the one live before it
                 log.error("model %s, live before %s, refused too: %s", earlier, version, exc)
                 continue
@@ -179,7 +178,7 @@ class ModelWatcher:
 
     def _load(self, version: str, seen: tuple) -> None:
         try:
-            scorer = _load_checked(self.root / VERSIONS_DIR / version)
+            scorer = _load_version(self.root, version)
         except Exception as exc:  # noqa: BLE001 - any failure means: refuse it and keep the current model
             log.error("model %s named in %s refused, keeping the current model: %s", version,
                       self.root / LIVE_FILE, exc)
@@ -269,7 +268,7 @@ class Service:
         watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"])) if registry else None
         scorer = config.get("SCORER")
         if scorer is not None:
-            scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))  # load lazy parts now, not on a first request
+            scorer.self_check()  # load lazy parts now, not on a first request
         else:
             scorer = watcher.first_model(config["MODEL_DIR"]) if watcher else _load_scorer(config["MODEL_DIR"])
         policy, site_policies = _load_policies(config["POLICY"], config["SITE_POLICIES"])
@@ -322,8 +321,18 @@ class Service:
 
 def _load_checked(model_dir: str | Path | None) -> Scorer:
     """A model loaded (hash and type checks) and warmed up, so its lazy parts load now, not on a request."""
-    scorer = Scorer.load(model_dir or None)
-    scorer.explain(_WARM_UP, score=scorer.score(_WARM_UP))
+    return Scorer.load(model_dir or None).self_check()
+
+
+def _load_version(root: Path, version: str) -> Scorer:
+    """A registry version loaded and checked; refused when LIVE's name is no version folder's name
+    (a path out of the registry) or the folder holds a model of another version (a renamed copy:
+    the worker would never see the version LIVE names, and load it again on every request)."""
+    check_version_name(version)
+    scorer = _load_checked(root / VERSIONS_DIR / version)
+    if scorer.version != version:
+        raise ModelError(f"{root / VERSIONS_DIR / version} holds model {scorer.version}, not {version}: a version's "
+                         "folder must be named after its model (`make promote` refuses such a folder)")
     return scorer
 
 
@@ -331,7 +340,7 @@ def _earlier_live(root: Path, refused: str) -> list[str]:
     """The versions live before ``refused``, most recent first; rolled-back ones are left out (the registry's lineage)."""
     try:
         lineage = Registry(root).lineage()
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RegistryError) as exc:
         log.error("the history of the registry %s cannot be read: %s", root, exc)
         return []
     return [version for version in dict.fromkeys(reversed(lineage)) if version != refused]
