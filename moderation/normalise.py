@@ -8,6 +8,7 @@ found in the normalised text can be reported as offsets into what the commenter 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ __all__ = [
     "NAME_PLACEHOLDER",
     "Normalised",
     "collapse_whitespace",
+    "drop_combining_marks",
     "drop_invisible",
     "fold_homoglyphs",
     "join_spaced_letters",
@@ -30,6 +32,7 @@ __all__ = [
     "normalise_text",
     "normalise_texts",
     "replace_surrogates",
+    "spell_out_obscene_emoji",
     "squeeze_repeats",
     "strip_html",
     "undo_leet_and_masks",
@@ -59,11 +62,20 @@ class Normalised:
         return (self.starts[begin], self.ends[end - 1])
 
 
+@dataclass(frozen=True)
+class Spelled:
+    """A replacement whose i-th character stands for ``match[spans[i][0]:spans[i][1]]``."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
 def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
     """Replace each match of ``pattern`` with ``replace(match)``, carrying the offset map along.
 
     A replacement string inherits the original span of the whole match; when it has the same
-    length as the match, each character keeps its own span.
+    length as the match, each character keeps its own span; a :class:`Spelled` says each
+    character's span itself.
     """
     text = norm.text
     matches = list(pattern.finditer(text))
@@ -81,7 +93,11 @@ def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
         chars.append(text[pos:a])
         starts.extend(norm.starts[pos:a])
         ends.extend(norm.ends[pos:a])
-        if new:
+        if isinstance(new, Spelled):  # each new character says which characters of the match it stands for
+            chars.append(new.text)
+            starts.extend(norm.starts[a + i] for i, _ in new.spans)
+            ends.extend(norm.ends[a + j - 1] for _, j in new.spans)
+        elif new:
             chars.append(new)
             if len(new) == b - a:
                 starts.extend(norm.starts[a:b])
@@ -100,7 +116,17 @@ def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
     return Normalised("".join(chars), tuple(starts), tuple(ends), norm.original)
 
 
-_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)[^<>]*>|<!--.*?-->", re.DOTALL)
+# HTML's element names. Only these are tags, written as HTML writes them (the name straight after "<"
+# or "</"): "I think <you are a ...> honestly" in a plain-text comment is text to score, not a tag.
+_ELEMENTS = frozenset("""a abbr acronym address area article aside audio b base bdi bdo big blockquote body br button
+    canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed
+    fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe
+    img input ins kbd label legend li link main map mark menu meta meter nav nobr noscript object ol optgroup option
+    output p param picture pre progress q rp rt ruby s samp script section select small source span strike strong
+    style sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video
+    wbr""".split())
+_TAG = re.compile(r"<(/?)(" + "|".join(sorted(_ELEMENTS, key=len, reverse=True)) + r")(?=[\s/>])[^<>]*>|<!--.*?-->",
+                  re.DOTALL | re.IGNORECASE)
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -138,8 +164,9 @@ def unicode_nfkc(norm: Normalised) -> Normalised:
 
 
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 
 
@@ -148,6 +175,35 @@ def drop_invisible(norm: Normalised) -> Normalised:
     if not _INVISIBLE.search(norm.text):
         return norm
     return _rewrite(norm, _INVISIBLE, lambda m: "")
+
+
+# A letter followed by combining diacritics (the general-purpose blocks, not a script's own vowel signs).
+_MARKED_LETTER = re.compile(r"([^\W\d_])([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+)")
+
+
+def drop_combining_marks(norm: Normalised) -> Normalised:
+    """Compose a letter with the accents that make one letter ("e" + acute -> "é") and drop the rest:
+    strike-through ("f̶u̶c̶k̶") and "zalgo" marks stacked on letters, which hide words from a reader of
+    code points but not from a reader of the screen. Each letter keeps the span of itself and its marks."""
+    if norm.text.isascii():
+        return norm
+
+    def compose(m: re.Match) -> str:
+        composed = unicodedata.normalize("NFC", m.group(0))
+        return "".join(c for c in composed if not unicodedata.combining(c)) or m.group(1)
+
+    return _rewrite(norm, _MARKED_LETTER, compose)
+
+
+# The middle finger emoji (any skin tone) says what the word says.
+_OBSCENE_EMOJI = re.compile("\U0001f595[\U0001f3fb-\U0001f3ff]?")
+
+
+def spell_out_obscene_emoji(norm: Normalised) -> Normalised:
+    """Read the middle-finger emoji as the word it stands for, so "🖕" alone is profanity as the word is."""
+    if norm.text.isascii() or "\U0001f595" not in norm.text:
+        return norm
+    return _rewrite(norm, _OBSCENE_EMOJI, lambda m: " fuck ")
 
 
 # Cyrillic and Greek letters that look like Latin ones.
@@ -169,16 +225,18 @@ def fold_homoglyphs(norm: Normalised) -> Normalised:
     """Map Cyrillic/Greek look-alikes to Latin inside words that mix them with Latin letters.
 
     Words written wholly in another script are left alone, so that Russian or Greek comments stay
-    Russian or Greek.
+    Russian or Greek, unless all their letters are look-alikes that spell one of the abusive words.
     """
     if norm.text.isascii():
         return norm
 
     def fold(m: re.Match) -> str:
         word = m.group(0)
-        if word.isascii() or not _LATIN.search(word):
+        if word.isascii():
             return word
-        return word.translate(_HOMOGLYPHS)
+        folded = word.translate(_HOMOGLYPHS)
+        # A word with no Latin letter is folded only when it spells an abusive word ("аѕѕһоӏе").
+        return folded if _LATIN.search(word) or folded.lower() in OBFUSCATION_TARGETS else word
 
     return _rewrite(norm, _WORD, fold)
 
@@ -228,27 +286,54 @@ def lower(norm: Normalised) -> Normalised:
     low = norm.text.lower()
     if len(low) == len(norm.text):
         return Normalised(low, norm.starts, norm.ends, norm.original)
-    text = "".join(c.lower() if len(c.lower()) == 1 else c for c in norm.text)
+    # "İ" (Turkish dotted capital I) lower-cases to two characters: read it as "i".
+    text = "".join(c.lower() if len(c.lower()) == 1 else ("i" if c == "\u0130" else c) for c in norm.text)
     return Normalised(text, norm.starts, norm.ends, norm.original)
 
 
 # Three or more single letters split by the same separator: "b u l l s h i t", "f.u.c.k", "s-h-i-t".
 _SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z]\2 ?){1,}[a-z](?![\w])")
-_SPACED_WORD_SEP = re.compile(r"[ .\-_*·]")
 
 
 def join_spaced_letters(norm: Normalised) -> Normalised:
     """Join letters spread out with spaces or dots into one word ("b u l l s h i t" -> "bullshit").
 
     A run of four or more letters is joined; three only when the result is a known target word,
-    so that ordinary text such as "a b c" or "I a m" stays as it is.
+    so that ordinary text such as "a b c" or "I a m" stays as it is. Two spaces end a word
+    ("f u c k  y o u" is two), and a leading "a", "i" or "u" that would otherwise be swallowed
+    stays a word of its own when the rest is a target ("you are a m o r o n"). Each joined letter
+    keeps its own span.
     """
 
-    def join(m: re.Match) -> str:
-        joined = _SPACED_WORD_SEP.sub("", m.group(0))
-        if len(joined) >= 4 or joined in OBFUSCATION_TARGETS:
-            return joined
-        return m.group(0)
+    def join(m: re.Match) -> str | Spelled:
+        s = m.group(0)
+        letters = [i for i, c in enumerate(s) if "a" <= c <= "z"]
+        groups = [[letters[0]]]
+        for i in letters[1:]:
+            if m.group(2) == " " and s[groups[-1][-1] + 1:i].count(" ") >= 2:
+                groups.append([i])
+            else:
+                groups[-1].append(i)
+        text: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for n, group in enumerate(groups):
+            if n:  # the gap between two words, as written
+                gap = range(groups[n - 1][-1] + 1, group[0])
+                text.extend(s[i] for i in gap)
+                spans.extend((i, i + 1) for i in gap)
+            joined = "".join(s[i] for i in group)
+            if joined not in OBFUSCATION_TARGETS and joined[0] in "aiu" and joined[1:] in OBFUSCATION_TARGETS:
+                text += [joined[0], " "]
+                spans += [(group[0], group[0] + 1), (group[0] + 1, group[1])]
+                group = group[1:]
+            elif not (len(joined) >= 4 or joined in OBFUSCATION_TARGETS):
+                text.extend(s[group[0]:group[-1] + 1])
+                spans.extend((i, i + 1) for i in range(group[0], group[-1] + 1))
+                continue
+            text.extend(s[i] for i in group)
+            spans.extend((i, i + 1) for i in group)
+        out = "".join(text)
+        return s if out == s else Spelled(out, tuple(spans))
 
     return _rewrite(norm, _SPACED, join)
 
@@ -260,6 +345,7 @@ _LEET_TOKEN = re.compile(r"(?<![\w@$!|+*#%€])[\w@$!|+*#%€]*[a-z][\w@$!|+*#%�
 _LEET_HINT = re.compile(r"[a-z][0-9@$!|+*#%€_]|[0-9@$!|+*#%€_][a-z]")
 _MASK_CHARS = "*#%_"
 _INNER_LEET = re.compile(r"[a-z][0134578@$!|+€]+[a-z]")
+_CODE = re.compile(r"[A-Z]{1,3}[0-9]{2,}")
 _TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
 # Sorted: where a masked token fits several words ("p****": prick, pussy) the first one wins, and a
 # set's order changes from process to process (string hashing is salted), so training would not be
@@ -276,16 +362,41 @@ def _unmask(core: str) -> str | None:
     return None
 
 
+# Markdown-style emphasis around a word: "*am*", "**I**", "_really_" (the marks are not masked letters).
+_EMPHASIS = re.compile(r"(\*{1,2}|_{1,2})([^*_]+)\1")
+# Symbols that stand for more than one letter: "ki11" is "kill", "1diot" is "idiot".
+_AMBIGUOUS_LEET = {"1": "il", "|": "li", "!": "il"}
+_MAX_AMBIGUOUS = 4
+
+
+def _leet_readings(core: str):
+    """``core`` with its leet translated, each ambiguous symbol read every way it can be (at most 2**4 readings)."""
+    base = core.translate(_LEET)
+    places = [i for i, c in enumerate(core) if c in _AMBIGUOUS_LEET][:_MAX_AMBIGUOUS]
+    yield base
+    for choice in itertools.product(*(_AMBIGUOUS_LEET[core[i]] for i in places)):
+        letters = list(base)
+        for i, letter in zip(places, choice):
+            letters[i] = letter
+        yield "".join(letters)
+
+
 def _fix_token(core: str) -> str:
     if core in PHONETIC:
         return PHONETIC[core]
-    if any(c in _MASK_CHARS for c in core.strip("_")):
+    emphasis = _EMPHASIS.fullmatch(core)
+    if emphasis:
+        marks = emphasis.group(1)
+        return marks + _fix_token(emphasis.group(2)) + marks
+    # A mask stands for letters inside or at the end of a word whose first letter shows ("f*ck", "f***");
+    # a leading "#" is a hashtag and a leading "*" a footnote or emphasis.
+    if core[:1] not in _MASK_CHARS and any(c in _MASK_CHARS for c in core.strip("_")):
         resolved = _unmask(core)
         if resolved:
             return resolved
-    translated = core.translate(_LEET)
-    if translated in OBFUSCATION_TARGETS:
-        return translated
+    for reading in _leet_readings(core):
+        if reading in OBFUSCATION_TARGETS:
+            return reading
     if _INNER_LEET.search(core) and not core[:1].isdigit():
         return _INNER_LEET.sub(lambda x: x.group(0).translate(_LEET), core)
     return core
@@ -303,6 +414,11 @@ def undo_leet_and_masks(norm: Normalised) -> Normalised:
         core = token.rstrip("!")
         if core.isalpha() or not core:
             return token
+        # Written in capitals as letters then two or more digits, a token is a code, not leet: the A55
+        # (a road), T175, ID107.
+        a, b = m.span()
+        if _CODE.fullmatch(norm.original[norm.starts[a]:norm.ends[b - 1]]):
+            return token
         return _fix_token(core) + token[len(core):]
 
     if not _LEET_HINT.search(norm.text):
@@ -311,7 +427,10 @@ def undo_leet_and_masks(norm: Normalised) -> Normalised:
 
 
 _REPEAT = re.compile(r"([a-z])\1{2,}")
-_REPEAT_WORD = re.compile(r"\b[a-z]*([a-z])\1{2,}[a-z]*\b")
+# A whole word of letters a-z. (Matching words that hold a repeat in one pattern,
+# r"\b[a-z]*([a-z])\1{2,}[a-z]*\b", backtracks cubically where the letters run into a digit or "_":
+# 13 s for 1,600 characters, hours at the 20,000 a comment may have.)
+_LETTER_WORD = re.compile(r"\b[a-z]+\b")
 
 
 def squeeze_repeats(norm: Normalised) -> Normalised:
@@ -319,6 +438,8 @@ def squeeze_repeats(norm: Normalised) -> Normalised:
 
     def squeeze(m: re.Match) -> str:
         word = m.group(0)
+        if not _REPEAT.search(word):
+            return word
         single = _REPEAT.sub(r"\1", word)
         if single in OBFUSCATION_TARGETS:
             return single
@@ -326,7 +447,7 @@ def squeeze_repeats(norm: Normalised) -> Normalised:
 
     if not _REPEAT.search(norm.text):
         return norm
-    return _rewrite(norm, _REPEAT_WORD, squeeze)
+    return _rewrite(norm, _LETTER_WORD, squeeze)
 
 
 _SPACES = re.compile(r"\s{2,}|[\t\r\n\f\v]")
@@ -347,6 +468,8 @@ STEPS = (
     strip_html,
     unicode_nfkc,
     drop_invisible,
+    drop_combining_marks,
+    spell_out_obscene_emoji,
     fold_homoglyphs,
     mask_given_names,
     lower,
