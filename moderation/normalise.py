@@ -36,6 +36,7 @@ __all__ = [
     "squeeze_repeats",
     "strip_html",
     "undo_leet_and_masks",
+    "undo_right_to_left_override",
     "unicode_nfkc",
 ]
 
@@ -168,6 +169,18 @@ _INVISIBLE = re.compile(
     "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
+
+
+# Right-to-left override (U+202E) up to its pop (U+202C), another override or embedding, or the line's end.
+_OVERRIDDEN = re.compile("\u202e([^\u202a-\u202e\n]*)(?:\u202c|(?=[\u202a-\u202e\n])|$)")
+
+
+def undo_right_to_left_override(norm: Normalised) -> Normalised:
+    """Put text written backwards after a right-to-left override in the order a reader sees it:
+    "\u202etoidi na era uoy" shows on screen as "you are an idiot". The run shares one span."""
+    if "\u202e" not in norm.text:
+        return norm
+    return _rewrite(norm, _OVERRIDDEN, lambda m: m.group(1)[::-1])
 
 
 def drop_invisible(norm: Normalised) -> Normalised:
@@ -467,6 +480,7 @@ STEPS = (
     replace_surrogates,
     strip_html,
     unicode_nfkc,
+    undo_right_to_left_override,
     drop_invisible,
     drop_combining_marks,
     spell_out_obscene_emoji,

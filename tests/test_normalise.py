@@ -77,6 +77,7 @@ CASES = [
     ("f u c k  y o u", "fuck y o u"),  # two spaces end a word
     ("\U0001f595", "fuck"), ("\U0001f595\U0001f3fd council", "fuck council"),  # the middle finger
     ("\U0001f44d", "\U0001f44d"),
+    ("\u202etoidi na era uoy\u202c, said he", "you are an idiot, said he"),  # shown in that order on screen
 ]
 
 
