@@ -155,6 +155,10 @@ class Scorer:
         order = np.argsort(X.indices)  # sorted columns, for the cosine with each comment
         self._articles[article.id] = (X.indices[order].astype(np.int64), X.data[order], content_words(text))
 
+    def forget_article(self, article_id: str) -> None:
+        """Drop a registered article (its comments get no stance until it is added again)."""
+        self._articles.pop(article_id, None)
+
     def has_article(self, article_id: str | None) -> bool:
         return article_id is not None and article_id in self._articles
 

@@ -8,9 +8,11 @@ Figures are medians of repeated runs.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -21,8 +23,19 @@ from pathlib import Path
 
 from moderation.scorer import Article, Scorer
 
-from . import corpus
+from . import corpus, sources
 from .bench_scale import keep_section
+
+# The second comment set: real-length news comments, the New York Times reader comments of the ARC
+# stance data ($MODERATION_DATASETS/arc_stance/arc_bodies.csv, column `articleBody`; 4,350 comments,
+# median 524 characters against the corpus's 113). A fixed, seeded sample, so runs compare.
+NEWS_FILE = ("arc_stance", "arc_bodies.csv")
+NEWS_COLUMN = "articleBody"
+NEWS_SAMPLE = 2_000
+NEWS_SEED = 20261206
+MEMORY_COMMENTS = 5_000
+JOB_COMMENTS = 2_000  # the batch job rows (scoring + evidence + policy) time each set's first 2,000 comments
+POLICY_FILE = Path(__file__).resolve().parent.parent / "data" / "policy.toml"
 
 _MEMORY_PROBE = """
 import resource, sys, json
@@ -47,6 +60,26 @@ def _comments(n: int) -> tuple[list[str], list[str], list]:
     ids = comments["article_id"].tolist()
     reps = -(-n // len(texts))
     return (texts * reps)[:n], (ids * reps)[:n], list(articles.itertuples())
+
+
+def news_comments(root: Path, n: int, article_ids: list[str], seed: int = NEWS_SEED) -> tuple[list[str], list[str]]:
+    """A seeded sample of ``n`` NYT reader comments from the ARC data under ``root``, each under one of
+    ``article_ids`` (cycled, as the corpus comments are spread over the corpus articles), so stance is
+    computed against the same registered articles as the corpus rows. FileNotFoundError without them."""
+    import pandas as pd
+
+    path = Path(root).joinpath(*NEWS_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    bodies = [t for t in pd.read_csv(path)[NEWS_COLUMN].dropna().astype(str) if t.strip()]
+    sample = random.Random(seed).sample(bodies, min(n, len(bodies)))
+    return sample, [article_ids[i % len(article_ids)] for i in range(len(sample))]
+
+
+def lengths(texts) -> tuple[float, float]:
+    """Median and 90th-percentile length of ``texts`` in characters."""
+    chars = [len(t) for t in texts]
+    return statistics.median(chars), statistics.quantiles(chars, n=10)[8]
 
 
 def bench_batch(scorer: Scorer, texts, ids, repeats: int) -> float:
@@ -88,6 +121,26 @@ def bench_peer_batch(peer, texts, repeats: int) -> float:
     return statistics.median(rates)
 
 
+def bench_job(scorer: Scorer, policy, texts, ids, repeats: int) -> float:
+    """Median comments per second of the batch job's own path, as ``moderation score --policy`` runs it:
+    its chunks, scores (all heads, stance), evidence for what the policy may act on, the policy's
+    verdict and the JSON line written (to memory here; no file reading or writing)."""
+    from moderation import cli
+
+    records = [{"id": str(k), "text": t, "article_id": a} for k, (t, a) in enumerate(zip(texts, ids))]
+    rates = []
+    for _ in range(repeats):
+        out = io.StringIO()
+        numbered = iter(enumerate(records, 1))
+        start = time.perf_counter()
+        chunk = cli._chunk(numbered)
+        while chunk:
+            cli._score_chunk(chunk, "bench", scorer, policy, out)
+            chunk = cli._chunk(numbered)
+        rates.append(len(records) / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
 def rss_mb(model: str | None, texts) -> tuple[float, float]:
     """Resident memory after scoring ``texts`` in a fresh process, and its peak (both MB)."""
     import tempfile
@@ -113,53 +166,164 @@ def _peer():
         return None
 
 
-def run(model: str | None, n_batch: int, n_single: int, repeats: int) -> list[tuple[str, str, str]]:
-    """Run every benchmark; rows of (measure, result, target)."""
+def measure(scorer: Scorer, peer, texts, ids, n_batch: int, n_single: int, repeats: int, model: str | None,
+            policy=None) -> dict:
+    """Every measure on one comment set: batch over its first ``n_batch`` comments, ``n_single``
+    single calls interleaved with the peer, the peer's batch, the batch job's path (with a ``policy``),
+    and the memory of a fresh process scoring ``MEMORY_COMMENTS`` of them (repeated as needed)."""
+    scorer.score_batch(texts[:256], ids[:256])  # warm up both
+    if peer:
+        peer(texts[:256])
+    batch_texts, batch_ids = texts[:n_batch], ids[:n_batch]
+    out = {"chars": lengths(batch_texts), "n_batch": len(batch_texts), "n_single": len(texts[:n_single])}
+    out["batch"] = bench_batch(scorer, batch_texts, batch_ids, repeats)
+    out["single"] = bench_single(scorer, peer, texts[:n_single], ids[:n_single])
+    if peer:
+        out["peer_batch"] = bench_peer_batch(peer, batch_texts, repeats)
+    if policy is not None:
+        out["job"] = bench_job(scorer, policy, batch_texts[:JOB_COMMENTS], batch_ids[:JOB_COMMENTS], repeats)
+        out["n_job"] = len(batch_texts[:JOB_COMMENTS])
+    reps = -(-MEMORY_COMMENTS // len(texts))
+    out["resident"], out["peak"] = rss_mb(model, (texts * reps)[:MEMORY_COMMENTS])
+    return out
+
+
+_JOB = "batch job path, `moderation score --policy` (scores + evidence + policy verdict; comments/s)"
+_NEWS = "news comments: "
+
+
+def set_rows(m: dict, prefix: str = "") -> list[tuple[str, str, str]]:
+    """Rows of one comment set's measures; the corpus set's names (no prefix) are the run history's."""
+    single = m["single"]
+    rows = [(f"{prefix}batch scoring, all heads + stance (comments/s, 1 process)", f"{m['batch']:,.0f}", ">= 3,000")]
+    if "peer_batch" in m:
+        rows.append((f"{prefix}peer batch scoring, profanity only (comments/s)", f"{m['peer_batch']:,.0f}", "reference"))
+    rows.append((f"{prefix}single comment, p50 (ms)", f"{single['ours_p50']:.3f}", "< 2 ms"))
+    rows.append((f"{prefix}single comment, p99 (ms)", f"{single['ours_p99']:.3f}", ""))
+    if "peer_p50" in single:
+        rows.append((f"{prefix}peer single call, p50 (ms)", f"{single['peer_p50']:.3f}", "reference"))
+        rows.append((f"{prefix}ours / peer, single-call p50", f"{single['ours_p50'] / single['peer_p50']:.2f}", "< 0.5"))
+    rows.append((f"{prefix}scoring process resident memory after {MEMORY_COMMENTS:,} comments (MB)",
+                 f"{m['resident']:.0f}", "< 300"))
+    rows.append((f"{prefix}scoring process peak RSS (MB)", f"{m['peak']:.0f}", "< 300"))
+    return rows
+
+
+def judge(m: dict) -> dict[str, str]:
+    """Each target of one comment set, met or missed, with the measured value."""
+    def verdict(ok: bool, shown: str) -> str:
+        return f"{'met' if ok else '**missed**'} ({shown})"
+
+    single = m["single"]
+    out = {"batch": verdict(m["batch"] >= 3000, f"{m['batch']:,.0f}/s"),
+           "single": verdict(single["ours_p50"] < 2, f"{single['ours_p50']:.3f} ms")}
+    if "peer_p50" in single:
+        ratio = single["ours_p50"] / single["peer_p50"]
+        out["ratio"] = verdict(ratio < 0.5, f"{ratio:.2f}")
+    else:
+        out["ratio"] = "not measured: alt-profanity-check not installed"
+    out["resident"] = verdict(m["resident"] < 300, f"{m['resident']:.0f} MB")
+    out["peak"] = verdict(m["peak"] < 300, f"{m['peak']:.0f} MB")
+    return out
+
+
+TARGETS = (("batch", "batch scoring, all heads + stance >= 3,000 comments/s"),
+           ("single", "single comment p50 < 2 ms"),
+           ("ratio", "ours / peer single-call p50 < 0.5"),
+           ("resident", f"resident memory after {MEMORY_COMMENTS:,} comments < 300 MB"),
+           ("peak", "peak RSS < 300 MB"))
+
+
+def run(model: str | None, n_batch: int, n_single: int, repeats: int, *, datasets: Path | None = None,
+        n_news: int = NEWS_SAMPLE, policy_file: Path | None = POLICY_FILE) -> dict:
+    """Run every benchmark on both comment sets. Returns ``rows`` (measure, result, target), ``targets``
+    (the per-set judgement table's rows) and ``sets`` (what each set was, for the table's notes)."""
+    from moderation.policy import load_policy
+
     scorer = Scorer.load(model)
     texts, ids, articles = _comments(max(n_batch, n_single))
     for a in articles:
         scorer.add_article(Article(a.id, a.title, a.body))
     peer = _peer()
-    scorer.score_batch(texts[:256], ids[:256])  # warm up both
-    if peer:
-        peer(texts[:256])
-    batch = bench_batch(scorer, texts[:n_batch], ids[:n_batch], repeats)
-    single = bench_single(scorer, peer, texts[:n_single], ids[:n_single])
-    rows = [("batch scoring, all heads + stance (comments/s, 1 process)", f"{batch:,.0f}", ">= 3,000")]
-    if peer:
-        peer_batch = bench_peer_batch(peer, texts[:n_batch], repeats)
-        rows.append(("peer batch scoring, profanity only (comments/s)", f"{peer_batch:,.0f}", "reference"))
-    rows.append(("single comment, p50 (ms)", f"{single['ours_p50']:.3f}", "< 2 ms"))
-    rows.append(("single comment, p99 (ms)", f"{single['ours_p99']:.3f}", ""))
-    if peer:
-        rows.append(("peer single call, p50 (ms)", f"{single['peer_p50']:.3f}", "reference"))
-        rows.append(("ours / peer, single-call p50", f"{single['ours_p50'] / single['peer_p50']:.2f}", "< 0.5"))
-    resident, peak = rss_mb(model, texts[:5000])
-    rows.append(("scoring process resident memory after 5,000 comments (MB)", f"{resident:.0f}", "< 300"))
-    rows.append(("scoring process peak RSS (MB)", f"{peak:.0f}", "< 300"))
+    policy = load_policy(policy_file) if policy_file else None
+    corpus_m = measure(scorer, peer, texts, ids, n_batch, n_single, repeats, model, policy)
+    root = sources.datasets_dir(datasets)
+    try:
+        news_texts, news_ids = news_comments(root, n_news, ids)
+    except FileNotFoundError as exc:
+        news_m, missing = None, f"not measured: datasets not found at {exc.args[0] if exc.args else root}"
+    else:
+        news_m, missing = measure(scorer, peer, news_texts, news_ids, len(news_texts), n_single, repeats,
+                                  model, policy), None
+
+    median, p90 = corpus_m["chars"]
+    rows = [("comments measured: corpus (the project's own), median / p90 length (characters)",
+             f"{median:,.0f} / {p90:,.0f}", "")]
+    rows += set_rows(corpus_m)
     manifest = scorer.manifest
     if "training_seconds" in manifest:
         rows.append((f"`make train-default` of model {scorer.version} (s, recorded in its manifest)",
                      f"{manifest['training_seconds']:.0f}", "< 600"))
-    return rows
+    if "job" in corpus_m:
+        rows.append((_JOB, f"{corpus_m['job']:,.0f}", "-"))
+    if news_m is None:
+        rows.append(("news comments (NYT reader comments, ARC stance data)", missing, ""))
+    else:
+        median, p90 = news_m["chars"]
+        rows.append((f"comments measured: news (NYT reader comments, ARC; {news_m['n_batch']:,} sampled, seed "
+                     f"{NEWS_SEED}), median / p90 length (characters)", f"{median:,.0f} / {p90:,.0f}", ""))
+        rows += set_rows(news_m, _NEWS)
+        if "job" in news_m:
+            rows.append((_NEWS + _JOB, f"{news_m['job']:,.0f}", "-"))
+
+    corpus_j = judge(corpus_m)
+    news_j = judge(news_m) if news_m is not None else {}
+    targets = [(label, corpus_j[key], news_j.get(key, missing)) for key, label in TARGETS]
+    head = [f"corpus comments (median {corpus_m['chars'][0]:,.0f} characters)",
+            f"news comments (median {news_m['chars'][0]:,.0f} characters)" if news_m else "news comments"]
+    sets = {"n_batch": corpus_m["n_batch"], "n_single": corpus_m["n_single"],
+            "n_news": news_m["n_batch"] if news_m else 0, "news_single": news_m["n_single"] if news_m else 0,
+            "policy": policy_file if policy is not None else None, "datasets": root}
+    return {"rows": rows, "targets": targets, "target_head": head, "sets": sets}
 
 
-def render(rows, n_batch, n_single, repeats) -> str:
+def render(rows, n_batch, n_single, repeats, *, targets=None, target_head=None, sets=None) -> str:
     from webhook.loadtest import REPEATS
 
+    sets = sets or {}
+    news = (f"News rows: {sets['n_news']:,} New York Times reader comments from the ARC stance data "
+            f"(`{'/'.join(NEWS_FILE)}`, column `{NEWS_COLUMN}`, in $MODERATION_DATASETS, here {sets['datasets']}), a "
+            f"sample fixed by seed {NEWS_SEED}, measured exactly as the corpus rows: each under a corpus "
+            f"article so stance is computed, batch over the {sets['n_news']:,} in chunks of 512 (median of "
+            f"{repeats} runs), single {sets['news_single']:,} calls interleaved with the peer, memory in a "
+            f"fresh process scoring the sample repeated to {MEMORY_COMMENTS:,}. "
+            if sets.get("n_news") else
+            f"News rows: not measured, the datasets were not found at {sets.get('datasets')} "
+            "(set MODERATION_DATASETS or DATASETS). ")
+    job = ""
+    if sets.get("policy"):
+        job = (f"Batch job rows: `moderation score --policy {Path(sets['policy']).name}`'s own chunking, scoring, "
+               "evidence and policy verdicts, the JSON lines written to memory (no file reading or writing), "
+               f"median of {repeats} runs over each set's first {JOB_COMMENTS:,} comments; no target of its own. ")
     lines = ["# Benchmarks", "",
              f"Measured by `make bench` on {date.today()} ({platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}). Batch: {n_batch} corpus comments in chunks of 512, median "
              f"of {repeats} runs. Single: {n_single} calls, ours and alt-profanity-check interleaved call by "
              "call on the same comments. These machines are shared: compare ratios from one run, not "
-             "absolute numbers across runs. Service rows: `make serve`'s gunicorn on loopback with an "
-             "SQLite file, a second process sending signed `POST /v1/comments` requests open-loop at each fixed "
+             "absolute numbers across runs. " + news + job + "Service rows: `make serve`'s gunicorn on "
+             "loopback with an SQLite file, a second process sending signed `POST /v1/comments` requests open-loop at each fixed "
              f"rate for 10 s, every rate in turn {REPEATS} times, the server left to work off any backlog between runs "
-             "(latency counted from when each request was due; `webhook/loadtest.py`). Memory: a fresh "
-             "`python` process that loads the model and scores 5,000 comments in chunks of 512; peak is its own "
+             "(latency counted from when each request was due; `webhook/loadtest.py`; corpus comments). Memory: a fresh "
+             f"`python` process that loads the model and scores {MEMORY_COMMENTS:,} comments in chunks of 512; peak is its own "
              "high-water mark (VmHWM).", "",
              "| measure | result | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    if targets:
+        head = target_head or ["corpus comments", "news comments"]
+        lines += ["", "### Targets by comment set", "",
+                  "The issue's targets judged on each set, from the rows above (same run).", "",
+                  f"| target | {head[0]} | {head[1]} |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in targets]
     return "\n".join(lines) + "\n"
 
 
@@ -170,16 +334,24 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--news", type=int, default=NEWS_SAMPLE,
+                        help=f"news comments sampled from the ARC data (default {NEWS_SAMPLE:,})")
+    parser.add_argument("--datasets", type=Path, default=None,
+                        help=f"the public datasets folder (default: ${sources.DATASETS_ENV} or ../shared/datasets)")
+    parser.add_argument("--policy", type=Path, default=POLICY_FILE, help="policy of the batch job rows")
     parser.add_argument("--no-service", action="store_true", help="skip the gunicorn load test")
     args = parser.parse_args(argv)
-    rows = run(args.model, args.batch, args.single, args.repeats)
+    result = run(args.model, args.batch, args.single, args.repeats, datasets=args.datasets, n_news=args.news,
+                 policy_file=args.policy)
+    rows = result["rows"]
     if not args.no_service:
         from webhook.loadtest import (
             service_rows,  # the service's load test (issue: webhook)
         )
 
         rows += service_rows(args.model)
-    text = render(rows, args.batch, args.single, args.repeats)
+    text = render(rows, result["sets"]["n_batch"], result["sets"]["n_single"], args.repeats,
+                  targets=result["targets"], target_head=result["target_head"], sets=result["sets"])
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     # The scale section comes from `make bench-scale` (a long run): keep it when rewriting the rest.

@@ -11,6 +11,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +51,15 @@ _MAX_PASSAGES = 20
 _EVIDENCE_BUDGET_S = 2.0  # per request, so a full batch of long comments still answers in seconds
 _MAX_PIECES = 5  # a comment is scored whole up to 5 x 20,000 characters (about 0.3 s); longer ones are not
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Articles a worker keeps registered with its scorer for stance, least recently used evicted first.
+# An article's features (sorted hashed n-gram columns and weights, its content words) take about 57 KB
+# for a real-length news article (measured in review) and about 107 KB for a 4,400-character one, so
+# 512 articles hold some 29-55 MB per worker: a worker (about 140-180 MB after loading and scoring)
+# stays under the 300 MB target however many articles it sees; without a bound, ~2,000 articles pushed
+# it past 300 MB and workers are never recycled. An evicted article is registered again from the
+# database the next time a comment under it arrives (``moderate`` reads each comment's article row on
+# every request; registering costs about a millisecond), so its comments still get a stance.
+MAX_ARTICLES = 512
 
 
 @dataclass(frozen=True)
@@ -255,6 +265,10 @@ class Service:
     signature_window: int = 300
     watcher: ModelWatcher | None = None
     migration: DeferredMigration | None = None
+    # Scorer keys of the articles this worker registered, least recently used first, and the scorer they
+    # were registered with (a swapped-in model starts with none): see MAX_ARTICLES.
+    _article_lru: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
+    _article_scorer: Scorer | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, config, instance_path: str) -> Service:
@@ -307,15 +321,28 @@ class Service:
         return self.site_policies.get(site_id, self.policy)
 
     def article_keys(self, site_id: str, stored: dict[str, dict]) -> dict[str, str]:
-        """Scorer keys of stored articles, registering any this worker has not seen in this version."""
+        """Scorer keys of stored articles, registering any this worker has not seen in this version
+        (or has evicted): at most ``MAX_ARTICLES`` stay registered, the least recently used leave first.
+
+        This call's articles are the most recently used, so none of them is evicted before its
+        comments are scored (a single call with more than ``MAX_ARTICLES`` articles keeps them all
+        until the next call). Sync workers serve one request at a time."""
+        scorer, lru = self.scorer, self._article_lru
+        if self._article_scorer is not scorer:  # a new model: its scorer holds no articles of ours
+            lru.clear()
+            self._article_scorer = scorer
         keys = {}
         for article_id, row in stored.items():
             if not (row["title"] or row["body"]):
                 continue  # known id (from Coral), no text yet: no stance
             key = f"{site_id}\x1f{article_id}\x1f{row['text_sha256']}"
-            if not self.scorer.has_article(key):
-                self.scorer.add_article(Article(key, row["title"], row["body"]))
+            if not scorer.has_article(key):
+                scorer.add_article(Article(key, row["title"], row["body"]))
+            lru[key] = None
+            lru.move_to_end(key)
             keys[article_id] = key
+        while len(lru) > max(MAX_ARTICLES, len(keys)):
+            scorer.forget_article(lru.popitem(last=False)[0])
         return keys
 
 
