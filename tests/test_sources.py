@@ -22,7 +22,8 @@ if not ROOT.is_dir():
 
 VIOLATION = [name for name, s in SOURCES.items() if s.kind == "violation"]
 STANCE = [name for name, s in SOURCES.items() if s.kind == "stance"]
-EXTRA_COLUMNS = {"jigsaw_toxic_sample": {"part"}, "toxic_spans": {"spans"}, "toxigen_annotated": {"target_group"}}
+EXTRA_COLUMNS = {"jigsaw_toxic_sample": {"part"}, "toxic_spans": {"spans"}, "toxigen_annotated": {"target_group"},
+                 "olid": {"weak_profanity"}}
 # Rows per the datasets README (stance: less the exact duplicate rows it reports; a few more pairs
 # repeat under a second Body ID with the same text).
 EXPECTED_ROWS = {
@@ -146,6 +147,8 @@ def test_olid(frames):
     tin = frame[level_b == "TIN"]
     swears = tin["text"].map(sources.has_swear_word)
     assert (tin.loc[swears, "profanity"] == 1).all() and tin.loc[~swears, "profanity"].isna().all()
+    # Those labels are the lexicon's, not the annotators': marked, so that evaluation leaves them out.
+    assert frame["weak_profanity"].sum() == swears.sum() and frame.loc[tin.index, "weak_profanity"].eq(swears).all()
     assert 500 < swears.sum() < 2_000  # 889 of 3,876
     assert (frame["toxicity"] == 1).sum() == (frame["profanity"] == 1).sum() + tin.loc[~swears].shape[0]
     assert (frame["toxicity"] == 0).sum() == 8_840  # NOT

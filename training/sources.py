@@ -3,7 +3,9 @@
 Violation loaders return one row per text with the columns ``text``, one float column per head in
 ``HEADS`` holding 1.0, 0.0 or NaN, ``source``, ``item_id`` and ``split_key``. NaN means the source says
 nothing about that head for that row, so the head must not train on it; a mapping the dataset README
-calls weak is left NaN on purpose rather than guessed. Stance loaders return ``comment``, ``article``,
+calls weak is left NaN on purpose rather than guessed. A few loaders add columns that only evaluation
+reads: Jigsaw's ``part`` (stratified pool or random draw) and OLID's ``weak_profanity`` (a profanity label
+our lexicon gave, not the annotators; it trains, but is never scored against). Stance loaders return ``comment``, ``article``,
 ``stance`` (one of favor / against / neutral / unrelated), ``claim_id``, ``source`` and ``item_id``.
 
 Nothing is read at import time; every loader takes the datasets root and raises ``FileNotFoundError``
@@ -332,7 +334,10 @@ def load_olid(root: Path) -> pd.DataFrame:
     heads = _apply_table(keys, _OLID, name)
     targeted = (raw["subtask_b"].str.strip() == "TIN") & raw["tweet"].map(has_swear_word)
     heads.loc[targeted, "profanity"] = 1.0
-    return _violation_frame(raw["tweet"], heads, name, raw["id"].str.strip())
+    # Those profanity labels come from our own lexicon, not from the annotators: they may train the head,
+    # but scoring the model on them tests the lexicon (which the scorer also reads) against itself.
+    return _violation_frame(raw["tweet"], heads, name, raw["id"].str.strip(),
+                            extra={"weak_profanity": targeted.astype(bool)})
 
 
 def decode_bytes_literal(text: str) -> str:

@@ -37,8 +37,8 @@ from moderation.stance import StanceModel, content_words
 
 from . import corpus, sources
 
-__all__ = ["SOURCE_WEIGHTS", "load_decisions", "load_stance_data", "load_violation_data", "main", "model_version",
-           "train", "training_weights"]
+__all__ = ["EVALUATION_COLUMNS", "SOURCE_WEIGHTS", "load_decisions", "load_stance_data", "load_violation_data", "main",
+           "model_version", "scored_rows", "train", "training_weights", "unseen_validation", "violation_splits"]
 
 VALIDATION_SHARE = 0.15
 STANCE_VALIDATION_SHARE = 0.2
@@ -85,18 +85,28 @@ def _cap(frame: pd.DataFrame, public_rows: int | None, key: str) -> pd.DataFrame
     return frame.iloc[np.sort(order[:public_rows])].reset_index(drop=True)
 
 
+# Columns a loader may add that only evaluation reads (never fitting), with their value for rows without
+# them: OLID's lexicon-derived profanity labels (``sources.load_olid``), and Jigsaw's stratified pools
+# ("pool", their share of abuse set by the sampling) against its random draw ("random").
+EVALUATION_COLUMNS = {"weak_profanity": False, "part": ""}
+
+
 def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = True,
                         public_rows: int | None = None):
-    """Training and validation frames for the violation heads, each row tagged with its source."""
+    """Training and validation frames for the violation heads, each row tagged with its source.
+
+    Besides the heads and provenance, every row has the ``EVALUATION_COLUMNS``, which fitting ignores.
+    """
     frames = []
     for spec in sources.default_sources("violation") if public_rows != 0 else []:
         frame = _cap(spec.loader(datasets_root), public_rows, "item_id")
-        frames.append(frame[["text", *HEADS, "source", "item_id", "split_key"]])
+        frames.append(frame[["text", *HEADS, "source", "item_id", "split_key"]].assign(
+            **{c: frame.get(c, v) for c, v in EVALUATION_COLUMNS.items()}))
         _log(f"{spec.name}: {len(frame):,} rows")
     if use_corpus:
         _, comments = corpus.load_corpus(data_dir)
         frame = corpus.violation_frame(comments[~comments["test"]])
-        frames.append(frame)
+        frames.append(frame.assign(**EVALUATION_COLUMNS))
         _log(f"corpus (test articles excluded): {len(frame):,} rows")
     data = pd.concat(frames, ignore_index=True)
     data["valid"] = corpus.split_mask(data["source"] + ":" + data["split_key"], VALIDATION_SHARE)
@@ -139,6 +149,45 @@ def _normalise_all(texts, desc: str) -> list[str]:
 def _dedupe(frame: pd.DataFrame) -> pd.DataFrame:
     # The same comment under two sources would be counted twice and leak into validation.
     return frame.drop_duplicates(subset="norm", keep="first").reset_index(drop=True)
+
+
+def unseen_validation(valid_df: pd.DataFrame, train_df: pd.DataFrame) -> pd.DataFrame:
+    """The validation rows whose normalised text (``norm``) is no training row's: the split is carved by
+    item id, so the same text under two ids, or in two sources, can fall on both sides."""
+    seen = valid_df["norm"].isin(set(train_df["norm"]))
+    if seen.any():
+        _log(f"validation rows left out, their text being a training row's: {int(seen.sum()):,}")
+    out = valid_df[~seen].reset_index(drop=True)
+    out.attrs["seen_in_training"] = {str(k): int(v) for k, v in valid_df.loc[seen, "source"].value_counts().items()}
+    return out
+
+
+def violation_splits(datasets_root: Path, data_dir: Path, use_corpus: bool = True, public_rows: int | None = None,
+                     decisions: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The violation frames exactly as ``train`` fits and validates on: normalised (``norm``), training rows
+    de-duplicated, validation rows whose text training holds left out (``unseen_validation``).
+
+    ``training.evaluate`` calls it too, so that the report's validation rows are the ones training never saw.
+    """
+    train_df, valid_df = load_violation_data(datasets_root, data_dir, use_corpus, public_rows)
+    if decisions is not None:
+        extra = load_decisions(decisions).assign(**EVALUATION_COLUMNS)
+        _log(f"moderators' decisions (training split): {len(extra):,} rows")
+        # First, so that where a decision and a public row share a text, the site's decision wins.
+        train_df = pd.concat([extra, train_df], ignore_index=True)
+    train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
+    valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
+    train_df = _dedupe(train_df)
+    return train_df, unseen_validation(valid_df, train_df)
+
+
+def scored_rows(frame: pd.DataFrame, head: str) -> np.ndarray:
+    """The rows whose ``head`` label evaluation may score: known, and for profanity not derived from our
+    lexicon (``weak_profanity``: the model, which the lexicon also moves at scoring, would be tested on it)."""
+    known = frame[head].notna().to_numpy()
+    if head == "profanity" and "weak_profanity" in frame:
+        known = known & ~frame["weak_profanity"].fillna(False).astype(bool).to_numpy()
+    return known
 
 
 # The heads whose training rows ``balance_group_mentions`` re-weights: identity attack, the overall
@@ -214,11 +263,12 @@ def fit_stance(featurizer, train_df: pd.DataFrame) -> StanceModel:
 
 
 def violation_metrics(model: ViolationModel, frame: pd.DataFrame) -> dict:
-    """ROC AUC, average precision and F1 at 0.5 per head, on the rows that label each head."""
+    """ROC AUC, average precision and F1 at 0.5 per head, on the rows that label each head
+    (``scored_rows``: lexicon-derived profanity labels left out)."""
     probs = model.predict_proba(frame["norm"].tolist())
     out = {}
     for j, head in enumerate(model.heads):
-        known = frame[head].notna().to_numpy()
+        known = scored_rows(frame, head)
         y = frame.loc[known, head].astype(int).to_numpy()
         if len(np.unique(y)) < 2:
             continue
@@ -242,12 +292,21 @@ def _rows_by_source(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in frame["source"].value_counts().sort_index().items()}
 
 
-def _git_commit() -> str:
+def _git_commit(root: Path | None = None) -> str:
+    """The checked-out commit, with "-dirty" added when a file of ``_TRAINING_CODE`` differs from it (changed,
+    staged or untracked): that commit's code did not train the model, ``training_code_sha256`` tells which did."""
+    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "--no-optional-locks", *args], capture_output=True, text=True, check=True,
+                              cwd=root).stdout.strip()
+
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=all", "--", *_TRAINING_CODE)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit}-dirty" if changed else commit
 
 
 def data_hashes(datasets_root: Path, data_dir: Path, use_corpus: bool, public_rows: int | None = None,
@@ -311,16 +370,7 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
     """
     started = time.time()
     root = sources.datasets_dir(datasets_root)
-    train_df, valid_df = load_violation_data(root, data_dir, use_corpus, public_rows)
-    if decisions is not None:
-        extra = load_decisions(decisions)
-        _log(f"moderators' decisions (training split): {len(extra):,} rows")
-        # First, so that where a decision and a public row share a text, the site's decision wins.
-        train_df = pd.concat([extra, train_df], ignore_index=True)
-    train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
-    valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
-    train_df = _dedupe(train_df)
-    valid_df = valid_df[~valid_df["norm"].isin(set(train_df["norm"]))].reset_index(drop=True)
+    train_df, valid_df = violation_splits(root, data_dir, use_corpus, public_rows, decisions)
     _log(f"violation: {len(train_df):,} training rows, {len(valid_df):,} validation rows")
     violation = fit_violation(train_df, decisions_weight)
     _log(f"violation heads fitted ({time.time() - started:.0f} s)")

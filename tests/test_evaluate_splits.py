@@ -1,0 +1,209 @@
+"""The validation rows the report and the manifest score: never trained on, no lexicon-made labels,
+Jigsaw's natural-prevalence draw told apart; and the manifest's git commit saying when its code differed.
+
+The tests that read the public datasets (``$MODERATION_DATASETS`` or ``../shared/datasets``) skip without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moderation.labels import HEADS
+from moderation.normalise import normalise_text
+from training import corpus, evaluate, sources, train
+
+ROOT = sources.datasets_dir()
+needs_datasets = pytest.mark.skipif(not ROOT.is_dir(),
+                                    reason=f"public datasets not found at {ROOT}; set {sources.DATASETS_ENV}")
+
+
+# Without the datasets --------------------------------------------------------------------------------------
+
+def _frame(**columns) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame({head: [np.nan] * n for head in HEADS})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def test_scored_rows_leave_out_lexicon_profanity_only():
+    frame = _frame(profanity=[1.0, 1.0, 0.0, np.nan], toxicity=[1.0, 1.0, 0.0, 1.0],
+                   weak_profanity=[True, False, False, False])
+    assert train.scored_rows(frame, "profanity").tolist() == [False, True, True, False]
+    assert train.scored_rows(frame, "toxicity").tolist() == [True, True, True, True]
+    # Frames without the column (the corpus, decisions) are scored on every known label.
+    assert train.scored_rows(frame.drop(columns="weak_profanity"), "profanity").tolist() == [True, True, True, False]
+    scored = evaluate.scored_labels(frame)
+    assert scored["profanity"].isna().tolist() == [True, False, False, True]
+    assert scored["toxicity"].tolist() == frame["toxicity"].tolist()
+    assert frame["profanity"].notna().sum() == 3  # the input is left alone
+
+
+def test_manifest_metrics_leave_out_lexicon_profanity():
+    # Lexicon-labelled positives the model finds perfectly, annotator-labelled ones it misses: only the latter count.
+    frame = _frame(profanity=[1.0] * 20 + [1.0] * 5 + [0.0] * 20, weak_profanity=[True] * 20 + [False] * 25)
+    frame["norm"] = [f"text {i}" for i in range(len(frame))]
+    scores = np.array([0.99] * 20 + [0.2] * 5 + [0.4] * 20)
+
+    class Model:
+        heads = HEADS
+
+        @staticmethod
+        def predict_proba(texts):
+            assert len(texts) == len(frame)
+            return np.repeat(scores[:, None], len(HEADS), axis=1)
+
+    metrics = train.violation_metrics(Model(), frame)["profanity"]
+    assert metrics["n"] == 25 and metrics["positives"] == 5
+    assert metrics["roc_auc"] == 0.0 and metrics["f1@0.5"] == 0.0
+
+
+def test_unseen_validation_drops_texts_training_holds():
+    train_df = pd.DataFrame({"norm": ["a", "b"], "source": "x"})
+    valid_df = pd.DataFrame({"norm": ["b", "c", "c", "a"], "source": ["x", "y", "y", "z"]})
+    out = train.unseen_validation(valid_df, train_df)
+    assert out["norm"].tolist() == ["c", "c"]  # repeats within validation stay, as train() keeps them
+    assert out.attrs["seen_in_training"] == {"x": 1, "z": 1}
+
+
+# git: a commit whose code did not train the model is marked ----------------------------------------------
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false",
+                           *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_commit_is_marked_dirty_when_training_code_changed(tmp_path):
+    repo = tmp_path / "repo"
+    for name in train._TRAINING_CODE:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(f"# {name}\n")
+    (repo / "README.md").write_text("readme\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "initial")
+    head = _git(repo, "rev-parse", "HEAD")
+    assert train._git_commit(repo) == head
+    (repo / "README.md").write_text("other files may change\n")
+    (repo / "notes.txt").write_text("untracked, not training code\n")
+    assert train._git_commit(repo) == head
+    (repo / "training" / "train.py").write_text("# changed\n")
+    assert train._git_commit(repo) == f"{head}-dirty"
+    _git(repo, "add", "training/train.py")  # staged but not committed: still not the commit's code
+    assert train._git_commit(repo) == f"{head}-dirty"
+    _git(repo, "commit", "-q", "-m", "train.py")
+    assert train._git_commit(repo) == _git(repo, "rev-parse", "HEAD")
+    (repo / "moderation" / "lexicon.py").unlink()
+    assert train._git_commit(repo).endswith("-dirty")
+    assert train._git_commit(tmp_path / "not-a-repo-at-all") == "unknown"
+
+
+def test_git_commit_defaults_to_this_checkout():
+    commit = train._git_commit()
+    assert commit == "unknown" or len(commit.removesuffix("-dirty")) == 40
+
+
+# With the datasets ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def olid():
+    frame = sources.load_olid(ROOT)
+    raw = pd.read_csv(ROOT / "olid" / "olid-training-v1.0.tsv", sep="\t", quoting=csv.QUOTE_MINIMAL, dtype=str,
+                      keep_default_na=False).set_index("id")
+    level_b = raw.loc[frame["item_id"], "subtask_b"].str.strip().to_numpy()
+    return frame, level_b
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """The loaders' training and validation frames (corpus included), as train() reads them."""
+    return train.load_violation_data(ROOT, corpus.DATA_DIR, use_corpus=True)
+
+
+@pytest.fixture(scope="module")
+def public_valid():
+    return evaluate.public_validation(ROOT)
+
+
+@needs_datasets
+def test_weak_profanity_marks_exactly_the_lexicon_labels(olid):
+    frame, level_b = olid
+    assert frame["weak_profanity"].dtype == bool
+    lexicon = (level_b == "TIN") & frame["text"].map(sources.has_swear_word).to_numpy()
+    assert (frame["weak_profanity"].to_numpy() == lexicon).all()
+    assert 500 < lexicon.sum() < 2_000
+    assert (frame.loc[frame["weak_profanity"], "profanity"] == 1).all()
+    # What is left is the annotators' word: untargeted profanity (UNT) against not offensive (NOT).
+    annotated = frame[frame["profanity"].notna() & ~frame["weak_profanity"]]
+    assert set(level_b[annotated.index]) == {"UNT", "NULL"}
+    assert (annotated["profanity"] == (level_b[annotated.index] == "UNT")).all()
+
+
+@needs_datasets
+def test_evaluation_columns_reach_the_frames(loaded):
+    train_df, valid_df = loaded
+    for frame in (train_df, valid_df):
+        assert list(frame.columns[:12]) == ["text", *HEADS, "source", "item_id", "split_key", *train.EVALUATION_COLUMNS]
+        assert frame["weak_profanity"].dtype == bool
+        assert set(frame.loc[frame["weak_profanity"], "source"]) == {"olid"}
+        jigsaw = frame["source"] == "jigsaw_toxic_sample"
+        assert set(frame.loc[jigsaw, "part"]) == {"pool", "random"}
+        assert (frame.loc[~jigsaw, "part"] == "").all()
+    # The lexicon-labelled rows still train (and still say profane).
+    assert train_df["weak_profanity"].sum() > 500
+    assert (train_df.loc[train_df["weak_profanity"], "profanity"] == 1).all()
+
+
+@needs_datasets
+def test_evaluated_rows_were_never_trained_on(loaded, public_valid):
+    train_df, valid_df = loaded
+    trained = {normalise_text(t) for t in train_df["text"]}
+    assert not public_valid["text"].map(normalise_text).isin(trained).any()
+    # Only such rows are left out: every other public validation row is still evaluated.
+    public = valid_df[valid_df["source"] != "corpus"]
+    seen = public["text"].map(normalise_text).isin(trained)
+    assert seen.sum() > 50  # 118 when written: the same text under two ids or in two sources
+    assert sorted(public_valid["item_id"] + "@" + public_valid["source"]) == sorted(
+        public.loc[~seen, "item_id"] + "@" + public.loc[~seen, "source"])
+    assert sum(public_valid.attrs["seen_in_training"].values()) == seen.sum()
+    assert (public_valid["source"] != "corpus").all()
+
+
+@needs_datasets
+@pytest.mark.slow
+def test_report_scores_annotators_profanity_and_jigsaw_random_draw(scorer, public_valid, tmp_path):
+    report = evaluate.Report(tmp_path)
+    evaluate.evaluate_validation(scorer, report, ROOT)
+    text = "\n".join(report.lines)
+    assert "OLID profanity: annotators' untargeted-profanity label only; lexicon-derived labels left out" in text
+    table = pd.DataFrame(report.metrics["validation_by_source"]).set_index(["source", "label"])
+    olid = public_valid[public_valid["source"] == "olid"]
+    annotated = olid["profanity"].notna() & ~olid["weak_profanity"]
+    assert table.loc[("olid", "profanity"), "n"] == annotated.sum()
+    assert table.loc[("olid", "profanity"), "positives"] == olid.loc[annotated, "profanity"].sum()
+    random = public_valid[(public_valid["source"] == "jigsaw_toxic_sample") & (public_valid["part"] == "random")]
+    assert table.loc[(evaluate.JIGSAW_RANDOM, "toxicity"), "n"] == len(random)
+    assert table.loc[("jigsaw_toxic_sample", "toxicity"), "n"] > len(random)  # the pooled rows are kept
+
+
+@needs_datasets
+@pytest.mark.slow
+def test_stance_report_adds_the_unseen_comment_subset(scorer, tmp_path):
+    report = evaluate.Report(tmp_path)
+    evaluate.evaluate_stance(scorer, report, ROOT)
+    unseen = report.metrics["arc_stance_unseen_comments"]
+    trained, valid = train.load_stance_data(ROOT, corpus.DATA_DIR, use_corpus=False)
+    seen = {normalise_text(c) for c in trained["comment"]}
+    assert unseen["pairs"] == (~valid["comment"].map(normalise_text).isin(seen)).sum()
+    assert 0 < unseen["pairs"] < len(valid) / 2
+    assert 0 <= unseen["macro_f1"] <= 1
+    assert "whose comment never appears in training" in "\n".join(report.lines)
