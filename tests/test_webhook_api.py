@@ -331,8 +331,6 @@ def test_each_site_gets_its_own_policy(make_app, tmp_path):
     ("", "empty", "reject"),
     ("   \n ", "empty", "reject"),
     ("Der Stadtrat hat gestern beschlossen, neue Radwege in der Innenstadt zu bauen.", "non_english", "hold"),
-    ("\U0001f44d\U0001f44d", "no_words", "hold"),
-    ("+1", "no_words", "hold"),
 ])
 def test_unscorable_comments_follow_the_policy(client, text, kind, action):
     verdict = signed_post(client, "/v1/comments", {"id": "u", "text": text}).get_json()
@@ -340,12 +338,21 @@ def test_unscorable_comments_follow_the_policy(client, text, kind, action):
     assert verdict["reasons"][0]["clause_id"] == "moderator-review"
 
 
-def test_a_site_can_have_comments_without_words_judged_by_their_scores(make_app, tmp_path):
-    policy = tmp_path / "scored.toml"
-    policy.write_text((ROOT / "data" / "policy.toml").read_text().replace('no_words = "hold"', 'no_words = "score"'))
+@pytest.mark.parametrize("text,action,language", [("\U0001f44d +1", "approve", "und"),
+                                                  ("\U0001f595", "reject", "en")])  # read as the word it stands for
+def test_comments_without_words_are_judged_by_their_scores_under_the_example_policy(client, text, action, language):
+    verdict = signed_post(client, "/v1/comments", {"id": "e", "text": text}).get_json()
+    assert verdict["action"] == action and verdict["fallback"] is None and verdict["language"] == language
+
+
+@pytest.mark.parametrize("text", ["\U0001f44d\U0001f44d", "+1"])
+def test_a_site_can_send_comments_without_words_to_a_moderator(make_app, tmp_path, text):
+    policy = tmp_path / "held.toml"
+    policy.write_text((ROOT / "data" / "policy.toml").read_text().replace('no_words = "score"', 'no_words = "hold"'))
     client = make_app(POLICY=str(policy)).test_client()
-    verdict = signed_post(client, "/v1/comments", {"id": "e", "text": "\U0001f44d +1"}).get_json()
-    assert verdict["action"] == "approve" and verdict["fallback"] is None and verdict["language"] == "und"
+    verdict = signed_post(client, "/v1/comments", {"id": "e", "text": text}).get_json()
+    assert verdict["action"] == "hold" and verdict["fallback"] == "no_words"
+    assert verdict["reasons"][0]["clause_id"] == "moderator-review"
 
 
 def test_a_scoring_failure_gets_the_fallback_not_a_500(client, model, monkeypatch):

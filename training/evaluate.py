@@ -209,14 +209,14 @@ JIGSAW = "jigsaw_toxic_sample"
 JIGSAW_RANDOM = "jigsaw_toxic_sample, random draw only (natural prevalence)"
 
 
-def public_validation(root: Path) -> pd.DataFrame:
+def public_validation(root: Path, data_dir: Path = DATA) -> pd.DataFrame:
     """The public sources' validation rows that training never saw, as ``train.train`` left them
     (``train.violation_splits``: by item id, less every row whose normalised text is a training row's).
 
     Training is taken as the default model's (public sources and the corpus's training split); rows
     trained on by a model that also read exported decisions are not known here.
     """
-    _, valid = violation_splits(root, DATA, use_corpus=True)
+    _, valid = violation_splits(root, data_dir, use_corpus=True)
     seen = {k: v for k, v in valid.attrs.get("seen_in_training", {}).items() if k != "corpus"}
     out = valid[valid["source"] != "corpus"].reset_index(drop=True)
     out.attrs["seen_in_training"] = seen
