@@ -491,9 +491,12 @@ def cmd_explain(args) -> int:
 
 
 def _why_unscored(score, policy) -> str:
-    if score.empty:
+    kind = policy.unscorable_kind(score)
+    if kind == "empty":
         return " (the text is empty once markup is removed: the policy's rule for empty comments)"
-    if score.language not in policy.languages:
+    if kind == "no_words":
+        return " (the text has no letter: the policy's rule for comments without words)"
+    if kind == "non_english":
         return f" (the text reads as language {score.language!r}, not one the policy scores: its rule for those)"
     return ""
 

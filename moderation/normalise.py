@@ -126,8 +126,10 @@ _ELEMENTS = frozenset("""a abbr acronym address area article aside audio b base 
     output p param picture pre progress q rp rt ruby s samp script section select small source span strike strong
     style sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video
     wbr""".split())
-_TAG = re.compile(r"<(/?)(" + "|".join(sorted(_ELEMENTS, key=len, reverse=True)) + r")(?=[\s/>])[^<>]*>|<!--.*?-->",
-                  re.DOTALL | re.IGNORECASE)
+# After the name: nothing ("<b>", "<br/>"), or attributes of which at least one has a value ("<a href=...>"):
+# "<a total moron>" and "<i hate you all>" are words.
+_TAG = re.compile(r"<(/?)(" + "|".join(sorted(_ELEMENTS, key=len, reverse=True))
+                  + r")(?:\s*/?>|\s+[^<>=]*=[^<>]*>)|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -172,12 +174,19 @@ _INVISIBLE = re.compile(
 
 
 # Right-to-left override (U+202E) up to its pop (U+202C), another override or embedding, or the line's end.
-_OVERRIDDEN = re.compile("\u202e([^\u202a-\u202e\n]*)(?:\u202c|(?=[\u202a-\u202e\n])|$)")
+# A right-to-left override (U+202E) closed by its pop (U+202C) on the same line, with no tag, other
+# override, embedding or isolate inside.
+_OVERRIDDEN = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n<]*)\u202c")
 
 
 def undo_right_to_left_override(norm: Normalised) -> Normalised:
-    """Put text written backwards after a right-to-left override in the order a reader sees it:
-    "\u202etoidi na era uoy" shows on screen as "you are an idiot". The run shares one span."""
+    """Put text written backwards inside a closed right-to-left override in the order a reader sees it:
+    "\u202etoidi na era uoy\u202c" shows on screen as "you are an idiot". The run shares one span.
+
+    Only a closed run on one line, before tags are read: an override left open runs to the end of
+    its paragraph, which the HTML decides, so it is only dropped (``drop_invisible``) and the text
+    read as written (reversing "everything after a stray override" let abuse that a reader sees
+    the right way round through)."""
     if "\u202e" not in norm.text:
         return norm
     return _rewrite(norm, _OVERRIDDEN, lambda m: m.group(1)[::-1])
@@ -429,8 +438,9 @@ def undo_leet_and_masks(norm: Normalised) -> Normalised:
             return token
         # Written in capitals as letters then two or more digits, a token is a code, not leet: the A55
         # (a road), T175, ID107.
-        a, b = m.span()
-        if _CODE.fullmatch(norm.original[norm.starts[a]:norm.ends[b - 1]]):
+        a = m.start()
+        written = norm.original[norm.starts[a]:norm.ends[a + len(core) - 1]]
+        if _CODE.fullmatch(unicodedata.normalize("NFKC", written)):
             return token
         return _fix_token(core) + token[len(core):]
 
@@ -478,9 +488,9 @@ def collapse_whitespace(norm: Normalised) -> Normalised:
 
 STEPS = (
     replace_surrogates,
+    undo_right_to_left_override,
     strip_html,
     unicode_nfkc,
-    undo_right_to_left_override,
     drop_invisible,
     drop_combining_marks,
     spell_out_obscene_emoji,

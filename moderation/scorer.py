@@ -217,12 +217,14 @@ class Scorer:
         return {i: IdeaReading(rewritten[i][0], tuple(rewritten[i][1]), tuple(hs)) for i, hs in lowered.items()}
 
     def _stance(self, X, norms, article_ids) -> dict[int, tuple[str, dict]]:
-        rows = [i for i, a in enumerate(article_ids) if self.has_article(a)]
+        # Read once: a service thread may drop an article (``forget_article``) while this one scores.
+        found = {a: self._articles.get(a) for a in set(article_ids) if a is not None}
+        rows = [i for i, a in enumerate(article_ids) if found.get(a) is not None]
         if not rows:
             return {}
         slot_of: dict[str, int] = {}
         slots = np.array([slot_of.setdefault(article_ids[i], len(slot_of)) for i in rows], dtype=np.int64)
-        stored = [self._articles[a] for a in slot_of]
+        stored = [found[a] for a in slot_of]
         Xc = X if len(rows) == X.shape[0] else X[rows]
         cos = _cosines(Xc, [(cols, vals) for cols, vals, _ in stored], slots)
         P = self.stance.predict_proba(Xc, None, [content_words(norms[i].text) for i in rows],

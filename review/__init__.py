@@ -42,14 +42,17 @@ class PathSegment(BaseConverter):
     """``<segment:name>``: any id (the API accepts ``/`` in site ids) as one path segment.
 
     A ``/`` in a URL's path, even written ``%2F``, reaches the router as a separator, so it is
-    written ``~s`` (and a ``~`` as ``~~``); ids without either keep their plain URLs, and a ``~``
-    followed by anything else is read as written.
+    written ``~s`` (and a ``~`` as ``~~``); an id of dots alone ("." or "..", which browsers resolve
+    away) has each written ``~d``. Other ids keep their plain URLs, and a ``~`` followed by anything
+    else is read as written.
     """
 
     def to_python(self, value: str) -> str:
-        return re.sub(r"~([~s])", lambda m: "~" if m.group(1) == "~" else "/", value)
+        return re.sub(r"~([~sd])", lambda m: {"~": "~", "s": "/", "d": "."}[m.group(1)], value)
 
     def to_url(self, value: str) -> str:
+        if value.strip(".") == "":
+            return super().to_url("~d" * len(value))
         return super().to_url(re.sub(r"[~/]", lambda m: "~~" if m.group(0) == "~" else "~s", value))
 
 

@@ -233,6 +233,8 @@ def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decide
     assert "verdict: reject (the text is empty" in empty.stdout
     german = run("explain", "Das ist doch völliger Unsinn, die Regierung lügt uns an.", "--policy", "data/policy.toml")
     assert "verdict: hold (the text reads as language 'de'" in german.stdout
+    thumbs = run("explain", "\U0001f44d", "--policy", "data/policy.toml")  # scored: the example policy's no_words
+    assert "verdict: approve\n" in thumbs.stdout and "language" not in thumbs.stdout.split("verdict:")[1]
 
 
 def test_explain_names_an_insult_word_read_as_aimed_at_a_thing():

@@ -136,7 +136,7 @@ def test_pages_list_sites_and_articles_and_escape_ids(review_app, mod_client):
     assert mod_client.get("/review/editors/sites/gazette/pie.png").status_code == 404
 
 
-@pytest.mark.parametrize("site", ["news/uk", "a~b", "a~s", "/lead/", "~"])
+@pytest.mark.parametrize("site", ["news/uk", "a~b", "a~s", "/lead/", "~", ".", "..", "a~d"])
 def test_a_site_id_holding_a_slash_or_a_tilde_has_reachable_pages(review_app, mod_client, site):
     _seed(review_app, site, "art/1", 6)
     _seed(review_app, "news", "art-2", 6)  # the site "news/uk" is not read as "news" and the rest

@@ -78,6 +78,13 @@ CASES = [
     ("\U0001f595", "fuck"), ("\U0001f595\U0001f3fd council", "fuck council"),  # the middle finger
     ("\U0001f44d", "\U0001f44d"),
     ("\u202etoidi na era uoy\u202c, said he", "you are an idiot, said he"),  # shown in that order on screen
+    # ... but an override left open, or holding an isolate, is only dropped: the text shows as written
+    ("<p>hi \u202e</p><p>fuck you, you idiot</p>", "hi fuck you, you idiot"),
+    ("\u202e\u2066you are an idiot\u2069", "you are an idiot"),
+    ("you are <a total moron>, <i hate you all>", "you are <a total moron>, <i hate you all>"),  # not tags
+    ("<a href='x'>you</a> <br/>idiot<b >!</b>", "you idiot!"),  # tags
+    ("Take the T175! The A55!", "take the t175! the a55!"),
+    ("\uff34\uff11\uff17\uff15 bus", "t175 bus"),  # a code in full-width capitals
 ]
 
 

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -193,6 +194,22 @@ def test_a_locked_database_gets_the_503_within_the_statement_limit_and_loses_not
     again = signed_post(client, "/v1/comments", {"id": "c1", "text": ATTACK})
     assert again.status_code == 200 and again.get_json()["action"] in ("hold", "reject")
     assert signed_post(client, "/v1/comments", {"id": "c0", "text": CLEAN}).get_json()["action"] == "approve"
+
+
+def test_a_migration_waits_longer_for_the_sqlite_write_lock_than_a_request_does(make_app, sqlite_url):
+    """Another worker migrating (here: holding the write lock for 2 s) must not stop this one's start,
+    whatever MODERATION_DB_TIMEOUT a request is given."""
+    make_app(sqlite_url).extensions["moderation"].engine.dispose()  # the database exists, in WAL mode
+    holder = sqlite3.connect(sa.engine.make_url(sqlite_url).database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(2.0, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    try:
+        app = make_app(sqlite_url, DB_TIMEOUT=1)
+    finally:
+        release.join()
+        holder.close()
+    assert app.test_client().get("/readyz").get_json()["status"] == "ready"
 
 
 @pytest.mark.parametrize("value,expected", [

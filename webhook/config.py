@@ -44,7 +44,7 @@ SETTINGS = (
     Setting("DB_TIMEOUT", 10,
             "Seconds one database statement may wait (for a lock held elsewhere, a slow query, or on PostgreSQL a "
             "network that stopped delivering) before the request gets a 503; keep it under gunicorn's 30 s worker "
-            "timeout. 0 waits without limit"),
+            "timeout. 0: no limit on PostgreSQL, SQLite's own 30 s wait for its write lock"),
     Setting("AUTO_MIGRATE", True,
             "Apply pending schema migrations when the service starts; when false, run "
             "`flask --app webhook migrate` yourself"),

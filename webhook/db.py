@@ -292,7 +292,7 @@ def make_engine(url: str, timeout: float | None = None) -> sa.Engine:
     tools (exports, reports) pass None: no statement limit, and SQLite waits up to 30 s for its lock.
     """
     parsed = sa.engine.make_url(url)
-    limit_ms = int(timeout * 1000) if timeout else 0
+    limit_ms = max(1, round(timeout * 1000)) if timeout and timeout > 0 else 0
     # A failed statement's error names its parameters unless told not to: readers' comments and
     # author ids would then reach the service's log.
     if parsed.get_backend_name() == "sqlite":
@@ -438,12 +438,27 @@ def _lock_for_migration(conn) -> None:
 
 
 def migrate(engine: sa.Engine) -> int:
-    """Create or upgrade the schema to :data:`SCHEMA_VERSION`; return the version found before."""
+    """Create or upgrade the schema to :data:`SCHEMA_VERSION`; return the version found before.
+
+    Waiting for another worker's migration, or an index built on a large table, may take longer than
+    a request's limit (``MODERATION_DB_TIMEOUT``): PostgreSQL lifts it for the migration's
+    transaction, and a SQLite file is migrated through an engine of its own that waits 30 s for the
+    write lock, as before that limit.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file::memory:"):
+        patient = make_engine(engine.url.render_as_string(hide_password=False))
+        try:
+            return _apply_migrations(patient)
+        finally:
+            patient.dispose()
+    return _apply_migrations(engine)
+
+
+def _apply_migrations(engine: sa.Engine) -> int:
     with transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
-            # Waiting for another worker's migration, or an index built on a large table, may take
-            # longer than a request's statement limit (MODERATION_DB_TIMEOUT).
-            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))  # see migrate()
         _lock_for_migration(conn)
         found = schema_version(conn)
         if found is None:

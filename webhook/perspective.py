@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from moderation.errors import ModerationError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
+from moderation.language import NO_WORDS
 from moderation.scorer import MAX_TEXT_CHARS
 
 from . import db
@@ -159,7 +160,7 @@ def _languages(body: dict, attributes: list[str], detected: str) -> list[str]:
     if unsupported:
         detected = "" if body.get("languages") else (
             " (detected: the request named none" + (", and the comment's language could not be told"
-                                                     if detected == "und" else "") + ")")
+                                                     if detected == NO_WORDS else "") + ")")
         raise PerspectiveError(f"Attribute {attributes[0]} does not support request languages: "
                                f"{', '.join(unsupported)}{detected}", error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE")
     return languages

@@ -269,6 +269,7 @@ class Service:
     # were registered with (a swapped-in model starts with none): see MAX_ARTICLES.
     _article_lru: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
     _article_scorer: Scorer | None = field(default=None, init=False, repr=False)
+    _article_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def start(cls, config, instance_path: str) -> Service:
@@ -326,24 +327,28 @@ class Service:
 
         This call's articles are the most recently used, so none of them is evicted before its
         comments are scored (a single call with more than ``MAX_ARTICLES`` articles keeps them all
-        until the next call). Sync workers serve one request at a time."""
-        scorer, lru = self.scorer, self._article_lru
-        if self._article_scorer is not scorer:  # a new model: its scorer holds no articles of ours
-            lru.clear()
-            self._article_scorer = scorer
-        keys = {}
-        for article_id, row in stored.items():
-            if not (row["title"] or row["body"]):
-                continue  # known id (from Coral), no text yet: no stance
-            key = f"{site_id}\x1f{article_id}\x1f{row['text_sha256']}"
-            if not scorer.has_article(key):
-                scorer.add_article(Article(key, row["title"], row["body"]))
-            lru[key] = None
-            lru.move_to_end(key)
-            keys[article_id] = key
-        while len(lru) > max(MAX_ARTICLES, len(keys)):
-            scorer.forget_article(lru.popitem(last=False)[0])
-        return keys
+        until the next call). Sync workers serve one request at a time; under threaded workers the
+        lock keeps the list whole, and in the rare case that other threads register more than
+        ``MAX_ARTICLES`` articles between this call and its scoring, its comments get no stance
+        (``Scorer`` reads each article once, so nothing fails)."""
+        with self._article_lock:
+            scorer, lru = self.scorer, self._article_lru
+            if self._article_scorer is not scorer:  # a new model: its scorer holds no articles of ours
+                lru.clear()
+                self._article_scorer = scorer
+            keys = {}
+            for article_id, row in stored.items():
+                if not (row["title"] or row["body"]):
+                    continue  # known id (from Coral), no text yet: no stance
+                key = f"{site_id}\x1f{article_id}\x1f{row['text_sha256']}"
+                if not scorer.has_article(key):
+                    scorer.add_article(Article(key, row["title"], row["body"]))
+                lru[key] = None
+                lru.move_to_end(key)
+                keys[article_id] = key
+            while len(lru) > max(MAX_ARTICLES, len(keys)):
+                scorer.forget_article(lru.popitem(last=False)[0])
+            return keys
 
 
 def _load_checked(model_dir: str | Path | None) -> Scorer:
