@@ -108,11 +108,7 @@ def test_jigsaw(frames):
 def test_toxic_spans(frames):
     frame = frames["toxic_spans"]
     clean = frame["toxicity"] == 0
-    # a post most raters call not toxic is clean for every head, but a head most of them also marked a
-    # span of: those two majorities contradict each other, and the head is left unknown
-    assert clean.any() and (frame.loc[clean, list(HEADS)].fillna(0) == 0).all().all()
-    assert frame.loc[clean, "personal_attack"].isna().sum() == 182
-    assert frame.loc[clean, "toxicity"].notna().all()
+    assert clean.any() and (frame.loc[clean, list(HEADS)] == 0).all().all()
     assert frame["personal_attack"].sum() > 5_000  # Insult dominates (7,659 comments with 2+ raters)
     for text, spans, row in zip(frame["text"], frame["spans"], frame.itertuples()):
         for start, end, head in spans:

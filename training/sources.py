@@ -238,11 +238,8 @@ def load_toxic_spans(root: Path) -> pd.DataFrame:
     heads = _span_labels(_span_type_counts(typed, comments.index), raters)
     heads["incitement"] = _either(heads["threat"], heads["identity_attack"])
     heads["toxicity"] = np.where(clean, 0.0, 1.0)
-    # When at least half the raters say the post is not toxic, its heads are clean, but for a head
-    # that at least half of them also marked a span of (202 comments, 182 of them insults): the two
-    # majorities contradict each other, so that head is left unknown rather than taught as clean.
-    contradicted = (heads.loc[clean, list(HEADS)] == 1) & (heads.loc[clean, list(HEADS)].columns != "toxicity")
-    heads.loc[clean, list(HEADS)] = np.where(contradicted, np.nan, 0.0)
+    # When at least half the raters say the post is not toxic, no head should learn from its spans.
+    heads.loc[clean, list(HEADS)] = 0.0
 
     text = comments["comment_text"]
     spans_col = _evidence_spans(comments, typed, heads)
