@@ -38,7 +38,7 @@ BARS["idea_criticism"] = 0.85
 BARS["insult_at_person"] = 0.6
 # Known weakness (README): threats without a violent verb ("run that reporter over") are missed, and most
 # threats score near the threat calibration's steps round 0.5. Retrained after the normalisation fixes of
-# 2026-12-06 (model 20261206-431a480f; none of these cases is normalised differently, the weights moved
+# 2026-12-06 (models 20261206-431a480f and -5e48d613; none of these cases is normalised differently, the weights moved
 # with the training text that is), "I hope someone stabs him on his way home." went 0.507 -> 0.490 and
 # "Hang the traitors from the lamp posts." 0.462 -> 0.480: 5 of 8, where 6 passed; the bar guards the 5.
 BARS["threat"] = 0.6
