@@ -53,7 +53,7 @@ def test_reasons_carry_rejection_codes_and_evidence(policy):
     reason = verdict.reasons[0]
     assert reason.code == "ABUSIVE"
     assert reason.evidence[0]["begin"] == 30 and reason.evidence[0]["text"] == "moron"
-    assert verdict.as_dict()["policy_version"] == "example-news@2026-11-23"
+    assert verdict.as_dict()["policy_version"] == "example-news@2026-12-06"
 
 
 def _sub_label_policy(tmp_path) -> Path:

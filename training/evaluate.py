@@ -495,7 +495,7 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "not personal attacks, by a rule at scoring time (`moderation/targets.py`) with fixed word lists: "
               "a noun outside them, or an insult without such a word, is read as the model learnt it.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
-              "- Probabilities are calibrated on the pooled validation data" + (
+              "- Probabilities are calibrated on out-of-fold scores of the pooled training data (three folds)" + (
                   " (and, for the heads in the table above, re-calibrated on our corpus)" if adjusted else "") +
               ", whose share of abuse is higher than on a typical news site: thresholds belong in the site's "
               "policy, tuned on its own data.", ""]
