@@ -72,3 +72,8 @@ def test_without_the_datasets_the_news_set_says_not_measured(tmp_path, no_memory
     assert not any(name.startswith(bench._NEWS) for name, _, _ in result["rows"])
     assert all(news.startswith("not measured") for _, _, news in result["targets"])
     assert no_memory_probe == [bench.MEMORY_COMMENTS]
+
+
+def test_length_statistics_of_one_comment_are_its_length():
+    assert bench.lengths(["one comment"]) == (11.0, 11.0)
+    assert bench.lengths(["ab", "abcd"])[0] == 3

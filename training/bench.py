@@ -79,6 +79,8 @@ def news_comments(root: Path, n: int, article_ids: list[str], seed: int = NEWS_S
 def lengths(texts) -> tuple[float, float]:
     """Median and 90th-percentile length of ``texts`` in characters."""
     chars = [len(t) for t in texts]
+    if len(chars) < 2:  # quantiles need two values; one comment is its own percentile
+        return float(chars[0]), float(chars[0])
     return statistics.median(chars), statistics.quantiles(chars, n=10)[8]
 
 
