@@ -224,18 +224,23 @@ class Registry:
         self._verify(previous)
         return self._set_live(previous, "rollback", user, reason or "rollback", stack[-1])
 
-    def _verify(self, version: str) -> None:
-        """What a worker checks before it serves a version: hashes, types, that it scores, and that it is
-        the model its folder is named after."""
+    def load_version(self, version: str):
+        """``version`` loaded as a worker serves it (a :class:`moderation.scorer.Scorer`): hashes and types
+        checked, a comment scored, and the model the one its folder is named after (a renamed copy
+        would never be the version LIVE names); a ModelError (or RegistryError for a bad name) otherwise."""
         from moderation.scorer import Scorer
 
+        scorer = Scorer.load(self.version_dir(version)).self_check()
+        if scorer.version != version:
+            raise ModelError(f"{self.version_dir(version)} holds model {scorer.version} (not {version}): a version's "
+                             "folder must be named after its model (a renamed copy?); workers would refuse it")
+        return scorer
+
+    def _verify(self, version: str) -> None:
         try:
-            scorer = Scorer.load(self.version_dir(version)).self_check()
+            self.load_version(version)
         except ModelError as exc:
             raise RegistryError(f"version {version} fails its checks and cannot go live: {exc}") from exc
-        if scorer.version != version:
-            raise RegistryError(f"version {version} fails its checks and cannot go live: its folder holds model "
-                                f"{scorer.version} (a renamed copy?); workers would refuse it")
 
     def _set_live(self, version: str, action: str, user: str | None, reason: str, previous: str | None,
                   detail: dict | None = None) -> dict:

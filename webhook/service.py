@@ -22,7 +22,7 @@ from moderation.errors import ModelError, PolicyError
 from moderation.labels import ACTIONS
 from moderation.policy import AuthorState, Policy, load_policy
 from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, merge_spans, worst_of
-from training.registry import LIVE_FILE, VERSIONS_DIR, Registry, RegistryError, check_version_name, read_live
+from training.registry import LIVE_FILE, Registry, RegistryError, read_live
 
 from . import db
 from .config import as_list, as_mapping, default_policy_file, flag
@@ -357,15 +357,9 @@ def _load_checked(model_dir: str | Path | None) -> Scorer:
 
 
 def _load_version(root: Path, version: str) -> Scorer:
-    """A registry version loaded and checked; refused when LIVE's name is no version folder's name
-    (a path out of the registry) or the folder holds a model of another version (a renamed copy:
-    the worker would never see the version LIVE names, and load it again on every request)."""
-    check_version_name(version)
-    scorer = _load_checked(root / VERSIONS_DIR / version)
-    if scorer.version != version:
-        raise ModelError(f"{root / VERSIONS_DIR / version} holds model {scorer.version}, not {version}: a version's "
-                         "folder must be named after its model (`make promote` refuses such a folder)")
-    return scorer
+    """A registry version loaded and checked as `make promote` checks it (``Registry.load_version``):
+    refused when LIVE names a path out of the registry or a renamed copy of another version."""
+    return Registry(root).load_version(version)
 
 
 def _earlier_live(root: Path, refused: str) -> list[str]:
