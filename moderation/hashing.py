@@ -4,7 +4,9 @@
 sparse matrix at the end: each distinct word's columns (its unigram and its character n-grams)
 are hashed once and kept in a bounded per-process table, since readers reuse words far more often
 than they coin them; only longer word n-grams are hashed per comment (explanations, which need each
-feature's tokens, read the same table through ``token_columns``). The columns are exactly those
+feature's tokens, read the same table through ``token_columns``). A batch of many characters is read
+with array operations over all its tokens at once (``_read_batch``: each distinct word n-gram hashed
+once, the counts one sparse product), the same matrices as reading text by text. The columns are exactly those
 scikit-learn's ``FeatureHasher`` gives ``analyze``'s feature strings (MurmurHash3 from ``mmh3``,
 the same function), and the weights those of TF-IDF with L2 normalisation (both tested).
 Training (``features.CommentFeaturizer``) learns the IDF vector and uses this same code. A sentence
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from itertools import chain
 from typing import NamedTuple
 
 import mmh3
@@ -49,6 +52,14 @@ def _column(feature: str, n_features: int) -> int:
     return (2**31 - 1 - (n_features - 1)) % n_features if h == _INT32_MIN else abs(h) % n_features
 
 
+def _columns(feats: list[str], n_features: int) -> np.ndarray:
+    """``_column`` of each feature string, as an int64 array (one hashing call each, the rest in numpy)."""
+    h = np.fromiter(map(mmh3.hash, feats), dtype=np.int64, count=len(feats))
+    cols = np.abs(h) % n_features
+    cols[h == _INT32_MIN] = (2**31 - 1 - (n_features - 1)) % n_features
+    return cols
+
+
 # (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}.
 _WORD_TABLES: dict[tuple, dict[str, bytes]] = {}
 _WORD_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
@@ -61,22 +72,36 @@ def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi:
     """
     table = _WORD_TABLES.setdefault((n_features, unigrams, lo, hi), {})
     found: dict[str, bytes] = {}
+    new: list[str] = []
     for word in words:
         cols = table.get(word)
         if cols is None:
-            feats = ["w" + word] if unigrams else []
-            if word.isalnum() or "'" in word:
-                _char_ngrams(word, lo, hi, feats)
-            cols = array("i", [_column(f, n_features) for f in feats]).tobytes()
-            if len(table) < _WORD_TABLE_MAX_WORDS:
-                table[word] = cols
-        found[word] = cols
+            new.append(word)
+        else:
+            found[word] = cols
+    if not new:
+        return found
+    feats: list[str] = []
+    ends = []
+    for word in new:  # the new words' features hashed in one call
+        if unigrams:
+            feats.append("w" + word)
+        if word.isalnum() or "'" in word:
+            _char_ngrams(word, lo, hi, feats)
+        ends.append(len(feats))
+    packed = _columns(feats, n_features).astype(np.int32).tobytes()
+    start = 0
+    for word, end in zip(new, ends):
+        cols = found[word] = packed[4 * start:4 * end]
+        if len(table) < _WORD_TABLE_MAX_WORDS:
+            table[word] = cols
+        start = end
     return found
 
 
 def _ngram_columns(words: list[str], k: int, n_features: int) -> list[int]:
     """The column of each word k-gram of a tokenised text, in the order of their first tokens."""
-    return [_column("w" + " ".join(words[i:i + k]), n_features) for i in range(len(words) - k + 1)]
+    return _columns(["w" + " ".join(words[i:i + k]) for i in range(len(words) - k + 1)], n_features).tolist()
 
 
 class TokenColumns(NamedTuple):
@@ -205,6 +230,13 @@ def _group_context_tokens(words: list[str]) -> list[int]:
             for j in range(a, b) if words[j] != _GROUP and _is_word(words[j])]
 
 
+# Texts of fewer characters than this in all are read one by one: the batch reading's array work
+# costs about a millisecond whatever the batch (measured: about even at 64 corpus comments or 16 news
+# comments). A batch is read in parts of at most BATCH_MAX_TEXTS texts, which bounds its arrays' memory.
+BATCH_MIN_CHARS = 8_000
+BATCH_MAX_TEXTS = 4_096
+
+
 def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True,
                 lexicon: frozenset = frozenset()) -> Reading:
     """Hashed counts of each text and, with ``sentences``, of each sentence of the texts that have two
@@ -212,8 +244,32 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
 
     A sentence's row is the one its tokens, joined by spaces, would get as a text of its own (tested):
     its words' columns come from the same table and its word n-grams are those of the text that lie
-    inside it, so reading sentences costs no extra hashing; a word's row is its own columns.
+    inside it, so reading sentences costs no extra hashing; a word's row is its own columns. A few
+    texts are read one by one (``_read_each``), more at once (``_read_batch``): the same matrices.
     """
+    texts = texts if isinstance(texts, list) else list(texts)
+    if sum(map(len, texts)) < BATCH_MIN_CHARS:
+        return _read_each(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
+    if len(texts) <= BATCH_MAX_TEXTS:
+        return _read_batch(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
+    parts = [_read_batch(texts[i:i + BATCH_MAX_TEXTS], n_features, word_ngrams, char_ngrams, sentences, lexicon)
+             for i in range(0, len(texts), BATCH_MAX_TEXTS)]
+    sentence_parts = [p.sentences for p in parts if p.sentences is not None]
+    word_parts = [p.words for p in parts if p.words is not None]
+    owners, pairs, words_before = [], [], 0
+    for k, p in enumerate(parts):
+        owners.append(p.sentence_owner + k * BATCH_MAX_TEXTS)
+        pairs.append(p.word_pairs + np.array([k * BATCH_MAX_TEXTS, words_before]))
+        words_before += 0 if p.words is None else p.words.shape[0]
+    return Reading(sp.vstack([p.whole for p in parts], format="csr"),
+                   sp.vstack(sentence_parts, format="csr") if sentence_parts else None,
+                   np.concatenate(owners), sp.vstack(word_parts, format="csr") if word_parts else None,
+                   np.concatenate(pairs).reshape(-1, 2))
+
+
+def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
+               lexicon: frozenset) -> Reading:
+    """``read_counts``, text by text."""
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
     words_per_text = [_TOKEN.findall(t) for t in texts]
@@ -246,6 +302,120 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
                    np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
 
 
+def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
+                lexicon: frozenset) -> Reading:
+    """``read_counts`` of many texts at once, with array operations over all their tokens.
+
+    Each text is a row of "entries": one per token (its word, whose columns are its unigram and
+    character n-grams), one per word k-gram (one column) and one per group-context feature (one
+    column). The batch's distinct entries are hashed once each, into a matrix C of their columns;
+    the counts are then one sparse product, rows x entries times C, which also sums each row's
+    repeated columns. A sentence's row holds the entries of its own tokens (k-grams wholly inside it).
+    """
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    n_texts = len(texts)
+    words_per_text = [_TOKEN.findall(t) for t in texts]
+    flat = list(chain.from_iterable(words_per_text))
+    number = {w: i for i, w in enumerate(dict.fromkeys(flat))}
+    vocab = list(number)
+    n_vocab, n_tokens = len(vocab), len(flat)
+    ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=n_tokens)
+    lengths = np.fromiter(map(len, words_per_text), dtype=np.int64, count=n_texts)
+    text_of = np.repeat(np.arange(n_texts), lengths)
+    first_token = np.zeros(n_texts + 1, dtype=np.int64)
+    np.cumsum(lengths, out=first_token[1:])
+    left = lengths[text_of] - (np.arange(n_tokens) - first_token[text_of])  # tokens from each to its text's end
+
+    table = _word_columns(set(vocab), n_features, wlo <= 1 <= whi, clo, chi)
+    own = [table[w] for w in vocab]
+    sizes = [np.fromiter(map(len, own), dtype=np.int64, count=n_vocab) // 4]
+    columns = [np.frombuffer(b"".join(own), dtype=np.int32)]
+    # Entry kinds: (entry of each, its row's text, first and last token it spans).
+    tokens = np.arange(n_tokens)
+    kinds = [(ids, text_of, tokens, tokens)]
+    n_entries = n_vocab
+    for k in range(max(wlo, 2), whi + 1):
+        at = np.flatnonzero(left >= k)
+        if not len(at):
+            continue
+        key = ids[at]
+        for j in range(1, k):  # number each distinct k-gram, a word at a time
+            _, first, key = np.unique(key * n_vocab + ids[at + j], return_index=True, return_inverse=True)
+        words = [list(map(flat.__getitem__, (at[first] + j).tolist())) for j in range(k)]
+        feats = ["w" + " ".join(gram) for gram in zip(*words)]
+        sizes.append(np.ones(len(feats), dtype=np.int64))
+        columns.append(_columns(feats, n_features).astype(np.int32))
+        kinds.append((n_entries + key.reshape(-1), text_of[at], at, at + k - 1))
+        n_entries += len(feats)
+
+    is_word = np.fromiter((w[0].isalnum() or w[0] == "'" for w in vocab), dtype=bool, count=n_vocab)[ids]
+    ends = np.fromiter((w in _SENTENCE_END for w in vocab), dtype=bool, count=n_vocab)[ids]
+    last = left == 1
+    # A sentence ends after a run of end tokens, or with its text.
+    closes = last.copy()
+    closes[:-1] |= ends[:-1] & ~(ends[1:] & ~last[:-1])
+    if n_tokens:
+        closes[-1] = True
+    sentence = np.cumsum(closes) - closes
+    n_sentences = int(sentence[-1]) + 1 if n_tokens else 0
+    group = number.get(_GROUP)
+    if group is not None:
+        is_group = ids == group
+        named = np.bincount(sentence, weights=is_group, minlength=n_sentences) > 0
+        at = np.flatnonzero(named[sentence] & is_word & ~is_group)
+        if len(at):
+            distinct, key = np.unique(ids[at], return_inverse=True)
+            feats = ["g " + vocab[v] for v in distinct.tolist()]
+            sizes.append(np.ones(len(feats), dtype=np.int64))
+            columns.append(_columns(feats, n_features).astype(np.int32))
+            kinds.append((n_entries + key.reshape(-1), text_of[at], at, at))
+            n_entries += len(feats)
+
+    indptr = np.zeros(n_entries + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(sizes), out=indptr[1:])
+    cols = np.concatenate(columns)
+    entry_columns = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(n_entries, n_features))
+
+    def counts(rows: list[np.ndarray], entries: list[np.ndarray], n_rows: int) -> sp.csr_matrix:
+        rows_all, entries_all = np.concatenate(rows), np.concatenate(entries)
+        order = np.argsort(rows_all, kind="stable")
+        row_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows_all, minlength=n_rows), out=row_ptr[1:])
+        rows_by_entry = sp.csr_matrix((np.ones(len(order), dtype=np.float32), entries_all[order], row_ptr),
+                                      shape=(n_rows, n_entries))
+        # The product's columns are unsorted within a row; through CSC and back sorts them (scoring and
+        # explanations rely on sorted rows), faster than sorting each row.
+        return (rows_by_entry @ entry_columns).tocsc().tocsr()
+
+    whole = counts([kind[1] for kind in kinds], [kind[0] for kind in kinds], n_texts)
+    sentence_counts, owner = None, np.zeros(0, dtype=np.int64)
+    if sentences and n_tokens:
+        word_count = np.bincount(sentence, weights=is_word, minlength=n_sentences)
+        text_of_sentence = text_of[np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])]
+        enough = word_count >= SENTENCE_MIN_WORDS
+        read = enough & (np.bincount(text_of_sentence[enough], minlength=n_texts)[text_of_sentence] >= 2)
+        if read.any():
+            row_of = np.full(n_sentences, -1, dtype=np.int64)
+            row_of[read] = np.arange(int(read.sum()))
+            owner = text_of_sentence[read]
+            rows, entries = [], []
+            for entry, _, first, last_token in kinds:
+                s = sentence[first]
+                inside = (row_of[s] >= 0) & (sentence[last_token] == s)
+                rows.append(row_of[s[inside]])
+                entries.append(entry[inside])
+            sentence_counts = counts(rows, entries, len(owner))
+    word_counts, pairs = None, np.zeros((0, 2), dtype=np.int64)
+    if lexicon:
+        held = np.flatnonzero(np.fromiter((w in lexicon for w in vocab), dtype=bool, count=n_vocab)[ids])
+        if len(held):
+            pair = np.unique(text_of[held] * n_vocab + ids[held])
+            distinct, row = np.unique(pair % n_vocab, return_inverse=True)
+            pairs = np.stack([pair // n_vocab, row.reshape(-1)], axis=1)
+            word_counts = counts([np.arange(len(distinct))], [distinct], len(distinct))
+    return Reading(whole, sentence_counts, owner, word_counts, pairs)
+
+
 def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
     """A CSR matrix of column counts, one row per chunk of int32 column indices."""
     sizes = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
@@ -261,7 +431,7 @@ def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
 
 def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
     """Column index of each feature string."""
-    return np.array([_column(f, n_features) for f in feats], dtype=np.int64)
+    return _columns(feats, n_features)
 
 
 class HashedTfidf:

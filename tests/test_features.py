@@ -197,7 +197,8 @@ def test_token_contributions_equal_the_plain_loop(text):
         assert np.allclose(contrib[:, j], _contributions_one_by_one(model, text, head), atol=1e-5)
 
 
-def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
+@pytest.mark.parametrize("batch_min_chars", [0, 10**9], ids=["batch", "each"])
+def test_sentence_rows_are_the_rows_of_each_sentence_read_alone(batch_min_chars, monkeypatch):
     """Sentence rows reuse the text's hashed words and n-grams; each equals hashing the sentence on its own."""
     texts = [normalise_text(t) for t in [
         "The council met on Tuesday. You are a complete idiot!! Why bother?",
@@ -207,6 +208,7 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
         "The council met refugees. Muslims are vermin, vermin! Deport all immigrants and Jews",
     ]]
     n, words, chars = 2**18, (1, 2), (2, 5)
+    monkeypatch.setattr(hashing, "BATCH_MIN_CHARS", batch_min_chars)
     whole, sentences, owner, _, _ = hashing.read_counts(texts, n, words, chars)
     assert (whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
     expected, owners = [], []
@@ -220,12 +222,14 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone():
     assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
 
 
-def test_lexicon_word_rows_are_each_word_read_alone():
+@pytest.mark.parametrize("batch_min_chars", [0, 10**9], ids=["batch", "each"])
+def test_lexicon_word_rows_are_each_word_read_alone(batch_min_chars, monkeypatch):
     """A text's lexicon words get one row each (once, however often the word occurs), equal to hashing
     the word as a text of its own; words no text holds get none."""
     texts = [normalise_text(t) for t in ["what a shit show, shit!", "nothing rude here", "damn it, you ass", ""]]
     n, words, chars = 2**18, (1, 2), (2, 5)
     lexicon = frozenset({"shit", "damn", "ass", "bollocks"})
+    monkeypatch.setattr(hashing, "BATCH_MIN_CHARS", batch_min_chars)
     reading = hashing.read_counts(texts, n, words, chars, lexicon=lexicon)
     assert (reading.whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
     alone = {w: hashing.hashed_counts([w], n, words, chars) for w in lexicon}
@@ -335,3 +339,71 @@ def test_group_context_features_pair_each_word_of_a_sentence_naming_a_group():
     feats = analyze(normalise_text("Refugees are vermin. I hate Mondays!"))
     assert [f for f in feats if f.startswith("g ")] == ["g are", "g vermin"]
     assert not [f for f in analyze(normalise_text("I hate Mondays. They are vermin.")) if f.startswith("g ")]
+
+
+# The batch reading (array work over all tokens at once) gives exactly the one-by-one reading's matrices --
+
+def _lexicon_rows(reading) -> list:
+    """Each (text, its lexicon word's row) pair, the row as (column, count) pairs: row order aside."""
+    return sorted((t, tuple(zip(reading.words[w].indices.tolist(), reading.words[w].data.tolist())))
+                  for t, w in reading.word_pairs.tolist())
+
+
+BATCH_TEXTS = [normalise_text(t) for t in [
+    *TEXTS,
+    "The council met on Tuesday. You are a complete idiot!! Why bother?",
+    "Short. Too short. But this one has words enough... and this one too?! yes it does",
+    ". Starts with a full stop and then goes on for a while. And a second sentence here!",
+    "Muslims are vermin. The council met refugees and Jews, muslims and gays! Deport all immigrants now",
+    "shit shit shit. damn this damn thing, you ass. what an ass!!! ok then, fine by me.",
+    "?!?! ... !!! .", "one", "two words", "", "the the. the the. the the the.",
+]]
+
+
+@pytest.mark.parametrize("params", [{"word_ngrams": (1, 2), "char_ngrams": (2, 5)},
+                                    {"word_ngrams": (1, 3), "char_ngrams": (3, 4)},
+                                    {"word_ngrams": (2, 3), "char_ngrams": (2, 3)},
+                                    {"word_ngrams": (1, 1), "char_ngrams": (2, 5)}])
+def test_batch_reading_equals_reading_each_text(params):
+    n, words, chars = 2**18, params["word_ngrams"], params["char_ngrams"]
+    lexicon = frozenset({"shit", "damn", "ass", "idiot", "bollocks"})
+    texts = BATCH_TEXTS * 3 + [t.upper().lower()[::-1] for t in BATCH_TEXTS]
+    each = hashing._read_each(texts, n, words, chars, True, lexicon)
+    batch = hashing._read_batch(texts, n, words, chars, True, lexicon)
+    for a, b in [(each.whole, batch.whole), (each.sentences, batch.sentences)]:
+        assert a.shape == b.shape and b.has_sorted_indices
+        assert a.indptr.tolist() == b.indptr.tolist() and a.indices.tolist() == b.indices.tolist()
+        assert a.data.tolist() == b.data.tolist()
+    assert batch.sentence_owner.tolist() == each.sentence_owner.tolist()
+    assert _lexicon_rows(batch) == _lexicon_rows(each) != []
+    assert (batch.whole != _reference(CommentFeaturizer(n_features=n, word_ngrams=words, char_ngrams=chars),
+                                      texts)).nnz == 0
+
+
+def test_batch_reading_of_texts_without_tokens():
+    batch = hashing._read_batch(["", " ", ""], 2**10, (1, 2), (2, 5), True, frozenset({"ass"}))
+    assert batch.whole.shape == (3, 2**10) and batch.whole.nnz == 0
+    assert batch.sentences is None and batch.words is None and batch.word_pairs.shape == (0, 2)
+
+
+def test_read_counts_reads_large_batches_in_parts(monkeypatch):
+    """Over BATCH_MAX_TEXTS texts, the parts' rows are stacked, their sentence owners and word pairs
+    numbered across the whole batch."""
+    texts = BATCH_TEXTS * 4
+    n, words, chars, lexicon = 2**18, (1, 2), (2, 5), frozenset({"shit", "damn", "ass", "idiot"})
+    monkeypatch.setattr(hashing, "BATCH_MIN_CHARS", 0)
+    whole = hashing.read_counts(texts, n, words, chars, lexicon=lexicon)
+    monkeypatch.setattr(hashing, "BATCH_MAX_TEXTS", 7)
+    parts = hashing.read_counts(texts, n, words, chars, lexicon=lexicon)
+    assert (parts.whole != whole.whole).nnz == 0 and (parts.sentences != whole.sentences).nnz == 0
+    assert parts.sentence_owner.tolist() == whole.sentence_owner.tolist()
+    assert _lexicon_rows(parts) == _lexicon_rows(whole)
+
+
+def test_read_counts_reads_few_characters_one_by_one(monkeypatch):
+    calls = []
+    monkeypatch.setattr(hashing, "_read_batch", lambda *a: calls.append("batch"))
+    monkeypatch.setattr(hashing, "_read_each", lambda *a: calls.append("each"))
+    hashing.read_counts(["short"] * 10, 2**10, (1, 2), (2, 5))
+    hashing.read_counts(["x" * 1_000] * 10, 2**10, (1, 2), (2, 5))
+    assert calls == ["each", "batch"]
