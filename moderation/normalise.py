@@ -300,7 +300,16 @@ def mask_group_words(norm: Normalised) -> Normalised:
     the rest (functional probes' hateful half 56% against 61%). The offset map sends the placeholder
     back to the words the commenter wrote.
     """
+    if _GROUP_WORD_STARTS.isdisjoint(_WORD_RUN.findall(norm.text)):  # most texts name no group: a cheaper look
+        return norm
     return _rewrite(norm, _GROUP_WORD, lambda m: GROUP_PLACEHOLDER)
+
+
+# Every match of _GROUP_WORD starts a run of word characters (nothing of \w or ' before it) and that run
+# is one of these: a group word's first run ("lgbtq" of "lgbtq+"), an adjective, "disabled" or "deaf".
+_WORD_RUN = re.compile(r"\w+")
+_GROUP_WORD_STARTS = frozenset([_WORD_RUN.match(w).group(0) for w in GROUP_WORDS] + list(GROUP_ADJECTIVES)
+                               + ["disabled", "deaf"])
 
 
 def lower(norm: Normalised) -> Normalised:
