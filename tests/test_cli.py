@@ -1,5 +1,7 @@
 """The command-line contract of ../shared/DESIGN.md, run as a real subprocess."""
 
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -265,3 +267,51 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         assert proc.wait(timeout=120) == 0
         err.seek(0)
         assert b"Error" not in err.read()
+
+
+# --jobs: worker processes give the one-process output, in input order ---------------------------------
+
+def test_jobs_give_the_same_output_in_input_order(tmp_path, monkeypatch):
+    """Several chunks (BATCH lowered to 3 in the workers too: they are forked), malformed lines among
+    them, a comment long enough to be scored in pieces, a policy: the same lines and messages."""
+    lines, expected_skips = [], []
+    for k in range(20):
+        if k % 7 == 3:
+            lines.append("{broken")
+            expected_skips.append(k + 1)
+        else:
+            text = ("You absolute moron. " if k % 3 == 0 else "The cycle lanes are overdue. ") * (k + 1)
+            lines.append(json.dumps({"id": f"c{k}", "text": text, "article_id": "a1"}))
+    lines.append(json.dumps({"id": "long", "text": "The council should resign now. " * 1_000, "article_id": "a1"}))
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("\n".join(lines) + "\n")
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(json.dumps({"id": "a1", "title": "Council approves cycle lanes",
+                                    "body": "The council voted to build protected cycle lanes."}) + "\n")
+    monkeypatch.setattr(cli, "BATCH", 3)
+    pools = []
+    get_context = cli.multiprocessing.get_context
+    monkeypatch.setattr(cli.multiprocessing, "get_context", lambda method: pools.append(method) or get_context(method))
+    results = {}
+    for jobs in (1, 2, 3):
+        out = tmp_path / f"out{jobs}.jsonl"
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            status = cli.main(["score", "--input", str(comments), "--articles", str(articles), "--policy",
+                               str(ROOT / "data" / "policy.toml"), "--output", str(out), "--jobs", str(jobs)])
+        assert status == 0, err.getvalue()
+        skipped = [int(m) for m in re.findall(r"comments\.jsonl:(\d+): skipped", err.getvalue())]
+        assert skipped == expected_skips
+        results[jobs] = out.read_text()
+    assert pools == ["fork", "fork"]  # --jobs 2 and 3 made worker pools; --jobs 1 none
+    assert results[1] == results[2] == results[3]
+    ids = [json.loads(line)["id"] for line in results[1].splitlines()]
+    assert ids == [f"c{k}" for k in range(20) if k % 7 != 3] + ["long"]
+    assert all("action" in json.loads(line) for line in results[1].splitlines())
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_jobs_must_be_a_positive_whole_number(value, files):
+    comments, _ = files
+    result = run("score", "--input", str(comments), "--jobs", value)
+    assert result.returncode == 2 and "--jobs" in result.stderr and "Traceback" not in result.stderr
