@@ -419,14 +419,14 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
 def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
     """A CSR matrix of column counts, one row per chunk of int32 column indices."""
     sizes = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
-    columns = np.frombuffer(b"".join(chunks), dtype=np.int32).copy()
+    columns = np.frombuffer(b"".join(chunks), dtype=np.int32)
+    # Few characters come here (more go to _read_batch): one sort of the (row, column) keys counts them,
+    # faster at this size than scipy's summing of duplicates (a third of a one-comment reading's time).
+    keys, counts = np.unique(np.repeat(np.arange(len(chunks), dtype=np.int64) * n, sizes) + columns,
+                             return_counts=True)
     indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=indptr[1:])
-    # One entry per occurrence, then each row's duplicates summed (sorted row by row: about twice as
-    # fast as one sort of every (row, column) key, with the same matrix).
-    counts = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(chunks), n))
-    counts.sum_duplicates()
-    return counts
+    np.cumsum(np.bincount(keys // n, minlength=len(chunks)), out=indptr[1:])
+    return sp.csr_matrix((counts.astype(np.float32), (keys % n).astype(np.int32), indptr), shape=(len(chunks), n))
 
 
 def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
