@@ -6,7 +6,6 @@ import re
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 
 __all__ = ["LANGUAGES", "NO_WORDS", "identify_language", "identify_languages"]
 
@@ -74,81 +73,101 @@ def identify_language(text: str, default: str = "en") -> tuple[str, float]:
     return _decide(text, lang, confidence, default)
 
 
-# Below this many texts, one call per text is faster than the batch walk.
-_BATCH_MIN = 16
-_BATCH_MAX_CHARS = 1_000
-
-
 def identify_languages(texts: list[str], default: str = "en") -> list[tuple[str, float]]:
-    """``identify_language`` of each text; for a batch, the same answers from one vectorised pass.
+    """``identify_language`` of each text, from one vectorised pass over all of them (tested equal).
 
-    py3langid walks its byte automaton and scores each text on its own; here the automaton steps
-    every text of the batch at once (one array operation per byte position), and the naive Bayes
-    scores come from one sparse product, as py3langid computes them (tested equal).
+    py3langid walks its byte automaton one byte at a time in Python; here every byte position of
+    every text is stepped at once (``_hits``), and the naive Bayes scores come from one sparse
+    product, as py3langid computes them.
     """
-    if len(texts) < _BATCH_MIN:
-        return [identify_language(t, default) for t in texts]
-    # The walk takes one step per byte of the longest text: long texts go one by one.
-    with_letters = [i for i, t in enumerate(texts) if len(t) <= _BATCH_MAX_CHARS and _LETTER.search(t)]
+    with_letters = [i for i, t in enumerate(texts) if _LETTER.search(t)]
     out: list[tuple[str, float]] = [(NO_WORDS, 0.0)] * len(texts)
-    for i, text in enumerate(texts):
-        if len(text) > _BATCH_MAX_CHARS:
-            out[i] = identify_language(text, default)
-    if len(with_letters) >= _BATCH_MIN:
-        ident = _identifier()
-        probs = _batch_probabilities(ident, [texts[i] for i in with_letters])
+    ident = _identifier()
+    start = 0
+    while start < len(with_letters):  # at most _PASS_CHARS characters a pass (its arrays' memory follows them)
+        end, size = start + 1, len(texts[with_letters[start]])
+        while end < len(with_letters) and size + len(texts[with_letters[end]]) <= _PASS_CHARS:
+            size += len(texts[with_letters[end]])
+            end += 1
+        part = with_letters[start:end]
+        probs = _batch_probabilities(ident, [texts[i] for i in part])
         best = probs.argmax(axis=1)
-        for row, i in enumerate(with_letters):
+        for row, i in enumerate(part):
             out[i] = _decide(texts[i], ident.nb_classes[best[row]], float(probs[row, best[row]]), default)
-    else:
-        for i in with_letters:
-            out[i] = identify_language(texts[i], default)
+        start = end
     return out
+
+
+_PASS_CHARS = 200_000
 
 
 @lru_cache(maxsize=1)
 def _automaton():
+    """py3langid's automaton as arrays, and its depth: the longest string a state stands for."""
     ident = _identifier()
     moves = np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}")  # a view, not a copy
     row_base = np.asarray(ident.tk_row, dtype=np.int64) << 8
     output = np.asarray(ident.tk_output, dtype=np.int64)
-    return moves, row_base, output
+    # A state is the longest suffix of the bytes read that its trie holds, so its depth is the fewest
+    # bytes that reach it from the start: breadth first over every byte.
+    seen = np.zeros(len(row_base), dtype=bool)
+    seen[0] = True
+    frontier, depth = np.zeros(1, dtype=np.int64), 0
+    byte = np.arange(256)
+    while True:
+        found = []
+        for block in range(0, len(frontier), 1024):  # 256 moves a state: blocks bound the arrays' memory
+            reached = moves[(row_base[frontier[block:block + 1024]][:, None] + byte).ravel()]
+            found.append(np.unique(reached[~seen[reached]]))
+        frontier = np.unique(np.concatenate(found)).astype(np.int64)
+        if not len(frontier):
+            break
+        seen[frontier] = True
+        depth += 1
+    if moves[row_base[0]] != 0:
+        raise RuntimeError("py3langid's automaton: byte 0 leaves the start state; the windowed walk needs it not to")
+    return moves, row_base, output, depth
+
+
+def _hits(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(text, feature) of each output py3langid's walk meets, for every byte of every text at once.
+
+    The walk's state after a byte is the longest suffix of the bytes so far that the automaton's trie
+    holds, at most ``depth`` bytes: so it is the state that walking just the last ``depth`` bytes from
+    the start gives. Each text is preceded by ``depth - 1`` zero bytes (which keep the start state), and
+    all positions take those ``depth`` steps together.
+    """
+    moves, row_base, output, depth = _automaton()
+    pad = b"\0" * (depth - 1)
+    data = np.frombuffer(b"".join(pad + e for e in encoded), dtype=np.uint8)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    text_of = np.repeat(np.arange(len(encoded)), lengths)
+    at = np.arange(len(text_of)) + (text_of + 1) * (depth - 1)  # each text byte's place in ``data``
+    state = np.zeros(len(at), dtype=np.int64)
+    for back in range(depth - 1, -1, -1):
+        state = moves[row_base[state] + data[at - back]]
+    feature = output[state]
+    hit = feature >= 0
+    return text_of[hit], feature[hit]
 
 
 def _batch_probabilities(ident, texts: list[str]) -> np.ndarray:
     """py3langid's normalised class probabilities, (n_texts, n_languages), for texts with letters."""
-    moves, row_base, output = _automaton()
     encoded = [ident._encode(t) for t in texts]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    order = np.argsort(-lengths, kind="stable")  # the texts still being read are always a prefix
-    width = int(lengths.max())
-    data = np.zeros((len(encoded), width), dtype=np.int64)
-    for row, i in enumerate(order):
-        data[row, :lengths[i]] = np.frombuffer(encoded[i], dtype=np.uint8)
-    alive = np.searchsorted(-lengths[order], -np.arange(width), side="left")  # texts longer than each position
-    state = np.zeros(len(encoded), dtype=np.int64)
-    rows, feats = [], []
-    for pos in range(width):
-        k = alive[pos]
-        state[:k] = moves[row_base[state[:k]] + data[:k, pos]]
-        f = output[state[:k]]
-        hit = np.flatnonzero(f >= 0)
-        rows.append(hit)
-        feats.append(f[hit])
-    rows_all, feats_all = np.concatenate(rows), np.concatenate(feats)
-    used, column = np.unique(feats_all, return_inverse=True)
-    counts = sp.csr_matrix((np.ones(len(rows_all), dtype=np.float32), (rows_all, column)),
-                           shape=(len(encoded), len(used)))
-    counts.sum_duplicates()
-    counts.data = np.log1p(counts.data)
-    scores = np.asarray(counts @ ident.nb_ptc[used].astype(np.float32)) + ident.nb_pc
-    scores[np.diff(counts.indptr) == 0] = 0.0  # no features: py3langid scores 0 (uniform) under norm_probs
-    scores *= (1.0 / np.sqrt(np.maximum(lengths[order], 1)))[:, None]
+    rows, features = _hits(encoded)
+    n_features = ident.nb_ptc.shape[0]
+    keys, counts = np.unique(rows * n_features + features, return_counts=True)
+    # Each text's log1p(count)-weighted sum of its features' rows (keys are sorted: a text's are together).
+    weighted = ident.nb_ptc[keys % n_features].astype(np.float32) * np.log1p(counts.astype(np.float32))[:, None]
+    text_rows, first = np.unique(keys // n_features, return_index=True)
+    scores = np.zeros((len(encoded), ident.nb_ptc.shape[1]), dtype=np.float32)  # no features: py3langid's 0
+    if len(keys):
+        scores[text_rows] = np.add.reduceat(weighted, first, axis=0) + ident.nb_pc
+    scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     scores /= scores.sum(axis=1, keepdims=True)
     for i, j in ident._alias_pairs:  # script aliases share one label, as py3langid folds them
         scores[:, i] += scores[:, j]
         scores[:, j] = 0.0
-    result = np.empty_like(scores)
-    result[order] = scores
-    return result
+    return scores

@@ -19,14 +19,36 @@ def _corpus_texts() -> list[str]:
     return [normalise_text(t) for t in comments["text"]]
 
 
-@pytest.mark.parametrize("batch_min", [16, 1])
-def test_the_batch_gives_what_one_at_a_time_gives(monkeypatch, batch_min):
-    monkeypatch.setattr(language, "_BATCH_MIN", batch_min)
-    texts = _corpus_texts() + EDGE
+@pytest.mark.parametrize("pass_chars", [200_000, 50])
+def test_the_batch_gives_what_one_at_a_time_gives(monkeypatch, pass_chars):
+    """identify_languages (the vectorised pass, in parts of at most _PASS_CHARS characters, or one text a
+    pass) against py3langid's own walk, text by text."""
+    monkeypatch.setattr(language, "_PASS_CHARS", pass_chars)
+    texts = _corpus_texts() + EDGE + ["\x00abc\x00 the council \x00", "Ünïcödé ÀÉÎ " * 30, "word " * 4_000]
     one = [identify_language(t) for t in texts]
     many = identify_languages(texts)
     assert [lang for lang, _ in many] == [lang for lang, _ in one]
     assert max(abs(a - b) for (_, a), (_, b) in zip(one, many)) < 1e-4
+    assert [identify_languages([t]) for t in EDGE] == [[answer] for answer in identify_languages(EDGE)]
+
+
+def test_the_windowed_walk_meets_what_py3langids_walk_meets():
+    """Every byte position stepped at once over its last ``depth`` bytes gives py3langid's own walk's
+    feature counts, on random bytes (zero bytes, the padding, among them) and on real text."""
+    import random
+    from collections import Counter
+
+    from py3langid.langid import visit_counts
+
+    ident = language._identifier()
+    rng = random.Random(7)
+    alphabet = list(b"\x00 aeiouthnrsl.,!?") + list(range(256))
+    texts = [bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 300))) for _ in range(200)]
+    texts += [ident._encode(t) for t in _corpus_texts()[:300]]
+    rows, features = language._hits(texts)
+    for k, text in enumerate(texts):
+        want = visit_counts(ident.tk_nextmove, ident._rowbase, ident.tk_output, text) or Counter()
+        assert Counter(features[rows == k].tolist()) == want
 
 
 def test_small_batches_and_texts_without_letters():
