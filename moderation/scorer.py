@@ -321,19 +321,25 @@ class Scorer:
 def _cosines(X, articles: list[tuple[np.ndarray, np.ndarray]], slots: np.ndarray) -> np.ndarray:
     """Dot product of each row of a CSR matrix with its article's vector (sorted columns, values).
 
-    ``slots[i]`` is row i's index into ``articles``. All rows are looked up with one search: the
-    articles' columns, offset by slot, form one sorted key array.
+    ``slots[i]`` is row i's index into ``articles``. The matrix's entries are grouped by article (a
+    stable sort, so each row keeps its order); each article's vector is written into one dense
+    buffer, read at its rows' columns, and cleared again.
     """
-    n = X.shape[1]
-    keys = np.concatenate([cols + k * n for k, (cols, _) in enumerate(articles)])
-    if not len(keys):
-        return np.zeros(X.shape[0])
-    vals = np.concatenate([v for _, v in articles]).astype(np.float64)
+    products = np.zeros(X.nnz)
     row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    query = slots[row] * n + X.indices
-    at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    hit = keys[at] == query
-    return np.bincount(row[hit], weights=X.data[hit] * vals[at[hit]], minlength=X.shape[0])
+    slot = slots[row]
+    order = np.argsort(slot.astype(np.uint16) if len(articles) < 2**16 else slot, kind="stable")  # radix sort
+    bounds = np.searchsorted(slot[order], np.arange(len(articles) + 1))
+    columns, values = X.indices[order], X.data[order]
+    dense = np.zeros(X.shape[1])
+    for k, (cols, vals) in enumerate(articles):
+        a, b = bounds[k], bounds[k + 1]
+        if a == b or not len(cols):
+            continue
+        dense[cols] = vals
+        products[a:b] = values[a:b] * dense[columns[a:b]]
+        dense[cols] = 0.0
+    return np.bincount(row[order], weights=products, minlength=X.shape[0])
 
 
 def _severe(scores: dict[str, float]) -> float:

@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.preprocessing import normalize
 
@@ -407,3 +408,27 @@ def test_read_counts_reads_few_characters_one_by_one(monkeypatch):
     hashing.read_counts(["short"] * 10, 2**10, (1, 2), (2, 5))
     hashing.read_counts(["x" * 1_000] * 10, 2**10, (1, 2), (2, 5))
     assert calls == ["each", "batch"]
+
+
+def test_cosines_with_stored_articles_equal_the_dense_products():
+    """Rows under many articles, some rows empty, an article with no columns, an article no row is under."""
+    from moderation.scorer import _cosines
+
+    rng = np.random.default_rng(3)
+    n = 2**12
+    X = sp.random(300, n, density=0.02, format="lil", random_state=4, dtype=np.float32)
+    X[5] = 0  # a row with no entries
+    X = X.tocsr()
+    assert X[5].nnz == 0
+    articles, dense = [], []
+    for k in range(12):
+        cols = np.sort(rng.choice(n, size=0 if k == 3 else 200, replace=False))
+        vals = rng.random(len(cols))
+        articles.append((cols, vals))
+        row = np.zeros(n)
+        row[cols] = vals
+        dense.append(row)
+    slots = rng.integers(0, 11, size=300)  # article 11 has no row
+    want = np.array([X[i].toarray().ravel() @ dense[slots[i]] for i in range(300)])
+    assert np.allclose(_cosines(X, articles, slots), want, rtol=1e-12, atol=0)
+    assert _cosines(X[:0], articles, slots[:0]).shape == (0,)
