@@ -96,9 +96,38 @@ def _records(stream, name: str):
     if _is_csv(lines, name):
         yield from _csv_records(lines, name)
         return
+    yield from _json_records(lines)
+
+
+def _json_records(lines: _Lines):
+    """(line number, record or _Malformed) of JSON lines. A bare carriage return is JSON whitespace: a
+    line it ends is read on with the next when the JSON so far is incomplete (it ran out, not wrong),
+    so a file whose lines end with carriage returns alone is still read line by line. Lines are
+    numbered by the line ends records end at."""
+    number, pending = 0, None  # pending: (number, text) of a record a bare carriage return cut
     for line in lines:
-        if line.strip():
-            yield lines.number, _check(_json_value(line))
+        start, text = pending if pending else (number + 1, line)
+        if pending:
+            text += line
+        if text.endswith("\r") and _incomplete(text):
+            pending = (start, text)
+            continue
+        pending, number = None, start
+        if text.strip():
+            yield start, _check(_json_value(text))
+    if pending and pending[1].strip():
+        yield pending[0], _check(_json_value(pending[1]))
+
+
+def _incomplete(text: str) -> bool:
+    """Whether ``text`` is the start of a JSON value that goes on: its error is where the text runs out."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return bool(text.strip()) and exc.pos >= len(text.rstrip())
+    except (ValueError, RecursionError):
+        return False
+    return False
 
 
 def _is_csv(lines: _Lines, name: str) -> bool:

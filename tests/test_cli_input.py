@@ -58,6 +58,16 @@ CASES = [
       (6, "field 'id' holds a lone surrogate ('\\udc80'), which cannot be written as UTF-8"),
       (7, 7),
       (8, "field 'article_id' must be a string or an integer, got an array")]),
+    # a bare carriage return is JSON whitespace: a record it cuts is read on; lines ending with one alone are lines
+    ("cr-inside.jsonl", b'{"id": "c1",\r "text": "two\\r parts"}\n' + OK, [(1, "c1"), (2, "g1")]),
+    ("cr-many.jsonl", b'{"id":\r"c1",\r\r"text":\r"x"\r}\r\n' + OK + b'{"id": "c3", "text": "y"}\n', [(1, "c1"), (2, "g1"),
+                                                                                              (3, "c3")]),
+    ("cr-lines.jsonl", b'{"id": "m1", "text": "x"}\r{"id": "m2", "text": "y"}\r\r{"id": "m3", "text": "z"}\r',
+     [(1, "m1"), (2, "m2"), (4, "m3")]),
+    ("cr-broken.jsonl", b'garbage\r{"id": "m2", "text": "y"}\r' + OK,
+     [(1, "not valid JSON (Expecting value at column 1)"), (2, "m2"), (3, "g1")]),
+    ("cr-at-end.jsonl", OK + b'{"id": "c2",\r',
+     [(1, "g1"), (2, "not valid JSON (Expecting property name enclosed in double quotes at column 14)")]),
     # CSV: a BOM, blank lines, and bad records reported at the line where they start
     ("bom.csv", b"\xef\xbb\xbfid,text\nc1,hello\n", [(2, "c1")]),
     ("blank.csv", b"id,text\nc1,hello\n\nc2,two\n\n", [(2, "c1"), (4, "c2")]),
