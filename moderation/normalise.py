@@ -37,6 +37,7 @@ __all__ = [
     "strip_html",
     "undo_leet_and_masks",
     "undo_right_to_left_override",
+    "undo_slips",
     "unicode_nfkc",
 ]
 
@@ -482,6 +483,39 @@ def squeeze_repeats(norm: Normalised) -> Normalised:
     return _rewrite(norm, _LETTER_WORD, squeeze)
 
 
+# Slips of the keyboard, written or meant: two letters of an abusive word swapped ("fcuk", "idoit",
+# "haet") or one of its letters doubled ("scumm", "idiiot"). Each such spelling of a target word of four
+# or more letters reads as the word, unless it is an English word of its own (checked by hand over
+# every one: "arts" is not "rats", "lair" not "liar", "looser" not "loser", "Shiite" not "shite") or
+# the spelling of two targets.
+_NOT_SLIPS = frozenset("ares arts carp cnut cnuts hose lair lairs lira liras rase assess looser loosers hatter "
+                       "hatters shiite".split())
+
+
+def _slips() -> dict[str, str]:
+    found: dict[str, set[str]] = {}
+    for word in OBFUSCATION_TARGETS:
+        if len(word) < 4 or not word.isalpha():
+            continue
+        swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
+        doubled = {word[:i + 1] + word[i:] for i in range(len(word))}
+        for slip in swapped | doubled:
+            found.setdefault(slip, set()).add(word)
+    return {slip: words.pop() for slip, words in found.items()
+            if len(words) == 1 and slip not in OBFUSCATION_TARGETS and slip not in _NOT_SLIPS}
+
+
+SLIPS = _slips()
+
+
+def undo_slips(norm: Normalised) -> Normalised:
+    """Read a slip of an abusive word as the word: "fcuk" -> "fuck", "idoit" -> "idiot", "scumm" -> "scum"
+    (two letters swapped or one doubled; see ``SLIPS``). Other words are left as they are."""
+    if SLIPS.keys().isdisjoint(_LETTER_WORD.findall(norm.text)):
+        return norm
+    return _rewrite(norm, _LETTER_WORD, lambda m: SLIPS.get(m.group(0), m.group(0)))
+
+
 _SPACES = re.compile(r"\s{2,}|[\t\r\n\f\v]")
 _SPACES_HINT = re.compile(r"\s\s|[\t\r\n\f\v]|^\s|\s$")
 _EDGE_SPACES = re.compile(r"^\s+|\s+$")
@@ -509,6 +543,7 @@ STEPS = (
     join_spaced_letters,
     undo_leet_and_masks,
     squeeze_repeats,
+    undo_slips,
     mask_group_words,
     collapse_whitespace,
 )

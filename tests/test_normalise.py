@@ -193,3 +193,43 @@ def test_group_word_look_agrees_with_the_full_pattern_on_any_joining(parts):
 
     norm = n.Normalised.of("".join(parts))
     assert n.mask_group_words(norm) == n._rewrite(norm, n._GROUP_WORD, lambda m: n.GROUP_PLACEHOLDER)
+
+
+# Slips: two letters of an abusive word swapped or one doubled read as the word; English words do not --
+
+@pytest.mark.parametrize("text,expected", [
+    ("Go fcuk yourself", "go fuck yourself"),
+    ("you are an idoit", "you are an idiot"),
+    ("i haet them", "i hate them"),
+    ("what scumm", "what scum"),
+    ("you idiiot!", "you idiot!"),
+    ("FCUKING hell", "fucking hell"),
+    ("fuuuuck and fcuk", "fuck and fuck"),
+    # English words a slip would make abusive stay as written
+    ("the arts and a lair", "the arts and a lair"),
+    ("a looser fit, the hatter", "a looser fit, the hatter"),
+    ("assess the lira", "assess the lira"),
+    ("king cnut", "king cnut"),
+    ("fcuk2 and fcuk_x", "fcuk2 and fcuk_x"),  # not a word of letters alone
+])
+def test_slips_of_abusive_words_read_as_the_words(text, expected):
+    assert normalise(text).text == expected
+
+
+def test_a_slip_keeps_its_span_in_the_original():
+    text = "Well, Fcuk  this, idiiot."
+    norm = normalise(text)
+    begin = norm.text.index("fuck")
+    assert text[slice(*norm.original_span(begin, begin + 4))] == "Fcuk"
+    begin = norm.text.index("idiot")
+    assert text[slice(*norm.original_span(begin, begin + 5))] == "idiiot"
+
+
+def test_slips_are_no_target_word_and_no_english_word_listed():
+    from moderation import normalise as n
+    from moderation.lexicon import OBFUSCATION_TARGETS
+
+    assert n.SLIPS and all(len(word) >= 4 for word in n.SLIPS.values())
+    assert not set(n.SLIPS) & OBFUSCATION_TARGETS and not set(n.SLIPS) & n._NOT_SLIPS
+    assert set(n.SLIPS.values()) <= OBFUSCATION_TARGETS
+    assert n.SLIPS["fcuk"] == "fuck" and n.SLIPS["scumm"] == "scum" and "arts" not in n.SLIPS
