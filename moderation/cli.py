@@ -13,6 +13,8 @@ import re
 import signal
 import sys
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,7 +29,7 @@ BATCH = 512
 
 
 class _Malformed(ValueError):
-    pass
+    ran_out = False  # JSON that ran out before its value ended (see _json_value)
 
 
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -100,34 +102,44 @@ def _records(stream, name: str):
 
 
 def _json_records(lines: _Lines):
-    """(line number, record or _Malformed) of JSON lines. A bare carriage return is JSON whitespace: a
-    line it ends is read on with the next when the JSON so far is incomplete (it ran out, not wrong),
-    so a file whose lines end with carriage returns alone is still read line by line. Lines are
-    numbered by the line ends records end at."""
-    number, pending = 0, None  # pending: (number, text) of a record a bare carriage return cut
+    """(line number, record or _Malformed) of JSON lines.
+
+    A bare carriage return is JSON whitespace, and also a line end (a file may end its lines with one
+    alone): a line it ends whose JSON ran out (not wrong) is read on with the lines after it, at most
+    ``_CR_JOIN_LINES`` of them (and ``_CSV_FIELD_LIMIT`` characters), while the JSON still runs out at a
+    bare carriage return. When the
+    joined text is no record either, the first line is reported as malformed on its own and the lines
+    after it are read again as records of their own. Lines are numbered as read, a bare carriage
+    return ending one.
+    """
     for line in lines:
-        start, text = pending if pending else (number + 1, line)
-        if pending:
-            text += line
-        if text.endswith("\r") and _incomplete(text):
-            pending = (start, text)
+        if not line.strip():
             continue
-        pending, number = None, start
-        if text.strip():
-            yield start, _check(_json_value(text))
-    if pending and pending[1].strip():
-        yield pending[0], _check(_json_value(pending[1]))
+        number, value = lines.number, _json_value(line)
+        if _ran_out_at_cr(line, value):
+            lines.taken, text = [], line
+            while (len(lines.taken) < _CR_JOIN_LINES and len(text) <= _CSV_FIELD_LIMIT
+                   and (more := next(lines, None)) is not None):
+                text += more
+                joined = _json_value(text)
+                if not _ran_out_at_cr(text, joined):
+                    break
+            taken, lines.taken = lines.taken, None
+            if taken and not isinstance(joined, _Malformed):
+                value = joined
+            else:
+                lines.again(taken)
+        yield number, _check(value)
 
 
-def _incomplete(text: str) -> bool:
-    """Whether ``text`` is the start of a JSON value that goes on: its error is where the text runs out."""
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return bool(text.strip()) and exc.pos >= len(text.rstrip())
-    except (ValueError, RecursionError):
-        return False
-    return False
+# A record cut by bare carriage returns is read on over at most this many more lines (each is parsed
+# with all before it, so the cost grows with the square of the count).
+_CR_JOIN_LINES = 64
+
+
+def _ran_out_at_cr(text: str, value) -> bool:
+    """Whether ``text`` ends with a bare carriage return and its JSON (``value``) ran out there."""
+    return text.endswith("\r") and isinstance(value, _Malformed) and value.ran_out
 
 
 def _is_csv(lines: _Lines, name: str) -> bool:
@@ -150,7 +162,9 @@ def _json_value(line: str):
     except _Malformed as exc:
         return exc
     except json.JSONDecodeError as exc:
-        return _Malformed(f"not valid JSON ({exc.msg} at column {exc.colno})")
+        malformed = _Malformed(f"not valid JSON ({exc.msg} at column {exc.colno})")
+        malformed.ran_out = exc.pos >= len(line.rstrip())  # the text ended where a value was still open
+        return malformed
     except ValueError as exc:  # an integer too long for Python to convert
         return _Malformed(f"not valid JSON ({exc})")
     except RecursionError:
@@ -450,11 +464,15 @@ def _chunk(records) -> list:
 _WORKER: tuple | None = None
 
 
-def _score_in_worker(chunk) -> tuple[str, list[str], int, int]:
-    """``_score_chunk`` in a worker: its JSON lines and messages come back to be written in order."""
+def _score_in_worker(chunk) -> tuple:
+    """``_score_chunk`` in a worker: its JSON lines and messages come back to be written in order. An
+    error comes back as its type's name and message (not every exception survives pickling)."""
     scorer, policy, name = _WORKER
     out, notes = io.StringIO(), []
-    written, bad = _score_chunk(chunk, name, scorer, policy, out, notes.append)
+    try:
+        written, bad = _score_chunk(chunk, name, scorer, policy, out, notes.append)
+    except Exception as exc:  # noqa: BLE001 - reported by the parent, which stops the run
+        return "error", type(exc).__name__, str(exc), isinstance(exc, ModerationError)
     return out.getvalue(), notes, written, bad
 
 
@@ -462,18 +480,20 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
 
 
-def _scored(chunks, jobs: int, scorer, policy, name: str):
+def _scored(chunks, jobs: int, scorer, policy, name: str, out):
     """(chunk, (JSON lines, messages, scored, skipped)) for each chunk, in input order.
 
-    With ``jobs`` over 1, forked worker processes score the chunks (sharing the loaded model's memory
-    with this one), at most two chunks per worker read ahead, so memory stays bounded however long
-    the input; the results are the same as one process's (tested).
+    With one job, each chunk's lines are written to ``out`` and its messages to stderr as they come
+    (what comes back is empty). With more, forked worker processes score the chunks, at most two chunks
+    per worker read ahead, so memory stays bounded however long the input; the results are the same
+    as one process's (tested). The scorer scores one comment first, so that the workers share what it
+    loads lazily (the language identifier, about 60 MB) instead of each loading its own. A worker that
+    dies (killed, out of memory) or fails stops the run with an error.
     """
     if jobs == 1:
         for chunk in chunks:
-            out, notes = io.StringIO(), []
-            written, bad = _score_chunk(chunk, name, scorer, policy, out, notes.append)
-            yield chunk, (out.getvalue(), notes, written, bad)
+            written, bad = _score_chunk(chunk, name, scorer, policy, out)
+            yield chunk, ("", [], written, bad)
         return
     global _WORKER
     try:
@@ -481,19 +501,32 @@ def _scored(chunks, jobs: int, scorer, policy, name: str):
     except ValueError:
         raise InputError(f"--jobs {jobs}: this platform cannot fork worker processes; use --jobs 1",
                          field="jobs") from None
+    scorer.score("Warm-up before the workers fork.")
     _WORKER = (scorer, policy, name)
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
     try:
-        with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                pending.append((chunk, pool.apply_async(_score_in_worker, (chunk,))))
-                if len(pending) >= 2 * jobs:
-                    done, result = pending.popleft()
-                    yield done, result.get()
-            while pending:
-                done, result = pending.popleft()
-                yield done, result.get()
+        pending: deque = deque()
+
+        def oldest():
+            done, future = pending.popleft()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                raise ModerationError(f"a worker process of --jobs {jobs} died (killed, or out of memory?); "
+                                      "the results before its chunk were written") from None
+            if result[0] == "error":
+                _, kind, message, expected = result
+                raise ModerationError(message if expected else f"a worker process failed: {kind}: {message}")
+            return done, result
+
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_score_in_worker, chunk)))
+            if len(pending) >= 2 * jobs:
+                yield oldest()
+        while pending:
+            yield oldest()
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
         _WORKER = None
 
 
@@ -517,15 +550,16 @@ def cmd_score(args) -> int:
         chunk = _chunk(records)  # opens and checks the input before --output is touched
         bar = tqdm(desc="scoring", unit=" comments", file=sys.stderr, disable=None, mininterval=1)
         with _opened("--output", args.output, _open_out) as out:
-            for scored_chunk, (lines, notes, scored, skipped) in _scored(_chunks(chunk, records), args.jobs,
-                                                                        scorer, policy, args.input):
-                if known_articles is not None:
-                    unknown.update(_unknown_articles(scored_chunk, scorer))
-                for note in notes:
-                    _to_stderr(note)
-                out.write(lines)
-                done, bad = done + scored, bad + skipped
-                bar.update(len(scored_chunk))
+            with contextlib.closing(_scored(_chunks(chunk, records), args.jobs, scorer, policy, args.input,
+                                            out)) as results:
+                for scored_chunk, (lines, notes, scored, skipped) in results:
+                    if known_articles is not None:
+                        unknown.update(_unknown_articles(scored_chunk, scorer))
+                    for note in notes:
+                        _to_stderr(note)
+                    out.write(lines)
+                    done, bad = done + scored, bad + skipped
+                    bar.update(len(scored_chunk))
             out.flush()  # a closed pipe is reported here, not at interpreter exit
         bar.close()
     if unknown:

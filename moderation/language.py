@@ -74,11 +74,12 @@ def identify_language(text: str, default: str = "en") -> tuple[str, float]:
 
 
 def identify_languages(texts: list[str], default: str = "en") -> list[tuple[str, float]]:
-    """``identify_language`` of each text, from one vectorised pass over all of them (tested equal).
+    """``identify_language`` of each text, from one vectorised pass over all of them.
 
     py3langid walks its byte automaton one byte at a time in Python; here every byte position of
-    every text is stepped at once (``_hits``), and the naive Bayes scores come from one sparse
-    product, as py3langid computes them.
+    every text is stepped at once (``_hits``: exactly py3langid's feature counts, tested), and the
+    naive Bayes scores are summed as py3langid sums them but in another order, so a confidence can
+    differ from py3langid's in the sixth decimal (tested within 1e-4; the languages are the same).
     """
     with_letters = [i for i, t in enumerate(texts) if _LETTER.search(t)]
     out: list[tuple[str, float]] = [(NO_WORDS, 0.0)] * len(texts)

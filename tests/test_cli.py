@@ -3,7 +3,9 @@
 import contextlib
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -315,3 +317,38 @@ def test_jobs_must_be_a_positive_whole_number(value, files):
     comments, _ = files
     result = run("score", "--input", str(comments), "--jobs", value)
     assert result.returncode == 2 and "--jobs" in result.stderr and "Traceback" not in result.stderr
+
+
+def _dying_or_failing(monkeypatch, how: str):
+    """Make every worker process (not this one) die or raise an exception that does not pickle back."""
+    parent, real = os.getpid(), cli._score_chunk
+
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"{a} {b}")
+
+    def score_chunk(chunk, *args, **kwargs):
+        if os.getpid() != parent:
+            if how == "die":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise Odd("cannot", "pickle")
+        return real(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "_score_chunk", score_chunk)
+
+
+@pytest.mark.parametrize("how,message", [("die", "a worker process of --jobs 2 died"),
+                                         ("raise", "a worker process failed: Odd: cannot pickle")])
+def test_a_worker_that_dies_or_fails_stops_the_run_with_an_error(how, message, files, tmp_path, monkeypatch):
+    comments, _ = files
+    _dying_or_failing(monkeypatch, how)
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("the command hung")))
+    signal.alarm(60)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            status = cli.main(["score", "--input", str(comments), "--output", str(tmp_path / "o.jsonl"),
+                               "--jobs", "2"])
+    finally:
+        signal.alarm(0)
+    assert status == 2 and message in err.getvalue(), err.getvalue()

@@ -58,16 +58,24 @@ CASES = [
       (6, "field 'id' holds a lone surrogate ('\\udc80'), which cannot be written as UTF-8"),
       (7, 7),
       (8, "field 'article_id' must be a string or an integer, got an array")]),
-    # a bare carriage return is JSON whitespace: a record it cuts is read on; lines ending with one alone are lines
-    ("cr-inside.jsonl", b'{"id": "c1",\r "text": "two\\r parts"}\n' + OK, [(1, "c1"), (2, "g1")]),
-    ("cr-many.jsonl", b'{"id":\r"c1",\r\r"text":\r"x"\r}\r\n' + OK + b'{"id": "c3", "text": "y"}\n', [(1, "c1"), (2, "g1"),
-                                                                                              (3, "c3")]),
+    # a bare carriage return is JSON whitespace, and a line end: a record it cuts is read on; lines ending with one
+    # alone are lines; a record that is cut and wrong is reported alone, the lines after it read as records
+    ("cr-inside.jsonl", b'{"id": "c1",\r "text": "two\\r parts"}\n' + OK, [(1, "c1"), (3, "g1")]),
+    ("cr-many.jsonl", b'{"id":\r"c1",\r\r"text":\r"x"\r}\r\n' + OK + b'{"id": "c3", "text": "y"}\n',
+     [(1, "c1"), (7, "g1"), (8, "c3")]),
     ("cr-lines.jsonl", b'{"id": "m1", "text": "x"}\r{"id": "m2", "text": "y"}\r\r{"id": "m3", "text": "z"}\r',
      [(1, "m1"), (2, "m2"), (4, "m3")]),
     ("cr-broken.jsonl", b'garbage\r{"id": "m2", "text": "y"}\r' + OK,
      [(1, "not valid JSON (Expecting value at column 1)"), (2, "m2"), (3, "g1")]),
     ("cr-at-end.jsonl", OK + b'{"id": "c2",\r',
      [(1, "g1"), (2, "not valid JSON (Expecting property name enclosed in double quotes at column 14)")]),
+    ("cr-cut-string.jsonl", b'{"id": 1, "text": "hello\r{"id": 2, "text": "b"}\r{"id": 3, "text": "c"}\r',
+     [(1, "not valid JSON (Invalid control character at at column 25)"), (2, 2), (3, 3)]),
+    ("cr-cut-comma.jsonl", b'{"id": 1, "text": "a",\r{"id": 2, "text": "b"}\rnot json\r{"id": 4, "text": "d"}\r',
+     [(1, "not valid JSON (Expecting property name enclosed in double quotes at column 24)"), (2, 2),
+      (3, "not valid JSON (Expecting value at column 1)"), (4, 4)]),
+    ("cr-cut-colon.jsonl", b'{"id": 1, "text":\r{"id": 2, "text": "b"}\r{"id": 3, "text": "c"}\r',
+     [(1, "not valid JSON (Expecting value at column 19)"), (2, 2), (3, 3)]),
     # CSV: a BOM, blank lines, and bad records reported at the line where they start
     ("bom.csv", b"\xef\xbb\xbfid,text\nc1,hello\n", [(2, "c1")]),
     ("blank.csv", b"id,text\nc1,hello\n\nc2,two\n\n", [(2, "c1"), (4, "c2")]),
@@ -225,3 +233,13 @@ def test_output_to_a_non_utf8_terminal_is_still_utf8_jsonl(tmp_path):
                                capture_output=True, env=env, timeout=120)
     assert explained.returncode == 0, explained.stderr.decode(errors="replace")
     assert "🤡" in explained.stdout.decode("utf-8")
+
+
+def test_a_record_cut_by_carriage_returns_is_read_on_over_a_bounded_number_of_lines(tmp_path):
+    """JSON that keeps running out at bare carriage returns (a pretty-printed array with old Mac line ends)
+    is joined over at most _CR_JOIN_LINES lines, then reported line by line: time stays linear."""
+    content = b"[\r" + b'  {"id": "x", "text": "y"},\r' * 5_000 + b"]\r"
+    got = read(tmp_path, "pretty.json", content)
+    assert len(got) == 5_002 and all(isinstance(reason, str) for _, reason in got)
+    assert got[0] == (1, "not valid JSON (Expecting value at column 3)")
+    assert got[1] == (2, "not valid JSON (Extra data at column 27)")

@@ -149,7 +149,9 @@ JOBS = 2  # worker processes of the parallel batch row: this machine's cores
 def bench_jobs(scorer: Scorer, texts, ids, repeats: int, jobs: int = JOBS) -> float:
     """Median comments per second of ``moderation score --jobs`` without a policy: its chunks scored
     (all heads, stance) by ``jobs`` forked worker processes, their JSON lines gathered in input order
-    (to memory; no file reading or writing). Each run starts its own workers, as the command does."""
+    (to memory; no file reading or writing). Each run starts its own workers, forked after one warm-up
+    comment as the command forks them; the scorer's own one-off loading is not timed (nor is it in
+    the one-process rows)."""
     from moderation import cli
 
     records = [{"id": str(k), "text": t, "article_id": a} for k, (t, a) in enumerate(zip(texts, ids))]
@@ -159,7 +161,7 @@ def bench_jobs(scorer: Scorer, texts, ids, repeats: int, jobs: int = JOBS) -> fl
         numbered = iter(enumerate(records, 1))
         start = time.perf_counter()
         for _chunk, (lines, _notes, _written, _bad) in cli._scored(cli._chunks(cli._chunk(numbered), numbered),
-                                                                   jobs, scorer, None, "bench"):
+                                                                   jobs, scorer, None, "bench", out):
             out.write(lines)
         rates.append(len(records) / (time.perf_counter() - start))
     return statistics.median(rates)
