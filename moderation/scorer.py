@@ -26,7 +26,7 @@ __all__ = ["Article", "Evidence", "Score", "Scorer", "default_model_dir", "load_
 MAX_TEXT_CHARS = 20_000
 # What Scorer.self_check scores: words every head and the language identifier read.
 SELF_CHECK_TEXT = "Warming up: is the language model loaded? You idiot."
-BATCH_CHARS = 1_000_000  # ``score_pieces`` scores at most this many characters at once
+BATCH_CHARS = 250_000  # ``score_pieces`` scores at most this many characters at once (memory: README)
 
 
 def default_model_dir() -> Path:

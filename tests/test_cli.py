@@ -215,9 +215,9 @@ def _with_func(parser, func):
     return parser
 
 
-def test_chunks_hold_at_most_512_comments_or_a_million_characters():
-    records = iter([(n, {"id": n, "text": "x" * 300_000}) for n in range(1, 8)])
-    assert [len(cli._chunk(records)) for _ in range(4)] == [4, 3, 0, 0]  # 1,200,000 characters: the 4th ends it
+def test_chunks_hold_at_most_512_comments_or_250_000_characters():
+    records = iter([(n, {"id": n, "text": "x" * 100_000}) for n in range(1, 8)])
+    assert [len(cli._chunk(records)) for _ in range(4)] == [3, 3, 1, 0]  # 300,000 characters: the 3rd ends it
     short = iter([(n, {"id": n, "text": "hi"}) for n in range(1, 1001)] + [(1001, cli._Malformed("bad"))])
     assert [len(cli._chunk(short)) for _ in range(3)] == [512, 489, 0]
 
