@@ -248,12 +248,10 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
     texts are read one by one (``_read_each``), more at once (``_read_batch``): the same matrices.
     """
     texts = texts if isinstance(texts, list) else list(texts)
-    if sum(map(len, texts)) < BATCH_MIN_CHARS:
-        return _read_each(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
     if len(texts) <= BATCH_MAX_TEXTS:
-        return _read_batch(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
-    parts = [_read_batch(texts[i:i + BATCH_MAX_TEXTS], n_features, word_ngrams, char_ngrams, sentences, lexicon)
-             for i in range(0, len(texts), BATCH_MAX_TEXTS)]
+        return _split(_counts(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon))
+    parts = [_split(_read_batch(texts[i:i + BATCH_MAX_TEXTS], n_features, word_ngrams, char_ngrams, sentences,
+                                lexicon)) for i in range(0, len(texts), BATCH_MAX_TEXTS)]
     sentence_parts = [p.sentences for p in parts if p.sentences is not None]
     word_parts = [p.words for p in parts if p.words is not None]
     owners, pairs, words_before = [], [], 0
@@ -267,9 +265,42 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
                    np.concatenate(pairs).reshape(-1, 2))
 
 
+class _Counts(NamedTuple):
+    """What ``_read_each`` and ``_read_batch`` give: one matrix of counts whose rows are the texts', then
+    the sentences', then the lexicon words' (so that weighting it is one pass), and how many of each."""
+
+    counts: sp.csr_matrix
+    n_texts: int
+    n_sentences: int
+    sentence_owner: np.ndarray
+    word_pairs: np.ndarray
+
+
+def _counts(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
+            lexicon: frozenset) -> _Counts:
+    """The counts of at most BATCH_MAX_TEXTS texts: one by one for few characters, else all at once."""
+    read = _read_each if sum(map(len, texts)) < BATCH_MIN_CHARS else _read_batch
+    return read(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
+
+
+def _split(read: _Counts) -> Reading:
+    """The :class:`Reading` of one matrix's row blocks (views of its data: weighting the matrix first
+    weights them)."""
+    counts, a, b = read.counts, read.n_texts, read.n_texts + read.n_sentences
+    return Reading(_row_block(counts, 0, a), _row_block(counts, a, b) if b > a else None, read.sentence_owner,
+                   _row_block(counts, b, counts.shape[0]) if counts.shape[0] > b else None, read.word_pairs)
+
+
+def _row_block(counts: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
+    """Rows [a, b) of a CSR matrix, sharing its data and column arrays."""
+    p, q = counts.indptr[a], counts.indptr[b]
+    return sp.csr_matrix((counts.data[p:q], counts.indices[p:q], counts.indptr[a:b + 1] - p),
+                         shape=(b - a, counts.shape[1]), copy=False)
+
+
 def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
-               lexicon: frozenset) -> Reading:
-    """``read_counts``, text by text."""
+               lexicon: frozenset) -> _Counts:
+    """``read_counts``' counts, text by text."""
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
     words_per_text = [_TOKEN.findall(t) for t in texts]
@@ -296,14 +327,12 @@ def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sent
                                                            for k in orders),
                                         array("i", [c for j, c in gctx if a <= j < b]).tobytes()]))
                 owner.append(t)
-    sentence_counts = _count_matrix(pieces, n) if pieces else None
-    word_counts = _count_matrix([table[w] for w in found], n) if found else None
-    return Reading(_count_matrix(chunks, n), sentence_counts, np.asarray(owner, dtype=np.int64), word_counts,
-                   np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+    return _Counts(_count_matrix([*chunks, *pieces, *(table[w] for w in found)], n), len(chunks), len(pieces),
+                   np.asarray(owner, dtype=np.int64), np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
 
 
 def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
-                lexicon: frozenset) -> Reading:
+                lexicon: frozenset) -> _Counts:
     """``read_counts`` of many texts at once, with array operations over all their tokens.
 
     Each text is a row of "entries": one per token (its word, whose columns are its unigram and
@@ -387,8 +416,10 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
         # explanations rely on sorted rows), faster than sorting each row.
         return (rows_by_entry @ entry_columns).tocsc().tocsr()
 
-    whole = counts([kind[1] for kind in kinds], [kind[0] for kind in kinds], n_texts)
-    sentence_counts, owner = None, np.zeros(0, dtype=np.int64)
+    # Rows: the texts, then their sentences, then the lexicon words held (one product, one sort).
+    rows = [kind[1] for kind in kinds]
+    entries = [kind[0] for kind in kinds]
+    owner = np.zeros(0, dtype=np.int64)
     if sentences and n_tokens:
         word_count = np.bincount(sentence, weights=is_word, minlength=n_sentences)
         text_of_sentence = text_of[np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])]
@@ -398,22 +429,23 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
             row_of = np.full(n_sentences, -1, dtype=np.int64)
             row_of[read] = np.arange(int(read.sum()))
             owner = text_of_sentence[read]
-            rows, entries = [], []
             for entry, _, first, last_token in kinds:
                 s = sentence[first]
                 inside = (row_of[s] >= 0) & (sentence[last_token] == s)
-                rows.append(row_of[s[inside]])
+                rows.append(n_texts + row_of[s[inside]])
                 entries.append(entry[inside])
-            sentence_counts = counts(rows, entries, len(owner))
-    word_counts, pairs = None, np.zeros((0, 2), dtype=np.int64)
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    n_words = 0
     if lexicon:
         held = np.flatnonzero(np.fromiter((w in lexicon for w in vocab), dtype=bool, count=n_vocab)[ids])
         if len(held):
             pair = np.unique(text_of[held] * n_vocab + ids[held])
             distinct, row = np.unique(pair % n_vocab, return_inverse=True)
             pairs = np.stack([pair // n_vocab, row.reshape(-1)], axis=1)
-            word_counts = counts([np.arange(len(distinct))], [distinct], len(distinct))
-    return Reading(whole, sentence_counts, owner, word_counts, pairs)
+            n_words = len(distinct)
+            rows.append(n_texts + len(owner) + np.arange(n_words))
+            entries.append(distinct)
+    return _Counts(counts(rows, entries, n_texts + len(owner) + n_words), n_texts, len(owner), owner, pairs)
 
 
 def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:
@@ -451,6 +483,11 @@ class HashedTfidf:
     def read(self, X, lexicon: frozenset = frozenset()) -> Reading:
         """TF-IDF rows of each text, of the sentences of texts that have two or more, and of each
         ``lexicon`` word the texts hold, read alone (see :func:`read_counts`)."""
+        X = X if isinstance(X, list) else list(X)
+        if len(X) <= BATCH_MAX_TEXTS:  # one matrix, weighted at once, then split
+            read = _counts(X, self.n_features, self.word_ngrams, self.char_ngrams, True, lexicon)
+            self.weight(read.counts)
+            return _split(read)
         counts = read_counts(X, self.n_features, self.word_ngrams, self.char_ngrams, lexicon=lexicon)
         return counts._replace(whole=self.weight(counts.whole),
                                sentences=None if counts.sentences is None else self.weight(counts.sentences),

@@ -369,8 +369,8 @@ def test_batch_reading_equals_reading_each_text(params):
     n, words, chars = 2**18, params["word_ngrams"], params["char_ngrams"]
     lexicon = frozenset({"shit", "damn", "ass", "idiot", "bollocks"})
     texts = BATCH_TEXTS * 3 + [t.upper().lower()[::-1] for t in BATCH_TEXTS]
-    each = hashing._read_each(texts, n, words, chars, True, lexicon)
-    batch = hashing._read_batch(texts, n, words, chars, True, lexicon)
+    each = hashing._split(hashing._read_each(texts, n, words, chars, True, lexicon))
+    batch = hashing._split(hashing._read_batch(texts, n, words, chars, True, lexicon))
     for a, b in [(each.whole, batch.whole), (each.sentences, batch.sentences)]:
         assert a.shape == b.shape and b.has_sorted_indices
         assert a.indptr.tolist() == b.indptr.tolist() and a.indices.tolist() == b.indices.tolist()
@@ -382,7 +382,7 @@ def test_batch_reading_equals_reading_each_text(params):
 
 
 def test_batch_reading_of_texts_without_tokens():
-    batch = hashing._read_batch(["", " ", ""], 2**10, (1, 2), (2, 5), True, frozenset({"ass"}))
+    batch = hashing._split(hashing._read_batch(["", " ", ""], 2**10, (1, 2), (2, 5), True, frozenset({"ass"})))
     assert batch.whole.shape == (3, 2**10) and batch.whole.nnz == 0
     assert batch.sentences is None and batch.words is None and batch.word_pairs.shape == (0, 2)
 
@@ -403,11 +403,29 @@ def test_read_counts_reads_large_batches_in_parts(monkeypatch):
 
 def test_read_counts_reads_few_characters_one_by_one(monkeypatch):
     calls = []
-    monkeypatch.setattr(hashing, "_read_batch", lambda *a: calls.append("batch"))
-    monkeypatch.setattr(hashing, "_read_each", lambda *a: calls.append("each"))
+    for name in ("_read_batch", "_read_each"):
+        real = getattr(hashing, name)
+        monkeypatch.setattr(hashing, name, lambda *a, real=real, name=name: calls.append(name) or real(*a))
     hashing.read_counts(["short"] * 10, 2**10, (1, 2), (2, 5))
     hashing.read_counts(["x" * 1_000] * 10, 2**10, (1, 2), (2, 5))
-    assert calls == ["each", "batch"]
+    assert calls == ["_read_each", "_read_batch"]
+
+
+@pytest.mark.parametrize("batch_min_chars", [0, 10**9], ids=["batch", "each"])
+def test_weighting_the_one_matrix_equals_weighting_each_block(batch_min_chars, monkeypatch):
+    """HashedTfidf.read weights the texts', sentences' and words' rows in one pass over one matrix, then
+    splits it: the same as weighting each block read apart."""
+    monkeypatch.setattr(hashing, "BATCH_MIN_CHARS", batch_min_chars)
+    texts = BATCH_TEXTS * 2
+    lexicon = frozenset({"shit", "damn", "ass", "idiot"})
+    tfidf = CommentFeaturizer().fit(texts).scoring()
+    got = tfidf.read(texts, lexicon=lexicon)
+    apart = hashing.read_counts(texts, tfidf.n_features, tfidf.word_ngrams, tfidf.char_ngrams, lexicon=lexicon)
+    for mine, block in [(got.whole, apart.whole), (got.sentences, apart.sentences), (got.words, apart.words)]:
+        want = tfidf.weight(block.copy())
+        assert mine.shape == want.shape and mine.indices.tolist() == want.indices.tolist()
+        assert mine.data.tolist() == want.data.tolist()
+    assert got.word_pairs.tolist() == apart.word_pairs.tolist()
 
 
 def test_cosines_with_stored_articles_equal_the_dense_products():
