@@ -428,8 +428,9 @@ def test_weighting_the_one_matrix_equals_weighting_each_block(batch_min_chars, m
     assert got.word_pairs.tolist() == apart.word_pairs.tolist()
 
 
-def test_cosines_with_stored_articles_equal_the_dense_products():
+def test_cosines_with_stored_articles_equal_the_dense_products(monkeypatch):
     """Rows under many articles, some rows empty, an article with no columns, an article no row is under."""
+    from moderation import scorer
     from moderation.scorer import _cosines
 
     rng = np.random.default_rng(3)
@@ -450,3 +451,6 @@ def test_cosines_with_stored_articles_equal_the_dense_products():
     want = np.array([X[i].toarray().ravel() @ dense[slots[i]] for i in range(300)])
     assert np.allclose(_cosines(X, articles, slots), want, rtol=1e-12, atol=0)
     assert _cosines(X[:0], articles, slots[:0]).shape == (0,)
+    searched = scorer._cosines_by_search(X, articles, slots)
+    monkeypatch.setattr(scorer, "_COSINE_SEARCH_MAX", 0)  # the dense buffer's way, however few the entries
+    assert np.array_equal(_cosines(X, articles, slots), searched)  # the two ways agree bit for bit
