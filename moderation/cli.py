@@ -8,10 +8,12 @@ import csv
 import io
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import signal
 import sys
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -105,25 +107,18 @@ def _json_records(lines: _Lines):
     """(line number, record or _Malformed) of JSON lines.
 
     A bare carriage return is JSON whitespace, and also a line end (a file may end its lines with one
-    alone): a line it ends whose JSON ran out (not wrong) is read on with the lines after it, at most
-    ``_CR_JOIN_LINES`` of them (and ``_CSV_FIELD_LIMIT`` characters), while the JSON still runs out at a
-    bare carriage return. When the
-    joined text is no record either, the first line is reported as malformed on its own and the lines
-    after it are read again as records of their own. Lines are numbered as read, a bare carriage
-    return ending one.
+    alone): a line it ends whose JSON ran out (not wrong) is read on with the lines after it (see
+    ``_joined``). When the joined text is no record either, the first line is reported as malformed on
+    its own and the lines after it are read again as records of their own. Lines are numbered as read,
+    a bare carriage return ending one.
     """
     for line in lines:
         if not line.strip():
             continue
         number, value = lines.number, _json_value(line)
         if _ran_out_at_cr(line, value):
-            lines.taken, text = [], line
-            while (len(lines.taken) < _CR_JOIN_LINES and len(text) <= _CSV_FIELD_LIMIT
-                   and (more := next(lines, None)) is not None):
-                text += more
-                joined = _json_value(text)
-                if not _ran_out_at_cr(text, joined):
-                    break
+            lines.taken = []
+            joined = _joined(line, lines)
             taken, lines.taken = lines.taken, None
             if taken and not isinstance(joined, _Malformed):
                 value = joined
@@ -132,9 +127,30 @@ def _json_records(lines: _Lines):
         yield number, _check(value)
 
 
-# A record cut by bare carriage returns is read on over at most this many more lines (each is parsed
-# with all before it, so the cost grows with the square of the count).
+# A record cut by bare carriage returns is read on over at most this many more lines and characters.
 _CR_JOIN_LINES = 64
+_CR_JOIN_CHARS = 1_000_000
+
+
+def _joined(first: str, lines: _Lines):
+    """The JSON value of ``first`` read on with the next lines while each ends with a bare carriage
+    return, up to ``_CR_JOIN_LINES`` lines and ``_CR_JOIN_CHARS`` characters, or _Malformed.
+
+    The text so far is parsed only where a value can have ended (a line ending in "}" or "]"), at a
+    line's real end, and at the limits: parsing at every line would cost the square of their number.
+    Parsing less often changes no answer, since JSON wrong before its end stays wrong however it goes on.
+    """
+    parts, size, value = [first], len(first), _Malformed("not valid JSON")
+    while len(parts) <= _CR_JOIN_LINES and size <= _CR_JOIN_CHARS and (more := next(lines, None)) is not None:
+        parts.append(more)
+        size += len(more)
+        bare_cr = more.endswith("\r")
+        if bare_cr and not more.rstrip().endswith(("}", "]")):
+            continue  # still open: a value cannot end on this line
+        value = _json_value("".join(parts))
+        if not (bare_cr and _ran_out_at_cr(parts[-1], value)):
+            return value
+    return _json_value("".join(parts)) if len(parts) > 1 else value
 
 
 def _ran_out_at_cr(text: str, value) -> bool:
@@ -476,8 +492,19 @@ def _score_in_worker(chunk) -> tuple:
     return out.getvalue(), notes, written, bad
 
 
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+def _start_worker() -> None:
+    """A worker leaves Ctrl-C to the parent (which stops the pool), and exits when the parent is gone
+    however it went (killed alone, it would otherwise wait for work for ever, holding the model and the
+    parent's output pipe)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _scored(chunks, jobs: int, scorer, policy, name: str, out):
@@ -503,7 +530,7 @@ def _scored(chunks, jobs: int, scorer, policy, name: str, out):
                          field="jobs") from None
     scorer.score("Warm-up before the workers fork.")
     _WORKER = (scorer, policy, name)
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker)
     try:
         pending: deque = deque()
 
@@ -520,7 +547,14 @@ def _scored(chunks, jobs: int, scorer, policy, name: str, out):
             return done, result
 
         for chunk in chunks:
-            pending.append((chunk, pool.submit(_score_in_worker, chunk)))
+            try:
+                future = pool.submit(_score_in_worker, chunk)
+            except BrokenProcessPool:  # a worker died while this process read the input
+                while pending:  # what finished is written; the chunk of the one that died raises
+                    yield oldest()
+                raise ModerationError(f"a worker process of --jobs {jobs} died (killed, or out of memory?); "
+                                      "the results before its chunk were written") from None
+            pending.append((chunk, future))
             if len(pending) >= 2 * jobs:
                 yield oldest()
         while pending:

@@ -485,11 +485,16 @@ def squeeze_repeats(norm: Normalised) -> Normalised:
 
 # Slips of the keyboard, written or meant: two letters of an abusive word swapped ("fcuk", "idoit",
 # "haet") or one of its letters doubled ("scumm", "idiiot"). Each such spelling of a target word of four
-# or more letters reads as the word, unless it is an English word of its own (checked by hand over
-# every one: "arts" is not "rats", "lair" not "liar", "looser" not "loser", "Shiite" not "shite") or
-# the spelling of two targets.
-_NOT_SLIPS = frozenset("ares arts carp cnut cnuts hose lair lairs lira liras rase assess looser loosers hatter "
-                       "hatters shiite".split())
+# or more letters reads as the word, unless it is the spelling of two targets or listed here: English
+# words ("arts" is not "rats", "lair" not "liar", "looser" not "loser", "Shiite" not "shite", "hatted",
+# "retraded"), the same slip of a common innocent word ("itts" is "its", "admmit" "admit", "lsut" "lust",
+# "hatse" "haste", "wtat" "watt"), names and abbreviations (Omron, Hoess, RTAs, hockey's "dman"), and
+# words of other languages (German "hatte", Danish "sult", Polish "trud"). Listed by hand, and by a review
+# against two English dictionaries and word frequencies. Kept: "haet", which is also "heat" misspelt
+# ("the haet wave" reads as hate), for "I haet ..." (a functional test's kind of slip).
+_NOT_SLIPS = frozenset("""ares arts carp cnut cnuts hose lair lairs lira liras rase assess looser loosers hatter
+    hatters shiite hatted hatting psis retrad retraded itts admmit lsut lsuts hatse wtat wtats moorn hoess assses
+    ipss rtas dman omron hatte sult trud rast morno ilar""".split())
 
 
 def _slips() -> dict[str, str]:

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -352,3 +353,54 @@ def test_a_worker_that_dies_or_fails_stops_the_run_with_an_error(how, message, f
     finally:
         signal.alarm(0)
     assert status == 2 and message in err.getvalue(), err.getvalue()
+
+
+def test_a_worker_killed_while_the_input_is_read_stops_the_run_after_writing_what_finished():
+    """The pool breaks between two chunks (submitting the next one raises): the finished chunk's lines
+    still come back, then the error."""
+    import multiprocessing
+    import time
+
+    from moderation.scorer import Scorer
+
+    first = [(1, {"id": "a", "text": "Fine words."}), (2, {"id": "b", "text": "More fine words."})]
+
+    def chunks():
+        yield first
+        time.sleep(3)  # the first chunk is scored meanwhile
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+        time.sleep(1)
+        yield [(3, {"id": "c", "text": "Never scored."})]
+
+    got = []
+    with pytest.raises(cli.ModerationError, match="a worker process of --jobs 2 died"):
+        for chunk, (lines, _notes, written, _bad) in cli._scored(chunks(), 2, Scorer.load(None), None, "in", None):
+            got.append((chunk, written, lines))
+    assert len(got) == 1 and got[0][0] == first and got[0][1] == 2
+    assert [json.loads(line)["id"] for line in got[0][2].splitlines()] == ["a", "b"]
+
+
+def test_workers_exit_when_the_parent_is_killed_alone(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    comments = tmp_path / "many.jsonl"
+    comments.write_text("".join(json.dumps({"id": k, "text": "The council should fund the cycle lanes. " * 40}) + "\n"
+                                for k in range(20_000)))
+    proc = subprocess.Popen([sys.executable, "-m", "moderation.cli", "score", "--input", str(comments), "--output",
+                             str(tmp_path / "out.jsonl"), "--jobs", "2"], cwd=ROOT, stderr=subprocess.DEVNULL)
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            workers = psutil.Process(proc.pid).children()
+        assert len(workers) >= 2, "the workers did not start"
+        proc.kill()  # the parent alone, as the OOM killer or a supervisor would
+        proc.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, f"workers left running: {[p.pid for p in alive]}"
+    finally:
+        proc.kill()
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):
+                worker.kill()

@@ -235,6 +235,19 @@ def test_output_to_a_non_utf8_terminal_is_still_utf8_jsonl(tmp_path):
     assert "🤡" in explained.stdout.decode("utf-8")
 
 
+def test_lines_that_keep_running_out_are_parsed_a_bounded_number_of_times(tmp_path, monkeypatch):
+    """Lines whose JSON runs out at a bare carriage return, joined or not ("[1,1,...," then CR): each
+    join parses where a value can end or at its limit, so each line costs a few parses, not 64 growing ones."""
+    calls = []
+    real = cli._json_value
+    monkeypatch.setattr(cli, "_json_value", lambda text: calls.append(len(text)) or real(text))
+    lines = 1_000
+    got = read(tmp_path, "open.jsonl", (b"[" + b"1," * 500 + b"\r") * lines)  # each line opens an array
+    assert len(got) == lines and all(isinstance(reason, str) for _, reason in got)
+    assert len(calls) <= 3 * lines
+    assert sum(calls) <= 3 * cli._CR_JOIN_LINES * 1_001 * lines  # characters parsed: linear in the file
+
+
 def test_a_record_cut_by_carriage_returns_is_read_on_over_a_bounded_number_of_lines(tmp_path):
     """JSON that keeps running out at bare carriage returns (a pretty-printed array with old Mac line ends)
     is joined over at most _CR_JOIN_LINES lines, then reported line by line: time stays linear."""

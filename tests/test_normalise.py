@@ -210,6 +210,10 @@ def test_group_word_look_agrees_with_the_full_pattern_on_any_joining(parts):
     ("a looser fit, the hatter", "a looser fit, the hatter"),
     ("assess the lira", "assess the lira"),
     ("king cnut", "king cnut"),
+    ("best dman in the league", "best dman in the league"),  # and the other listed words (a review's finds)
+    ("my lsut for chocolate", "my lsut for chocolate"),
+    ("he was retraded to boston", "he was retraded to boston"),
+    ("i will admmit it, itts fine", "i will admmit it, itts fine"),
     ("fcuk2 and fcuk_x", "fcuk2 and fcuk_x"),  # not a word of letters alone
 ])
 def test_slips_of_abusive_words_read_as_the_words(text, expected):
