@@ -327,14 +327,27 @@ def lower(norm: Normalised) -> Normalised:
 _SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z]\2 ?){1,}[a-z](?![\w])")
 
 
+def _leading_words(joined: str) -> int:
+    """How many leading letters of joined spaced letters are one-letter words ("a", "i", "u" for you,
+    "r" for are) before a target word, when the whole is not one: "uracunt" -> 3 ("u r a cunt"); else 0."""
+    if joined in OBFUSCATION_TARGETS:
+        return 0
+    for k in range(1, min(3, len(joined) - 1) + 1):
+        if joined[k - 1] not in "aiur":
+            return 0
+        if joined[k:] in OBFUSCATION_TARGETS:
+            return k
+    return 0
+
+
 def join_spaced_letters(norm: Normalised) -> Normalised:
     """Join letters spread out with spaces or dots into one word ("b u l l s h i t" -> "bullshit").
 
     A run of four or more letters is joined; three only when the result is a known target word,
     so that ordinary text such as "a b c" or "I a m" stays as it is. Two spaces end a word
-    ("f u c k  y o u" is two), and a leading "a", "i" or "u" that would otherwise be swallowed
-    stays a word of its own when the rest is a target ("you are a m o r o n"). Each joined letter
-    keeps its own span.
+    ("f u c k  y o u" is two), and up to three leading one-letter words ("a", "i", "u", "r") that
+    would otherwise be swallowed stay words of their own when the rest is a target ("you are a
+    m o r o n", "u r a c u n t"). Each joined letter keeps its own span.
     """
 
     def join(m: re.Match) -> str | Spelled:
@@ -354,10 +367,12 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
                 text.extend(s[i] for i in gap)
                 spans.extend((i, i + 1) for i in gap)
             joined = "".join(s[i] for i in group)
-            if joined not in OBFUSCATION_TARGETS and joined[0] in "aiu" and joined[1:] in OBFUSCATION_TARGETS:
-                text += [joined[0], " "]
-                spans += [(group[0], group[0] + 1), (group[0] + 1, group[1])]
-                group = group[1:]
+            words = _leading_words(joined)
+            if words:
+                for k in range(words):
+                    text += [joined[k], " "]
+                    spans += [(group[k], group[k] + 1), (group[k] + 1, group[k + 1])]
+                group = group[words:]
             elif not (len(joined) >= 4 or joined in OBFUSCATION_TARGETS):
                 text.extend(s[group[0]:group[-1] + 1])
                 spans.extend((i, i + 1) for i in range(group[0], group[-1] + 1))

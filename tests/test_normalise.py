@@ -74,6 +74,8 @@ CASES = [
     ("f\U000e0020u\U000e0020c\U000e0020k you", "fuck you"),  # tag characters
     ("\u0130diot", "idiot"),  # Turkish dotted capital I
     ("you are a m o r o n", "you are a moron"),  # the article is not swallowed
+    ("u r a c u n t", "u r a cunt"), ("i h a t e you", "i hate you"),  # nor up to three one-letter words
+    ("r a t s", "rats"), ("u r g e n t", "urgent"),  # unless the whole is a word
     ("f u c k  y o u", "fuck y o u"),  # two spaces end a word
     ("\U0001f595", "fuck"), ("\U0001f595\U0001f3fd council", "fuck council"),  # the middle finger
     ("\U0001f44d", "\U0001f44d"),
@@ -106,6 +108,7 @@ def test_normalise(original, expected):
     ("Black voters", "xxgroup", "Black"),
     ("Gay people, again", "xxgroup", "Gay people"),
     ("you are a m o r o n", "moron", "m o r o n"),
+    ("U r a c u n t!", "cunt", "c u n t"),
     ("you f\u0336u\u0336c\u0336k\u0336 off", "fuck", "f\u0336u\u0336c\u0336k\u0336"),
     ("\u0130diot!", "idiot", "\u0130diot"),
     ("oh \U0001f595\U0001f3fd", "fuck", "\U0001f595\U0001f3fd"),
