@@ -324,7 +324,12 @@ def lower(norm: Normalised) -> Normalised:
 
 
 # Three or more single letters split by the same separator: "b u l l s h i t", "f.u.c.k", "s-h-i-t".
-_SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z]\2 ?){1,}[a-z](?![\w])")
+_SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z0134578@$]\2 ?){1,}[a-z0134578@$](?![\w])")
+# After the first letter, leet characters may stand among spaced letters ("s h 1 t"); a word holding one
+# is joined only when it reads as a target word once they are letters.
+_SPACED_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a",
+                              "$": "s"})
+_SPACED_LEET_CHARS = frozenset("0134578@$")
 
 
 def _leading_words(joined: str) -> int:
@@ -347,12 +352,14 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
     so that ordinary text such as "a b c" or "I a m" stays as it is. Two spaces end a word
     ("f u c k  y o u" is two), and up to three leading one-letter words ("a", "i", "u", "r") that
     would otherwise be swallowed stay words of their own when the rest is a target ("you are a
-    m o r o n", "u r a c u n t"). Each joined letter keeps its own span.
+    m o r o n", "u r a c u n t"). Leet characters may stand among the letters after the first ("s h 1 t"):
+    a word holding one is joined only when it then spells a target, else its runs of letters are read
+    as they would be without it ("h e l l o 4 u" -> "hello 4 u"). Each joined letter keeps its own span.
     """
 
     def join(m: re.Match) -> str | Spelled:
         s = m.group(0)
-        letters = [i for i, c in enumerate(s) if "a" <= c <= "z"]
+        letters = [i for i, c in enumerate(s) if "a" <= c <= "z" or c in _SPACED_LEET_CHARS]
         groups = [[letters[0]]]
         for i in letters[1:]:
             if m.group(2) == " " and s[groups[-1][-1] + 1:i].count(" ") >= 2:
@@ -361,24 +368,49 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
                 groups[-1].append(i)
         text: list[str] = []
         spans: list[tuple[int, int]] = []
-        for n, group in enumerate(groups):
-            if n:  # the gap between two words, as written
-                gap = range(groups[n - 1][-1] + 1, group[0])
-                text.extend(s[i] for i in gap)
-                spans.extend((i, i + 1) for i in gap)
-            joined = "".join(s[i] for i in group)
+
+        def as_written(a: int, b: int) -> None:
+            text.extend(s[a:b])
+            spans.extend((i, i + 1) for i in range(a, b))
+
+        def word(group: list[int]) -> bool:
+            """Write one spread-out word joined, if it is one; False when it is not."""
+            joined = "".join(s[i] for i in group).translate(_SPACED_LEET)
             words = _leading_words(joined)
             if words:
                 for k in range(words):
-                    text += [joined[k], " "]
-                    spans += [(group[k], group[k] + 1), (group[k] + 1, group[k + 1])]
+                    text.extend([joined[k], " "])
+                    spans.extend([(group[k], group[k] + 1), (group[k] + 1, group[k + 1])])
                 group = group[words:]
             elif not (len(joined) >= 4 or joined in OBFUSCATION_TARGETS):
-                text.extend(s[group[0]:group[-1] + 1])
-                spans.extend((i, i + 1) for i in range(group[0], group[-1] + 1))
-                continue
-            text.extend(s[i] for i in group)
+                return False
+            text.extend(s[i].translate(_SPACED_LEET) for i in group)
             spans.extend((i, i + 1) for i in group)
+            return True
+
+        for n, group in enumerate(groups):
+            if n:  # the gap between two words, as written
+                as_written(groups[n - 1][-1] + 1, group[0])
+            joined = "".join(s[i] for i in group).translate(_SPACED_LEET)
+            if all("a" <= s[i] <= "z" for i in group) or joined in OBFUSCATION_TARGETS or _leading_words(joined):
+                if not word(group):
+                    as_written(group[0], group[-1] + 1)
+                continue
+            # Leet that spells no target: each run of three or more letters between the leet characters is
+            # read as before ("h e l l o 4 u" -> "hello 4 u"), the rest as written.
+            start = group[0]
+            runs = [[]]
+            for i in group:
+                if s[i] in _SPACED_LEET_CHARS:
+                    runs.append([])
+                else:
+                    runs[-1].append(i)
+            for run in runs:
+                if len(run) >= 3:
+                    as_written(start, run[0])
+                    if word(run):
+                        start = run[-1] + 1
+            as_written(start, group[-1] + 1)
         out = "".join(text)
         return s if out == s else Spelled(out, tuple(spans))
 

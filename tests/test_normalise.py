@@ -76,6 +76,8 @@ CASES = [
     ("you are a m o r o n", "you are a moron"),  # the article is not swallowed
     ("u r a c u n t", "u r a cunt"), ("i h a t e you", "i hate you"),  # nor up to three one-letter words
     ("r a t s", "rats"), ("u r g e n t", "urgent"),  # unless the whole is a word
+    ("s h 1 t", "shit"), ("a s s h 0 l e", "asshole"), ("i h 4 t e you", "i hate you"),  # leet among them
+    ("h e l l o 4 u", "hello 4 u"), ("w 1 n n e r", "w 1 nner"), ("c 3 p o", "c 3 p o"),  # leet spelling no target
     ("f u c k  y o u", "fuck y o u"),  # two spaces end a word
     ("\U0001f595", "fuck"), ("\U0001f595\U0001f3fd council", "fuck council"),  # the middle finger
     ("\U0001f44d", "\U0001f44d"),
@@ -109,6 +111,7 @@ def test_normalise(original, expected):
     ("Gay people, again", "xxgroup", "Gay people"),
     ("you are a m o r o n", "moron", "m o r o n"),
     ("U r a c u n t!", "cunt", "c u n t"),
+    ("what a s h 1 t show", "shit", "s h 1 t"),
     ("you f\u0336u\u0336c\u0336k\u0336 off", "fuck", "f\u0336u\u0336c\u0336k\u0336"),
     ("\u0130diot!", "idiot", "\u0130diot"),
     ("oh \U0001f595\U0001f3fd", "fuck", "\U0001f595\U0001f3fd"),
