@@ -127,20 +127,7 @@ def bench_job(scorer: Scorer, policy, texts, ids, repeats: int) -> float:
     """Median comments per second of the batch job's own path, as ``moderation score --policy`` runs it:
     its chunks, scores (all heads, stance), evidence for what the policy may act on, the policy's
     verdict and the JSON line written (to memory here; no file reading or writing)."""
-    from moderation import cli
-
-    records = [{"id": str(k), "text": t, "article_id": a} for k, (t, a) in enumerate(zip(texts, ids))]
-    rates = []
-    for _ in range(repeats):
-        out = io.StringIO()
-        numbered = iter(enumerate(records, 1))
-        start = time.perf_counter()
-        chunk = cli._chunk(numbered)
-        while chunk:
-            cli._score_chunk(chunk, "bench", scorer, policy, out)
-            chunk = cli._chunk(numbered)
-        rates.append(len(records) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return _job_rate(scorer, policy, texts, ids, repeats, jobs=1)
 
 
 JOBS = 2  # worker processes of the parallel batch row: this machine's cores
@@ -152,6 +139,12 @@ def bench_jobs(scorer: Scorer, texts, ids, repeats: int, jobs: int = JOBS) -> fl
     (to memory; no file reading or writing). Each run starts its own workers, forked after one warm-up
     comment as the command forks them; the scorer's own one-off loading is not timed (nor is it in
     the one-process rows)."""
+    return _job_rate(scorer, None, texts, ids, repeats, jobs=jobs)
+
+
+def _job_rate(scorer: Scorer, policy, texts, ids, repeats: int, jobs: int) -> float:
+    """Median comments per second of ``moderation score``'s chunking and scoring (``cli._scored``) over
+    ``texts``, its JSON lines written to memory."""
     from moderation import cli
 
     records = [{"id": str(k), "text": t, "article_id": a} for k, (t, a) in enumerate(zip(texts, ids))]
@@ -161,7 +154,7 @@ def bench_jobs(scorer: Scorer, texts, ids, repeats: int, jobs: int = JOBS) -> fl
         numbered = iter(enumerate(records, 1))
         start = time.perf_counter()
         for _chunk, (lines, _notes, _written, _bad) in cli._scored(cli._chunks(cli._chunk(numbered), numbered),
-                                                                   jobs, scorer, None, "bench", out):
+                                                                   jobs, scorer, policy, "bench", out):
             out.write(lines)
         rates.append(len(records) / (time.perf_counter() - start))
     return statistics.median(rates)
