@@ -326,6 +326,9 @@ def _output_line(record, pieces, scorer, policy) -> dict:
         verdict = policy.decide(score, evidence)
         out["action"] = verdict.action
         out["reasons"] = [r.as_dict() for r in verdict.reasons]
+        # A verdict names what produced it, as the service stores it (DESIGN: verdicts).
+        out["model_version"] = scorer.version
+        out["policy_version"] = verdict.as_dict()["policy_version"]
     return out
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from moderation import cli
 from moderation.labels import POLICY_LABELS, STANCES
+from moderation.policy import load_policy
 from moderation.scorer import Evidence
 
 from .conftest import ROOT
@@ -61,7 +62,7 @@ def test_score_jsonl_contract(files, tmp_path):
     assert "skipped 2 malformed lines" in result.stderr
 
 
-def test_score_with_policy_adds_action_and_reasons(files):
+def test_score_with_policy_adds_action_and_reasons(files, scorer):
     comments, articles = files
     result = run("score", "--input", str(comments), "--articles", str(articles), "--policy", "data/policy.toml")
     assert result.returncode == 0, result.stderr
@@ -78,6 +79,11 @@ def test_score_with_policy_adds_action_and_reasons(files):
     assert spans == [e["text"] for e in reason["evidence"]]
     assert any("moron" in span for span in spans)
     assert by_id[5]["action"] == "hold"  # German: the policy holds what the model cannot read
+    # every verdict names the model and the policy that produced it, as the service's stored verdicts do
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    for line in lines:
+        assert line["model_version"] == scorer.version
+        assert line["policy_version"] == f"{policy.id}@{policy.version}"
 
 
 def test_csv_and_stdin(tmp_path):
