@@ -652,6 +652,7 @@ def cmd_explain(args) -> int:
         for r in verdict.reasons:
             measured = f" {r.label} {r.score:.3f} >= {r.threshold:.2f}" if r.label and r.score is not None else ""
             print(f"  - {r.action} ({r.clause_id}){measured}: {r.clause_text}")
+        print(f"policy {verdict.as_dict()['policy_version']}")
     else:
         print("(no verdict: give --policy FILE, e.g. data/policy.toml, for the action and the clause it cites)")
     return 0

@@ -240,6 +240,7 @@ def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decide
     result = run("explain", "You clearly didn't read it, you absolute moron.", "--policy", "data/policy.toml")
     assert result.returncode == 0, result.stderr
     assert re.search(r"\(no-personal-attacks\) personal_attack 0\.\d{3} >= 0\.[48]0:", result.stdout), result.stdout
+    assert "\npolicy example-news@" in result.stdout  # the policy version the verdict came from
     empty = run("explain", "<p></p>", "--policy", "data/policy.toml")
     assert "verdict: reject (the text is empty" in empty.stdout
     german = run("explain", "Das ist doch völliger Unsinn, die Regierung lügt uns an.", "--policy", "data/policy.toml")
