@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from .lexicon import GIVEN_NAMES, GROUP_ADJECTIVES, GROUP_WORDS, OBFUSCATION_TARGETS, PERSON_NOUNS, PHONETIC
 
 __all__ = [
+    "CHARACTER_REFERENCE",
     "LONE_SURROGATE",
     "GROUP_PLACEHOLDER",
     "NAME_PLACEHOLDER",
     "Normalised",
     "collapse_whitespace",
+    "decode_reference",
+    "decode_references",
     "drop_combining_marks",
     "drop_invisible",
     "fold_homoglyphs",
@@ -133,7 +136,24 @@ _TAG = re.compile(r"<(/?)(" + "|".join(sorted(_ELEMENTS, key=len, reverse=True))
                   + r")(?:\s*/?>|\s+[^<>=]*=[^<>]*>)|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+# A character reference as a browser reads one in text: the ";" may be left out ("&#102uck" shows as
+# "fuck", "fish &amp chips" as "fish & chips"); ``html.unescape`` decides which names need it.
+CHARACTER_REFERENCE = r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{0,31});?"
+_ENTITY = re.compile(CHARACTER_REFERENCE)
+
+
+def decode_reference(ref: str) -> str:
+    """The text a character reference (a match of ``CHARACTER_REFERENCE``) stands for; itself if none."""
+    if ref[1] == "#":
+        digits = ref[2:].rstrip(";").lstrip("xX").lstrip("0")
+        if len(digits) > 8:  # beyond Unicode (and, at thousands of digits, beyond what int() reads)
+            return "\ufffd"
+    return html.unescape(ref)
+
+
+def decode_references(text: str) -> str:
+    """``text`` with its character references decoded (``html.unescape``, safe with a number of any length)."""
+    return _ENTITY.sub(lambda m: decode_reference(m.group(0)), text) if "&" in text else text
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -153,7 +173,7 @@ def strip_html(norm: Normalised) -> Normalised:
     if "<" in norm.text:
         norm = _rewrite(norm, _TAG, lambda m: "" if (m.group(2) or "").lower() in _INLINE_TAGS else " ")
     if "&" in norm.text:
-        norm = _rewrite(norm, _ENTITY, lambda m: html.unescape(m.group(0)))
+        norm = _rewrite(norm, _ENTITY, lambda m: decode_reference(m.group(0)))
     return norm
 
 

@@ -2,7 +2,8 @@
 
 Nothing of a comment is ever rendered as HTML. The formatting tags a CMS adds (paragraphs, line breaks,
 bold, links) are dropped or become line breaks, a link whose target is not its text gets the target
-after it, and character references (``&amp;``) are decoded. Any other tag (a script, an image) stays
+after it, and character references (``&amp;``, and ``&amp`` or ``&#102uck`` as a browser reads them
+without their ";") are decoded. Any other tag (a script, an image) stays
 in the text, to be shown escaped, so that a moderator sees what was attempted. Every character of the
 original keeps its place in the readable text: evidence offsets, which point into the text as the CMS
 sent it, still mark the same words.
@@ -10,14 +11,15 @@ sent it, still mark the same words.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
+
+from moderation.normalise import CHARACTER_REFERENCE, decode_reference, decode_references
 
 __all__ = ["Readable", "readable"]
 
 _MARKUP = re.compile(r"<(?P<closing>/?)(?P<name>[a-zA-Z][a-zA-Z0-9]*)(?P<attributes>\s[^<>]*)?/?>"
-                     r"|(?P<entity>&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});)")
+                     r"|(?P<entity>" + CHARACTER_REFERENCE + ")")
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _INLINE = frozenset("a abbr b bdi bdo cite code del em font i ins kbd q s small span strike strong sub sup u".split())
 _BLOCK = frozenset("blockquote dd div dl dt h1 h2 h3 h4 h5 h6 hr li ol p pre tr ul".split())
@@ -95,7 +97,7 @@ class _Shown:
         """What a tag or character reference becomes, after the readable text so far and ``pending``; None
         keeps it as written."""
         if match.group("entity"):
-            decoded = html.unescape(match.group("entity"))
+            decoded = decode_reference(match.group("entity"))  # as the scorer reads it ("&#102uck", "&amp")
             return None if decoded == match.group("entity") else decoded
         name = match.group("name").lower()
         if name == "br":
@@ -109,7 +111,7 @@ class _Shown:
         target = self._close_link(pending)  # links do not nest: a new one ends the open one, as in HTML
         if not match.group("closing"):
             href = _HREF.search(match.group("attributes") or "")
-            found = html.unescape(next(g for g in href.groups() if g is not None)).strip() if href else ""
+            found = decode_references(next(g for g in href.groups() if g is not None)).strip() if href else ""
             self.link = (found, len(self.out) + 2)  # its text starts after ``pending`` and this tag's piece
         return target
 

@@ -24,6 +24,10 @@ pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
     ("<mark>fake evidence</mark>", "<mark>fake evidence</mark>"),
     ("&nosuchentity; and a < b > c", "&nosuchentity; and a < b > c"),
     ("&lt;b&gt;not a tag&lt;/b&gt;", "<b>not a tag</b>"),
+    # References without their ";", as a browser shows them (and the scorer reads them)
+    ("&#102uck it, fish &amp chips", "fuck it, fish & chips"),
+    # A number of any length in a link's target (it raised ValueError: the queue page gave a 500)
+    ('<a href="&#' + "9" * 5000 + ';">x</a>', "x (\ufffd)"),
 ])
 def test_formatting_becomes_plain_text(sent, shown):
     assert readable(sent).text == shown
