@@ -207,3 +207,24 @@ def test_stance_report_adds_the_unseen_comment_subset(scorer, tmp_path):
     assert 0 < unseen["pairs"] < len(valid) / 2
     assert 0 <= unseen["macro_f1"] <= 1
     assert "whose comment never appears in training" in "\n".join(report.lines)
+
+
+@needs_datasets
+@pytest.mark.slow
+def test_published_news_scores_whole_validation_comments_under_the_policy(scorer, public_valid, tmp_path):
+    """The Times' published comments of the validation split, scored whole: the shares held and rejected
+    are those of the policy's verdicts on them, and the clause table's shares are of their scores."""
+    from moderation.policy import load_policy
+
+    policy = load_policy(corpus.DATA_DIR / "policy.toml")
+    report = evaluate.Report(tmp_path)
+    evaluate.evaluate_published_news(scorer, report, policy, public_valid, ROOT)
+    news = report.metrics["published_news"]
+    ids = public_valid.loc[public_valid["source"] == "nyt_comments", "split_key"].unique()
+    texts = sources.nyt_comment_texts(ROOT).loc[ids].tolist()
+    assert news["n"] == len(texts) and 400 < len(texts) < 800  # about 15% of 4,350
+    actions = [policy.decide(s).action for s in scorer.score_batch(texts)]
+    assert news["held"] == pytest.approx(actions.count("hold") / len(texts))
+    assert news["rejected"] == pytest.approx(actions.count("reject") / len(texts))
+    assert [row["clause"] for row in news["by_clause"]] == [c.id for c in policy.clauses]
+    assert "Published news comments" in "\n".join(report.lines)

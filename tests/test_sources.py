@@ -28,7 +28,7 @@ EXTRA_COLUMNS = {"jigsaw_toxic_sample": {"part"}, "toxic_spans": {"spans"}, "tox
 # repeat under a second Body ID with the same text).
 EXPECTED_ROWS = {
     "jigsaw_toxic_sample": 9_848, "toxic_spans": 14_093, "davidson2017": 24_783, "olid": 13_240,
-    "toxigen_annotated": 6_272, "wiki_attack_sample": 3_674,
+    "toxigen_annotated": 6_272, "wiki_attack_sample": 3_674, "nyt_comments": 4_350,
     "arc_stance": 13_780 - 154, "fnc1": 49_972 - 402, "semeval2016_stance": 2_814,
 }
 
@@ -179,6 +179,17 @@ def test_arc(frames):
     assert frame["stance"].value_counts()["favor"] == pytest.approx(1_295, rel=0.01)  # README counts duplicates
 
 
+def test_nyt_comments(frames):
+    """The ARC data's reader comments, each once: clean for the heads the Times' moderation speaks for."""
+    frame = frames["nyt_comments"]
+    clean = list(sources.NYT_CLEAN_HEADS)
+    assert (frame[clean] == 0.0).all().all()
+    assert frame[[h for h in HEADS if h not in clean]].isna().all().all()
+    assert frame["item_id"].is_unique and (frame["source"] == "nyt_comments").all()
+    bodies = frames["arc_stance"]["comment"]
+    assert set(frame["text"]) >= set(bodies.str.strip())  # the comments the stance pairs read
+
+
 def test_semeval(frames):
     frame = frames["semeval2016_stance"]
     assert not frame["comment"].str.contains("#SemST", regex=False).any()
@@ -189,12 +200,12 @@ def test_semeval(frames):
 def test_registry_follows_readme_licences():
     readme = readme_default_model()
     for name, spec in SOURCES.items():
-        assert readme[name] == spec.default_model, name
+        assert readme[spec.folder] == spec.default_model, name  # a source read from another's folder: its licence
         assert spec.licence
     defaults = {s.name for kind in ("violation", "stance") for s in sources.default_sources(kind)}
     assert not defaults & {name for name, ok in readme.items() if not ok}
     assert defaults == {"jigsaw_toxic_sample", "toxic_spans", "davidson2017", "olid", "toxigen_annotated",
-                        "arc_stance"}
+                        "arc_stance", "nyt_comments"}
     assert {s.kind for s in sources.default_sources("stance")} == {"stance"}
 
 
