@@ -501,6 +501,10 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
         f = report.metrics["functional"]
         lines.append(f"- functional probes accuracy: {f['accuracy']:.3f} (hateful half {f['hateful']:.3f}, "
                      f"non-hateful half {f['non_hateful']:.3f})")
+    if "published_news" in report.metrics:
+        news = report.metrics["published_news"]
+        lines.append(f"- published New York Times comments (validation split, {news['n']:,}) the example policy "
+                     f"would hold: {news['held']:.3f}, reject: {news['rejected']:.3f}")
     lines += ["", "Per label on the corpus test split (all comments):", "",
               "| label | ROC AUC | AP | F1@0.5 |", "|---|---|---|---|"]
     for r in report.metrics.get("corpus_test", []):

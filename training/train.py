@@ -50,8 +50,8 @@ STANCE_VALIDATION_SHARE = 0.2
 # without them 10.3%, 0.749, 0.933/0.936/0.958, 72.3%; at 0.3 6.1%, 0.745, 0.935/0.938/0.959, 72.8%; at 1.0
 # 4.5%, 0.742, 0.935/0.939/0.959, 72.1%. Clean for every head at 0.3 as well: 6.0% held, but the corpus
 # test split's incitement F1 0.516 -> 0.433 (the comments discuss guns, wars and police shootings, so the
-# threat head learnt violent words as clean). Read as runs of sentences (tweet-length pieces), the
-# functional probes' non-hateful half fell 91.7% -> 75.0%. What they cost: OLID tweets addressed to
+# threat head learnt violent words as clean). Read as runs of sentences (tweet-length pieces) and clean for
+# every head, the functional probes' non-hateful half fell 91.7% -> 75.0%. What they cost: OLID tweets addressed to
 # someone ("@USER your son is very handsome") score higher, as these comments rarely say "you".
 SOURCE_WEIGHTS = {"corpus": 4.0, "davidson2017": 0.5, "nyt_comments": 0.3}
 # The site's own moderators' decisions: in-domain like the corpus, and the point of retraining.
