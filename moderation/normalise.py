@@ -145,9 +145,12 @@ _ENTITY = re.compile(CHARACTER_REFERENCE)
 def decode_reference(ref: str) -> str:
     """The text a character reference (a match of ``CHARACTER_REFERENCE``) stands for; itself if none."""
     if ref[1] == "#":
-        digits = ref[2:].rstrip(";").lstrip("xX").lstrip("0")
-        if len(digits) > 8:  # beyond Unicode (and, at thousands of digits, beyond what int() reads)
+        hexadecimal = ref[2] in "xX"
+        # The number without its leading zeros: int() reads at most 4,300 decimal digits ("&#000...0102").
+        digits = ref[2 + hexadecimal:].rstrip(";").lstrip("0") or "0"
+        if len(digits) > 8:  # beyond Unicode
             return "\ufffd"
+        return html.unescape(f"&#{'x' if hexadecimal else ''}{digits};")
     return html.unescape(ref)
 
 
@@ -168,13 +171,23 @@ def replace_surrogates(norm: Normalised) -> Normalised:
     return _rewrite(norm, LONE_SURROGATE, lambda m: "\ufffd")
 
 
+# Tags and references in one pass, as a browser reads them: a reference without its ";" ends at a tag
+# ("&#x66<b></b>aggot" shows as "faggot"; reading tags first made it "&#x66aggot").
+_MARKUP = re.compile(_TAG.pattern + "|" + CHARACTER_REFERENCE, re.DOTALL | re.IGNORECASE)
+
+
+def _markup_replacement(m: re.Match) -> str:
+    if m.group(0)[0] == "&":
+        return decode_reference(m.group(0))
+    return "" if (m.group(2) or "").lower() in _INLINE_TAGS else " "
+
+
 def strip_html(norm: Normalised) -> Normalised:
-    """Drop HTML tags (each becomes a space) and decode entities: Coral sends comments as HTML."""
-    if "<" in norm.text:
-        norm = _rewrite(norm, _TAG, lambda m: "" if (m.group(2) or "").lower() in _INLINE_TAGS else " ")
-    if "&" in norm.text:
-        norm = _rewrite(norm, _ENTITY, lambda m: decode_reference(m.group(0)))
-    return norm
+    """Drop HTML tags (each becomes a space, an inline one nothing) and decode character references:
+    Coral sends comments as HTML."""
+    if "<" not in norm.text and "&" not in norm.text:
+        return norm
+    return _rewrite(norm, _MARKUP, _markup_replacement)
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")

@@ -35,6 +35,11 @@ CASES = [
     ("fish &amp chips, caf&eacute", "fish & chips, caf\u00e9"),
     ("AT&T, R&D and Q&As", "at&t, r&d and q&as"),
     ("&#" + "9" * 5000 + "x", "\ufffdx"),  # a number beyond Unicode (and int()'s digit limit) is U+FFFD
+    ("&#" + "0" * 5000 + "102uck", "fuck"),  # leading zeros: int() would refuse 5,000 decimal digits
+    # tags and references are read in one pass, as a browser reads them: a reference ends at a tag
+    ("you &#x66<b></b>aggot", "you faggot"),
+    ("&#10<b></b>2uck you", "2uck you"),
+    ("&am<b></b>p; &lt;b&gt;x&lt;/b&gt;", "&amp; <b>x</b>"),
     ("<p>one</p><p>two</p>", "one two"),
     ("line\n\nbreaks\tand   spaces ", "line breaks and spaces"),
     ("you \ud800 idiot", "you \ufffd idiot"),  # a lone surrogate: no encoder or hash takes it

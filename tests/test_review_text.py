@@ -28,6 +28,8 @@ pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
     ("&#102uck it, fish &amp chips", "fuck it, fish & chips"),
     # A number of any length in a link's target (it raised ValueError: the queue page gave a 500)
     ('<a href="&#' + "9" * 5000 + ';">x</a>', "x (\ufffd)"),
+    ("&#" + "0" * 5000 + "102uck", "fuck"),  # leading zeros: int() would refuse 5,000 decimal digits
+    ("you &#x66<b></b>aggot", "you faggot"),  # as the scorer reads it (tests/test_normalise.py)
 ])
 def test_formatting_becomes_plain_text(sent, shown):
     assert readable(sent).text == shown

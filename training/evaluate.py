@@ -304,9 +304,9 @@ def evaluate_published_news(scorer: Scorer, report: Report, policy, valid: pd.Da
     pieces = valid[valid["source"] == NYT]
     if not len(pieces):
         return
-    # Training reads each comment as runs of sentences (``sources.load_nyt_comments``): scored whole here.
+    # Each comment once (a few texts appear under two Body IDs), as the Times published it.
     whole = sources.nyt_comment_texts(root)
-    part = pd.DataFrame({"text": whole.loc[pieces["split_key"].drop_duplicates()].to_numpy()})
+    part = pd.DataFrame({"text": whole.loc[pieces["split_key"].drop_duplicates()].drop_duplicates().to_numpy()})
     scores = [s for i in range(0, len(part), 512) for s in scorer.score_batch(part["text"].iloc[i:i + 512].tolist())]
     actions = pd.Series([policy.decide(s).action for s in scores])
     rows = [{"clause": c.id, "labels": ", ".join(c.labels), "hold_at": c.hold_at,

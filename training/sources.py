@@ -469,8 +469,10 @@ def load_nyt_comments(root: Path) -> pd.DataFrame:
 
 def nyt_comment_texts(root: Path) -> pd.Series:
     """The ARC data's New York Times comments whole, by Body ID."""
-    raw = _read_csv(root, "arc_stance", "arc_bodies.csv", dtype={"Body ID": str})
-    return raw.set_index("Body ID")["articleBody"].fillna("").astype(str)
+    raw = _read_csv(root, "arc_stance", "arc_bodies.csv", dtype=str, keep_default_na=False)
+    if not raw["Body ID"].is_unique:
+        raise ValueError("arc_stance: arc_bodies.csv names a Body ID twice")
+    return raw.set_index("Body ID")["articleBody"]
 
 
 # The heads a Times comment is a clean example of (``load_nyt_comments``).
