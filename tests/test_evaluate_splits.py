@@ -206,7 +206,7 @@ def test_stance_report_adds_the_unseen_comment_subset(scorer, tmp_path):
     assert unseen["pairs"] == (~valid["comment"].map(normalise_text).isin(seen)).sum()
     assert 0 < unseen["pairs"] < len(valid) / 2
     assert 0 <= unseen["macro_f1"] <= 1
-    assert "whose comment never appears in training" in "\n".join(report.lines)
+    assert "whose comment never appears in a stance training pair" in "\n".join(report.lines)
 
 
 @needs_datasets
