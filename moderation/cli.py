@@ -324,11 +324,12 @@ def _output_line(record, pieces, scorer, policy) -> dict:
         lowest_hold = min(c.hold_at for c in policy.clauses)
         evidence = scorer.explain_pieces(pieces, policy.labels, min_score=lowest_hold)
         verdict = policy.decide(score, evidence)
-        out["action"] = verdict.action
-        out["reasons"] = [r.as_dict() for r in verdict.reasons]
+        decided = verdict.as_dict()
+        out["action"] = decided["action"]
+        out["reasons"] = decided["reasons"]
         # A verdict names what produced it, as the service stores it (DESIGN: verdicts).
         out["model_version"] = scorer.version
-        out["policy_version"] = verdict.as_dict()["policy_version"]
+        out["policy_version"] = decided["policy_version"]
     return out
 
 

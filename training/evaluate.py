@@ -301,21 +301,20 @@ NYT = "nyt_comments"
 def evaluate_published_news(scorer: Scorer, report: Report, policy, valid: pd.DataFrame, root: Path) -> None:
     """Comments a newsroom's moderators published (the ARC data's New York Times comments, validation
     split): the share the example policy would not approve. Nearly all should be approved."""
-    pieces = valid[valid["source"] == NYT]
-    if not len(pieces):
+    ids = valid.loc[valid["source"] == NYT, "split_key"].drop_duplicates()
+    if not len(ids):
         return
     # Each comment once (a few texts appear under two Body IDs), as the Times published it.
-    whole = sources.nyt_comment_texts(root)
-    part = pd.DataFrame({"text": whole.loc[pieces["split_key"].drop_duplicates()].drop_duplicates().to_numpy()})
-    scores = [s for i in range(0, len(part), 512) for s in scorer.score_batch(part["text"].iloc[i:i + 512].tolist())]
-    actions = pd.Series([policy.decide(s).action for s in scores])
+    texts = sources.nyt_comment_texts(root).loc[ids].drop_duplicates()
+    preds = _score_texts(scorer, texts)
+    actions = pd.Series([policy.decide(s).action for s in preds["_score"]])
     rows = [{"clause": c.id, "labels": ", ".join(c.labels), "hold_at": c.hold_at,
-             "at_or_over_hold_at": float(np.mean([max(s.scores.get(label, 0.0) for label in c.labels) >= c.hold_at
-                                                  for s in scores]))} for c in policy.clauses]
+             "at_or_over_hold_at": float((preds[list(c.labels)].max(axis=1) >= c.hold_at).mean())}
+            for c in policy.clauses]
     held, rejected = float((actions == "hold").mean()), float((actions == "reject").mean())
-    report.metrics["published_news"] = {"n": len(part), "held": held, "rejected": rejected, "by_clause": rows}
+    report.metrics["published_news"] = {"n": len(texts), "held": held, "rejected": rejected, "by_clause": rows}
     report.add("## Published news comments (New York Times, ARC data)", "",
-               f"{len(part):,} reader comments the Times published (its moderators approve every comment before it "
+               f"{len(texts):,} reader comments the Times published (its moderators approve every comment before it "
                "appears, under standards that forbid personal attacks, vulgarity and hate), the validation split "
                f"of source `{NYT}`. Under `data/policy.toml` **{held:.1%}** would be held and **{rejected:.1%}** "
                "rejected. A few deserve it (sharp words about public figures pass the Times' standards, not our "

@@ -449,6 +449,10 @@ def load_arc(root: Path) -> pd.DataFrame:
     return _load_fnc_format(root, "arc_stance", "arc")
 
 
+# The heads a Times comment is a clean example of (``load_nyt_comments``).
+NYT_CLEAN_HEADS = ("profanity", "personal_attack", "toxicity")
+
+
 def load_nyt_comments(root: Path) -> pd.DataFrame:
     """The ARC data's New York Times reader comments, clean for ``NYT_CLEAN_HEADS`` (our mapping, weak).
 
@@ -461,10 +465,9 @@ def load_nyt_comments(root: Path) -> pd.DataFrame:
     threat and identity heads learn nothing from them (NaN): the comments argue about guns, wars and
     hate crimes, and taught as clean they lowered the threat head's recall (``train.SOURCE_WEIGHTS``).
     """
-    text = nyt_comment_texts(root)
-    heads = pd.DataFrame({h: 0.0 for h in NYT_CLEAN_HEADS}, index=text.index)
-    return _violation_frame(text.reset_index(drop=True), heads.reset_index(drop=True), "nyt_comments",
-                            pd.Series(text.index))
+    text = nyt_comment_texts(root)  # by Body ID
+    return _violation_frame(text, dict.fromkeys(NYT_CLEAN_HEADS, 0.0), "nyt_comments",
+                            pd.Series(text.index, index=text.index))
 
 
 def nyt_comment_texts(root: Path) -> pd.Series:
@@ -473,10 +476,6 @@ def nyt_comment_texts(root: Path) -> pd.Series:
     if not raw["Body ID"].is_unique:
         raise ValueError("arc_stance: arc_bodies.csv names a Body ID twice")
     return raw.set_index("Body ID")["articleBody"]
-
-
-# The heads a Times comment is a clean example of (``load_nyt_comments``).
-NYT_CLEAN_HEADS = ("profanity", "personal_attack", "toxicity")
 
 
 def load_fnc1(root: Path) -> pd.DataFrame:
