@@ -6,8 +6,12 @@ POLICY_LABELS = ("profanity", "personal_attack", "incitement")
 SUB_LABELS = ("threat", "identity_attack", "toxicity")
 """Finer scores trained where the data has them: incitement's two halves and an overall score."""
 
-HEADS = POLICY_LABELS + SUB_LABELS
-"""Every score the violation model returns, in output order."""
+OTHER_LABELS = ("spam",)
+"""Scores that are not abuse: adverts, scams and link farming (trained on the project's corpus only)."""
+
+HEADS = POLICY_LABELS + SUB_LABELS + OTHER_LABELS
+"""Every score the violation model returns, in output order (a model trained before a head existed
+returns the heads it has)."""
 
 STANCES = ("favor", "against", "neutral", "unrelated")
 """Stance of a comment toward the article's main claim."""
@@ -21,6 +25,7 @@ REJECTION_CODES = {
     "profanity": "OFFENSIVE",
     "personal_attack": "ABUSIVE",
     "incitement": "HATE_SPEECH",
+    "spam": "SPAM",
 }
 
 # Perspective attributes and the score each one reads.

@@ -106,7 +106,9 @@ def decision_state(item: dict) -> str:
 
 def _score_rows(policy: Policy, scores: dict | None) -> list[dict]:
     rows = []
-    for label in POLICY_LABELS:
+    # The policy's three labels always; another label a clause acts on (spam) where the model scored it.
+    extra = [label for label in policy.labels if label not in POLICY_LABELS and label in (scores or {})]
+    for label in (*POLICY_LABELS, *extra):
         clause = policy.clause_for(label)
         value = float((scores or {}).get(label) or 0.0)
         hold, reject = (clause.hold_at, clause.reject_at) if clause else (None, None)

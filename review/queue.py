@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from moderation.labels import POLICY_LABELS
+from moderation.labels import OTHER_LABELS, POLICY_LABELS
 from webhook import db
 
 from . import actions, search
@@ -95,7 +95,8 @@ def show(name: str):
             items = db.review_queue(conn, name, filters, order, PAGE_SIZE, offset)
         cards = build_cards(conn, _svc(), items)
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
-                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS, codes=REJECTION_CODES_ALL,
+                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS + OTHER_LABELS,
+                           codes=REJECTION_CODES_ALL,
                            capped=search.CANDIDATES if found and found.capped else None)
 
 

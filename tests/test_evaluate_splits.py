@@ -152,7 +152,8 @@ def test_weak_profanity_marks_exactly_the_lexicon_labels(olid):
 def test_evaluation_columns_reach_the_frames(loaded):
     train_df, valid_df = loaded
     for frame in (train_df, valid_df):
-        assert list(frame.columns[:12]) == ["text", *HEADS, "source", "item_id", "split_key", *train.EVALUATION_COLUMNS]
+        assert list(frame.columns[:len(HEADS) + 6]) == ["text", *HEADS, "source", "item_id", "split_key",
+                                                         *train.EVALUATION_COLUMNS]
         assert frame["weak_profanity"].dtype == bool
         assert set(frame.loc[frame["weak_profanity"], "source"]) == {"olid"}
         jigsaw = frame["source"] == "jigsaw_toxic_sample"
@@ -161,6 +162,21 @@ def test_evaluation_columns_reach_the_frames(loaded):
     # The lexicon-labelled rows still train (and still say profane).
     assert train_df["weak_profanity"].sum() > 500
     assert (train_df.loc[train_df["weak_profanity"], "profanity"] == 1).all()
+
+
+@needs_datasets
+def test_spam_is_learnt_from_the_corpus_and_every_public_source_is_its_clean_example(loaded):
+    train_df, _ = loaded
+    assert train_df["spam"].notna().all()  # every source says something: spam or not
+    spam = train_df.loc[train_df["spam"] == 1, "source"]
+    assert set(spam) == {"corpus"} and len(spam) > 60
+    for source in (*train.SPAM_CLEAN_SOURCES, "nyt_comments"):
+        assert (train_df.loc[train_df["source"] == source, "spam"] == 0).all(), source
+    # The corpus's spam part trains the spam head alone (train.SPAM_ONLY_PARTS says why).
+    part = train_df["item_id"].str.startswith("c-spam-")
+    assert part.sum() > 50 and train_df.loc[part, "spam"].notna().all()
+    assert train_df.loc[part, [h for h in HEADS if h != "spam"]].isna().all().all()
+    assert train_df.loc[(train_df["source"] == "corpus") & ~part, "personal_attack"].notna().all()
 
 
 @needs_datasets
@@ -226,5 +242,26 @@ def test_published_news_scores_whole_validation_comments_under_the_policy(scorer
     actions = [policy.decide(s).action for s in scorer.score_batch(texts)]
     assert news["held"] == pytest.approx(actions.count("hold") / len(texts))
     assert news["rejected"] == pytest.approx(actions.count("reject") / len(texts))
-    assert [row["clause"] for row in news["by_clause"]] == [c.id for c in policy.clauses]
+    # every clause on a head the model has (a model trained before the spam head has no spam clause row)
+    assert [row["clause"] for row in news["by_clause"]] == [c.id for c in policy.clauses
+                                                           if set(c.labels) <= set(scorer.violation.heads)]
     assert "Published news comments" in "\n".join(report.lines)
+
+
+def test_spam_alarms_are_the_shares_of_each_public_source_over_the_spam_clause(tmp_path):
+    from moderation.policy import load_policy
+
+    policy = load_policy(corpus.DATA_DIR / "policy.toml")
+    clause = policy.clause_for("spam")
+    valid = pd.DataFrame({"source": ["olid"] * 4 + ["corpus"] * 2 + ["toxic_spans"] * 2})
+    preds = pd.DataFrame({"spam": [0.0, clause.hold_at, clause.reject_at, 0.1, 0.99, 0.99, 0.2, 0.3]})
+    report = evaluate.Report(tmp_path)
+    evaluate.evaluate_spam_alarms(report, policy, valid, preds)
+    rows = {r["source"]: r for r in report.metrics["spam_public_alarms"]}
+    assert set(rows) == {"olid", "toxic_spans"}  # the corpus labels spam: its test split is scored apart
+    assert rows["olid"]["at_or_over_hold_at"] == 0.5 and rows["olid"]["at_or_over_reject_at"] == 0.25
+    assert rows["toxic_spans"]["at_or_over_hold_at"] == 0.0
+    # a model trained before the spam head: nothing to report
+    empty = evaluate.Report(tmp_path)
+    evaluate.evaluate_spam_alarms(empty, policy, valid, preds.drop(columns="spam"))
+    assert "spam_public_alarms" not in empty.metrics

@@ -34,6 +34,8 @@ def _score(language="en", empty=False, **scores):
     ({"personal_attack": 0.95}, "reject", "no-personal-attacks"),
     ({"incitement": 0.8}, "reject", "no-threats-or-hate"),
     ({"profanity": 0.5, "incitement": 0.9}, "reject", "no-threats-or-hate"),
+    ({"spam": 0.6}, "hold", "no-spam"),
+    ({"spam": 0.99}, "reject", "no-spam"),
 ])
 def test_thresholds_decide_and_cite_the_clause(policy, scores, action, clause):
     verdict = policy.decide(_score(**scores))
@@ -53,7 +55,12 @@ def test_reasons_carry_rejection_codes_and_evidence(policy):
     reason = verdict.reasons[0]
     assert reason.code == "ABUSIVE"
     assert reason.evidence[0]["begin"] == 30 and reason.evidence[0]["text"] == "moron"
-    assert verdict.as_dict()["policy_version"] == "example-news@2026-12-06"
+    assert verdict.as_dict()["policy_version"] == "example-news@2026-12-07"
+
+
+def test_a_spam_rejection_carries_the_spam_code_and_a_model_without_the_head_never_fires_it(policy):
+    assert policy.decide(_score(spam=0.99)).reasons[0].code == "SPAM"
+    assert policy.decide(_score()).action == "approve"  # scores of a model trained before the spam head
 
 
 def _sub_label_policy(tmp_path) -> Path:
@@ -67,7 +74,7 @@ def _sub_label_policy(tmp_path) -> Path:
 
 def test_clauses_on_sub_labels_carry_incitement_s_code_and_the_labels_they_want(tmp_path):
     policy = load_policy(_sub_label_policy(tmp_path))
-    assert policy.labels == ("profanity", "personal_attack", "incitement", "threat", "toxicity", "identity_attack")
+    assert policy.labels == ("profanity", "personal_attack", "incitement", "threat", "spam", "toxicity", "identity_attack")
     verdict = policy.decide(_score(threat=0.9, toxicity=0.6, identity_attack=0.6))
     codes = {r.label: r.code for r in verdict.reasons}
     assert codes == {"threat": "HATE_SPEECH", "toxicity": "OTHER", "identity_attack": "HATE_SPEECH"}

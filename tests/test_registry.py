@@ -234,12 +234,15 @@ def test_the_tolerance_comes_from_the_environment_then_the_settings_file(registr
     ("moderator_decision", 1.0, {"code": "ABUSIVE"}, {"toxicity": 1.0, "personal_attack": 1.0}),
     ("moderator_decision", 1.0, {"code": "HATE_SPEECH"}, {"toxicity": 1.0, "incitement": 1.0}),
     ("moderator_decision", 1.0, {"rejectionReason": {"code": "OFFENSIVE"}}, {"toxicity": 1.0, "profanity": 1.0}),
-    ("moderator_decision", 1.0, {"code": "SPAM"}, {"toxicity": 1.0}),
+    # An advert is removed for what it sells: spam, not abuse.
+    ("moderator_decision", 1.0, {"code": "SPAM"}, {"spam": 1.0}),
+    ("moderator_decision", 1.0, {"code": "AD"}, {"spam": 1.0}),
     ("moderator_decision", 1.0, {"status": "REJECTED"}, {"toxicity": 1.0}),
     ("moderator_decision", 0.0, {}, {h: 0.0 for h in ("profanity", "personal_attack", "incitement", "threat",
-                                                       "identity_attack", "toxicity")}),
+                                                       "identity_attack", "toxicity", "spam")}),
     ("severe_toxicity", 0.9, None, {}),
-    ("spam", 1.0, None, {}),
+    ("spam", 1.0, None, {"spam": 1.0}),
+    ("spam", 0.1, None, {"spam": 0.0}),
 ])
 def test_stored_labels_become_head_values(label, value, provenance, expected):
     assert label_heads(label, value, provenance) == expected
@@ -262,16 +265,17 @@ def test_the_export_merges_by_normalised_text_holds_out_the_newest_and_reports(t
     report = export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
     engine.dispose()
     exported = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
-    assert report.label_rows == 6 and report.rows == 3 == len(exported)
+    assert report.label_rows == 6 and report.rows == 4 == len(exported)
     assert report.duplicates == 1 and report.conflicts == 1
-    assert sum(report.no_text.values()) == 1 and report.not_used["spam"] == 1
+    assert sum(report.no_text.values()) == 1 and not report.not_used  # "spam" is a head the model learns
+    assert any(r["text"] == "Whatever." and r["spam"] == 1.0 and r["toxicity"] is None for r in exported)
     snargle = next(r for r in exported if "snargle" in r["text"].lower())
     assert snargle["personal_attack"] == 0.0 and snargle["profanity"] is None
     assert any(r["text"] == "Stored text, you fool." and r["personal_attack"] == 1.0 for r in exported)
     held = [r for r in exported if r["split"] == "heldout"]
-    assert len(held) == math.ceil(3 * 0.2) and held[0] == exported[-1]
+    assert len(held) == math.ceil(4 * 0.2) and held[0] == exported[-1]
     text = (tmp_path / "out" / "REPORT.md").read_text()
-    assert "training rows written: 3 (2 train, 1 held out" in text and "| review | 3 | 0 |" in text
+    assert "training rows written: 4 (3 train, 1 held out" in text and "| review | 3 | 0 |" in text
     assert "project corpus (data/)" in text
 
 

@@ -65,8 +65,8 @@ def test_datasets_dir_resolution(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name", VIOLATION)
 def test_violation_frame_shape(frames, name):
     frame = frames[name]
-    assert list(frame.columns[:10]) == ["text", *HEADS, "source", "item_id", "split_key"]
-    assert set(frame.columns[10:]) == EXTRA_COLUMNS.get(name, set())
+    assert list(frame.columns[:len(HEADS) + 4]) == ["text", *HEADS, "source", "item_id", "split_key"]
+    assert set(frame.columns[len(HEADS) + 4:]) == EXTRA_COLUMNS.get(name, set())
     assert (frame["source"] == name).all()
     for head in HEADS:
         assert frame[head].dtype == np.float64

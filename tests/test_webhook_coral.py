@@ -282,6 +282,28 @@ def test_verdicts_map_to_coral_answers_that_coral_accepts(app, verdict, status, 
                                                                   "reason": "COMMENT_DETECTED_TOXIC"}]}
 
 
+_TOXIC = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}
+_SPAM = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}
+
+
+@pytest.mark.parametrize("verdict,status,flags,code", [
+    (_verdict("hold", [_reason("hold", "SPAM")]), "SYSTEM_WITHHELD", [_SPAM], None),
+    (_verdict("hold", [_reason("hold", "SPAM"), _reason("hold", "ABUSIVE")]), "SYSTEM_WITHHELD", [_TOXIC, _SPAM], None),
+    # only the reasons that decided the verdict flag it: a spam score under its reject line does not
+    (_verdict("reject", [_reason("hold", "SPAM", 0.6), _reason("reject", "OFFENSIVE")]), "REJECTED", [_TOXIC],
+     "OFFENSIVE"),
+    (_verdict("reject", [_reason("reject", "SPAM", 0.97), _reason("reject", "ABUSIVE", 0.81)]), "REJECTED", [_SPAM],
+     "SPAM"),
+    (_verdict("hold", [_reason("hold", "OTHER")]), "SYSTEM_WITHHELD", [_TOXIC], None),
+])
+def test_spam_verdicts_carry_coral_spam_flag(app, verdict, status, flags, code):
+    with app.app_context():
+        body = answer(verdict).get_json()
+    CORAL_ANSWER.validate(body)
+    assert body["status"] == status and body["actions"] == flags
+    assert body.get("moderationAction", {}).get("rejectionReason", {}).get("code") == code
+
+
 # Coral's outgoing webhooks ------------------------------------------------------------------------------
 def _event(event_id, event_type, data):
     payload = {"id": event_id, "type": event_type, "data": data, "createdAt": "2026-11-23T10:00:00.000Z",

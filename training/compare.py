@@ -94,7 +94,7 @@ def _violation(scorer: Scorer, s: EvalSet) -> dict:
     masks = slices(s.frame["text"].reset_index(drop=True), s.frame.get("parent_id"))
     labels = {}
     for label in HEADS:
-        if label not in s.frame:
+        if label not in s.frame or label not in preds:  # a model trained before the head existed
             continue
         labels[label] = {}
         for slice_name, mask in masks.items():
@@ -188,6 +188,8 @@ def gates(sets: list[EvalSet], live: dict, candidate: dict, tolerance: float) ->
         lm, cm = live[s.name], candidate[s.name]
         if s.kind == "violation":
             for label in lm["labels"]:
+                if label not in cm["labels"]:  # a head only one of the two models has is not compared
+                    continue
                 known = scored_rows(s.frame, label)
                 y = s.frame.loc[known, label].astype(int).to_numpy()
                 if y.sum() < MIN_CLASS or len(y) - y.sum() < MIN_CLASS:

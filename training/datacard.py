@@ -124,20 +124,27 @@ holding them in that data is. And `idea` (six stories, 90 comments) aims insult 
 products and columns ("Garbage plan from start to finish.", "the dumbest idea this council has ...")
 beside the same kind of words aimed at people ("Only a total moron thinks ..."), since the public data
 taught that those words are a personal attack whatever they describe; trained on, it barely moved that
-(README), so, like `thrt`, it is held out whole in the test split, to measure it. The latest, `dmnd`
+(README), so, like `thrt`, it is held out whole in the test split, to measure it. Then `dmnd`
 (ten stories that have readers calling for consequences: an undeclared contract, a sacked manager, a
 data leak), holds short civil demands ("He should resign.", "Someone should look into this.", "I'll be
 waiting for an apology.", "Lock her up") beside threats made in the same words ("He should be shot.",
 "I'll be waiting outside your office"), a quarter of them: in the earlier parts most comments of the
 form "X should be ..." were violent, and the model had learnt that "He should resign." is a threat.
 Trained on, it did not help more than it cost (README), so it too is held out whole, to measure that.
+The last, `spam` (ten stories that draw both: scam texts posing as the council, a paywall's new price,
+a support fund's helpline, a crypto fraud trial), was written for the spam head: 45 adverts and scams,
+each unlike the others (work from home, betting codes, fake giveaways, essay mills, links spelt out with
+spaces, phishing that copies the story's own scam, four in other languages), beside readers' comments
+that look like them and are not (a source's web address, the council helpline's number, a scam text
+quoted to warn others, a discount code the article gave, a market trader on her own new stall). It is
+split by article like the first parts.
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled {checked / sampled:.0%} of the comments ({checked} of {sampled:,}) blind: a random 10% (seed
-2026) of the parts written first, and a sample of each of `idea` and `dmnd` when they were written (10 and 30
-comments; in `dmnd` every eighth). It saw the article title, claim, parent comment and text, never the first
-labels.{later} Its labels are in
+2026) of the parts written first, and a sample of each of `idea`, `dmnd` and `spam` when they were written (10,
+30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth). It saw the article title, claim, parent
+comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
 {_table(agreement)}

@@ -43,7 +43,8 @@ __all__ = ["HOLDOUT_SHARE", "DataReport", "EmptyExport", "export_decisions", "la
 
 HOLDOUT_SHARE = 0.2
 DECISION_LABELS = ("moderator_decision", "decision")
-_CODE_LABELS = {**{code: label for label, code in REJECTION_CODES.items()}, "HARASSMENT_BULLYING": "personal_attack"}
+_CODE_LABELS = {**{code: label for label, code in REJECTION_CODES.items()}, "HARASSMENT_BULLYING": "personal_attack",
+                "AD": "spam"}
 _CODE_KEYS = ("code", "reason_code", "rejection_code")
 
 
@@ -78,8 +79,10 @@ def label_heads(label: str, value: float, provenance=None) -> dict[str, float]:
     if label in DECISION_LABELS:
         if not positive:
             return dict.fromkeys(HEADS, 0.0)
-        heads = {"toxicity": 1.0}
         policy_label = _CODE_LABELS.get(_code(provenance) or "")
+        if policy_label == "spam":  # an advert is removed for what it sells, not for abuse
+            return {"spam": 1.0}
+        heads = {"toxicity": 1.0}
         if policy_label:
             heads[policy_label] = 1.0
         return heads

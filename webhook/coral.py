@@ -22,6 +22,7 @@ from .signing import verify_coral
 bp = Blueprint("coral", __name__, url_prefix="/coral")
 
 _FLAG_TOXIC = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}
+_FLAG_SPAM = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}
 # Coral's moderators' final decisions, as label values (1 = a violation).
 _DECISIONS = {"REJECTED": 1.0, "APPROVED": 0.0}
 
@@ -50,14 +51,23 @@ def comment_key(body: dict) -> str:
 def answer(verdict: dict):
     """Coral's answer for a verdict: 204 (no opinion) unless we hold or reject."""
     if verdict["action"] == "hold":
-        return jsonify({"status": "SYSTEM_WITHHELD", "actions": [_FLAG_TOXIC]})
+        return jsonify({"status": "SYSTEM_WITHHELD", "actions": _flags(verdict["reasons"], "hold")})
     if verdict["action"] == "reject":
         reason = _rejecting_reason(verdict["reasons"])
         code = reason.get("code") if reason.get("code") in CORAL_REJECTION_CODES else "OTHER"
-        return jsonify({"status": "REJECTED", "actions": [_FLAG_TOXIC], "moderationAction": {
+        flag = _FLAG_SPAM if code == "SPAM" else _FLAG_TOXIC
+        return jsonify({"status": "REJECTED", "actions": [flag], "moderationAction": {
             "status": "REJECTED",
             "rejectionReason": {"code": code, "detailedExplanation": reason.get("clause_text", "")}}})
     return _no_content()
+
+
+def _flags(reasons: list[dict], action: str) -> list[dict]:
+    """Coral's flags for the reasons that decided ``action``: spam for the spam clause's, toxic for any
+    other (and for a verdict without such reasons)."""
+    codes = {r.get("code") for r in reasons if r["action"] == action}
+    flags = [_FLAG_TOXIC] if codes - {"SPAM"} or not codes else []
+    return flags + ([_FLAG_SPAM] if "SPAM" in codes else [])
 
 
 def _rejecting_reason(reasons: list[dict]) -> dict:
