@@ -15,6 +15,7 @@ import io
 import json
 import platform
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +166,8 @@ def load_arrays(directory: Path, data: bytes | None = None) -> dict[str, np.ndar
     try:
         with np.load(source, allow_pickle=False) as arrays:
             return {name: arrays[name] for name in arrays.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
+        # zlib.error: a flipped byte can break the compressed stream itself before the CRC is checked
         raise ModelError(f"{path} is not a readable array file: {exc}") from exc
 
 

@@ -265,3 +265,30 @@ def test_spam_alarms_are_the_shares_of_each_public_source_over_the_spam_clause(t
     empty = evaluate.Report(tmp_path)
     evaluate.evaluate_spam_alarms(empty, policy, valid, preds.drop(columns="spam"))
     assert "spam_public_alarms" not in empty.metrics
+
+
+def test_the_report_reads_a_model_without_the_spam_head(tmp_path):
+    """Older models (registry versions, a --no-corpus model) have no spam score: the tables and plots that
+    read every head leave it out instead of failing."""
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({h: rng.integers(0, 2, n).astype(float) for h in HEADS})
+    preds = pd.DataFrame({h: rng.random(n) for h in HEADS if h != "spam"})
+    table = evaluate.sliced_table(frame, preds, {"all": np.ones(n, bool)}, labels=HEADS)
+    assert set(table["label"]) == set(HEADS) - {"spam"}
+    rows = evaluate._source_rows("corpus", frame, preds)
+    assert {r["label"] for r in rows} == set(HEADS) - {"spam"}
+    assert evaluate._plot_pr_and_calibration(frame, preds, tmp_path, "old model")
+
+
+def test_a_head_no_row_teaches_both_ways_is_left_out_of_the_model():
+    """Trained without the corpus (the only source of spam), the model has every head but spam."""
+    texts = [f"you are an idiot number {i}" for i in range(30)] + [f"a fine point about the budget {i}" for i in range(30)]
+    frame = pd.DataFrame({"text": texts, "norm": texts, "source": "olid"})
+    for head in HEADS:
+        frame[head] = [1.0] * 30 + [0.0] * 30
+    frame["spam"] = 0.0
+    model = train.fit_violation(frame)
+    assert model.heads == tuple(h for h in HEADS if h != "spam")
+    scores = model.predict_proba(["you are an idiot"])
+    assert scores.shape == (1, len(HEADS) - 1)

@@ -317,3 +317,13 @@ def test_a_model_version_changes_with_the_training_code_not_only_the_data(tmp_pa
     assert train.model_version(data, public_rows=0) == first, "same data, same code: same version"
     monkeypatch.setattr(train, "code_hash", lambda: "a changed label mapping")
     assert train.model_version(data, public_rows=0) != first
+
+
+def test_the_comparison_names_heads_only_the_candidate_has():
+    from training.compare import _report
+
+    result = {"candidate": "new", "live": "old", "evaluated_at": "2026-12-07T03:00:00Z", "tolerance": 0.01,
+              "gates": [], "verdict": {"promotable": True, "tolerance": 0.01, "worse": []}, "new_heads": ["spam"]}
+    text = _report(result, [], {}, {}, ["comparison.png"])
+    assert "Heads only the candidate has, so no gate compares them" in text and ": spam." in text
+    assert "Heads only" not in _report({**result, "new_heads": []}, [], {}, {}, ["comparison.png"])

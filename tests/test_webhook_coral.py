@@ -292,8 +292,9 @@ _SPAM = {"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}
     # only the reasons that decided the verdict flag it: a spam score under its reject line does not
     (_verdict("reject", [_reason("hold", "SPAM", 0.6), _reason("reject", "OFFENSIVE")]), "REJECTED", [_TOXIC],
      "OFFENSIVE"),
-    (_verdict("reject", [_reason("reject", "SPAM", 0.97), _reason("reject", "ABUSIVE", 0.81)]), "REJECTED", [_SPAM],
-     "SPAM"),
+    (_verdict("reject", [_reason("reject", "SPAM", 0.97), _reason("reject", "ABUSIVE", 0.81)]), "REJECTED",
+     [_TOXIC, _SPAM], "SPAM"),
+    (_verdict("reject", [_reason("reject", "SPAM", 0.97)]), "REJECTED", [_SPAM], "SPAM"),
     (_verdict("hold", [_reason("hold", "OTHER")]), "SYSTEM_WITHHELD", [_TOXIC], None),
 ])
 def test_spam_verdicts_carry_coral_spam_flag(app, verdict, status, flags, code):

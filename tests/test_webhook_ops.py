@@ -273,3 +273,19 @@ def test_a_dead_worker_s_model_version_leaves_the_model_gauge(tmp_path):
                           cwd=ROOT).stdout
     assert 'moderation_model_info{model_version="old-version"}' not in text
     assert 'moderation_model_info{model_version="new-version"} 1.0' in text  # not marked dead: still counted
+
+
+def test_a_policy_label_the_model_does_not_score_is_logged_at_start(caplog):
+    """A spam clause with a model trained before the spam head never fires: the service says so."""
+    from types import SimpleNamespace
+
+    from moderation.labels import HEADS
+    from moderation.policy import load_policy
+    from webhook.service import warn_unscored_labels
+
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    old = SimpleNamespace(version="old-model", violation=SimpleNamespace(heads=tuple(h for h in HEADS if h != "spam")))
+    with caplog.at_level("WARNING"):
+        assert warn_unscored_labels(old, [policy]) == ["example-news: spam"]
+    assert "old-model gives no score for these policy labels" in caplog.text
+    assert warn_unscored_labels(SimpleNamespace(version="new", violation=SimpleNamespace(heads=HEADS)), [policy]) == []

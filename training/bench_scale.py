@@ -202,7 +202,8 @@ def render(scoring: list[dict], training: dict | None, note: str) -> str:
         t = training
         lines += ["", "## Retraining the violation heads on a few hundred thousand rows", "",
                   f"{t['rows']:,} rows: the {t['origin']} ({t['base_rows']:,} rows) repeated with perturbed copies; "
-                  "the same `fit_violation` as `make train` (hashed n-grams, six calibrated heads), in a child process.",
+                  "the same `fit_violation` as `make train` (hashed n-grams, one calibrated head per label), in a "
+                  "child process.",
                   "", "| rows | load + build (s) | normalise (s) | fit (s) | total (s) | peak RSS (MB) |",
                   "|---|---|---|---|---|---|",
                   f"| {t['rows']:,} | {t['load_seconds']:.0f} | {t['normalise_seconds']:.0f} | {t['fit_seconds']:.0f} | "

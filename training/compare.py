@@ -296,6 +296,7 @@ def compare(live: Scorer, candidate: Scorer, sets: list[EvalSet], out: Path, tol
     result = {"live": live.version, "candidate": candidate.version, "tolerance": tolerance,
               "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
               "sets": [s.name for s in sets], "gates": rows, "verdict": verdict,
+              "new_heads": [h for h in candidate.violation.heads if h not in live.violation.heads],
               "metrics": {"live": _public(lm), "candidate": _public(cm)}}
     plots = [_plot_gates(rows, out, live.version, candidate.version)]
     for s in sets:
@@ -328,6 +329,9 @@ def _report(result: dict, sets, lm, cm, plots) -> str:
              "upper bound of candidate minus live (given for drops). `worse`: below live by more than the "
              "tolerance, and the bound is below zero; a larger drop whose bound is not is noise of a small set.", ""]
     lines += _table(pd.DataFrame(result["gates"]))
+    if result.get("new_heads"):
+        lines += [f"Heads only the candidate has, so no gate compares them (read their rows below before "
+                  f"promoting): {', '.join(result['new_heads'])}.", ""]
     lines += [f"![live and candidate per gate]({plots[0]})", "", "## Per label and slice", "",
               "`caught`: share of the positives scoring 0.5 or more.", ""]
     frame = pd.DataFrame(_slice_rows(lm, "live") + _slice_rows(cm, "candidate"))

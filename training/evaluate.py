@@ -139,6 +139,8 @@ def sliced_table(frame: pd.DataFrame, preds: pd.DataFrame, masks: dict, labels=P
     """Per label and slice: ROC AUC, AP and F1 on rows that label it."""
     rows = []
     for label in labels:
+        if label not in preds:  # a head the model lacks (spam, for a model trained before it)
+            continue
         for name, mask in masks.items():
             known = mask & frame[label].notna().to_numpy()
             if known.sum() < 20:
@@ -158,6 +160,8 @@ def _plot_pr_and_calibration(frame, preds, out: Path, title: str) -> list[str]:
     names = []
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for label in HEADS:
+        if label not in preds:
+            continue
         known = frame[label].notna().to_numpy()
         y = frame.loc[known, label].astype(int).to_numpy()
         if y.sum() == 0 or y.sum() == len(y):
@@ -240,6 +244,8 @@ def _counts(by_source: dict) -> str:
 def _source_rows(source: str, part: pd.DataFrame, preds: pd.DataFrame) -> list[dict]:
     rows = []
     for label in HEADS:
+        if label not in preds:
+            continue
         known = part[label].notna()
         if known.sum() >= 20 and 0 < part.loc[known, label].sum() < known.sum():
             m = label_metrics(part.loc[known, label], preds.loc[part.index[known], label])
@@ -513,9 +519,9 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
     used = m.get("training_data", {}).get("sources", [])
     lines = [f"# Model card: moderation {m.get('model_version')}", "",
              "Linear models over hashed word and character n-grams of normalised text: one calibrated "
-             "logistic-regression head per label (profanity, personal_attack, incitement, threat, "
-             "identity_attack, toxicity) and a one-vs-rest logistic stance model (favor, against, "
-             "neutral, unrelated) that also reads comment-article relatedness.", "",
+             f"logistic-regression head per label ({', '.join(scorer.violation.heads)}) and a one-vs-rest "
+             "logistic stance model (favor, against, neutral, unrelated) that also reads comment-article "
+             "relatedness.", "",
              "## Training data", "", "| source | licence | rows used |", "|---|---|---|"]
     rows = m.get("training_data", {}).get("rows", {})
     by_source = m.get("training_data", {}).get("rows_by_source", {})
@@ -564,6 +570,9 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "not personal attacks, by a rule at scoring time (`moderation/targets.py`) with fixed word lists: "
               "a noun outside them, or an insult without such a word, is read as the model learnt it.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
+              *(["- Spam is learnt from our corpus's spam comments alone (no public source labels it), a little over "
+                 "a hundred: kinds it has not seen (dating come-ons, phishing written as an official notice) pass, "
+                 "and its scores take only a handful of values."] if "spam" in scorer.violation.heads else []),
               "- Probabilities are calibrated on out-of-fold scores of the pooled training data (three folds)" + (
                   " (and, for the heads in the table above, re-calibrated on our corpus)" if adjusted else "") +
               ", whose share of abuse is higher than on a typical news site: thresholds belong in the site's "

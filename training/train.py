@@ -267,8 +267,16 @@ def training_weights(train_df: pd.DataFrame, decisions_weight: float = DECISIONS
 def fit_violation(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WEIGHT) -> ViolationModel:
     """Fit the violation heads on a training frame that has a ``norm`` column."""
     weights = training_weights(train_df, decisions_weight)
-    model = ViolationModel(n_features=PARAMS["n_features"], C=PARAMS["C"], random_state=PARAMS["random_state"])
-    return model.fit(train_df["norm"].tolist(), train_df[list(HEADS)].to_numpy(), sample_weight=weights)
+    # A head no training row teaches both ways is left out, saying so: spam has no example but the corpus's,
+    # so a model trained without the corpus (--no-corpus) has no spam head, as models before it had none.
+    targets = train_df[list(HEADS)]
+    heads = [h for h in HEADS if targets[h].nunique(dropna=True) == 2]
+    for head in sorted(set(HEADS) - set(heads)):
+        _log(f"{head}: no positive or no negative training rows, so the model has no {head} head")
+    columns = [HEADS.index(h) for h in heads]
+    model = ViolationModel(heads=tuple(heads), n_features=PARAMS["n_features"], C=PARAMS["C"],
+                           random_state=PARAMS["random_state"])
+    return model.fit(train_df["norm"].tolist(), targets[heads].to_numpy(), sample_weight=weights[:, columns])
 
 
 def stance_inputs(featurizer, comments: list[str], articles: list[str]):
@@ -402,7 +410,7 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
     violation = fit_violation(train_df, decisions_weight)
     _log(f"violation heads fitted ({time.time() - started:.0f} s)")
     in_domain = valid_df[valid_df["source"] == "corpus"]
-    adjustments = violation.adjust_to_domain(in_domain["norm"].tolist(), in_domain[list(HEADS)].to_numpy(),
+    adjustments = violation.adjust_to_domain(in_domain["norm"].tolist(), in_domain[list(violation.heads)].to_numpy(),
                                              DOMAIN_HEADS)
     _log(f"re-calibrated for news comments on {len(in_domain):,} corpus validation comments: "
          f"{sorted(adjustments) or 'no head had enough examples'}")

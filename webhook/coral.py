@@ -55,8 +55,7 @@ def answer(verdict: dict):
     if verdict["action"] == "reject":
         reason = _rejecting_reason(verdict["reasons"])
         code = reason.get("code") if reason.get("code") in CORAL_REJECTION_CODES else "OTHER"
-        flag = _FLAG_SPAM if code == "SPAM" else _FLAG_TOXIC
-        return jsonify({"status": "REJECTED", "actions": [flag], "moderationAction": {
+        return jsonify({"status": "REJECTED", "actions": _flags(verdict["reasons"], "reject"), "moderationAction": {
             "status": "REJECTED",
             "rejectionReason": {"code": code, "detailedExplanation": reason.get("clause_text", "")}}})
     return _no_content()

@@ -296,6 +296,7 @@ class Service:
                 log.error("database unreachable at start (%s): this worker starts not ready (/readyz 503) and "
                           "migrates the database once it answers", _error_name(unreachable))
                 migration = DeferredMigration(engine)
+        warn_unscored_labels(scorer, [policy, *site_policies.values()])
         metrics = Metrics(scorer.version)
         if watcher is not None:
             watcher.metrics = metrics
@@ -317,6 +318,7 @@ class Service:
             previous, self.scorer = self.scorer, loaded
             self.metrics.model_swapped(previous.version, loaded.version)
             log.info("model %s is live in this worker (was %s)", loaded.version, previous.version)
+            warn_unscored_labels(loaded, [self.policy, *self.site_policies.values()])
 
     def policy_for(self, site_id: str) -> Policy:
         return self.site_policies.get(site_id, self.policy)
@@ -413,6 +415,17 @@ def _error_name(exc: Exception) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def warn_unscored_labels(scorer, policies) -> list[str]:
+    """Log (and return) each policy clause label the model gives no score for: such a clause never fires
+    (a spam clause with a model trained before the spam head). Not an error: the site may be between models."""
+    heads = set(getattr(scorer.violation, "heads", ()))
+    missing = sorted({f"{p.id}: {label}" for p in policies for label in p.labels if label not in heads})
+    if heads and missing:
+        log.warning("model %s gives no score for these policy labels, so their clauses never fire: %s",
+                    scorer.version, ", ".join(missing))
+    return missing
 
 
 def _load_policies(default_file: str, site_files) -> tuple[Policy, dict[str, Policy]]:
