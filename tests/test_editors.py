@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from webhook import db
-from webhook.editors import _with_derived, comments_frame, neutrality, render_chart, write_report
+from webhook.editors import _with_derived, comments_frame, neutrality, render_chart, violation_rates, write_report
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
@@ -354,3 +354,21 @@ def test_an_editor_reads_the_editors_pages_and_nothing_else(review_app, editor_c
     with db.connect(engine_of(review_app)) as conn:
         assert conn.execute(sa.select(db.review_items.c.decision)).scalar() is None
         assert conn.execute(sa.select(sa.func.count()).select_from(db.authors)).scalar() == 0
+
+
+def test_an_advert_rejected_for_spam_is_banded_by_its_spam_score_not_read_as_clean_dissent():
+    """Spam scores join the violation score: an advert that argues against the article and is rejected for
+    spam sits in the top band, not among clean comments; verdicts of a model without spam keep their band."""
+    rows = _group("favor", 0.1, 10, 0) + _group("against", 0.1, 10, 0) + _group("favor", 0.9, 5, 5)
+    frame = _frame(rows + _group("against", 0.0, 5, 5))
+    for i in frame.index[-5:]:
+        frame.at[i, "scores"] = {"profanity": 0.0, "personal_attack": 0.0, "incitement": 0.0, "spam": 0.99}
+    frame = _with_derived(frame.drop(columns=["profanity", "personal_attack", "incitement", "violation", "rejected",
+                                              "outcome", *(["spam"] if "spam" in frame else [])]))
+    bands = neutrality(frame).bands.set_index("band")
+    assert bands.loc["0.0-0.2"].rejected_against == 0.0  # the adverts are not among the clean comments
+    assert bands.loc["0.8-1.0"].n_against == 5 and bands.loc["0.8-1.0"].rejected_against == 1.0
+    assert neutrality(frame).pooled_gap == pytest.approx(0.0)
+    rates = violation_rates(frame)
+    assert "spam" in rates and rates["spam"].sum() > 0
+    assert "spam" not in violation_rates(_frame(rows))  # no verdict has a spam score: no spam line

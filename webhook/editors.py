@@ -3,7 +3,7 @@
 - stance mix of comments over time (favor / against / neutral / unrelated / no article text);
 - violation rates by label (share of comments whose score reaches 0.5), over time;
 - rejection rate by stance, with a viewpoint-neutrality check: within the same band of violation
-  score (the highest policy-label score), are comments *against* the article rejected more often
+  score (the highest of the policy labels' and spam's scores), are comments *against* the article rejected more often
   than comments in *favor*? The bands' differences are pooled with Mantel-Haenszel weights
   (``n_against * n_favor / (n_against + n_favor)``), so a site that rejects more dissent only
   because dissent is ruder does not look biased, and one that rejects dissent at equal scores does.
@@ -33,7 +33,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
-from moderation.labels import POLICY_LABELS, STANCES
+from moderation.labels import OTHER_LABELS, POLICY_LABELS, STANCES
 from review.auth import signed_in_required
 
 from . import db
@@ -75,13 +75,23 @@ def comments_frame(conn, site_id: str, article_id: str | None = None, since: dat
     return _with_derived(frame)
 
 
+SCORED_LABELS = POLICY_LABELS + OTHER_LABELS
+
+
+def _rated_labels(frame: pd.DataFrame) -> list[str]:
+    """The labels to chart: the policy labels, and spam where some verdict has a spam score."""
+    return [label for label in SCORED_LABELS if label in POLICY_LABELS or frame[label].notna().any()]
+
+
 def _with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["outcome"] = frame["decision"].where(frame["decision"].notna(), frame["action"])
     frame["stance"] = frame["stance"].fillna(_NO_STANCE)
-    for label in POLICY_LABELS:
+    for label in SCORED_LABELS:
         frame[label] = [float((s or {}).get(label, np.nan)) if isinstance(s, dict) else np.nan for s in frame["scores"]]
-    frame["violation"] = frame[list(POLICY_LABELS)].max(axis=1)
+    # The highest score a rejection can rest on: spam too (NaN, so left out, for verdicts of a model without
+    # the spam head), so an advert rejected at an abuse score of zero is not counted as clean comment rejected.
+    frame["violation"] = frame[list(SCORED_LABELS)].max(axis=1)
     frame["rejected"] = frame["outcome"] == "reject"
     return frame
 
@@ -188,7 +198,7 @@ def violation_rates(frame: pd.DataFrame) -> pd.DataFrame:
 
     if frame.empty:
         return pd.DataFrame()
-    flags = pd.DataFrame({label: frame[label] >= 0.5 for label in POLICY_LABELS})
+    flags = pd.DataFrame({label: frame[label] >= 0.5 for label in _rated_labels(frame)})
     flags["rejected (outcome)"] = frame["rejected"]
     return flags.groupby(_when(frame).values).mean()
 
@@ -281,7 +291,7 @@ def _draw_neutrality(ax, result: Neutrality, title: str) -> None:
     ax.set_xticks(x, table["band"])
     ax.set_ylim(0, 1.1)
     gap = "n/a" if result.pooled_gap is None else f"{result.pooled_gap:+.1%}"
-    ax.set(xlabel="violation score band (highest policy-label score)", ylabel="rejected",
+    ax.set(xlabel="violation score band (highest policy-label or spam score)", ylabel="rejected",
            title=f"Rejection rate by stance: {title} (pooled gap against - favor: {gap})")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
@@ -328,7 +338,7 @@ def alt_texts(frame: pd.DataFrame, result: Neutrality) -> dict[str, str]:
         return {chart: f"{chart} chart: no comments stored yet" for chart in CHARTS}
     stances = frame["stance"].value_counts()
     mix = ", ".join(f"{s} {int(stances[s])}" for s in (*STANCES, _NO_STANCE) if s in stances)
-    rates = ", ".join(f"{label} {_pct((frame[label] >= 0.5).mean())}" for label in POLICY_LABELS)
+    rates = ", ".join(f"{label} {_pct((frame[label] >= 0.5).mean())}" for label in _rated_labels(frame))
     return {
         "stance": f"Stance mix over time, as stacked bars. In all: {mix}.",
         "violations": f"Violation rates by label over time, as lines. In all, scoring 0.5 or more: {rates}; "
