@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from webhook import db
-from webhook.editors import _with_derived, comments_frame, neutrality, render_chart, violation_rates, write_report
+from webhook.editors import _with_derived, alt_texts, comments_frame, neutrality, render_chart, violation_rates, write_report
 
 pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
@@ -371,4 +371,8 @@ def test_an_advert_rejected_for_spam_is_banded_by_its_spam_score_not_read_as_cle
     assert neutrality(frame).pooled_gap == pytest.approx(0.0)
     rates = violation_rates(frame)
     assert "spam" in rates and rates["spam"].sum() > 0
+    # the spam rate is over the comments scored for spam (the 5 adverts here), not over older verdicts too
+    scored = frame["spam"].notna()
+    assert scored.sum() == 5 and rates["spam"].dropna().eq(1.0).all()
+    assert "spam 100%" in alt_texts(frame, neutrality(frame))["violations"]
     assert "spam" not in violation_rates(_frame(rows))  # no verdict has a spam score: no spam line

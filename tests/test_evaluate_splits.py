@@ -282,7 +282,7 @@ def test_the_report_reads_a_model_without_the_spam_head(tmp_path):
 
 
 def test_a_head_no_row_teaches_both_ways_is_left_out_of_the_model():
-    """Trained without the corpus (the only source of spam), the model has every head but spam."""
+    """Trained without the corpus (the only source of spam), the model has every head but spam; only spam."""
     texts = [f"you are an idiot number {i}" for i in range(30)] + [f"a fine point about the budget {i}" for i in range(30)]
     frame = pd.DataFrame({"text": texts, "norm": texts, "source": "olid"})
     for head in HEADS:
@@ -292,3 +292,7 @@ def test_a_head_no_row_teaches_both_ways_is_left_out_of_the_model():
     assert model.heads == tuple(h for h in HEADS if h != "spam")
     scores = model.predict_proba(["you are an idiot"])
     assert scores.shape == (1, len(HEADS) - 1)
+    # Any other head without both kinds of row is still an error, not a model quietly missing it.
+    frame["threat"] = 0.0
+    with pytest.raises(ValueError, match="threat"):
+        train.fit_violation(frame)

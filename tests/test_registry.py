@@ -327,3 +327,15 @@ def test_the_comparison_names_heads_only_the_candidate_has():
     text = _report(result, [], {}, {}, ["comparison.png"])
     assert "Heads only the candidate has, so no gate compares them" in text and ": spam." in text
     assert "Heads only" not in _report({**result, "new_heads": []}, [], {}, {}, ["comparison.png"])
+
+
+def test_a_candidate_that_lost_a_head_is_not_promotable_and_a_new_head_is_named():
+    from training.compare import head_gates, new_heads
+
+    with_spam = ("profanity", "personal_attack", "incitement", "spam")
+    without = with_spam[:3]
+    lost = head_gates(with_spam, without)
+    assert [g["label"] for g in lost] == ["spam"]
+    assert not judge(lost, 0.5)["promotable"] and judge(lost, 0.5)["worse_labels"] == ["spam"]
+    assert head_gates(without, with_spam) == [] and head_gates(with_spam, with_spam) == []
+    assert new_heads(without, with_spam) == ["spam"] and new_heads(with_spam, without) == []

@@ -289,3 +289,18 @@ def test_a_policy_label_the_model_does_not_score_is_logged_at_start(caplog):
         assert warn_unscored_labels(old, [policy]) == ["example-news: spam"]
     assert "old-model gives no score for these policy labels" in caplog.text
     assert warn_unscored_labels(SimpleNamespace(version="new", violation=SimpleNamespace(heads=HEADS)), [policy]) == []
+
+
+def test_the_service_warns_at_start_when_its_model_lacks_a_head_the_policy_acts_on(make_app, model, caplog):
+    import copy
+
+    old = copy.copy(model)
+    old.violation = copy.copy(model.violation)
+    old.violation.heads = tuple(h for h in model.violation.heads if h != "spam")  # as a model from before spam
+    with caplog.at_level("WARNING", logger="webhook.service"):
+        make_app(SCORER=old)
+    assert "gives no score for these policy labels" in caplog.text and "example-news: spam" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="webhook.service"):
+        make_app()
+    assert "gives no score for these policy labels" not in caplog.text

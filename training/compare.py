@@ -212,6 +212,19 @@ def gates(sets: list[EvalSet], live: dict, candidate: dict, tolerance: float) ->
     return rows
 
 
+def head_gates(live_heads, candidate_heads) -> list[dict]:
+    """A gate per head the live model has and the candidate lacks, always worse: promoting it would silence
+    every policy clause on that head (a candidate trained without the corpus has no spam head)."""
+    return [{"set": "model heads", "label": h, "metric": "head present", "live": 1.0, "candidate": 0.0, "delta": -1.0,
+             "delta_upper95": -1.0, "n": 0, "positives": None, "worse": True}
+            for h in live_heads if h not in candidate_heads]
+
+
+def new_heads(live_heads, candidate_heads) -> list[str]:
+    """Heads only the candidate has: no gate can compare them, so the report names them."""
+    return [h for h in candidate_heads if h not in live_heads]
+
+
 def _pass_rate(_y, passed):
     return float(np.mean(passed))
 
@@ -291,12 +304,12 @@ def compare(live: Scorer, candidate: Scorer, sets: list[EvalSet], out: Path, tol
     for stale in out.glob("*.png"):
         stale.unlink()
     lm, cm = measure(live, sets), measure(candidate, sets)
-    rows = gates(sets, lm, cm, tolerance)
+    rows = gates(sets, lm, cm, tolerance) + head_gates(live.violation.heads, candidate.violation.heads)
     verdict = judge(rows, tolerance)
     result = {"live": live.version, "candidate": candidate.version, "tolerance": tolerance,
               "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
               "sets": [s.name for s in sets], "gates": rows, "verdict": verdict,
-              "new_heads": [h for h in candidate.violation.heads if h not in live.violation.heads],
+              "new_heads": new_heads(live.violation.heads, candidate.violation.heads),
               "metrics": {"live": _public(lm), "candidate": _public(cm)}}
     plots = [_plot_gates(rows, out, live.version, candidate.version)]
     for s in sets:

@@ -14,7 +14,8 @@ How a stored label becomes head values (1 = violation, 0 = none, absent = the la
 - ``label`` is ``moderator_decision`` (Coral's moderation queue, the review queue): ``value >= 0.5``
   is a rejection. With a rejection code in the provenance (``code``, ``reason_code``,
   ``rejection_code`` or ``rejectionReason.code``: OFFENSIVE, ABUSIVE, HARASSMENT_BULLYING,
-  HATE_SPEECH) the matching policy label and toxicity are 1; without one only toxicity is. An
+  HATE_SPEECH) the matching policy label and toxicity are 1; with SPAM or AD only spam is (an advert is
+  removed for what it sells, not for abuse); without one only toxicity is. An
   approval (``value < 0.5``) is 0 for every head: the site says the comment breaks none of its rules.
 - Anything else is counted in the report as not used.
 

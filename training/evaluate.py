@@ -443,7 +443,7 @@ def evaluate_stance(scorer: Scorer, report: Report, root: Path) -> None:
                f"); favor/against/neutral macro-F1 on related pairs only: {f1_rel:.3f}.", "",
                f"Subset: the {int(unseen.sum())} validation pairs whose comment never appears in a stance "
                "training pair (training still reads most ARC comments without their stance: the text features' "
-               "weights are learnt from them, and three violation heads take them as clean examples) ("
+               "weights are learnt from them, and four violation heads take them as clean examples) ("
                + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in STANCES) + f"): macro-F1 {f1_unseen.mean():.3f} ("
                + ", ".join(f"{s} {v:.2f}" for s, v in zip(STANCES, f1_unseen)) + "); few pairs, read it loosely.", "",
                f"![arc stance]({_plot_confusion(valid['stance'], pred, report.directory, 'arc validation')})", "")

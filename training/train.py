@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from tqdm import tqdm
 
 from moderation.inference import to_arrays
-from moderation.labels import HEADS, STANCES
+from moderation.labels import HEADS, OTHER_LABELS, STANCES
 from moderation.models import ViolationModel
 from moderation.normalise import GROUP_PLACEHOLDER, normalise_text
 from moderation.persistence import save_components
@@ -269,8 +269,9 @@ def fit_violation(train_df: pd.DataFrame, decisions_weight: float = DECISIONS_WE
     weights = training_weights(train_df, decisions_weight)
     # A head no training row teaches both ways is left out, saying so: spam has no example but the corpus's,
     # so a model trained without the corpus (--no-corpus) has no spam head, as models before it had none.
+    # Only such a head (spam) may be left out: one of the others missing is an error, as before (ViolationModel).
     targets = train_df[list(HEADS)]
-    heads = [h for h in HEADS if targets[h].nunique(dropna=True) == 2]
+    heads = [h for h in HEADS if h not in OTHER_LABELS or targets[h].nunique(dropna=True) == 2]
     for head in sorted(set(HEADS) - set(heads)):
         _log(f"{head}: no positive or no negative training rows, so the model has no {head} head")
     columns = [HEADS.index(h) for h in heads]

@@ -83,6 +83,13 @@ def _rated_labels(frame: pd.DataFrame) -> list[str]:
     return [label for label in SCORED_LABELS if label in POLICY_LABELS or frame[label].notna().any()]
 
 
+def _flagged(frame: pd.DataFrame, label: str) -> pd.Series:
+    """Whether each comment's ``label`` score reaches 0.5; for spam, unknown (NaN) where the verdict's model had
+    no spam head, so its rate is over the comments scored for it (a policy label missing counts as not reached)."""
+    flagged = frame[label] >= 0.5
+    return flagged.astype(float).where(frame[label].notna()) if label in OTHER_LABELS else flagged
+
+
 def _with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["outcome"] = frame["decision"].where(frame["decision"].notna(), frame["action"])
@@ -198,7 +205,7 @@ def violation_rates(frame: pd.DataFrame) -> pd.DataFrame:
 
     if frame.empty:
         return pd.DataFrame()
-    flags = pd.DataFrame({label: frame[label] >= 0.5 for label in _rated_labels(frame)})
+    flags = pd.DataFrame({label: _flagged(frame, label) for label in _rated_labels(frame)})
     flags["rejected (outcome)"] = frame["rejected"]
     return flags.groupby(_when(frame).values).mean()
 
@@ -338,7 +345,7 @@ def alt_texts(frame: pd.DataFrame, result: Neutrality) -> dict[str, str]:
         return {chart: f"{chart} chart: no comments stored yet" for chart in CHARTS}
     stances = frame["stance"].value_counts()
     mix = ", ".join(f"{s} {int(stances[s])}" for s in (*STANCES, _NO_STANCE) if s in stances)
-    rates = ", ".join(f"{label} {_pct((frame[label] >= 0.5).mean())}" for label in _rated_labels(frame))
+    rates = ", ".join(f"{label} {_pct(_flagged(frame, label).mean())}" for label in _rated_labels(frame))
     return {
         "stance": f"Stance mix over time, as stacked bars. In all: {mix}.",
         "violations": f"Violation rates by label over time, as lines. In all, scoring 0.5 or more: {rates}; "
