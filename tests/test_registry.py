@@ -339,3 +339,23 @@ def test_a_candidate_that_lost_a_head_is_not_promotable_and_a_new_head_is_named(
     assert not judge(lost, 0.5)["promotable"] and judge(lost, 0.5)["worse_labels"] == ["spam"]
     assert head_gates(without, with_spam) == [] and head_gates(with_spam, with_spam) == []
     assert new_heads(without, with_spam) == ["spam"] and new_heads(with_spam, without) == []
+
+
+def test_a_moderator_s_later_decision_replaces_the_earlier_one_whole(tmp_path):
+    """Rejected as ABUSIVE, then recoded as SPAM: the export says spam, not spam and a personal attack; feedback
+    that is no decision (a suggested score) is kept; the rows of one decision are read together."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate(engine)
+    text = "Harbour flats from 99k, call 0800 now"
+    first, second = {"code": "ABUSIVE", "review_item": 7}, {"code": "SPAM", "review_item": 7, "moderator": "ana"}
+    rows = [("moderator_decision", 1.0, "review", first), ("personal_attack", 1.0, "review", first),
+            ("profanity", 1.0, "perspective:suggestscore", {}),
+            ("moderator_decision", 1.0, "review", second), ("spam", 1.0, "review", second)]
+    with db.transaction(engine) as conn:
+        for label, value, source, provenance in rows:
+            db.insert_label(conn, "s", "c9", text, label, value, source, provenance)
+    export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    engine.dispose()
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+    assert row["spam"] == 1.0 and row["profanity"] == 1.0
+    assert row["personal_attack"] is None and row["toxicity"] is None

@@ -153,20 +153,40 @@ def _stored_texts(conn, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], s
     return found
 
 
+def _decision(row: dict) -> str | None:
+    """Which moderator's decision a label row belongs to (None for other feedback): the rows one decision
+    stores (``moderator_decision`` and the label its code names) share their source and provenance."""
+    if row["label"] not in DECISION_LABELS and row["source"] != "review":
+        return None
+    return row["source"] + " " + json.dumps(row["provenance"], sort_keys=True, default=str)
+
+
 def _merge(rows: list[dict], report: DataReport) -> list[dict]:
-    """One training row per normalised text; later labels override earlier ones head by head."""
+    """One training row per normalised text; later labels override earlier ones head by head, except that a
+    moderator's later decision replaces an earlier decision whole: a rejection recoded from ABUSIVE to SPAM is
+    spam, not spam and a personal attack (heads other feedback set since are kept)."""
     merged: dict[str, dict] = {}
     for row in rows:  # oldest first
         key = hashlib.sha1(row["norm"].encode("utf-8")).hexdigest()[:16]
         heads = row["heads"]
+        decision = _decision(row)
         if key not in merged:
             merged[key] = {"key": key, "text": row["text"], "site_id": row["site_id"], "heads": dict(heads),
-                           "decided_at": row["created_at"], "sources": {row["source"]}, "label_ids": [row["id"]]}
+                           "decided_at": row["created_at"], "sources": {row["source"]}, "label_ids": [row["id"]],
+                           "decision": decision, "decision_heads": set(heads) if decision else set()}
             continue
         entry = merged[key]
         report.duplicates += 1
         if any(h in entry["heads"] and entry["heads"][h] != v for h, v in heads.items()):
             report.conflicts += 1
+        if decision is None:
+            entry["decision_heads"] -= set(heads)
+        elif decision != entry["decision"]:  # a new decision: the earlier one's heads go
+            for head in entry["decision_heads"]:
+                entry["heads"].pop(head, None)
+            entry["decision"], entry["decision_heads"] = decision, set()
+        if decision is not None:
+            entry["decision_heads"] |= set(heads)
         entry["heads"].update(heads)
         entry["decided_at"] = max(entry["decided_at"], row["created_at"])
         entry["sources"].add(row["source"])
