@@ -46,7 +46,7 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
         at = db.now()
         db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation, at)
         _adjust_strikes(conn, current, decision)
-        _store_labels(conn, current, decision, user, code)
+        _store_labels(conn, current, decision, user, code, at)
         db.insert_audit(conn, f"review.{decision}", current["site_id"], current["comment_id"], {
             "version": current["version"], "verdict_id": current["verdict_id"],
             "model_action": current["model_action"], "previous": current["decision"] or current["model_action"],
@@ -100,8 +100,10 @@ def _adjust_strikes(conn, item: dict, decision: str) -> None:
         db.set_struck(conn, item["site_id"], item["author_id"], item["comment_pk"], decision == "reject")
 
 
-def _store_labels(conn, item: dict, decision: str, user: str, code: str | None) -> None:
-    """The decision as training labels, with the model's scores at the time."""
+def _store_labels(conn, item: dict, decision: str, user: str, code: str | None, at=None) -> None:
+    """The decision as training labels, with the model's scores at the time; every row carries the decision's
+    time (``decided_at``), so that ``make data`` reads the rows of one decision together and tells two
+    decisions apart even when the same moderator decides the same way twice."""
     values = {"moderator_decision": 1.0 if decision == "reject" else 0.0}
     if decision == "approve":
         values.update(dict.fromkeys(POLICY_LABELS, 0.0))  # approved: none of the policy's violations
@@ -109,7 +111,8 @@ def _store_labels(conn, item: dict, decision: str, user: str, code: str | None) 
         values[LABEL_FOR_CODE[code]] = 1.0
     provenance = {"review_item": item["id"], "comment_id": item["comment_id"], "version": item["version"],
                   "verdict_id": item["verdict_id"], "model_action": item["model_action"], "code": code,
-                  "moderator": user, "policy_version": item["policy_version"], "article_id": item["article_id"]}
+                  "moderator": user, "policy_version": item["policy_version"], "article_id": item["article_id"],
+                  "decided_at": (at or db.now()).isoformat()}
     for label, value in values.items():
         db.insert_label(conn, item["site_id"], item["comment_id"], item["text"], label, value, source="review",
                         provenance=provenance, scores=item["scores"], model_version=item["model_version"])

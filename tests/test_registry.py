@@ -359,3 +359,23 @@ def test_a_moderator_s_later_decision_replaces_the_earlier_one_whole(tmp_path):
     [row] = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
     assert row["spam"] == 1.0 and row["profanity"] == 1.0
     assert row["personal_attack"] is None and row["toxicity"] is None
+
+
+def test_two_decisions_written_at_the_same_moment_are_read_apart_not_interleaved(tmp_path):
+    """PostgreSQL does not serialise two moderators' decisions on two comments with the same text: their rows can
+    interleave in time. Each decision is read whole where its first row is, so the later one wins whole."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate(engine)
+    text = "Cheap watches, 80% off at bestdealz dot biz"
+    approve = {"review_item": 1, "decided_at": "2026-12-07T04:00:00.000001"}
+    spam = {"review_item": 2, "code": "SPAM", "decided_at": "2026-12-07T04:00:00.000002"}
+    rows = [("moderator_decision", 0.0, approve), ("moderator_decision", 1.0, spam), ("profanity", 0.0, approve),
+            ("spam", 1.0, spam), ("personal_attack", 0.0, approve), ("incitement", 0.0, approve)]
+    with db.transaction(engine) as conn:
+        for label, value, provenance in rows:
+            db.insert_label(conn, "s", f"c{provenance['review_item']}", text, label, value, "review", provenance)
+    export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    engine.dispose()
+    [row] = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+    assert row["spam"] == 1.0 and row["personal_attack"] is None and row["incitement"] is None
+

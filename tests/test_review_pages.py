@@ -210,6 +210,9 @@ def test_approving_stores_the_decision_label_audit_and_no_callback_without_a_url
     assert labels["moderator_decision"]["scores"]["personal_attack"] == 0.62
     assert labels["moderator_decision"]["model_version"] == "test-model"
     assert labels["moderator_decision"]["provenance"]["moderator"] == "mod"
+    # every row of the decision carries its time, so `make data` reads them as one decision (training/decisions.py)
+    assert labels["moderator_decision"]["provenance"]["decided_at"] == stored["decided_at"].isoformat()
+    assert labels["personal_attack"]["provenance"] == labels["moderator_decision"]["provenance"]
     audit = _rows(review_app, "audit_log", event="review.approve")
     assert len(audit) == 1 and audit[0]["actor"] == "mod" and audit[0]["subject"] == "c1"
     assert _rows(review_app, "outbox") == []

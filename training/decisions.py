@@ -155,7 +155,9 @@ def _stored_texts(conn, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], s
 
 def _decision(row: dict) -> str | None:
     """Which moderator's decision a label row belongs to (None for other feedback): the rows one decision
-    stores (``moderator_decision`` and the label its code names) share their source and provenance."""
+    stores (``moderator_decision`` and the label its code names) share their source and provenance, which
+    holds the decision's time (``decided_at``; rows stored before it had none, so two decisions alike in
+    everything else read as one)."""
     if row["label"] not in DECISION_LABELS and row["source"] != "review":
         return None
     return row["source"] + " " + json.dumps(row["provenance"], sort_keys=True, default=str)
@@ -166,7 +168,13 @@ def _merge(rows: list[dict], report: DataReport) -> list[dict]:
     moderator's later decision replaces an earlier decision whole: a rejection recoded from ABUSIVE to SPAM is
     spam, not spam and a personal attack (heads other feedback set since are kept)."""
     merged: dict[str, dict] = {}
-    for row in rows:  # oldest first
+    # The rows of one decision together, where its first row is: two moderators' decisions written at the same
+    # moment (PostgreSQL does not serialise them) would otherwise interleave and each replace the other.
+    units = [_decision(row) or i for i, row in enumerate(rows)]
+    first = {}
+    for i, unit in enumerate(units):
+        first.setdefault(unit, i)
+    for row in [rows[i] for i in sorted(range(len(rows)), key=lambda i: (first[units[i]], i))]:  # oldest first
         key = hashlib.sha1(row["norm"].encode("utf-8")).hexdigest()[:16]
         heads = row["heads"]
         decision = _decision(row)
