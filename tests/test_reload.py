@@ -57,7 +57,11 @@ def _wait_for_version(client, version: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"the app never switched to {version}")
 
 
-def test_the_app_follows_promotion_and_rollback_between_requests(make_app, registry):
+def test_the_app_follows_promotion_and_rollback_between_requests(make_app, registry, monkeypatch):
+    from webhook import service as service_module
+
+    checked = []  # each model the worker swaps in is checked against the policies' labels
+    monkeypatch.setattr(service_module, "warn_unscored_labels", lambda scorer, policies: checked.append(scorer.version))
     _reset(registry)
     app = make_app(SCORER=None, REGISTRY=str(registry.root), RELOAD_INTERVAL=0)
     client = app.test_client()
@@ -72,6 +76,7 @@ def test_the_app_follows_promotion_and_rollback_between_requests(make_app, regis
     assert 'moderation_model_reloads_total{model_version="v-b",result="loaded"} 1.0' in metrics
     registry.rollback("test", "worse on the site")
     _wait_for_version(client, "v-a")
+    assert checked == ["v-a", "v-b", "v-a"]  # at start, then on each swap
 
 
 def test_a_tampered_version_is_refused_and_the_old_model_stays(make_app, registry):
