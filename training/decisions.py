@@ -170,14 +170,15 @@ def _merge(rows: list[dict], report: DataReport) -> list[dict]:
     merged: dict[str, dict] = {}
     # The rows of one decision together, where its first row is: two moderators' decisions written at the same
     # moment (PostgreSQL does not serialise them) would otherwise interleave and each replace the other.
-    units = [_decision(row) or i for i, row in enumerate(rows)]
-    first = {}
-    for i, unit in enumerate(units):
-        first.setdefault(unit, i)
-    for row in [rows[i] for i in sorted(range(len(rows)), key=lambda i: (first[units[i]], i))]:  # oldest first
+    decisions = [_decision(row) for row in rows]
+    first: dict = {}
+    for i, decision in enumerate(decisions):
+        first.setdefault(i if decision is None else decision, i)
+    order = sorted(range(len(rows)), key=lambda i: (first[i if decisions[i] is None else decisions[i]], i))
+    for i in order:  # oldest first
+        row, decision = rows[i], decisions[i]
         key = hashlib.sha1(row["norm"].encode("utf-8")).hexdigest()[:16]
         heads = row["heads"]
-        decision = _decision(row)
         if key not in merged:
             merged[key] = {"key": key, "text": row["text"], "site_id": row["site_id"], "heads": dict(heads),
                            "decided_at": row["created_at"], "sources": {row["source"]}, "label_ids": [row["id"]],

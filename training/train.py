@@ -130,9 +130,9 @@ def load_violation_data(datasets_root: Path, data_dir: Path, use_corpus: bool = 
         _log(f"{spec.name}: {len(frame):,} rows")
     if use_corpus:
         _, comments = corpus.load_corpus(data_dir)
-        frame = corpus.violation_frame(comments[~comments["test"]])
-        spam_only = frame["item_id"].str.split("-").str[1].isin(SPAM_ONLY_PARTS).to_numpy()
-        frame.loc[spam_only, [h for h in HEADS if h != "spam"]] = np.nan
+        kept = comments[~comments["test"]]
+        frame = corpus.violation_frame(kept)
+        frame.loc[kept["part"].isin(SPAM_ONLY_PARTS).to_numpy(), [h for h in HEADS if h != "spam"]] = np.nan
         frames.append(frame.assign(**EVALUATION_COLUMNS))
         _log(f"corpus (test articles excluded): {len(frame):,} rows")
     data = pd.concat(frames, ignore_index=True)
