@@ -255,3 +255,59 @@ def test_slips_are_no_target_word_and_no_english_word_listed():
     assert not set(n.SLIPS) & OBFUSCATION_TARGETS and not set(n.SLIPS) & n._NOT_SLIPS
     assert set(n.SLIPS.values()) <= OBFUSCATION_TARGETS
     assert n.SLIPS["fcuk"] == "fuck" and n.SLIPS["scumm"] == "scum" and "arts" not in n.SLIPS
+
+
+# The cheap looks before the steps' regular expressions: a look may say a text needs a step when it does
+# not, never that it does not when it does. Each is checked against the exact condition it stands for, on
+# text as its step sees it (the steps after ``lower`` see lower-case text).
+
+def _exact_conditions():
+    from moderation import lexicon
+    from moderation import normalise as n
+
+    def leet(text):  # the step, without its look, changes the text
+        norm = n.Normalised.of(text)
+        return n._undo_leet(norm) != norm
+
+    return {  # look: (exact condition, whether its step comes after lower)
+        n._may_hold_surrogates: (lambda t: n.LONE_SURROGATE.search(t) is not None, False),
+        n._may_hold_invisible: (lambda t: n._INVISIBLE.search(t) is not None, False),
+        n._may_name_someone: (lambda t: any(w in lexicon.GIVEN_NAMES for w in n._CAPITALISED.findall(t)), False),
+        n._may_hold_leet: (leet, True),
+        n._may_repeat: (lambda t: n._REPEAT.search(t) is not None, True),
+        n._may_slip: (lambda t: any(w in n.SLIPS for w in n._LETTER_WORD.findall(t)), True),
+        n._may_space_oddly: (lambda t: n._SPACES_HINT.search(t) is not None, True),
+        n._may_name_a_group: (lambda t: not n._GROUP_WORD_STARTS.isdisjoint(n._WORD_RUN.findall(t)), True),
+    }
+
+
+def _check_looks(text):
+    from moderation import normalise as n
+
+    for look, (exact, after_lower) in _exact_conditions().items():
+        seen = n.lower(n.Normalised.of(text)).text if after_lower else text
+        if exact(seen):
+            assert look(seen), (look.__name__, seen)
+
+
+_LOOK_CASES = [
+    "Dave\u2019s point", "Dave's point", "DAVE and dave", "McDave", "Dave2", "what a fcuk\u2019 up", "fcuk2", "caf\u00e9 idoit",
+    "idoit\u00e9", "\u00e9idoit", "\x1cfine", "fine\x1c", "one\x0btwo", "a\x7fb", " lead", "trail ", "a  b", "a\tb",
+    "a\u00a0\u00a0b", "a\u00a0b", "\u2003x", "sooo", "SOOO", "so\u00f6\u00f6", "women\u2019s", "women2", "xwomen",
+    "covid19", "idiot!!", "sh1t", "!!!", "a!b", "#metoo", "@nytimes", "$5", "f\u00fcck sh1t\u2019", "\ud800x", "x\u200by",
+    "gay\u2019 people", "A55 road", "l33t", "\u00a00Jews", "f#ck", "f%ck", "sh!t", "a$$", "f||ck", "h8", "t+", "",
+    " ", "plain words only",
+]
+
+
+@pytest.mark.parametrize("text", _LOOK_CASES)
+def test_each_cheap_look_says_yes_where_its_step_would_act(text):
+    _check_looks(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(list("abcdeflostuwxyzADS 019!@$*_#|+.\t\n\x0b\x1c\x1f\x00\x7f'")
+                                + ["\u00a0", "\u2003", "\u200b", "\u00e9", "\u2019", "\u20ac", "\ud800", "\u0130",
+                                   "Dave", "women", "fcuk", "idoit", "sh1t", "sooo", "gay", "Jews"]), max_size=30))
+def test_each_cheap_look_says_yes_where_its_step_would_act_on_any_text(parts):
+    _check_looks("".join(parts))
