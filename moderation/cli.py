@@ -178,7 +178,8 @@ def _json_value(line: str):
     except _Malformed as exc:
         return exc
     except json.JSONDecodeError as exc:
-        malformed = _Malformed(f"not valid JSON ({exc.msg} at column {exc.colno})")
+        # Some of json's messages end in "at" ("Invalid control character at"): one "at" before the column.
+        malformed = _Malformed(f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
         malformed.ran_out = exc.pos >= len(line.rstrip())  # the text ended where a value was still open
         return malformed
     except ValueError as exc:  # an integer too long for Python to convert

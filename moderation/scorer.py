@@ -267,17 +267,17 @@ class Scorer:
         return evidence
 
     # Texts over the limit -----------------------------------------------------------------
-    def score_pieces(self, texts, article_ids=None, *, max_pieces: int | None = None) -> list[list[tuple[int, str, Score]]]:
+    def score_pieces(self, texts, article_ids=None, *, max_chars: int | None = None) -> list[list[tuple[int, str, Score]]]:
         """Each text scored whole however long it is: as its ``(offset, piece, score)`` pieces of at most
         ``MAX_TEXT_CHARS`` characters (one piece for most texts; ``worst_of`` makes them one score).
-        A text of more than ``max_pieces`` pieces is not scored: its list is empty."""
+        A text of more than ``max_chars`` characters is not scored: its list is empty."""
         texts = list(texts)
         ids = [None] * len(texts) if article_ids is None else list(article_ids)
         if len(ids) != len(texts):
             raise InputError("article_ids must be as long as texts", field="article_ids")
-        parts = [split_long(_check_type(text, i)) for i, text in enumerate(texts)]
-        flat = [(i, offset, piece) for i, pieces in enumerate(parts) if max_pieces is None or len(pieces) <= max_pieces
-                for offset, piece in pieces]
+        texts = [_check_type(text, i) for i, text in enumerate(texts)]
+        parts = [split_long(text) if max_chars is None or len(text) <= max_chars else [] for text in texts]
+        flat = [(i, offset, piece) for i, pieces in enumerate(parts) for offset, piece in pieces]
         out: list[list[tuple[int, str, Score]]] = [[] for _ in texts]
         # Memory follows the characters scored at once (their features), so at most BATCH_CHARS at a
         # time; a piece of a longer text keeps no features (explaining it computes them again).

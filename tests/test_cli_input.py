@@ -70,7 +70,7 @@ CASES = [
     ("cr-at-end.jsonl", OK + b'{"id": "c2",\r',
      [(1, "g1"), (2, "not valid JSON (Expecting property name enclosed in double quotes at column 14)")]),
     ("cr-cut-string.jsonl", b'{"id": 1, "text": "hello\r{"id": 2, "text": "b"}\r{"id": 3, "text": "c"}\r',
-     [(1, "not valid JSON (Invalid control character at at column 25)"), (2, 2), (3, 3)]),
+     [(1, "not valid JSON (Invalid control character at column 25)"), (2, 2), (3, 3)]),
     ("cr-cut-comma.jsonl", b'{"id": 1, "text": "a",\r{"id": 2, "text": "b"}\rnot json\r{"id": 4, "text": "d"}\r',
      [(1, "not valid JSON (Expecting property name enclosed in double quotes at column 24)"), (2, 2),
       (3, "not valid JSON (Expecting value at column 1)"), (4, 4)]),

@@ -316,6 +316,35 @@ def test_author_strikes_lead_to_premoderation_then_a_block(make_app, tmp_path, d
     assert all(r["clause_id"] != "repeat-offenders" for r in other["reasons"])
 
 
+def test_a_batch_counts_the_strikes_its_earlier_comments_earn(make_app, tmp_path, database_url):
+    """Comments sent together are decided in order: an author one strike short of pre-moderation who sends
+    an insult and then a friendly comment has the second held, as it would be sent one at a time."""
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(database_url, POLICY=str(policy)).test_client()
+    assert signed_post(client, "/v1/comments", {"id": "b0", "text": ATTACK, "author_id": "troll"}
+                       ).get_json()["action"] == "reject"
+    batch = [{"id": "b1", "text": ATTACK, "author_id": "troll"}, {"id": "b2", "text": "Fine, then.", "author_id": "troll"},
+             {"id": "b3", "text": "Fine, then.", "author_id": "reader"}]
+    first, second, other = signed_post(client, "/v1/comments/batch", {"comments": batch}).get_json()["verdicts"]
+    assert first["action"] == "reject"
+    assert {"clause_id": "repeat-offenders", "action": "hold"}.items() <= second["reasons"][-1].items()
+    assert all(r["clause_id"] != "repeat-offenders" for r in other["reasons"]), "only the author's own strikes count"
+
+
+def test_a_batch_edit_rejected_again_adds_no_strike_for_the_comments_after_it(make_app, tmp_path, database_url):
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    client = make_app(database_url, POLICY=str(policy)).test_client()
+    assert signed_post(client, "/v1/comments", {"id": "r1", "text": ATTACK, "author_id": "flip"}
+                       ).get_json()["action"] == "reject"
+    batch = [{"id": "r1", "text": ATTACK + " Again.", "author_id": "flip"}, {"id": "r2", "text": CLEAN, "author_id": "flip"}]
+    edited, later = signed_post(client, "/v1/comments/batch", {"comments": batch}).get_json()["verdicts"]
+    assert edited["action"] == "reject" and edited["version"] == 2
+    assert all(r["clause_id"] != "repeat-offenders" for r in later["reasons"]), \
+        "one comment, one strike: the edit rejected again leaves the author at one (premod_after = 2)"
+
+
 def test_each_site_gets_its_own_policy(make_app, tmp_path):
     policy = tmp_path / "strict.toml"
     policy.write_text(STRICT_POLICY)

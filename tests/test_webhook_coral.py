@@ -182,6 +182,17 @@ def test_a_comment_too_long_to_score_gets_the_policy_s_fallback(app, client):
     assert stored["audit"]["text_chars"] == 150_000
 
 
+def test_a_comment_up_to_100000_characters_is_scored_however_its_sentences_fall(app, client):
+    """Pieces are cut after a sentence, so one can be as short as 10,001 characters: a comment of six
+    10,500-character sentences (63,000 characters) is six pieces, and is scored, not given the fallback."""
+    sentence = "word " * 2099 + "end."
+    body = _long_coral_body(sentence * 6)
+    assert post_coral(client, body, sign(body)).status_code == 204
+    stored = _stored(app, body)
+    assert stored["fallback"] is None and stored["scores"] is not None and stored["action"] == "approve"
+    assert stored["audit"]["scored_in_pieces"] == 6
+
+
 # Five pieces of exactly 20,000 characters (lines of 40): four rude enough to hold (a personal attack,
 # no swearing), then one that swears.
 _RUDE = "What a dumb idea, you clown.".ljust(39) + "\n"

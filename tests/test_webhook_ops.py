@@ -125,6 +125,27 @@ def test_a_number_setting_that_is_no_number_is_refused_naming_it(tmp_path, monke
         load_config(app)
 
 
+@pytest.mark.parametrize("name", ["REVIEW_COOKIE_SECURE", "AUTO_MIGRATE", "CALLBACK_THREAD"])
+@pytest.mark.parametrize("raw", ["flase", "maybe", "2", "tru"])
+def test_a_yes_or_no_setting_that_is_neither_is_refused_naming_it(tmp_path, monkeypatch, name, raw):
+    """A typo is not read as yes: MODERATION_REVIEW_COOKIE_SECURE=flase would keep the HTTPS-only cookie on."""
+    monkeypatch.setenv(f"MODERATION_{name}", raw)
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    with pytest.raises(RuntimeError, match=f"cannot start: MODERATION_{name} .*must be true or false.*, got '?{raw}'?"):
+        load_config(app)
+
+
+@pytest.mark.parametrize("raw,expected", [("false", False), ("False", False), ("0", False), ("no", False),
+                                          ("OFF", False), ("", False), ("true", True), ("1", True), ("Yes", True),
+                                          ("on", True)])
+def test_a_yes_or_no_setting_is_read_as_a_bool(tmp_path, monkeypatch, raw, expected):
+    monkeypatch.setenv("MODERATION_REVIEW_COOKIE_SECURE", raw)
+    (tmp_path / "config.py").write_text(f"AUTO_MIGRATE = {raw!r}\n")
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    load_config(app)
+    assert app.config["REVIEW_COOKIE_SECURE"] is expected and app.config["AUTO_MIGRATE"] is expected
+
+
 def test_a_number_setting_keeps_its_type_from_the_instance_file(tmp_path, monkeypatch):
     (tmp_path / "config.py").write_text('MAX_BATCH = "50"\nRELOAD_INTERVAL = 2\nCALLBACK_BACKOFF = "0.2"\n')
     app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)

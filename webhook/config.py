@@ -107,7 +107,7 @@ def load_config(app, test_config: dict | None = None) -> None:
     else:
         app.config.from_mapping(test_config)
     for setting in SETTINGS:
-        app.config[setting.name] = _number(setting, app.config[setting.name])
+        app.config[setting.name] = _yes_or_no(setting, _number(setting, app.config[setting.name]))
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
 
 
@@ -132,6 +132,23 @@ def _number(setting: Setting, value):
     if number < 0:
         raise RuntimeError(f"cannot start: {where} must not be negative, got {value!r}")
     return number
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _yes_or_no(setting: Setting, value):
+    """A yes/no setting's value as a bool; a refusal that names the setting for anything else (a typo such as
+    "flase" read as yes would switch on what the operator meant to switch off)."""
+    if not isinstance(setting.default, bool):
+        return value
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in _YES or text in _NO:
+        return text in _YES
+    where = f"{setting.env} (or {setting.name} in the instance folder's config.py)"
+    raise RuntimeError(f"cannot start: {where} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
 
 
 def as_list(value) -> list[str]:

@@ -49,7 +49,9 @@ DEFAULT_SITE = "default"
 _MIN_QUOTE = 20  # characters a reply must copy from its parent before we treat it as a quotation
 _MAX_PASSAGES = 20
 _EVIDENCE_BUDGET_S = 2.0  # per request, so a full batch of long comments still answers in seconds
-_MAX_PIECES = 5  # a comment is scored whole up to 5 x 20,000 characters (about 0.3 s); longer ones are not
+# A comment is scored whole up to 100,000 characters (in pieces of at most 20,000, each cut after a sentence,
+# tag or space, so up to ten of them; about 0.3 s); longer ones are not.
+_MAX_CHARS = 5 * MAX_TEXT_CHARS
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 # Articles a worker keeps registered with its scorer for stance, least recently used evicted first.
 # An article's features (sorted hashed n-gram columns and weights, its content words) take about 57 KB
@@ -468,7 +470,8 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
     if todo:
-        judgements = judge(svc, policy, site_id, todo, articles, authors, parents)
+        rejected = {c.comment_id for c in todo if (stored.get(c.comment_id) or {}).get("action") == "reject"}
+        judgements = judge(svc, policy, site_id, todo, articles, authors, parents, rejected)
         heads = {c.comment_id: stored.get(c.comment_id) for c in todo}  # as read above; the write re-checks
         stored.update(record(svc, site_id, judgements, source, article_url, heads))
     return [verdict_json(stored[c.comment_id]) for c in comments]
@@ -556,35 +559,44 @@ def _occurrences(text: str, piece: str):
 
 
 def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn], articles: dict,
-          authors: dict, parents: dict[str, str]) -> list[Judgement]:
+          authors: dict, parents: dict[str, str], rejected: set[str] = frozenset()) -> list[Judgement]:
     """Score a list of comments in one batch and decide each with the policy.
+
+    The comments are decided in order, and a strike one of them earns counts for the author's later
+    ones (a batch holding an insult and then "Nice article." by an author one strike from pre-moderation
+    holds the second). ``rejected``: ids of comments whose stored verdict is already a rejection, whose
+    rejection again adds no strike (as ``record`` counts them).
 
     A comment over the scorer's limit (only Coral sends one: the other protocols refuse it) is scored
     whole, in pieces within the limit, and judged by its worst piece; one of more than
-    ``_MAX_PIECES`` pieces gets the policy's "error" fallback, as if it could not be scored.
+    ``_MAX_CHARS`` characters gets the policy's "error" fallback, as if it could not be scored.
     """
     keys = svc.article_keys(site_id, articles)
     texts = [without_quote(c.text, parents.get(c.parent_id)) for c in comments]
     try:
-        scored = svc.scorer.score_pieces(texts, [keys.get(c.article_id) for c in comments], max_pieces=_MAX_PIECES)
+        scored = svc.scorer.score_pieces(texts, [keys.get(c.article_id) for c in comments], max_chars=_MAX_CHARS)
     except Exception as exc:  # noqa: BLE001 - an unscorable comment gets the policy's fallback, not a 500
         log.warning("scoring failed, using the policy's fallback: %s", exc)
         return [Judgement(c, policy.fallback("error"), fallback="error") for c in comments]
     floor = min(clause.hold_at for clause in policy.clauses)
     deadline = time.monotonic() + _EVIDENCE_BUDGET_S
     out = []
+    earlier: dict[str, int] = {}  # strikes earned by the comments before, by author
     for i, comment in enumerate(comments):
         if not scored[i]:
             log.warning("comment %r is %d characters, too long to score (at most %d): using the policy's fallback",
-                        comment.comment_id, len(comment.text), _MAX_PIECES * MAX_TEXT_CHARS)
+                        comment.comment_id, len(comment.text), _MAX_CHARS)
             out.append(Judgement(comment, policy.fallback("error"), fallback="error"))
             continue
         author = AuthorState(**_author_state(authors.get(comment.author_id)))
+        author = replace(author, strikes=author.strikes + earlier.get(comment.author_id, 0))
         score = worst_of([s for _, _, s in scored[i]])
         evidence = _deciding_evidence(svc.scorer, scored[i], policy.labels, floor, deadline)
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
         strike = verdict.action == "reject" and any(r.label for r in verdict.reasons if r.action == "reject")
+        if strike and comment.author_id and comment.comment_id not in rejected:
+            earlier[comment.author_id] = earlier.get(comment.author_id, 0) + 1
         out.append(Judgement(comment, verdict, score, fallback, strike, len(scored[i])))
     return out
 
