@@ -296,3 +296,25 @@ def test_a_head_no_row_teaches_both_ways_is_left_out_of_the_model():
     frame["threat"] = 0.0
     with pytest.raises(ValueError, match="threat"):
         train.fit_violation(frame)
+
+
+def test_behaviour_cases_of_a_head_a_model_lacks_read_as_unflagged(tmp_path):
+    """An older model has no spam score: the spam cases count as scored 0 (it flags no advert), in the
+    report and in a comparison of models, instead of failing."""
+    from types import SimpleNamespace
+
+    from training import compare
+
+    cases = pd.read_json(Path(__file__).resolve().parent.parent / "data" / "behaviour" / "cases.jsonl", lines=True)
+    assert {"spam_lookalike", "spam_advert"} <= set(cases["category"])
+
+    class OldScorer:
+        def score_batch(self, texts):
+            return [SimpleNamespace(scores={h: 0.0 for h in HEADS if h != "spam"}) for _ in texts]
+
+    report = evaluate.Report(tmp_path)
+    scored = evaluate.evaluate_behaviour(OldScorer(), report)
+    spam = scored[scored["label"] == "spam"]
+    assert (spam["score"] == 0.0).all() and spam["passed"].tolist() == (spam["expect"] == "low").tolist()
+    result = compare._behaviour(OldScorer(), compare.EvalSet("behaviour cases", "behaviour", cases))
+    assert result["pass_rate"]["spam"] == float((cases[cases["label"] == "spam"]["expect"] == "low").mean())

@@ -55,7 +55,7 @@ def test_reasons_carry_rejection_codes_and_evidence(policy):
     reason = verdict.reasons[0]
     assert reason.code == "ABUSIVE"
     assert reason.evidence[0]["begin"] == 30 and reason.evidence[0]["text"] == "moron"
-    assert verdict.as_dict()["policy_version"] == "example-news@2026-12-07"
+    assert verdict.as_dict()["policy_version"] == "example-news@2026-12-07.2"
 
 
 def test_a_spam_rejection_carries_the_spam_code_and_a_model_without_the_head_never_fires_it(policy):

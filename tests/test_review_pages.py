@@ -585,14 +585,14 @@ def test_an_author_the_service_never_saw_cannot_be_blocked(review_app, mod_clien
 
 
 def test_a_card_shows_the_spam_score_where_the_model_gave_one(review_app, mod_client, seed):
-    """The policy's spam clause (hold 0.5, reject 0.85) has a score row on a card whose scores hold spam, and
+    """The policy's spam clause (hold 0.6, reject 0.85) has a score row on a card whose scores hold spam, and
     none on a card from a model trained before the spam head (no spam score to show, rather than a 0)."""
     seed("ad", "Earn £500 a day from home, link in bio", scores={"profanity": 0.0, "personal_attack": 0.0,
                                                                   "incitement": 0.0, "spam": 0.93})
     seed("old", "You idiot, read it.")
     spam_page = mod_client.get("/review/comment?site_id=default&comment_id=ad").get_data(as_text=True)
     old_page = mod_client.get("/review/comment?site_id=default&comment_id=old").get_data(as_text=True)
-    assert "hold 0.5 · reject 0.85" in spam_page and "0.93" in spam_page
-    assert "hold 0.5 · reject 0.85" not in old_page and "hold 0.4 · reject 0.8" in old_page
+    assert "hold 0.6 · reject 0.85" in spam_page and "0.93" in spam_page
+    assert "hold 0.6 · reject 0.85" not in old_page and "hold 0.4 · reject 0.8" in old_page
     queue = mod_client.get("/review/queue/pending").get_data(as_text=True)
     assert '<option value="spam"' in queue  # the label filter offers spam too

@@ -64,7 +64,7 @@ def test_an_attack_is_held_or_rejected_citing_the_clause_with_evidence(client, m
     for span in reason["evidence"]:
         assert ATTACK[span["begin"]:span["end"]] == span["text"]
     assert verdict["model_version"] == model.version
-    assert verdict["policy_version"] == "example-news@2026-12-07"
+    assert verdict["policy_version"] == "example-news@2026-12-07.2"
     assert verdict["version"] == 1 and verdict["fallback"] is None and verdict["language"] == "en"
 
 
@@ -352,7 +352,7 @@ def test_each_site_gets_its_own_policy(make_app, tmp_path):
     mild = "Frankly that is a silly argument from you."
     strict = signed_post(client, "/v1/comments", {"id": "m", "text": mild, "site_id": "strict-site"}).get_json()
     default = signed_post(client, "/v1/comments", {"id": "m", "text": mild}).get_json()
-    assert strict["policy_version"] == "strict@1" and default["policy_version"] == "example-news@2026-12-07"
+    assert strict["policy_version"] == "strict@1" and default["policy_version"] == "example-news@2026-12-07.2"
     assert strict["site_id"] == "strict-site" and default["site_id"] == "default"
 
 

@@ -125,7 +125,8 @@ def _stance(scorer: Scorer, s: EvalSet) -> dict:
 
 def _behaviour(scorer: Scorer, s: EvalSet) -> dict:
     scores = scorer.score_batch(s.frame["text"].tolist())
-    value = np.array([sc.scores[label] for sc, label in zip(scores, s.frame["label"])])
+    # A model without a case's head (one from before the spam head) flags nothing for it: it scores 0.
+    value = np.array([sc.scores.get(label, 0.0) for sc, label in zip(scores, s.frame["label"])])
     passed = np.where(s.frame["expect"] == "high", value >= 0.5, value < 0.5)
     rates = {label: float(passed[(s.frame["label"] == label).to_numpy()].mean()) for label in s.frame["label"].unique()}
     return {"pass_rate": rates, "passed": int(passed.sum()), "cases": len(passed), "_passed": passed}

@@ -453,7 +453,8 @@ def evaluate_behaviour(scorer: Scorer, report: Report) -> pd.DataFrame:
     """The hand-written behaviour cases: does each label score fall on the expected side of 0.5?"""
     cases = pd.read_json(DATA / "behaviour" / "cases.jsonl", lines=True)
     scores = scorer.score_batch(cases["text"].tolist())
-    cases["score"] = [s.scores[lab] for s, lab in zip(scores, cases["label"])]
+    # A model without a case's head (one from before the spam head) flags nothing for it: it scores 0.
+    cases["score"] = [s.scores.get(lab, 0.0) for s, lab in zip(scores, cases["label"])]
     cases["passed"] = np.where(cases["expect"] == "high", cases["score"] >= 0.5, cases["score"] < 0.5)
     summary = cases.groupby("category").agg(cases=("passed", "size"), passed=("passed", "sum"))
     summary["accuracy"] = summary["passed"] / summary["cases"]
