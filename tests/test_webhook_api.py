@@ -333,16 +333,41 @@ def test_a_batch_counts_the_strikes_its_earlier_comments_earn(make_app, tmp_path
 
 
 def test_a_batch_edit_rejected_again_adds_no_strike_for_the_comments_after_it(make_app, tmp_path, database_url):
+    """A comment counts at most one strike, whatever its verdicts since: rejected, edited into something
+    approved (still one strike), then rejected again in a batch, it adds none for the comments after it."""
     policy = tmp_path / "strict.toml"
     policy.write_text(STRICT_POLICY)
     client = make_app(database_url, POLICY=str(policy)).test_client()
-    assert signed_post(client, "/v1/comments", {"id": "r1", "text": ATTACK, "author_id": "flip"}
-                       ).get_json()["action"] == "reject"
+    for text, action in ((ATTACK, "reject"), (CLEAN, "approve")):
+        assert signed_post(client, "/v1/comments", {"id": "r1", "text": text, "author_id": "flip"}
+                           ).get_json()["action"] == action
     batch = [{"id": "r1", "text": ATTACK + " Again.", "author_id": "flip"}, {"id": "r2", "text": CLEAN, "author_id": "flip"}]
     edited, later = signed_post(client, "/v1/comments/batch", {"comments": batch}).get_json()["verdicts"]
-    assert edited["action"] == "reject" and edited["version"] == 2
+    assert edited["action"] == "reject" and edited["version"] == 3
     assert all(r["clause_id"] != "repeat-offenders" for r in later["reasons"]), \
-        "one comment, one strike: the edit rejected again leaves the author at one (premod_after = 2)"
+        "one comment, one strike: the author stays at one (premod_after = 2)"
+
+
+def test_a_batch_edit_of_a_rejection_taken_back_strikes_again_for_the_comments_after_it(make_app, tmp_path,
+                                                                                        database_url):
+    """A rejection a moderator took back counts no strike; the comment edited into an attack and rejected
+    again in a batch strikes its author once more, and the batch's later comments see it."""
+    policy = tmp_path / "strict.toml"
+    policy.write_text(STRICT_POLICY)
+    app = make_app(database_url, POLICY=str(policy))
+    client = app.test_client()
+    for cid in ("t0", "t1"):
+        assert signed_post(client, "/v1/comments", {"id": cid, "text": ATTACK, "author_id": "taken"}
+                           ).get_json()["action"] == "reject"
+    with db.transaction(app.extensions["moderation"].engine) as conn:  # a moderator approves t1: one strike left
+        pk = conn.execute(sa.select(db.comments.c.id).where(db.comments.c.comment_id == "t1")).scalar_one()
+        assert db.set_struck(conn, "default", "taken", pk, False)
+    batch = [{"id": "t1", "text": ATTACK + " And again.", "author_id": "taken"},
+             {"id": "t2", "text": CLEAN, "author_id": "taken"}]
+    edited, later = signed_post(client, "/v1/comments/batch", {"comments": batch}).get_json()["verdicts"]
+    assert edited["action"] == "reject"
+    assert {"clause_id": "repeat-offenders", "action": "hold"}.items() <= later["reasons"][-1].items(), \
+        "the edit struck again: two strikes, so pre-moderation"
 
 
 def test_each_site_gets_its_own_policy(make_app, tmp_path):

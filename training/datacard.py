@@ -136,14 +136,20 @@ a support fund's helpline, a crypto fraud trial), was written for the spam head:
 each unlike the others (work from home, betting codes, fake giveaways, essay mills, links spelt out with
 spaces, phishing that copies the story's own scam, four in other languages), beside readers' comments
 that look like them and are not (a source's web address, the council helpline's number, a scam text
-quoted to warn others, a discount code the article gave, a market trader on her own new stall). It is
-split by article like the first parts.
+quoted to warn others, a discount code the article gave, a market trader on her own new stall). It grew
+twice on 2026-12-07, by fourteen stories: 87 more adverts of the kinds the head had missed (dating
+approaches, phishing written as an official notice, giveaways, work-from-home pitches written as a
+sympathetic reply, job and loan offers in Polish, Romanian, Portuguese, Spanish, German and French,
+crypto boasts), and 209 readers' comments that share their words (free school meals and parking, pay
+and second jobs, helplines, council and charity pages, quoted scam texts). 132 adverts in all, beside
+298 readers' comments in 24 stories. It is split by article like the first parts.
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled {checked / sampled:.0%} of the comments ({checked} of {sampled:,}) blind: a random 10% (seed
 2026) of the parts written first, and a sample of each of `idea`, `dmnd` and `spam` when they were written (10,
-30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth). It saw the article title, claim, parent
+30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth), and of each of the `spam` part's two
+additions (24 and 14 comments, at random). It saw the article title, claim, parent
 comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 

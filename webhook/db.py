@@ -669,6 +669,18 @@ def comment_texts(conn, site_id: str, comment_ids) -> dict[str, str]:
     return {r.comment_id: r.text for r in conn.execute(_TEXTS, {"site_id": site_id, "ids": ids})}
 
 
+_STRUCK = sa.select(comments.c.comment_id).where(
+    comments.c.site_id == _P("site_id"), comments.c.comment_id.in_(_P("ids", expanding=True)), comments.c.struck)
+
+
+def struck_comments(conn, site_id: str, comment_ids) -> set[str]:
+    """Which of the listed comments count a strike against their author now (``set_struck``)."""
+    ids = sorted({c for c in comment_ids if c})
+    if not ids:
+        return set()
+    return {r.comment_id for r in conn.execute(_STRUCK, {"site_id": site_id, "ids": ids})}
+
+
 def save_comment(conn, site_id: str, comment_id: str, text: str, article_id: str | None,
                  parent_id: str | None, author_id: str | None, source: str) -> int:
     """Insert a comment or record its edit; return its row id."""

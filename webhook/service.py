@@ -467,11 +467,11 @@ def moderate(site_id: str, comments: list[CommentIn], source: str, context: dict
                     or (source == "coral" and _author_rules_changed(policy, stored[c.comment_id], authors))]
             articles = db.articles_by_id(conn, site_id, [c.article_id for c in todo])
             parents = {**db.comment_texts(conn, site_id, [c.parent_id for c in todo]), **(context or {})}
+            struck = db.struck_comments(conn, site_id, [c.comment_id for c in todo if c.comment_id in stored])
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc
     if todo:
-        rejected = {c.comment_id for c in todo if (stored.get(c.comment_id) or {}).get("action") == "reject"}
-        judgements = judge(svc, policy, site_id, todo, articles, authors, parents, rejected)
+        judgements = judge(svc, policy, site_id, todo, articles, authors, parents, struck)
         heads = {c.comment_id: stored.get(c.comment_id) for c in todo}  # as read above; the write re-checks
         stored.update(record(svc, site_id, judgements, source, article_url, heads))
     return [verdict_json(stored[c.comment_id]) for c in comments]
@@ -559,13 +559,13 @@ def _occurrences(text: str, piece: str):
 
 
 def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn], articles: dict,
-          authors: dict, parents: dict[str, str], rejected: set[str] = frozenset()) -> list[Judgement]:
+          authors: dict, parents: dict[str, str], struck: set[str] = frozenset()) -> list[Judgement]:
     """Score a list of comments in one batch and decide each with the policy.
 
     The comments are decided in order, and a strike one of them earns counts for the author's later
     ones (a batch holding an insult and then "Nice article." by an author one strike from pre-moderation
-    holds the second). ``rejected``: ids of comments whose stored verdict is already a rejection, whose
-    rejection again adds no strike (as ``record`` counts them).
+    holds the second). ``struck``: ids of comments that already count a strike (a rejection, the model's
+    or a moderator's, not taken back): as ``record`` counts strikes, one rejected again adds none.
 
     A comment over the scorer's limit (only Coral sends one: the other protocols refuse it) is scored
     whole, in pieces within the limit, and judged by its worst piece; one of more than
@@ -595,7 +595,7 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
         verdict = policy.decide(score, evidence, author)
         fallback = _fallback_kind(policy, score)
         strike = verdict.action == "reject" and any(r.label for r in verdict.reasons if r.action == "reject")
-        if strike and comment.author_id and comment.comment_id not in rejected:
+        if strike and comment.author_id and comment.comment_id not in struck:
             earlier[comment.author_id] = earlier.get(comment.author_id, 0) + 1
         out.append(Judgement(comment, verdict, score, fallback, strike, len(scored[i])))
     return out
