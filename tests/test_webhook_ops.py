@@ -136,9 +136,10 @@ def test_a_yes_or_no_setting_that_is_neither_is_refused_naming_it(tmp_path, monk
 
 
 @pytest.mark.parametrize("raw,expected", [("false", False), ("False", False), ("0", False), ("no", False),
-                                          ("OFF", False), ("", False), ("true", True), ("1", True), ("Yes", True),
+                                          ("OFF", False), ("", True), ("true", True), ("1", True), ("Yes", True),
                                           ("on", True)])
 def test_a_yes_or_no_setting_is_read_as_a_bool(tmp_path, monkeypatch, raw, expected):
+    """Set but empty, a setting keeps its default (both here default to true), as an unset one does."""
     monkeypatch.setenv("MODERATION_REVIEW_COOKIE_SECURE", raw)
     (tmp_path / "config.py").write_text(f"AUTO_MIGRATE = {raw!r}\n")
     app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)

@@ -134,7 +134,7 @@ def _number(setting: Setting, value):
     return number
 
 
-_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _yes_or_no(setting: Setting, value):
@@ -145,6 +145,8 @@ def _yes_or_no(setting: Setting, value):
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text == "":  # set but empty, as an unset variable: the default (an HTTPS-only cookie stays on)
+        return setting.default
     if text in _YES or text in _NO:
         return text in _YES
     where = f"{setting.env} (or {setting.name} in the instance folder's config.py)"
