@@ -571,9 +571,10 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
               "not personal attacks, by a rule at scoring time (`moderation/targets.py`) with fixed word lists: "
               "a noun outside them, or an insult without such a word, is read as the model learnt it.",
               "- Stance is learnt from one-sentence claims and our corpus; long articles and subtle stance are hard.",
-              *(["- Spam is learnt from our corpus's spam comments alone (no public source labels it), a little over "
-                 "a hundred: kinds it has not seen (dating come-ons, phishing written as an official notice) pass, "
-                 "and its scores take only a handful of values."] if "spam" in scorer.violation.heads else []),
+              *(["- Spam is learnt from our corpus's spam comments alone (no public source labels it), a few "
+                 "hundred at most: kinds it has not seen pass, readers quoting a scam text to warn others or "
+                 "giving a charity's donation page can be rejected as spam, and its scores take only a handful "
+                 "of values."] if "spam" in scorer.violation.heads else []),
               "- Probabilities are calibrated on out-of-fold scores of the pooled training data (three folds)" + (
                   " (and, for the heads in the table above, re-calibrated on our corpus)" if adjusted else "") +
               ", whose share of abuse is higher than on a typical news site: thresholds belong in the site's "

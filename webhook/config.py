@@ -164,9 +164,10 @@ def as_list(value) -> list[str]:
 
 
 def flag(value) -> bool:
-    """A yes/no setting given as a bool or as text ("false", "0", "no", "off", any case, are no)."""
+    """A yes/no setting given as a bool or as text (``_NO``'s words, any case, and empty are no). ``load_config``
+    has already made each yes/no setting a bool, refusing other text."""
     if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
+        return value.strip().lower() not in ("", *_NO)
     return bool(value)
 
 
