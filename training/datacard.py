@@ -141,15 +141,21 @@ twice on 2026-12-07, by fourteen stories: 87 more adverts of the kinds the head 
 approaches, phishing written as an official notice, giveaways, work-from-home pitches written as a
 sympathetic reply, job and loan offers in Polish, Romanian, Portuguese, Spanish, German and French,
 crypto boasts), and 209 readers' comments that share their words (free school meals and parking, pay
-and second jobs, helplines, council and charity pages, quoted scam texts). 132 adverts in all, beside
-298 readers' comments in 24 stories. It is split by article like the first parts.
+and second jobs, helplines, council and charity pages, quoted scam texts). A third addition the same
+day, six stories (scam refund emails, a charity fun run and a hospital appeal, fake ticket sellers,
+a "hi mum" scam, fake job adverts), was written after the head rejected readers who quoted a scam to
+warn others, posted a food bank's donation page or named a fake ticket account: 75 more such readers'
+comments (scam texts quoted word for word, fake accounts named and reported, fundraising and council
+pages, real helplines, a shop recommended in passing, a community event's times and prices) among 121
+ordinary ones, and one advert per story, each answered by a reader warning about it. 138 adverts in
+all, beside 494 readers' comments in 30 stories. It is split by article like the first parts.
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled {checked / sampled:.0%} of the comments ({checked} of {sampled:,}) blind: a random 10% (seed
 2026) of the parts written first, and a sample of each of `idea`, `dmnd` and `spam` when they were written (10,
 30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth), and of each of the `spam` part's two
-additions (24 and 14 comments, at random). It saw the article title, claim, parent
+additions (24 and 14 comments, at random) and 60 of its third (at random). It saw the article title, claim, parent
 comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
