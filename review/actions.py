@@ -43,6 +43,10 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
         current = db.review_item_for_update(conn, item["id"])
         _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "",
                                (decision, code, explanation))
+        if (db.newest_verdict_id(conn, current["comment_pk"]) or 0) > current["verdict_id"]:
+            # Edited and judged again since the queue was brought up to date: the next refresh shows the edit.
+            raise DecisionError(f"comment {current['comment_id']} changed since this page was loaded: "
+                                "reload to see its new version", 409)
         at = db.now()
         db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation, at)
         _adjust_strikes(conn, current, decision)

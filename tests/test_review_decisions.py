@@ -238,6 +238,27 @@ def test_a_decision_on_text_edited_since_the_page_was_drawn_is_refused(review_ap
     assert _traces(review_app, "c1") == (0, 0, 0)
 
 
+def test_an_edit_judged_between_the_queue_s_refresh_and_the_decision_is_not_decided_blind(review_app, mod_client,
+                                                                                           seed):
+    """The decide route brings the queue up to date first; an edit stored after that, before the decision's own
+    transaction, must not be approved (and labelled clean, and sent to the CMS) under the old version's item."""
+    from review import actions
+
+    seed("c1", "I disagree with the article.")
+    form = _card_form(mod_client, "/review/queue/pending", "c1", "approve")  # drawing the page refreshes the queue
+    _edit(review_app, "c1", "EDITED: you utter idiot.")
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    assert item["verdict_id"] == int(form["verdict_id"]), "the queue has not seen the edit yet"
+    with db.connect(review_app.extensions["moderation"].engine) as conn:
+        assert db.review_item(conn, "default", "c1")["text"] == "I disagree with the article.", (
+            "an item's text is the text its verdict judged")
+    with pytest.raises(actions.DecisionError, match="comment c1 changed since this page was loaded") as refused:
+        actions.decide(review_app.extensions["moderation"].engine, {"id": item["id"], "verdict_id": item["verdict_id"]},
+                       "approve", "mod", seen="")
+    assert refused.value.status == 409
+    assert _traces(review_app, "c1") == (0, 0, 0)
+
+
 @pytest.mark.parametrize("change", [{"verdict_id": "999999"}, {"seen": "approve@2020-01-01T00:00:00"}])
 def test_a_form_no_page_drew_is_refused_as_such_not_as_an_edit(review_app, mod_client, seed, change):
     seed("c1", "Fair point.")

@@ -875,7 +875,8 @@ def upsert_review_items(conn, items: list[dict]) -> None:
                                          "same_comment_pk": item["comment_pk"]})
 
 
-_ITEM_COLUMNS = (review_items, comments.c.text, comments.c.parent_id, verdicts.c.version, verdicts.c.reasons,
+# An item's text is its verdict's, the text the model judged and the card shows (the comment's may be newer).
+_ITEM_COLUMNS = (review_items, verdicts.c.text, comments.c.parent_id, verdicts.c.version, verdicts.c.reasons,
                  verdicts.c.scores, verdicts.c.stance, verdicts.c.stance_scores, verdicts.c.language,
                  verdicts.c.fallback, verdicts.c.model_version, verdicts.c.policy_version)
 _ITEMS = (sa.select(*_ITEM_COLUMNS).join(comments, comments.c.id == review_items.c.comment_pk)
@@ -990,6 +991,12 @@ def review_item_for_update(conn, item_id: int) -> dict | None:
     two decisions on one comment are made one after the other (SQLite's writer lock already does that)."""
     row = conn.execute(_ITEMS.where(review_items.c.id == item_id).with_for_update(of=review_items)).first()
     return row._asdict() if row else None
+
+
+def newest_verdict_id(conn, comment_pk: int) -> int | None:
+    """The id of a stored comment's newest verdict: newer than its review item's when an edit was judged after
+    the queue was last brought up to date."""
+    return conn.execute(sa.select(sa.func.max(verdicts.c.id)).where(verdicts.c.comment_pk == comment_pk)).scalar()
 
 
 def decide_review_item(conn, item_id: int, verdict_id: int, decision: str, user: str, reason_code: str | None,
