@@ -426,6 +426,18 @@ def test_a_database_that_does_not_answer_gets_503_not_500(app, client, tmp_path)
     assert_error_shape(signed_get(client, "/v1/verdicts/d"), 503)
 
 
+def test_writes_that_keep_colliding_get_503_not_500(client, monkeypatch):
+    tries = []
+
+    def collide(*args, **kwargs):
+        tries.append(1)
+        raise sa.exc.IntegrityError("INSERT INTO verdicts ...", {}, Exception("unique constraint"))
+
+    monkeypatch.setattr(service, "_record_one", collide)
+    error = assert_error_shape(signed_post(client, "/v1/comments", {"id": "busy", "text": CLEAN}), 503)
+    assert "same comments at the same time" in error["message"] and len(tries) == 3
+
+
 def test_reading_a_verdict_that_was_never_stored_is_404(client):
     error = assert_error_shape(signed_get(client, "/v1/verdicts/nope"), 404, "comment_id")
     assert "nope" in error["message"]
@@ -438,6 +450,7 @@ _LONG = "x" * 20001
     (b'{"id": "c", "text": ', 400, None),
     (b"\xff\xfe not json", 400, None),
     (b'{"id": "c", "text": NaN}', 400, None),
+    (b'{"id": "a", "text": "hi", "id": "b"}', 400, None),
     (b"[1, 2]", 422, "(body)"),
     (b'{"id": "c"}', 422, "text"),
     (b'{"text": "hi"}', 422, "id"),
@@ -449,6 +462,14 @@ _LONG = "x" * 20001
 ])
 def test_bad_comment_bodies_get_a_4xx_naming_the_field(client, body, status, field):
     assert_error_shape(signed_post(client, "/v1/comments", body), status, field)
+
+
+def test_a_key_given_twice_is_refused_by_name_not_read_as_its_last_value(client):
+    """Another JSON parser (the CMS's, a proxy's) may keep the first value: the comment stored would not be the
+    one the sender meant."""
+    error = assert_error_shape(signed_post(client, "/v1/comments", b'{"id": "a", "text": "hi", "id": "b"}'), 400)
+    assert "'id' appears twice" in error["message"]
+    assert_error_shape(signed_get(client, "/v1/verdicts/b"), 404)
 
 
 @pytest.mark.parametrize("path,body,field", [

@@ -146,6 +146,18 @@ def test_a_client_token_is_stored_up_to_200_characters(any_db_client):
     assert _rows(any_db_client.application, "labels") == 1
 
 
+@pytest.mark.parametrize("path", [ANALYZE, SUGGEST])
+def test_a_community_id_over_200_characters_is_refused_not_cut(any_db_client, path):
+    """Cut to 200 characters, two communities' comments and labels would be stored as one site's."""
+    name = "coral-analyze.json" if path == ANALYZE else "coral-suggestscore.json"
+    body = json.loads(fixture_bytes("perspective", name))
+    body["communityId"] = "c" * 200
+    assert post(any_db_client, path, body).status_code == 200
+    body["communityId"] = "c" * 201
+    message = assert_perspective_error(post(any_db_client, path, body), 400, "INVALID_ARGUMENT")
+    assert "communityId" in message and "200" in message
+
+
 def test_two_resends_listing_the_labels_in_opposite_orders_both_succeed(any_db_client):
     """Each request pauses after its first duplicate check until the other has made one too (or for 2 s,
     when the other must wait for it): locks taken per label, in each client's order, deadlocked here."""

@@ -112,6 +112,8 @@ def _request() -> dict:
             raise PerspectiveError(f"Invalid value at '{name}': expected a string.")
         if name in body and scrub_text(body[name]) != body[name]:
             raise PerspectiveError(f"Invalid value at '{name}': must not contain NUL or unpaired surrogate characters.")
+    if len(body.get("communityId", "")) > MAX_TOKEN_CHARS:  # cut, two communities would share one site's rows
+        raise PerspectiveError(f"Invalid value at 'communityId': at most {MAX_TOKEN_CHARS} characters are accepted.")
     body = scrub(body)
     comment = body.get("comment")
     if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
@@ -200,7 +202,7 @@ def analyze():
             scores[name]["spanScores"] = [s for s in _span_scores(scorer, text, score, key, by_sentence)
                                           if threshold is None or s["score"]["value"] >= threshold]
     if not do_not_store:
-        site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
+        site_id = body.get("communityId", DEFAULT_SITE) or DEFAULT_SITE
         moderate(site_id, [CommentIn(_text_key(text), text)], source="perspective")
     answer = {"attributeScores": scores, "languages": languages}
     if "clientToken" in body:
@@ -274,7 +276,7 @@ def suggest_score():
 
 def _store_suggestion(body: dict, values: dict[str, float]) -> None:
     """Store each suggested score as a feedback label, with where it came from, once."""
-    site_id = body.get("communityId", DEFAULT_SITE)[:200] or DEFAULT_SITE
+    site_id = body.get("communityId", DEFAULT_SITE) or DEFAULT_SITE
     token = body.get("clientToken")
     provenance = {"communityId": body.get("communityId"), "clientToken": token,
                   "languages": body.get("languages"), "context": body.get("context")}

@@ -640,11 +640,13 @@ def record(svc: Service, site_id: str, judgements: list[Judgement], source: str,
                 if stored[j.comment.comment_id][1]:
                     svc.metrics.verdict(j.verdict.action, _deciding_label(j))
             return {comment_id: row for comment_id, (row, _new) in stored.items()}
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as exc:
             # Another worker stored the same comment between our read and our write: go again,
-            # and we will find its row.
+            # and we will find its row. Three collisions in a row: the client retries, as for a busy database.
             if attempt == 2:
-                raise
+                log.warning("comments of site %s collided with other writes three times running", site_id)
+                raise ServiceUnavailable("other requests were storing the same comments at the same time; "
+                                         "the comment was not judged. Retry shortly.") from exc
         except sa.exc.SQLAlchemyError as exc:
             raise database_unavailable(exc) from exc
     raise AssertionError("unreachable")
