@@ -309,6 +309,25 @@ def test_judging_counts_only_drops_beyond_tolerance_and_noise():
     assert np.isclose(verdict["tolerance"], 0.01)
 
 
+@pytest.mark.parametrize(("lost", "won", "worse"), [(1, 0, True), (2, 0, True), (2, 1, True), (1, 1, False),
+                                                   (0, 0, False)])
+def test_behaviour_cases_newly_failed_are_worse_however_few(lost, won, worse):
+    """A bootstrap over 24 cases calls the loss of two "within noise" (its bound is exactly 0): the hand-written
+    cases are judged as they are."""
+    import pandas as pd
+
+    from training.compare import EvalSet, gates
+
+    cases = pd.DataFrame({"label": ["threat"] * 24})
+    live = np.array([True] * (24 - won) + [False] * won)
+    cand = live.copy()
+    cand[:lost] = False
+    cand[24 - won:] = True
+    models = [{"behaviour": {"pass_rate": {"threat": float(passed.mean())}, "_passed": passed}} for passed in (live, cand)]
+    (gate,) = gates([EvalSet("behaviour", "behaviour", cases)], *models, tolerance=0.01)
+    assert gate["worse"] is worse and judge([gate], 0.01)["promotable"] is not worse
+
+
 def test_a_model_version_changes_with_the_training_code_not_only_the_data(tmp_path, monkeypatch):
     from training import train
 
