@@ -226,3 +226,22 @@ def test_the_service_settings_in_instance_config_are_read_unless_the_environment
     assert retrain.main(["status"]) == 2
     out = capsys.readouterr().out
     assert out.startswith("error: could not read") and "config.py" in out
+
+
+def test_decisions_on_texts_the_evaluation_judges_are_not_trained_on(tmp_path):
+    """A decision whose text is a corpus test comment or a behaviour case would lift the candidate on the very
+    gates meant to catch what it got worse at; the others train."""
+    from training import corpus
+
+    _, comments = corpus.load_corpus(corpus.DATA_DIR)
+    test_text = comments.loc[comments["test"], "text"].iloc[0]
+    case_text = json.loads((corpus.DATA_DIR / "behaviour" / "cases.jsonl").read_text().splitlines()[0])["text"]
+    fresh = "Snargles everywhere on this thread, moderators asleep again."
+    rows = [{"split": "train", "key": str(i), "text": t, "personal_attack": 1.0}
+            for i, t in enumerate([test_text.upper(), case_text, fresh])]
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train_df, _ = train_module.violation_splits(tmp_path / "no-datasets", corpus.DATA_DIR, public_rows=0,
+                                                decisions=path)
+    from_decisions = train_df.loc[train_df["source"] == train_module.DECISIONS_SOURCE, "text"].tolist()
+    assert from_decisions == [fresh]

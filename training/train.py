@@ -189,6 +189,22 @@ def unseen_validation(valid_df: pd.DataFrame, train_df: pd.DataFrame) -> pd.Data
     return out
 
 
+def _without_evaluation_texts(extra: pd.DataFrame, valid_df: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
+    """Exported decisions less those whose normalised text is a row ``make evaluate`` judges both models on (the
+    public validation rows, the corpus's test split, the behaviour cases): trained on, they would lift the
+    candidate on the very gates meant to catch what it got worse at."""
+    _, comments = corpus.load_corpus(data_dir)
+    cases = data_dir / "behaviour" / "cases.jsonl"
+    texts = comments.loc[comments["test"], "text"].tolist()
+    if cases.is_file():
+        texts += pd.read_json(cases, lines=True)["text"].tolist()
+    judged = set(valid_df["norm"]) | {normalise_text(t) for t in texts}
+    held = np.fromiter((normalise_text(t) in judged for t in extra["text"]), dtype=bool, count=len(extra))
+    if held.any():
+        _log(f"moderators' decisions left out of training, their text being an evaluation row's: {int(held.sum()):,}")
+    return extra[~held].reset_index(drop=True)
+
+
 def violation_splits(datasets_root: Path, data_dir: Path, use_corpus: bool = True, public_rows: int | None = None,
                      decisions: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The violation frames exactly as ``train`` fits and validates on: normalised (``norm``), training rows
@@ -197,13 +213,14 @@ def violation_splits(datasets_root: Path, data_dir: Path, use_corpus: bool = Tru
     ``training.evaluate`` calls it too, so that the report's validation rows are the ones training never saw.
     """
     train_df, valid_df = load_violation_data(datasets_root, data_dir, use_corpus, public_rows)
+    valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
     if decisions is not None:
         extra = load_decisions(decisions).assign(**EVALUATION_COLUMNS)
         _log(f"moderators' decisions (training split): {len(extra):,} rows")
+        extra = _without_evaluation_texts(extra, valid_df, data_dir)
         # First, so that where a decision and a public row share a text, the site's decision wins.
         train_df = pd.concat([extra, train_df], ignore_index=True)
     train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
-    valid_df["norm"] = _normalise_all(valid_df["text"], "normalise valid")
     train_df = _dedupe(train_df)
     return train_df, unseen_validation(valid_df, train_df)
 
