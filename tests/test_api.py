@@ -1,6 +1,8 @@
 """The public API the service builds on: load, score one, score a batch, explain."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import moderation
 from moderation import Article, Scorer, load_policy
@@ -148,3 +150,12 @@ def test_long_texts_are_scored_a_bounded_number_of_characters_at_a_time_with_the
     assert all(s.features is None for t in bounded if len(t) > 1 for _, _, s in t)
     assert bounded[0][0][2].features is not None
     assert scorer.explain_pieces(bounded[1], min_score=0.3) == scorer.explain_pieces(whole[1], min_score=0.3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab .>\n", max_size=1200), st.integers(min_value=8, max_value=120))
+def test_any_text_is_cut_into_pieces_within_the_limit_that_rejoin_exactly(text, limit):
+    pieces = split_long(text, limit)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all((piece or not text) and len(piece) <= limit and text[offset:offset + len(piece)] == piece
+               for offset, piece in pieces)
