@@ -238,6 +238,10 @@ def test_the_tolerance_comes_from_the_environment_then_the_settings_file(registr
     ("moderator_decision", 1.0, {"code": "SPAM"}, {"spam": 1.0}),
     ("moderator_decision", 1.0, {"code": "AD"}, {"spam": 1.0}),
     ("moderator_decision", 1.0, {"status": "REJECTED"}, {"toxicity": 1.0}),
+    # Off topic, misinformation and the like name no abuse: such a rejection teaches no head.
+    ("moderator_decision", 1.0, {"code": "IRRELEVANT_CONTENT"}, {}),
+    ("moderator_decision", 1.0, {"code": "MISINFORMATION"}, {}),
+    ("moderator_decision", 1.0, {"code": "OTHER"}, {}),
     ("moderator_decision", 0.0, {}, {h: 0.0 for h in ("profanity", "personal_attack", "incitement", "threat",
                                                        "identity_attack", "toxicity", "spam")}),
     ("severe_toxicity", 0.9, None, {}),
@@ -378,6 +382,30 @@ def test_a_moderator_s_later_decision_replaces_the_earlier_one_whole(tmp_path):
     [row] = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
     assert row["spam"] == 1.0 and row["profanity"] == 1.0
     assert row["personal_attack"] is None and row["toxicity"] is None
+
+
+@pytest.mark.parametrize("feedback", [False, True])
+def test_a_rejection_recoded_as_off_topic_takes_the_abuse_labels_back(tmp_path, feedback):
+    """Rejected as ABUSIVE, then recoded as off topic: the text is no longer exported as a personal attack (and,
+    with no other label, not at all); a suggested score stored meanwhile is kept."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate(engine)
+    text = "Nothing to do with the article, but has anyone seen my cat?"
+    first, second = {"code": "ABUSIVE", "review_item": 7}, {"code": "IRRELEVANT_CONTENT", "review_item": 7, "m": 2}
+    rows = [("moderator_decision", 1.0, "review", first), ("personal_attack", 1.0, "review", first),
+            *([("profanity", 0.0, "perspective:suggestscore", {})] if feedback else []),
+            ("moderator_decision", 1.0, "review", second)]
+    with db.transaction(engine) as conn:
+        for label, value, source, provenance in rows:
+            db.insert_label(conn, "s", "c9", text, label, value, source, provenance)
+    report = export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    engine.dispose()
+    exported = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+    if feedback:
+        [row] = exported
+        assert row["profanity"] == 0.0 and row["personal_attack"] is None and row["toxicity"] is None
+    else:
+        assert exported == [] and report.not_used["decisions whose reason names no abuse"] == 1
 
 
 def test_two_decisions_written_at_the_same_moment_are_read_apart_not_interleaved(tmp_path):

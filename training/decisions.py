@@ -47,6 +47,9 @@ DECISION_LABELS = ("moderator_decision", "decision")
 _CODE_LABELS = {**{code: label for label, code in REJECTION_CODES.items()}, "HARASSMENT_BULLYING": "personal_attack",
                 "AD": "spam"}
 _CODE_KEYS = ("code", "reason_code", "rejection_code")
+# Reasons that name no abuse: off topic, misinformation, illegal (a court order, a victim named), a word one
+# site bans, other. Such a rejection teaches no head (data/LABELLING.md: off topic is a tag, not a violation).
+_NO_ABUSE_CODES = frozenset({"IRRELEVANT_CONTENT", "MISINFORMATION", "ILLEGAL_CONTENT", "BANNED_WORD", "OTHER"})
 
 
 class EmptyExport(RuntimeError):
@@ -80,7 +83,10 @@ def label_heads(label: str, value: float, provenance=None) -> dict[str, float]:
     if label in DECISION_LABELS:
         if not positive:
             return dict.fromkeys(HEADS, 0.0)
-        policy_label = _CODE_LABELS.get(_code(provenance) or "")
+        code = _code(provenance)
+        if code in _NO_ABUSE_CODES:
+            return {}
+        policy_label = _CODE_LABELS.get(code or "")
         if policy_label == "spam":  # an advert is removed for what it sells, not for abuse
             return {"spam": 1.0}
         heads = {"toxicity": 1.0}
@@ -260,15 +266,20 @@ def export_decisions(engine: sa.Engine, output_dir: Path, *, database_label: str
         report.by_source[row["source"]] += 1
         report.by_label[row["label"]] += 1
         heads = label_heads(row["label"], row["value"], row["provenance"])
-        if not heads:
+        if not heads and _decision(row) is None:
             report.not_used[row["label"]] += 1
             continue
+        # A decision that teaches no head still replaces an earlier decision on the text (below).
         text = row["text"] or texts.get((row["site_id"], row["comment_ref"]))
         if not text or not text.strip():
             report.no_text[row["source"]] += 1
             continue
         usable.append({**row, "text": text, "norm": normalise_text(text), "heads": heads})
     merged = _merge(usable, report)
+    silent = sum(1 for entry in merged if not entry["heads"])
+    if silent:  # the text's last decision named no abuse, and no other label says anything of it
+        report.not_used["decisions whose reason names no abuse"] += silent
+        merged = [entry for entry in merged if entry["heads"]]
     heldout = math.ceil(len(merged) * holdout_share) if merged else 0
     report.rows, report.heldout = len(merged), heldout
     if heldout:
