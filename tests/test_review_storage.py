@@ -98,3 +98,29 @@ def test_new_verdicts_reach_the_queue_once_and_an_edit_moves_the_comment(review_
     with db.connect(svc.engine) as conn:
         assert db.review_item(conn, "default", "c2")["queue"] == "pending"
         assert db.review_counts(conn, {}) == {"pending": 2, "reported": 0, "rejected": 0, "approved": 0}
+
+
+def test_a_verdict_committed_after_many_later_ones_still_reaches_the_queue(make_app, database_url):
+    """PostgreSQL hands out verdict ids as rows are written and commits transactions in any order: a request whose
+    transaction took its id early and committed after 500 later ids were synced was left out of the queue for good,
+    a held comment nobody would see. Written here as such a late commit looks: a low id, stored just now."""
+    app = make_app(database_url, REVIEW_COOKIE_SECURE=False, REVIEW_SECRET_KEY="k", CALLBACK_THREAD=False)
+    svc = app.extensions["moderation"]
+    verdict = {"action": "hold", "reasons": [], "scores": {"personal_attack": 0.6}, "model_version": "m",
+               "policy_version": "p"}
+
+    def store(comment_id: str, verdict_id: int) -> None:
+        with db.transaction(svc.engine) as conn:
+            pk = db.save_comment(conn, "default", comment_id, f"text of {comment_id}", None, None, "u1", "test")
+            conn.execute(sa.insert(db.verdicts).values(
+                id=verdict_id, comment_pk=pk, version=1, text=f"text of {comment_id}", text_sha256="0" * 64,
+                action="hold", reasons=[], scores=verdict["scores"], model_version="m", policy_version="p",
+                created_at=db.now()))
+
+    for k in range(600):
+        store(f"later-{k}", 10_000 + k)
+    sync(svc, 0.1)
+    store("early", 5)
+    assert sync(svc, 0.1) == 1
+    with db.connect(svc.engine) as conn:
+        assert db.review_item(conn, "default", "early")["queue"] == "pending"

@@ -77,6 +77,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
         conn.execute(sa.text("ALTER TABLE comments DROP COLUMN struck"))
         conn.execute(sa.text("DROP INDEX ix_review_items_decider"))  # version 5's
         conn.execute(sa.text("ALTER TABLE users DROP COLUMN signed_out_at"))  # version 6's
+        conn.execute(sa.text("DROP INDEX ix_verdicts_created_at"))  # version 7's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -87,12 +88,13 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 6
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 7
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
     assert "ix_review_items_decider" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
     assert "signed_out_at" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
-    assert db.migrate(engine) == 6, "a second run changes nothing"
+    assert "ix_verdicts_created_at" in {i["name"] for i in sa.inspect(engine).get_indexes("verdicts")}
+    assert db.migrate(engine) == 7, "a second run changes nothing"
 
 
 def _reject(label: str | None):

@@ -17,7 +17,7 @@ import itertools
 import os
 import re
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import sqlalchemy as sa
@@ -44,7 +44,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -117,6 +117,7 @@ verdicts = sa.Table(
     sa.Column("policy_version", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("comment_pk", "version", name="uq_verdicts_comment_version"),
+    sa.Index("ix_verdicts_created_at", "created_at"),  # version 7: the review queue's look-back (verdicts_since)
 )
 
 labels = sa.Table(
@@ -276,8 +277,14 @@ def _add_sign_outs(conn) -> None:
         conn.execute(sa.text(f"ALTER TABLE users ADD COLUMN signed_out_at {kind}"))
 
 
+def _index_verdict_times(conn) -> None:
+    """Verdicts are indexed by when they were stored, so that the review queue looks back over recent ones by
+    time (``verdicts_since``)."""
+    next(i for i in verdicts.indexes if i.name == "ix_verdicts_created_at").create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
-                    6: _add_sign_outs}
+                    6: _add_sign_outs, 7: _index_verdict_times}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -823,7 +830,12 @@ def update_user(conn, user_id: int, **values) -> None:
 
 
 # Review items (version 2) -------------------------------------------------------------------------
-_SYNC_LOOKBACK = 500  # verdict ids committed out of order (PostgreSQL sequences) are picked up late, not lost
+# PostgreSQL hands out verdict ids when rows are written and commits them in any order, so a transaction that
+# took its ids early can commit after later ids were synced. The queue looks back over the last _SYNC_LOOKBACK
+# ids and over every verdict stored in the last _SYNC_LOOKBACK_TIME: a request's transaction cannot outlive
+# a worker's 30 s timeout (gunicorn then kills the worker and the database rolls it back).
+_SYNC_LOOKBACK = 500
+_SYNC_LOOKBACK_TIME = timedelta(minutes=1)  # twice that timeout: a few thousand rows a page at 200 req/s
 
 
 def review_cursor(conn) -> int:
@@ -832,16 +844,19 @@ def review_cursor(conn) -> int:
 
 
 def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
-    """Verdicts stored after ``after_id`` (less a look-back window) that the queue has not seen, oldest first."""
+    """Verdicts stored after ``after_id``, or within the look-back windows (ids and time), that the queue has not
+    seen, oldest first."""
     query = (sa.select(verdicts.c.id.label("verdict_id"), verdicts.c.comment_pk, verdicts.c.action,
                        verdicts.c.text_sha256, verdicts.c.scores, verdicts.c.created_at, comments.c.site_id,
                        comments.c.comment_id, comments.c.article_id, comments.c.author_id)
              .join(comments, comments.c.id == verdicts.c.comment_pk)
              .outerjoin(review_items, review_items.c.comment_pk == verdicts.c.comment_pk)
-             .where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK),
-                    sa.or_(review_items.c.id.is_(None), review_items.c.verdict_id < verdicts.c.id))
-             .order_by(verdicts.c.id).limit(limit))
-    return [r._asdict() for r in conn.execute(query)]
+             .where(sa.or_(review_items.c.id.is_(None), review_items.c.verdict_id < verdicts.c.id)))
+    # Two queries, each an index range (one condition OR the other makes SQLite scan every verdict).
+    by_id = query.where(verdicts.c.id > max(0, after_id - _SYNC_LOOKBACK)).order_by(verdicts.c.id)
+    by_time = query.where(verdicts.c.created_at >= now() - _SYNC_LOOKBACK_TIME).order_by(verdicts.c.created_at)
+    found = {r.verdict_id: r._asdict() for q in (by_id, by_time) for r in conn.execute(q.limit(limit))}
+    return [found[k] for k in sorted(found)[:limit]]
 
 
 _DECISION_COLUMNS = ("decision", "decided_by", "decided_at", "reason_code", "explanation")
