@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import json
 import os
+import random
 import selectors
 import socket
 import statistics
@@ -35,7 +37,9 @@ TARGET_P99_MS = 25.0
 _SECRET = "loadtest-secret"
 _REQUEST_TIMEOUT_S = 5.0
 _ROOT = Path(__file__).resolve().parent.parent
-_TEXTS = (
+# What the requests carry: the project corpus's comments (data/corpus, in a fixed shuffled order: median about
+# 114 characters, threads, insults, spam, other languages); these eight where the repository's data is not there.
+_FALLBACK_TEXTS = (
     "I think the council got this one right, the new lanes are long overdue.",
     "Nobody cycles on Main Street anyway, this is a waste of money.",
     "What a stupid decision by these idiots at the town hall.",
@@ -47,6 +51,15 @@ _TEXTS = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _texts() -> tuple[str, ...]:
+    files = sorted((_ROOT / "data" / "corpus").glob("comments-*.jsonl"))
+    texts = [json.loads(line)["text"] for path in files
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    random.Random(0).shuffle(texts)
+    return tuple(texts) or _FALLBACK_TEXTS
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -56,7 +69,8 @@ def free_port() -> int:
 
 # The sender (runs in its own process) ----------------------------------------------------------------
 def _request_bytes(port: int, index: int, run: str) -> bytes:
-    text = _TEXTS[index % len(_TEXTS)]
+    texts = _texts()
+    text = texts[index % len(texts)]
     body = json.dumps({"id": f"{run}-{index}", "text": text, "article_id": "loadtest-article",
                        "author_id": f"reader-{index % 50}"}).encode()
     headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json", "Content-Length": str(len(body)),
