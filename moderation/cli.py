@@ -174,7 +174,7 @@ def _json_value(line: str):
     if _NOT_UTF8.search(line):
         return _Malformed("not valid UTF-8")
     try:
-        return json.loads(line, parse_constant=_no_constant)
+        return json.loads(line, parse_constant=_no_constant, object_pairs_hook=_no_repeated_keys)
     except _Malformed as exc:
         return exc
     except json.JSONDecodeError as exc:
@@ -186,6 +186,15 @@ def _json_value(line: str):
         return _Malformed(f"not valid JSON ({exc})")
     except RecursionError:
         return _Malformed("not valid JSON (nested too deeply)")
+
+
+def _no_repeated_keys(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # which value was meant? json keeps the last, other tools the first
+        seen: set = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _Malformed(f"the key {repeated!r} appears twice in one object")
+    return obj
 
 
 def _no_constant(name: str):
@@ -622,6 +631,10 @@ def _highlight(text: str, evidence) -> str:
 
 
 def cmd_explain(args) -> int:
+    if hasattr(sys.stdout, "reconfigure"):
+        # A text given in bytes that are not UTF-8 arrives (POSIX argv) with those bytes as lone surrogates:
+        # printed back as the same bytes, not refused mid-line by a strict UTF-8 stdout.
+        sys.stdout.reconfigure(errors="surrogateescape")
     scorer = Scorer.load(args.model)
     policy = load_policy(args.policy) if args.policy else None
     article_id = None

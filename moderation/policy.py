@@ -171,8 +171,22 @@ def _strings(table: dict, keys, where: str) -> None:
             raise PolicyError(f"{where}: {key} must be a string, got {table[key]!r}")
 
 
+# The settings a policy file may hold, by table: any other key is refused, as a misspelt one would otherwise be
+# read as absent and its default used ("rejekt_at" in a clause, "[unscoreable]"), changing verdicts silently.
+_TOP_KEYS = ("id", "version", "title", "intro", "languages", "clause", "unscorable", "authors")
+_CLAUSE_KEYS = ("id", "text", "labels", "hold_at", "reject_at")
+_AUTHOR_KEYS = ("premod_after", "block_after", "clause", "text")
+
+
+def _known_keys(table: dict, known: tuple, where: str) -> None:
+    unknown = [key for key in table if key not in known]
+    if unknown:
+        raise PolicyError(f"{where} has no setting {unknown[0]!r} (misspelt?): the settings are {', '.join(known)}")
+
+
 def _clause(table: dict, n: int) -> Clause:
     where = f"clause {n} ({table.get('id', 'no id')})"
+    _known_keys(table, _CLAUSE_KEYS, where)
     for key in ("id", "text", "labels"):
         if key not in table:
             raise PolicyError(f"{where}: missing '{key}'")
@@ -215,6 +229,7 @@ def _languages(data: dict) -> tuple[str, ...]:
 def parse_policy(data: dict, source: str = "policy") -> Policy:
     """Validate a parsed policy document and build a :class:`Policy`."""
     try:
+        _known_keys(data, _TOP_KEYS, "the policy's top level")
         clauses = tuple(_clause(t, i) for i, t in enumerate(_clause_tables(data), 1))
         ids = [c.id for c in clauses]
         twice = sorted({i for i in ids if ids.count(i) > 1})
@@ -241,6 +256,7 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
             raise PolicyError(f"[unscorable] has no setting {unknown[0]!r}: the settings are non_english, "
                               f"no_words, empty, error, clause and text")
         given = _table(data, "authors")
+        _known_keys(given, _AUTHOR_KEYS, "[authors]")
         authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
                    "text": "Repeat offenders may be pre-moderated or blocked.", **given}
         _strings(authors, ("clause", "text"), "[authors]")

@@ -236,6 +236,14 @@ def test_explain_highlights_evidence():
     assert "no verdict: give --policy" in result.stdout
 
 
+def test_explain_prints_a_text_that_is_not_utf8_back_as_given():
+    """POSIX hands such bytes to Python as lone surrogates; a strict UTF-8 stdout refused them with a traceback."""
+    result = subprocess.run([sys.executable, "-m", "moderation.cli", "explain", b"caf\xe9, you absolute moron"],
+                            capture_output=True, cwd=ROOT, timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"  caf\xe9, " in result.stdout and b"moron]]" in result.stdout and b"Traceback" not in result.stderr
+
+
 def test_explain_shows_the_score_against_the_threshold_and_why_a_fallback_decided():
     result = run("explain", "You clearly didn't read it, you absolute moron.", "--policy", "data/policy.toml")
     assert result.returncode == 0, result.stderr

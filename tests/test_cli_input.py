@@ -41,6 +41,9 @@ CASES = [
     ("nan.jsonl", b'{"id": NaN, "text": "x"}\n{"id": "i", "text": "x", "n": -Infinity}\n' + OK,
      [(1, "not valid JSON (NaN is not a JSON number)"), (2, "not valid JSON (-Infinity is not a JSON number)"),
       (3, "g1")]),
+    # a key given twice: json keeps the last value, other tools the first; which comment was meant is not known
+    ("twice.jsonl", b'{"id": "g", "text": "ok", "id": "h"}\n' + OK,
+     [(1, "the key 'id' appears twice in one object"), (2, "g1")]),
     ("deep.jsonl", b'{"id": "d", "text": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n" + OK,
      [(1, "not valid JSON (nested too deeply)"), (2, "g1")]),
     ("latin1.jsonl", b'{"id": "n1", "text": "caf\xe9"}\n' + OK, [(1, "not valid UTF-8"), (2, "g1")]),

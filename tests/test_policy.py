@@ -135,6 +135,11 @@ def test_author_rules(policy, author, action):
      "[unscorable] no_words must be one of .'approve', 'hold', 'reject', 'score'., got 'ignore'"),
     ({"unscorable": {"non-english": "approve"}}, "[unscorable] has no setting 'non-english'"),
     ({"unscorable": {"non_english": "score"}}, "[unscorable] non_english must be one of"),
+    # A misspelt table or key would be read as absent, its default deciding verdicts without a word.
+    ({"unscoreable": {"empty": "reject"}}, "the policy's top level has no setting 'unscoreable'"),
+    ({"clause": [{"id": "x", "text": "t", "labels": ["profanity", "personal_attack", "incitement"], "hold_at": 0.4,
+                  "rejekt_at": 0.8}]}, "clause 1 .x. has no setting 'rejekt_at'"),
+    ({"authors": {"premod_afer": 2}}, "[authors] has no setting 'premod_afer'"),
 ])
 def test_bad_policies_are_refused_with_a_reason(policy, patch, message):
     data = {**tomllib.loads(POLICY_FILE.read_text()), **patch}
