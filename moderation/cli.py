@@ -233,10 +233,13 @@ def _csv_records(lines: _Lines, name: str):
 
 
 def _csv_header(row: list[str], name: str, number: int) -> list[str]:
-    header = [column.strip() for column in row]
+    header = [column.strip().lower() for column in row]  # "ID", "Text": as spreadsheets capitalise them
     if "id" not in header or "text" not in header:
+        other = next((sep for sep in (";", "\t", "|") if len(header) == 1 and sep in header[0]), None)
+        hint = (f" (its columns look separated by {other!r}, as some spreadsheets export CSV: save it "
+                "comma-separated)" if other else "")
         raise InputError(f"{name}:{number}: read as CSV, but the header line has no 'id' and 'text' columns: "
-                         f"{header!r}", field="input")
+                         f"{header!r}{hint}", field="input")
     twice = sorted({c for c in header if c and header.count(c) > 1})
     if twice:  # which of the two would be the comment's?
         raise InputError(f"{name}:{number}: the CSV header names column {twice[0]!r} twice: {header!r}", field="input")
@@ -304,6 +307,7 @@ def _unknown_articles(chunk, scorer: Scorer) -> set[str]:
 
 def _load_articles(scorer: Scorer, path: str) -> int:
     count = 0
+    lines: dict[str, int] = {}
     with _opened("--articles", path, _open_in) as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
@@ -311,9 +315,15 @@ def _load_articles(scorer: Scorer, path: str) -> int:
             article = _article(_json_value(line.removeprefix("\ufeff")))  # a BOM mid-stream: files joined end to end
             if isinstance(article, _Malformed):
                 print(f"{path}:{number}: skipped article: {article}", file=sys.stderr)
+                continue
+            if article.id in lines:
+                print(f"{path}:{number}: warning: article {article.id!r} is also on line {lines[article.id]}: "
+                      "this later one is used", file=sys.stderr)
+                scorer.forget_article(article.id)
             else:
-                scorer.add_article(article)
                 count += 1
+            lines[article.id] = number
+            scorer.add_article(article)
     return count
 
 
@@ -324,6 +334,9 @@ def _article(record) -> Article | _Malformed:
     for key in ("title", "body"):
         if record.get(key) is not None and not isinstance(record[key], str):
             return _Malformed(f"field '{key}' must be a string, got {_json_type(record[key])}")
+    if not (record.get("title") or "").strip() and not (record.get("body") or "").strip():
+        # Stance against no text would be a guess: the comments get none, as under an unknown article.
+        return _Malformed("no title and no body: its comments get no stance")
     return Article(str(record["id"]), record.get("title") or "", record.get("body") or "")
 
 

@@ -137,6 +137,25 @@ def test_article_ids_missing_from_the_articles_file_are_reported(files):
     assert "1 article_id value(s) are not in --articles" in result.stderr and "'zzz'" in result.stderr
 
 
+def test_an_article_given_twice_is_named_and_one_without_text_gives_no_stance(files, tmp_path):
+    comments, _ = files
+    articles = tmp_path / "twice.jsonl"
+    articles.write_text("\n".join(json.dumps(a) for a in [
+        {"id": "a1", "title": "Market stalls", "body": "The market will grow to 52 stalls."},
+        {"id": "zzz", "title": "", "body": "  "},
+        {"id": "a1", "title": "Council approves cycle lanes",
+         "body": "The council voted to build protected cycle lanes on the high street."}]) + "\n")
+    result = run("score", "--input", str(comments), "--articles", str(articles))
+    assert result.returncode == 0, result.stderr
+    assert f"{articles}:3: warning: article 'a1' is also on line 1: this later one is used" in result.stderr
+    assert f"{articles}:2: skipped article: no title and no body: its comments get no stance" in result.stderr
+    lines = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert lines["c6"]["stance"] is None and lines["c1"]["stance"] is not None
+    same = run("score", "--input", str(comments), "--articles", str(files[1]))
+    assert {r["id"]: r["stance_scores"] for r in map(json.loads, same.stdout.splitlines())}["c1"] == (
+        lines["c1"]["stance_scores"]), "the later article is the one read"
+
+
 # 45,000 characters: two pieces of civil filler, then a sentence that swears (scored in three pieces).
 _LONG = "The council published the budget figures on Tuesday. " * 800 + "What a load of bullshit this is."
 

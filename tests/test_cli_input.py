@@ -143,6 +143,15 @@ def test_a_csv_header_without_id_and_text_is_an_error(tmp_path):
         read(tmp_path, "no-extension", b"garbage line\n" + OK)
     with pytest.raises(InputError, match=r"header line has no 'id' and 'text' columns: \['id', 'body'\]"):
         read(tmp_path, "body.csv", b"id,body\nc1,hello\n")
+    # Spreadsheets in many locales export CSV separated by ";": the message says so
+    with pytest.raises(InputError, match=r"\['id;text'\] \(its columns look separated by ';', as some spreadsheets"):
+        read(tmp_path, "semi.csv", b"id;text\nc1;hello\n")
+
+
+def test_csv_column_names_are_read_in_any_case(tmp_path):
+    assert read(tmp_path, "caps.csv", b"ID,Text, Article_ID\nc1,hello,a1\n") == [(2, "c1")]
+    with pytest.raises(InputError, match=r"names column 'text' twice"):
+        read(tmp_path, "twice.csv", b"id,Text,text\nc1,a,b\n")
 
 
 def test_articles_are_checked_line_by_line(scorer, tmp_path, capsys):
@@ -151,13 +160,14 @@ def test_articles_are_checked_line_by_line(scorer, tmp_path, capsys):
         b'{"id": "a1", "title": "Cycle lanes", "body": "The council votes for cycle lanes."}', b"not json", b"[1]",
         b'{"title": "no id"}', b'{"id": "a2", "title": 5, "body": "x"}', b'{"id": "a3", "title": "T", "body": null}',
         b'{"id": 4}']) + b"\n")
-    assert cli._load_articles(scorer, str(path)) == 3
-    assert [scorer.has_article(a) for a in ("a1", "a2", "a3", "4")] == [True, False, True, True]
+    assert cli._load_articles(scorer, str(path)) == 2
+    assert [scorer.has_article(a) for a in ("a1", "a2", "a3", "4")] == [True, False, True, False]
     assert capsys.readouterr().err.splitlines() == [
         f"{path}:2: skipped article: not valid JSON (Expecting value at column 1)",
         f"{path}:3: skipped article: not a JSON object",
         f"{path}:4: skipped article: missing field 'id'",
         f"{path}:5: skipped article: field 'title' must be a string, got an integer",
+        f"{path}:7: skipped article: no title and no body: its comments get no stance",
     ]
 
 
