@@ -278,6 +278,21 @@ def test_a_thread_is_judged_with_its_article_and_replies_in_context(client):
     assert all(v["stance"] is not None for v in verdicts)
 
 
+def test_a_thread_s_article_url_is_stored_when_it_comes_alone(app, client):
+    """Sent with its id and URL only, the article's URL was dropped; stored text stays as it was."""
+    [verdict] = signed_post(client, "/v1/threads", {"article": {"id": "u1", "url": "https://news.example/u1"},
+                                                    "comments": [{"id": "u1-c", "text": "Fair point."}]}
+                            ).get_json()["verdicts"]
+    assert verdict["stance"] is None, "no text known: no stance"
+    signed_post(client, "/v1/threads", {"article": ARTICLE, "comments": [{"id": "u2-c", "text": "Fair point."}]})
+    signed_post(client, "/v1/threads", {"article": {"id": ARTICLE["id"], "url": "https://news.example/lanes"},
+                                        "comments": [{"id": "u3-c", "text": "Fair point."}]})
+    with db.connect(app.extensions["moderation"].engine) as conn:
+        stored = db.articles_by_id(conn, "default", ["u1", ARTICLE["id"]])
+    assert stored["u1"]["url"] == "https://news.example/u1" and stored["u1"]["body"] == ""
+    assert stored[ARTICLE["id"]]["url"] == "https://news.example/lanes" and stored[ARTICLE["id"]]["body"] == ARTICLE["body"]
+
+
 def test_a_reply_is_read_without_what_it_quotes():
     parent = "You are all idiots and should be ashamed."
     reply = f"Quoting '{parent}' is pointless."

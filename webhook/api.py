@@ -71,7 +71,7 @@ def moderate_thread():
     body = _body("Thread")
     _unique_ids(body["comments"])
     site_id, article = body.get("site_id", DEFAULT_SITE), body["article"]
-    if "title" in article or "body" in article:
+    if "title" in article or "body" in article or article.get("url"):  # a URL alone is kept too, text untouched
         _store_article(site_id, article)
     comments = [_comment(c, article["id"]) for c in body["comments"]]
     context = {c.comment_id: c.text for c in comments}
