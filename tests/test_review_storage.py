@@ -11,7 +11,7 @@ pytest_plugins = ["tests.webhook_fixtures", "tests.review_fixtures"]
 
 _NEW_TABLES = {"users", "review_items", "outbox"}
 _NEW_COLUMNS = {"labels": {"scores", "model_version"}, "audit_log": {"actor"}}
-_LATER_COLUMNS = {"comments": {"struck"}}  # version 4
+_LATER_COLUMNS = {"comments": {"struck"}, "verdicts": {"revision"}}  # versions 4 and 8
 
 
 def _version_1_schema() -> sa.MetaData:

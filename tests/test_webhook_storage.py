@@ -78,6 +78,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
         conn.execute(sa.text("DROP INDEX ix_review_items_decider"))  # version 5's
         conn.execute(sa.text("ALTER TABLE users DROP COLUMN signed_out_at"))  # version 6's
         conn.execute(sa.text("DROP INDEX ix_verdicts_created_at"))  # version 7's
+        conn.execute(sa.text("ALTER TABLE verdicts DROP COLUMN revision"))  # version 8's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -88,13 +89,14 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 7
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 8
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
     assert "ix_review_items_decider" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
     assert "signed_out_at" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
     assert "ix_verdicts_created_at" in {i["name"] for i in sa.inspect(engine).get_indexes("verdicts")}
-    assert db.migrate(engine) == 7, "a second run changes nothing"
+    assert "revision" in {c["name"] for c in sa.inspect(engine).get_columns("verdicts")}
+    assert db.migrate(engine) == 8, "a second run changes nothing"
 
 
 def _reject(label: str | None):
@@ -433,3 +435,59 @@ def test_sqlite_checkpoints_run_after_the_write_lock_is_released(tmp_path, monke
     with db.connect(engine) as conn:
         assert db.count(conn, "articles") == 9
     engine.dispose()
+
+
+def test_a_late_retry_of_a_text_edited_since_is_answered_with_the_edit_s_verdict(make_app, database_url):
+    """With the CMS's own revision of each comment, a retry of the first text that arrives after the edit cannot
+    undo it: the stored (newer) verdict answers, and nothing is stored. Without revisions it is an edit back."""
+    from .webhook_helpers import signed_post
+
+    client = make_app(database_url).test_client()
+
+    def send(text, revision=None, comment_id="r1"):
+        body = {"id": comment_id, "text": text, "author_id": "u"} | ({} if revision is None else {"revision": revision})
+        response = signed_post(client, "/v1/comments", body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    first = send(ATTACK, 1)
+    edited = send("Thanks, fair point.", 2)
+    assert (first["version"], first["revision"], edited["version"], edited["revision"]) == (1, 1, 2, 2)
+    late = send(ATTACK, 1)
+    assert (late["version"], late["revision"], late["action"]) == (2, 2, edited["action"])
+    assert send("Thanks, fair point.", 2)["version"] == 2, "a repeat of the edit is the edit"
+    back = send(ATTACK, 3)
+    assert (back["version"], back["revision"]) == (3, 3), "an edit back to the first text, later: judged again"
+    with db.connect(client.application.extensions["moderation"].engine) as conn:
+        assert db.count(conn, "verdicts") == 3
+    # Without revisions the service cannot tell a late retry from an edit back (docs/connecting.md says so).
+    send(ATTACK, comment_id="r2")
+    send("Thanks, fair point.", comment_id="r2")
+    assert send(ATTACK, comment_id="r2")["version"] == 3
+
+
+@pytest.mark.parametrize("revision", [-1, "2", 1.5, True])
+def test_a_revision_that_is_not_a_count_is_refused_naming_it(make_app, revision):
+    from .webhook_helpers import signed_post
+
+    client = make_app().test_client()
+    response = signed_post(client, "/v1/comments", {"id": "r", "text": "hi", "revision": revision})
+    assert response.status_code == 422 and response.get_json()["error"]["field"] == "revision"
+
+
+def test_an_older_revision_whose_read_missed_the_newer_one_is_not_stored(make_app, database_url):
+    """The write path's own check: a request read "no verdict yet", and an edit with a later revision was stored
+    before its write: the write finds the newer verdict (the version constraint sends it back to read) and keeps it."""
+    from webhook.service import judge, record, service
+
+    app = make_app(database_url)
+    with app.app_context():
+        svc = service()
+        newer = judge(svc, svc.policy, "default", [CommentIn("rev", "Thanks, fair point.", author_id="u", revision=5)],
+                      {}, {}, {})
+        stored = record(svc, "default", newer, "api")["rev"]
+        older = judge(svc, svc.policy, "default", [CommentIn("rev", ATTACK, author_id="u", revision=4)], {}, {}, {})
+        answer = record(svc, "default", older, "api", heads={"rev": None})["rev"]
+        assert (answer["version"], answer["revision"], answer["created_at"]) == (1, 5, stored["created_at"])
+        with db.connect(svc.engine) as conn:
+            assert db.count(conn, "verdicts") == 1

@@ -39,7 +39,7 @@ def _body(schema_name: str) -> dict:
 
 def _comment(item: dict, article_id: str | None = None) -> CommentIn:
     return CommentIn(item["id"], item["text"], item.get("article_id", article_id), item.get("parent_id"),
-                     item.get("author_id"))
+                     item.get("author_id"), item.get("revision"))
 
 
 def _unique_ids(items: list[dict]) -> None:

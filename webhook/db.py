@@ -44,7 +44,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -116,6 +116,7 @@ verdicts = sa.Table(
     sa.Column("model_version", sa.Text, nullable=False),
     sa.Column("policy_version", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revision", sa.BigInteger),  # version 8: the CMS's own edit count the request carried, if any
     sa.UniqueConstraint("comment_pk", "version", name="uq_verdicts_comment_version"),
     sa.Index("ix_verdicts_created_at", "created_at"),  # version 7: the review queue's look-back (verdicts_since)
 )
@@ -283,8 +284,15 @@ def _index_verdict_times(conn) -> None:
     next(i for i in verdicts.indexes if i.name == "ix_verdicts_created_at").create(conn, checkfirst=True)
 
 
+def _add_verdict_revisions(conn) -> None:
+    """Verdicts keep the CMS's own revision of the comment they judged, when the request named one."""
+    if "revision" not in {c["name"] for c in sa.inspect(conn).get_columns("verdicts")}:
+        kind = verdicts.c.revision.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE verdicts ADD COLUMN revision {kind}"))
+
+
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
-                    6: _add_sign_outs, 7: _index_verdict_times}
+                    6: _add_sign_outs, 7: _index_verdict_times, 8: _add_verdict_revisions}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -646,7 +654,7 @@ def latest_verdicts(conn, site_id: str, comment_ids) -> dict[str, dict]:
     return latest
 
 
-_HEAD = (sa.select(verdicts.c.version, verdicts.c.text_sha256, verdicts.c.action)
+_HEAD = (sa.select(verdicts.c.version, verdicts.c.text_sha256, verdicts.c.action, verdicts.c.revision)
          .join(comments, verdicts.c.comment_pk == comments.c.id)
          .where(comments.c.site_id == _P("site_id"), comments.c.comment_id == _P("comment_id"))
          .order_by(verdicts.c.version.desc()).limit(1))
@@ -715,7 +723,7 @@ def insert_verdict(conn, comment_pk: int, version: int, text: str, verdict: dict
         "stance": verdict.get("stance"), "stance_scores": verdict.get("stance_scores"),
         "language": verdict.get("language"), "fallback": verdict.get("fallback"),
         "model_version": verdict["model_version"], "policy_version": verdict["policy_version"],
-        "created_at": now()}
+        "created_at": now(), "revision": verdict.get("revision")}
     values["id"] = conn.execute(_INSERT_VERDICT, values).scalar_one()
     return values
 

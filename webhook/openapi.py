@@ -34,7 +34,11 @@ def _object(properties: dict, required=(), extra: bool = False, **more) -> dict:
 
 
 # Native API requests -----------------------------------------------------------------------------------
-_COMMENT_FIELDS = {"id": _ID, "text": _TEXT, "article_id": _OPT_ID, "parent_id": _OPT_ID, "author_id": _OPT_ID}
+# revision: the CMS's own count (or clock) of a comment's edits; a request older than the stored one is answered
+# with the stored verdict, so a late retry of the first text cannot undo an edit.
+_REVISION = {"type": ["integer", "null"], "minimum": 0, "maximum": 2**63 - 1}
+_COMMENT_FIELDS = {"id": _ID, "text": _TEXT, "article_id": _OPT_ID, "parent_id": _OPT_ID, "author_id": _OPT_ID,
+                   "revision": _REVISION}
 _ARTICLE_FIELDS = {"id": _ID, "title": {"type": "string", "maxLength": 1000},
                    "body": {"type": "string", "maxLength": 500_000}, "url": {"type": ["string", "null"], "maxLength": 2000}}
 
@@ -85,7 +89,7 @@ _VERDICT = _object({
     "scores": _SCORES, "stance": {"enum": [*STANCES, None]},
     "stance_scores": {"type": ["object", "null"], "additionalProperties": _NUM},
     "language": _OPT_STR, "fallback": {"enum": ["error", "empty", "no_words", "non_english", None]},
-    "model_version": _STR, "policy_version": _STR, "created_at": _STR,
+    "model_version": _STR, "policy_version": _STR, "created_at": _STR, "revision": _REVISION,
 }, ["site_id", "comment_id", "version", "action", "reasons", "scores", "stance", "language", "fallback",
     "model_version", "policy_version", "created_at"])
 _ERROR = _object({"error": _object({"code": _STR, "message": _STR, "field": _OPT_STR},

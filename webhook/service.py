@@ -73,6 +73,7 @@ class CommentIn:
     article_id: str | None = None
     parent_id: str | None = None
     author_id: str | None = None
+    revision: int | None = None  # the CMS's count of the comment's edits, when it sends one
 
 
 @dataclass
@@ -494,10 +495,19 @@ def _without_stance(row: dict | None) -> bool:
     return row is not None and row["scores"] is not None and row["stance"] is None and row["article_id"] is not None
 
 
+def _stale(row: dict | None, comment: CommentIn) -> bool:
+    """Whether the request is older than the stored verdict by the CMS's own revisions (a late retry of a
+    text the comment has since been edited from): the stored verdict answers it, and nothing is stored."""
+    return (comment.revision is not None and row is not None and row.get("revision") is not None
+            and comment.revision < row["revision"])
+
+
 def _reusable(row: dict | None, comment: CommentIn, readable_articles: set[str]) -> bool:
-    """Whether a comment's stored verdict answers this request: the same text, no article, parent or
-    author id that differs from the stored one, and not a verdict without stance whose article can now
-    be read. Otherwise the comment is judged again, as a new version."""
+    """Whether a comment's stored verdict answers this request: a request older than it (:func:`_stale`),
+    or the same text, no article, parent or author id that differs from the stored one, and not a verdict
+    without stance whose article can now be read. Otherwise the comment is judged again, as a new version."""
+    if _stale(row, comment):
+        return True
     if not _same_text(row, comment):
         return False
     if any(sent is not None and sent != row[name] for name, sent in
@@ -663,6 +673,8 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, art
     # when we were judging the read text again (new ids, a stance, author rules): storing that older text
     # on top would undo the edit.
     moved = known and head is not None and head["version"] != read_version
+    if _stale(head, c):  # an edit with a later revision was stored since this request's was read
+        return db.find_verdict(conn, site_id, c.comment_id), False
     if (_same_text(head, c) and (not known or moved)) or (moved and _same_text(heads[c.comment_id], c)):
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
@@ -690,7 +702,7 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, art
 def _verdict_fields(svc: Service, j: Judgement) -> dict:
     verdict = j.verdict.as_dict()
     score = j.score
-    return {**verdict, "fallback": j.fallback, "model_version": svc.scorer.version,
+    return {**verdict, "fallback": j.fallback, "model_version": svc.scorer.version, "revision": j.comment.revision,
             "scores": score.scores if score else None, "stance": score.stance if score else None,
             "stance_scores": score.stance_scores if score else None,
             "language": score.language if score else None}
@@ -713,5 +725,5 @@ def verdict_json(row: dict) -> dict:
         "action": row["action"], "reasons": row["reasons"], "scores": row["scores"], "stance": row["stance"],
         "stance_scores": row["stance_scores"], "language": row["language"], "fallback": row["fallback"],
         "model_version": row["model_version"], "policy_version": row["policy_version"],
-        "created_at": row["created_at"].isoformat(timespec="milliseconds") + "Z",
+        "created_at": row["created_at"].isoformat(timespec="milliseconds") + "Z", "revision": row.get("revision"),
     }
