@@ -80,6 +80,17 @@ def test_a_rollback_from_a_live_file_naming_no_version_says_so(registry):
         registry.rollback()
 
 
+def test_a_rollback_from_a_live_file_edited_to_another_version_refuses_rather_than_skip_one(registry):
+    first = registry.live()
+    for name, day in (("v-a", 1), ("v-b", 2)):
+        _copy(registry, name, f"2030-01-0{day}T00:00:00Z")
+    registry.set_live("v-a", "promote", "tester", "")
+    (registry.root / LIVE_FILE).write_text("v-b\n")  # edited by hand: the history's last live version is v-a
+    with pytest.raises(RegistryError, match="names v-b, but the history's last live version is v-a"):
+        registry.rollback()
+    assert registry.live() == "v-b" and registry.lineage() == [first, "v-a"], "nothing changed"
+
+
 def test_a_version_that_fails_its_checks_never_goes_live(registry):
     bad = _copy(registry, "v-bad", "2030-01-01T00:00:00Z")
     (registry.version_dir(bad) / "stance.skops").write_bytes(b"tampered")

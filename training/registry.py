@@ -220,6 +220,12 @@ class Registry:
                                     "live with `make promote` (FORCE=1 REASON=...) or restore that folder")
             raise RegistryError(f"nothing to roll back to: no version was live before {live}" if live else
                                 "nothing to roll back to: no version is live yet")
+        live = self.live()
+        if live != stack[-1]:  # LIVE edited by hand: "the version before it" is not known, and stack[-2] is two back
+            named = f"names {live}" if live else "is missing or empty"
+            raise RegistryError(f"{self.root / LIVE_FILE} {named}, but the history's last live version is "
+                                f"{stack[-1]} (LIVE edited by hand?): nothing rolled back; write {stack[-1]} back "
+                                "into LIVE, or make a version live with `make promote` (FORCE=1 REASON=...)")
         previous = stack[-2]
         self._verify(previous)
         return self._set_live(previous, "rollback", user, reason or "rollback", stack[-1])
