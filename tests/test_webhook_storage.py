@@ -491,3 +491,29 @@ def test_an_older_revision_whose_read_missed_the_newer_one_is_not_stored(make_ap
         assert (answer["version"], answer["revision"], answer["created_at"]) == (1, 5, stored["created_at"])
         with db.connect(svc.engine) as conn:
             assert db.count(conn, "verdicts") == 1
+
+
+_REJECTED = "Shut up, you fucking moron."
+
+
+@pytest.mark.parametrize(("second_text", "strikes"), [(_REJECTED, {"u1": 0, "u2": 1}),
+                                                      ("Thanks, fair point.", {"u1": 0, "u2": 0})])
+def test_a_comment_sent_under_another_author_takes_its_strike_with_it(make_app, database_url, second_text, strikes):
+    """The strike a rejected comment counts is its author's: sent again under another author (the CMS merged or
+    corrected an account), the first author's strike is taken back, and the new verdict strikes the new author."""
+    from .webhook_helpers import signed_post
+
+    client = make_app(database_url).test_client()
+    engine = client.application.extensions["moderation"].engine
+
+    def counts():
+        with db.connect(engine) as conn:
+            found = db.authors_by_id(conn, "default", ["u1", "u2"])
+        return {a: found.get(a, {"strikes": 0})["strikes"] for a in ("u1", "u2")}
+
+    first = signed_post(client, "/v1/comments", {"id": "m1", "text": _REJECTED, "author_id": "u1"}).get_json()
+    assert first["action"] == "reject" and counts() == {"u1": 1, "u2": 0}
+    for _ in range(2):  # the second send repeats the first: nothing moves again
+        answer = signed_post(client, "/v1/comments", {"id": "m1", "text": second_text, "author_id": "u2"}).get_json()
+        assert answer["author_id"] == "u2"
+        assert counts() == strikes

@@ -688,6 +688,16 @@ _STRUCK = sa.select(comments.c.comment_id).where(
     comments.c.site_id == _P("site_id"), comments.c.comment_id.in_(_P("ids", expanding=True)), comments.c.struck)
 
 
+_AUTHORED = sa.select(comments.c.author_id, comments.c.struck).where(
+    comments.c.site_id == _P("site_id"), comments.c.comment_id == _P("comment_id"))
+
+
+def authored(conn, site_id: str, comment_id: str) -> tuple[str | None, bool] | None:
+    """A stored comment's author and whether it counts a strike against them (None when it is not stored)."""
+    row = conn.execute(_AUTHORED, {"site_id": site_id, "comment_id": comment_id}).first()
+    return (row.author_id, bool(row.struck)) if row else None
+
+
 def struck_comments(conn, site_id: str, comment_ids) -> set[str]:
     """Which of the listed comments count a strike against their author now (``set_struck``)."""
     ids = sorted({c for c in comment_ids if c})

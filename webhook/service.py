@@ -679,7 +679,14 @@ def _record_one(conn, svc: Service, site_id: str, j: Judgement, source: str, art
         return db.find_verdict(conn, site_id, c.comment_id), False
     if c.article_id and article_url is not None:
         db.note_article(conn, site_id, c.article_id, article_url, source)
+    # A comment sent under another author than the stored one: its strike, if it counts one, was the old
+    # author's, and goes with the comment (the new verdict's strike, if any, is the new author's).
+    prior = heads.get(c.comment_id) if known and trust else None
+    before = (db.authored(conn, site_id, c.comment_id) if c.author_id is not None and head is not None
+              and (prior is None or prior.get("author_id") != c.author_id) else None)
     saved = db.store_comment(conn, site_id, c.comment_id, c.text, c.article_id, c.parent_id, c.author_id, source)
+    if before and before[0] and before[1] and before[0] != saved["author_id"]:
+        db.set_struck(conn, site_id, before[0], saved["id"], False)
     verdict = _verdict_fields(svc, j)
     version = head["version"] + 1 if head else 1
     row = db.insert_verdict(conn, saved["id"], version, c.text, verdict)
