@@ -273,8 +273,10 @@ def _check(record):
     record = _object_with_id(record)
     if isinstance(record, _Malformed):
         return record
-    if not isinstance(record.get("text"), str):
-        return _Malformed("missing or non-string field 'text'")
+    if "text" not in record:
+        return _Malformed("missing field 'text'")
+    if not isinstance(record["text"], str):
+        return _Malformed(f"field 'text' must be a string, got {_json_type(record['text'])}")
     article_id = record.get("article_id")
     if article_id is not None and (isinstance(article_id, bool) or not isinstance(article_id, (str, int))):
         return _Malformed(f"field 'article_id' must be a string or an integer, got {_json_type(article_id)}")

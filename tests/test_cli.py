@@ -58,7 +58,7 @@ def test_score_jsonl_contract(files, tmp_path):
     assert lines[3]["stance"] is None
     # malformed lines are reported with their numbers, never dropped silently
     assert ":3: skipped: not valid JSON" in result.stderr
-    assert ":4: skipped: missing or non-string field 'text'" in result.stderr
+    assert ":4: skipped: missing field 'text'" in result.stderr
     assert "skipped 2 malformed lines" in result.stderr
 
 

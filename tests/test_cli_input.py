@@ -41,6 +41,10 @@ CASES = [
     ("nan.jsonl", b'{"id": NaN, "text": "x"}\n{"id": "i", "text": "x", "n": -Infinity}\n' + OK,
      [(1, "not valid JSON (NaN is not a JSON number)"), (2, "not valid JSON (-Infinity is not a JSON number)"),
       (3, "g1")]),
+    # a text that is missing or not a string says which
+    ("texts.jsonl", b'{"id": "t1"}\n{"id": "t2", "text": null}\n{"id": "t3", "text": 42}\n' + OK,
+     [(1, "missing field 'text'"), (2, "field 'text' must be a string, got null"),
+      (3, "field 'text' must be a string, got an integer"), (4, "g1")]),
     # a key given twice: json keeps the last value, other tools the first; which comment was meant is not known
     ("twice.jsonl", b'{"id": "g", "text": "ok", "id": "h"}\n' + OK,
      [(1, "the key 'id' appears twice in one object"), (2, "g1")]),
