@@ -215,6 +215,13 @@ def _csv_records(lines: _Lines, name: str):
             if header is None:
                 raise InputError(f"{name}:{lines.taken[0][0]}: the CSV header line is not valid CSV ({exc})",
                                  field="input") from None
+            if str(exc).startswith("field larger than field limit") and _quote_closes(lines):
+                # A field too long to score whose quote does close: the record is skipped whole, so that lines
+                # inside the field are not read as comments of their own.
+                first, last = lines.taken[0][0], lines.taken[-1][0]
+                whole = f"; the record (lines {first}-{last}) is skipped whole" if last > first else ""
+                yield first, _Malformed(f"a field is over {_CSV_FIELD_LIMIT:,} characters{whole}")
+                continue
             # the lines after the record's first one are read again, so a stray quote costs one record
             yield lines.taken[0][0], _Malformed(_csv_problem(exc, lines.taken))
             lines.again(lines.taken[1:])
@@ -244,6 +251,24 @@ def _csv_header(row: list[str], name: str, number: int) -> list[str]:
     if twice:  # which of the two would be the comment's?
         raise InputError(f"{name}:{number}: the CSV header names column {twice[0]!r} twice: {header!r}", field="input")
     return header
+
+
+def _quote_closes(lines: _Lines) -> bool:
+    """Read on through the record whose field ran over the limit until its quotes pair up at a line's end (a
+    closed quoted field holds an even number of quote marks, "" included); False, with what was read still in
+    ``lines.taken``, when they do not within a few times the limit (an unclosed quote, most likely)."""
+    quotes = sum(line.count('"') for _, line in lines.taken)
+    read = sum(len(line) for _, line in lines.taken)
+    while quotes % 2:
+        if read > 5 * _CSV_FIELD_LIMIT:
+            return False
+        try:
+            line = next(lines)
+        except StopIteration:
+            return False
+        quotes += line.count('"')
+        read += len(line)
+    return True
 
 
 def _csv_problem(exc: csv.Error, taken: list) -> str:

@@ -96,6 +96,9 @@ CASES = [
     ("long-field.csv", b'id,text\nc1,"' + b"a " * 100_000 + b'"\nc2,ok\n', [(2, "c1"), (3, "c2")]),
     ("huge-field.csv", b"id,text\nc1," + b"a" * 1_000_001 + b"\nc2,ok\n",
      [(2, "a field is over 1,000,000 characters"), (3, "c2")]),
+    # quoted, over the limit, with line ends inside that close: one record skipped, not its lines read as comments
+    ("huge-quoted.csv", b'id,text\nc1,"' + b"a" * 600_000 + b'\nevil,you are a moron\n' + b'""' + b"b" * 600_000
+     + b'"\nc2,ok\n', [(2, "a field is over 1,000,000 characters; the record (lines 2-4) is skipped whole"), (5, "c2")]),
 ]
 
 
