@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_curve, roc_auc_score
 
 from moderation.labels import HEADS, POLICY_LABELS, STANCES
-from moderation.normalise import Normalised, mask_given_names, mask_group_words, normalise
+from moderation.normalise import Normalised, mask_given_names, mask_group_words, normalise, normalise_text
 from moderation.policy import load_policy
 from moderation.scorer import Article, Scorer
 
@@ -262,19 +262,25 @@ def evaluate_validation(scorer: Scorer, report: Report, root: Path, policy=None)
     scored = scored_labels(valid)
     preds = _score_texts(scorer, valid["text"])
     report.add("## Validation splits of the public sources", "",
-               "Carved by hash of each source's item id (15%), less every row whose normalised text is also a "
-               "training row (the same text under two ids or in two sources; training leaves them out of its "
-               f"validation too: {_counts(valid.attrs.get('seen_in_training', {}))} here), so no row below was "
-               "trained on; near-duplicates (retweets, templated messages) are not removed. The sources' "
-               "official test splits are held by the data owners and are not used here.", "",
+               "Carved by hash of each source's item id (15%), less every row whose normalised text, or the "
+               "same words under other handles, links or punctuation (retweets, templated messages), is also a "
+               "training row's (training leaves them out of its validation too: "
+               f"{_counts(valid.attrs.get('seen_in_training', {}))} here), so no row below was trained on; "
+               "closer paraphrases are not removed. The sources' official test splits are held by the data "
+               "owners and are not used here. These are development figures: source weights, class balance "
+               "and the corpus parts trained on were each chosen among a few options by comparing them on "
+               "these splits, so they flatter the model by about the gaps between those options (0.003-0.01 "
+               "of OLID macro-F1; README).", "",
                f"OLID profanity: annotators' untargeted-profanity label only; lexicon-derived labels left out "
                f"({int(weak.sum())} targeted-insult tweets that training marks profane because they hold a word "
                "of our profanity lexicon, which the scorer also reads: scoring them would test the lexicon "
                "against itself). Targeted insults without such a word carry no profanity label either way.", "",
                "Jigsaw: half its validation rows come from stratified pools (three of abusive comments, two of "
                f"clean ones), so their share of abuse is set by the sampling. The rows \"{JIGSAW_RANDOM}\" are "
-               "its random draw alone, at the natural share: read precision, F1 and average precision there; "
-               "ROC AUC hardly depends on the share.", "")
+               "its random draw alone, at the natural share: read precision, F1 and average precision there. "
+               "ROC AUC depends on the mix too (which abusive and clean comments the pools hold), so the pooled "
+               "figure is neither the pools' nor the random draw's; the 95% intervals below are a bootstrap "
+               "over the pooled rows.", "")
     rows = []
     for source, part in scored.groupby("source"):
         rows += _source_rows(source, part, preds)
@@ -293,13 +299,44 @@ def evaluate_validation(scorer: Scorer, report: Report, root: Path, policy=None)
         y = olid["toxicity"].astype(int)
         p = preds.loc[olid.index, list(POLICY_LABELS)].max(axis=1) >= 0.5
         report.metrics["olid_offensive_macro_f1"] = f1_score(y, p, average="macro")
+        lo, hi = bootstrap_interval(lambda idx: f1_score(y.to_numpy()[idx], p.to_numpy()[idx], average="macro"), len(y))
+        report.metrics["olid_offensive_macro_f1_95"] = [lo, hi]
         report.add(f"OLID offensive-vs-not macro-F1 (any policy label >= 0.5): "
-                   f"**{report.metrics['olid_offensive_macro_f1']:.3f}** on {len(olid)} validation tweets.", "")
+                   f"**{report.metrics['olid_offensive_macro_f1']:.3f}** on {len(olid)} validation tweets "
+                   f"(95% bootstrap interval {lo:.3f} to {hi:.3f}).", "")
+    jigsaw = scored[scored["source"] == JIGSAW]
+    lines = []
+    for label in POLICY_LABELS:
+        known = jigsaw[label].notna().to_numpy()
+        y_j = jigsaw.loc[known, label].astype(int).to_numpy()
+        s_j = preds.loc[jigsaw.index[known], label].to_numpy()
+        if 0 < y_j.sum() < len(y_j):
+            auc = roc_auc_score(y_j, s_j)
+            lo, hi = bootstrap_interval(lambda idx, y=y_j, s=s_j: roc_auc_score(y[idx], s[idx]), len(y_j))
+            report.metrics.setdefault("jigsaw_auc_95", {})[label] = [auc, lo, hi]
+            lines.append(f"{label} {auc:.3f} ({lo:.3f} to {hi:.3f}; {int(y_j.sum())} positives)")
+    if lines:
+        report.add("Jigsaw ROC AUC with 95% bootstrap intervals (pooled rows): " + ", ".join(lines) + ".", "")
     for name in _plot_pr_and_calibration(scored, preds, report.directory, "public validation"):
         report.add(f"![precision-recall and calibration]({name})", "")
     if policy is not None:
         evaluate_spam_alarms(report, policy, valid, preds)
         evaluate_published_news(scorer, report, policy, valid, root)
+
+
+def bootstrap_interval(metric, n: int, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of ``metric(indices)`` over ``resamples`` draws of ``n`` rows with replacement
+    (draws where the metric is undefined, one class only, are skipped)."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        try:
+            values.append(metric(rng.integers(0, n, n)))
+        except ValueError:
+            continue
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))) if len(values) else (np.nan, np.nan)
 
 
 def evaluate_spam_alarms(report: Report, policy, valid: pd.DataFrame, preds: pd.DataFrame) -> None:
@@ -317,7 +354,8 @@ def evaluate_spam_alarms(report: Report, policy, valid: pd.DataFrame, preds: pd.
                "No public source labels spam (the corpus is the only one; its test split is scored below), and "
                "these texts (tweets, Wikipedia talk, Civil Comments, generated statements, the Times' published "
                "comments) hold next to none: the share at or over the `" + clause.id + "` clause's thresholds "
-               f"(hold {clause.hold_at}, reject {clause.reject_at}) is the share of false alarms.", "")
+               f"(hold {clause.hold_at}, reject {clause.reject_at}) is the share of false alarms. In-sample: the "
+               "example policy's spam hold line (0.6 rather than 0.5) was chosen on these validation rows.", "")
     report.table(pd.DataFrame(rows))
 
 
@@ -378,7 +416,10 @@ def evaluate_corpus(scorer: Scorer, report: Report, policy) -> None:
     preds = _score_texts(scorer, test["text"], test["article_id"])
     frame = corpus.violation_frame(test)
     report.add("## In-domain: the corpus's article-disjoint test split", "",
-               f"{len(test)} comments under {articles['test'].sum()} articles that training never saw.", "")
+               f"{len(test)} comments under {articles['test'].sum()} articles that training never saw. Not a sealed "
+               "test: which corpus parts to train on or hold out, and the word lists for insults aimed at things "
+               "(read while writing the `idea` part), were chosen by comparing figures on this split, so it "
+               "flatters the model somewhat (README).", "")
     masks = slices(test["text"], test["parent_id"])
     masks.update({f"part {part} (held out whole)": (test["part"] == part).to_numpy() for part in corpus.TEST_PARTS})
     sl = sliced_table(frame, preds, masks, labels=HEADS)
@@ -485,7 +526,12 @@ def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
     report.add("## Functional probes (`data/behaviour/functional.json`)", "",
                f"{len(spec['cases'])} templates we wrote x {len(spec['groups'])} identity groups. {spec['about']}", "",
                f"Accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful half "
-               f"{halves['non_hateful']:.1%}.", "")
+               f"{halves['non_hateful']:.1%}. Group words are read as one placeholder (README), so every group "
+               f"scores alike and the {len(cases)} cases are {cases['text'].map(normalise_text).nunique()} distinct "
+               f"inputs to the model: read these as {len(spec['cases'])} template results "
+               f"({int(cases.groupby('template')['passed'].mean().round().sum()) if 'template' in cases else '?'} "
+               "passed), not as many independent cases. Two spelling-variation templates were added after the "
+               "step that reads slips of abusive words (README).", "")
     report.table(by.reset_index().sort_values(["hateful", "accuracy"]))
     # The same sentences with the group changed: a fair model scores them alike.
     groups = cases.pivot_table(index="group", columns="hateful", values="passed", aggfunc="mean")
@@ -508,7 +554,10 @@ def evaluate_identity_probes(scorer: Scorer, report: Report, policy) -> None:
     report.metrics["identity_probe_flag_rate"] = float(flagged.mean())
     report.add("## Identity-term probes", "",
                f"{len(texts)} neutral sentences ({len(PROBE_TEMPLATES)} templates x {len(IDENTITY_GROUPS)} "
-               f"groups). Not approved under the example policy: **{flagged.mean():.1%}**. Groups with the "
+               f"groups; {len({normalise_text(t) for t in texts})} distinct inputs once group words are read as one "
+               f"placeholder). Not approved under the example policy: **{flagged.mean():.1%}**. In-sample: the "
+               "weight given to clean comments that name a group was tuned until none of these was held "
+               "(README), so this shows the tuning held, not how other neutral sentences fare. Groups with the "
                "highest mean incitement score:", "")
     report.table(worst)
 

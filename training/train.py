@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -178,12 +179,24 @@ def _dedupe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(subset="norm", keep="first").reset_index(drop=True)
 
 
+_HANDLES_AND_LINKS = re.compile(r"@\w+|https?://\S+|\b(?:url|rt)\b")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def near_duplicate_key(norm: str) -> str:
+    """A normalised text less handles, links, "URL"/"RT" placeholders, punctuation and spacing: tweets that
+    differ only in whom they answer or which link they carry (a retweet, a templated message) share it."""
+    return _NOT_WORD.sub(" ", _HANDLES_AND_LINKS.sub(" ", norm)).strip()
+
+
 def unseen_validation(valid_df: pd.DataFrame, train_df: pd.DataFrame) -> pd.DataFrame:
-    """The validation rows whose normalised text (``norm``) is no training row's: the split is carved by
-    item id, so the same text under two ids, or in two sources, can fall on both sides."""
-    seen = valid_df["norm"].isin(set(train_df["norm"]))
+    """The validation rows whose text is no training row's, near-duplicates included (:func:`near_duplicate_key`:
+    the same words under other handles, links or punctuation): the split is carved by item id, so the same
+    text under two ids, or in two sources, can fall on both sides."""
+    trained = {near_duplicate_key(t) for t in train_df["norm"]}
+    seen = valid_df["norm"].map(near_duplicate_key).isin(trained)
     if seen.any():
-        _log(f"validation rows left out, their text being a training row's: {int(seen.sum()):,}")
+        _log(f"validation rows left out, their text (or a near-duplicate) being a training row's: {int(seen.sum()):,}")
     out = valid_df[~seen].reset_index(drop=True)
     out.attrs["seen_in_training"] = {str(k): int(v) for k, v in valid_df.loc[seen, "source"].value_counts().items()}
     return out
