@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import InputError, ModerationError
+from .errors import InputError, ModerationError, RepeatedKeyError, unique_keys
 from .labels import POLICY_LABELS
 from .normalise import LONE_SURROGATE
 from .policy import load_policy
@@ -174,9 +174,11 @@ def _json_value(line: str):
     if _NOT_UTF8.search(line):
         return _Malformed("not valid UTF-8")
     try:
-        return json.loads(line, parse_constant=_no_constant, object_pairs_hook=_no_repeated_keys)
+        return json.loads(line, parse_constant=_no_constant, object_pairs_hook=unique_keys)
     except _Malformed as exc:
         return exc
+    except RepeatedKeyError as exc:
+        return _Malformed(str(exc))
     except json.JSONDecodeError as exc:
         # Some of json's messages end in "at" ("Invalid control character at"): one "at" before the column.
         malformed = _Malformed(f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
@@ -186,15 +188,6 @@ def _json_value(line: str):
         return _Malformed(f"not valid JSON ({exc})")
     except RecursionError:
         return _Malformed("not valid JSON (nested too deeply)")
-
-
-def _no_repeated_keys(pairs: list) -> dict:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):  # which value was meant? json keeps the last, other tools the first
-        seen: set = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise _Malformed(f"the key {repeated!r} appears twice in one object")
-    return obj
 
 
 def _no_constant(name: str):

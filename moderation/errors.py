@@ -31,3 +31,18 @@ class PolicyError(ModerationError, ValueError):
 
     status = 500
     code = "policy_invalid"
+
+
+class RepeatedKeyError(InputError):
+    """A JSON object that gives one key twice: json keeps the last value, other parsers the first, so which
+    was meant is not known."""
+
+
+def unique_keys(pairs: list) -> dict:
+    """``json.loads``' ``object_pairs_hook`` for input: the object, or :class:`RepeatedKeyError` naming the key."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise RepeatedKeyError(f"the key {repeated!r} appears twice in one object")
+    return obj

@@ -10,6 +10,8 @@ from flask import request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from moderation.errors import unique_keys
+
 from .errors import BadRequest, InvalidInput, UnsupportedMediaType
 from .openapi import ID_PATTERN
 
@@ -60,15 +62,6 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _no_repeated_keys(pairs: list) -> dict:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):  # other parsers keep the first one: the CMS and we would read different comments
-        seen = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"the key {repeated!r} appears twice in one object")
-    return obj
-
-
 def parse_json(raw: bytes, scrub_strings: bool = True):
     """Parse a JSON body, refusing what strict JSON refuses, and scrub its strings.
 
@@ -76,7 +69,7 @@ def parse_json(raw: bytes, scrub_strings: bool = True):
     :func:`scrub`: an id with NUL or an unpaired surrogate is refused, not rewritten.
     """
     try:
-        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constants, object_pairs_hook=_no_repeated_keys)
+        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constants, object_pairs_hook=unique_keys)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply") from None
     except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
