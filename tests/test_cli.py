@@ -347,6 +347,28 @@ def test_jobs_give_the_same_output_in_input_order(tmp_path, monkeypatch):
     assert all("action" in json.loads(line) for line in results[1].splitlines())
 
 
+def test_worker_processes_get_chunks_of_half_the_characters(tmp_path, monkeypatch):
+    """With --jobs 2 a chunk holds at most BATCH_CHARS / 2 characters (the workers' last chunks end closer
+    together); in one process, BATCH_CHARS."""
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("".join(json.dumps({"id": f"c{k}", "text": "Fine words. " * 5_000}) + "\n" for k in range(9)))
+    sizes = {}
+    real = cli._scored
+
+    def scored(chunks, jobs, *args):
+        sizes[jobs] = []
+        for chunk in chunks:
+            sizes[jobs].append(len(chunk))
+        return real(iter([]), 1, *args)
+
+    monkeypatch.setattr(cli, "_scored", scored)
+    for jobs in (1, 2):
+        with contextlib.redirect_stderr(io.StringIO()):
+            cli.main(["score", "--input", str(comments), "--output", str(tmp_path / "o.jsonl"), "--jobs", str(jobs)])
+    assert cli.chunk_chars(1) == cli.BATCH_CHARS == 2 * cli.chunk_chars(2)
+    assert sizes == {1: [5, 4], 2: [3, 3, 3]}  # 60,000 characters each: 250,000 hold 5 (the 5th ends it), 125,000 3
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "two"])
 def test_jobs_must_be_a_positive_whole_number(value, files):
     comments, _ = files

@@ -169,8 +169,9 @@ def _job_rate(scorer: Scorer, policy, texts, ids, repeats: int, jobs: int) -> fl
         numbered = iter(enumerate(records, 1))
         forget_words()  # the workers fork from this process: without it they would inherit its words
         start = time.perf_counter()
-        for _chunk, (lines, _notes, _written, _bad) in cli._scored(cli._chunks(cli._chunk(numbered), numbered),
-                                                                   jobs, scorer, policy, "bench", out):
+        chars = cli.chunk_chars(jobs)
+        chunks = cli._chunks(cli._chunk(numbered, chars), numbered, chars)
+        for _chunk, (lines, _notes, _written, _bad) in cli._scored(chunks, jobs, scorer, policy, "bench", out):
             out.write(lines)
         rates.append(len(records) / (time.perf_counter() - start))
     return statistics.median(rates)
