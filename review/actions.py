@@ -30,37 +30,43 @@ class DecisionError(ValueError):
 
 
 def decide(engine, item: dict, decision: str, user: str, code: str | None = None,
-           explanation: str | None = None, *, seen: str | None = None) -> dict:
+           explanation: str | None = None, *, seen: str | None = None, allowed=()) -> dict:
     """Approve or reject one review item as ``user``; return the item as it was before, with ``seen_now``: the
     decision as a card now shows it (:func:`~review.cards.decision_state`); raise :class:`DecisionError` when it
     cannot be.
 
     ``item`` names the item and the verdict the moderator saw (``id``, ``verdict_id``); ``seen`` is the
-    decision the page showed (:func:`~review.cards.decision_state`), by default ``item``'s own.
+    decision the page showed (:func:`~review.cards.decision_state`), by default ``item``'s own. ``allowed``:
+    with an approval, the policy labels the moderator says the comment still has, which the site allows
+    ("allowed here, but still profanity"): its training labels keep them, where a plain approval says the
+    comment has none.
     """
     code, explanation = _checked(decision, code, explanation)
+    allowed = _allowed(decision, allowed)
     with db.transaction(engine) as conn:
         current = db.review_item_for_update(conn, item["id"])
         _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "",
-                               (decision, code, explanation))
+                               (decision, code, explanation, allowed))
         if (db.newest_verdict_id(conn, current["comment_pk"]) or 0) > current["verdict_id"]:
             # Edited and judged again since the queue was brought up to date: the next refresh shows the edit.
             raise DecisionError(f"comment {current['comment_id']} changed since this page was loaded: "
                                 "reload to see its new version", 409)
         at = db.now()
-        db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation, at)
+        db.decide_review_item(conn, current["id"], current["verdict_id"], decision, user, code, explanation, at,
+                              allowed=allowed)
         _adjust_strikes(conn, current, decision)
-        _store_labels(conn, current, decision, user, code, at)
+        _store_labels(conn, current, decision, user, code, at, allowed)
         db.insert_audit(conn, f"review.{decision}", current["site_id"], current["comment_id"], {
             "version": current["version"], "verdict_id": current["verdict_id"],
             "model_action": current["model_action"], "previous": current["decision"] or current["model_action"],
-            "code": code, "explanation": explanation}, actor=user)
+            "code": code, "explanation": explanation, **({"allowed": allowed.split(",")} if allowed else {})},
+            actor=user)
         outbox.enqueue(conn, current["site_id"], "comment.decision", {
             "comment_id": current["comment_id"], "version": current["version"], "article_id": current["article_id"],
             "author_id": current["author_id"], "decision": decision, "status": _PAST[decision].upper(),
             "rejection_reason": {"code": code, "detailed_explanation": explanation} if decision == "reject" else None,
             "moderator": user, "decided_at": at.isoformat(timespec="seconds") + "Z"})
-    return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at})}
+    return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at}), "allowed_now": allowed}
 
 
 def _checked(decision: str, code: str | None, explanation: str | None) -> tuple[str | None, str | None]:
@@ -73,6 +79,21 @@ def _checked(decision: str, code: str | None, explanation: str | None) -> tuple[
     if code not in REJECTION_CODES_ALL:
         raise DecisionError("choose a reason code to reject")
     return code, (explanation or "").strip()[:_MAX_EXPLANATION] or None
+
+
+def _allowed(decision: str, allowed) -> str | None:
+    """An approval's allowed policy labels as stored (comma-separated, in the policy's order), or None."""
+    chosen = {str(label).strip() for label in allowed or () if str(label).strip()}
+    if not chosen:
+        return None
+    unknown = sorted(chosen - set(POLICY_LABELS))
+    if unknown:
+        raise DecisionError(f"allowed: {', '.join(repr(u) for u in unknown)} is not a policy label "
+                            f"({', '.join(POLICY_LABELS)})")
+    if decision != "approve":
+        raise DecisionError("allowed labels go with an approval (what the site allows); a rejection names its "
+                            "reason code")
+    return ",".join(label for label in POLICY_LABELS if label in chosen)
 
 
 def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: tuple) -> None:
@@ -93,7 +114,7 @@ def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: 
                f"{at.strftime('%H:%M' if at.date() == db.now().date() else '%Y-%m-%d %H:%M')} UTC")
     if seen != state:
         raise DecisionError(f"comment {current['comment_id']} was already {decided}: reload", 409)
-    if wanted == (current["decision"], current["reason_code"], current["explanation"]):
+    if wanted == (current["decision"], current["reason_code"], current["explanation"], current["allowed"]):
         raise DecisionError(f"comment {current['comment_id']} is already {decided}: nothing changed", 409)
 
 
@@ -104,19 +125,22 @@ def _adjust_strikes(conn, item: dict, decision: str) -> None:
         db.set_struck(conn, item["site_id"], item["author_id"], item["comment_pk"], decision == "reject")
 
 
-def _store_labels(conn, item: dict, decision: str, user: str, code: str | None, at=None) -> None:
+def _store_labels(conn, item: dict, decision: str, user: str, code: str | None, at=None,
+                  allowed: str | None = None) -> None:
     """The decision as training labels, with the model's scores at the time; every row carries the decision's
     time (``decided_at``), so that ``make data`` reads the rows of one decision together and tells two
-    decisions apart even when the same moderator decides the same way twice."""
+    decisions apart even when the same moderator decides the same way twice. An approval is 0 for each policy
+    label but those the moderator said the comment still has (``allowed``), which are 1."""
     values = {"moderator_decision": 1.0 if decision == "reject" else 0.0}
-    if decision == "approve":
-        values.update(dict.fromkeys(POLICY_LABELS, 0.0))  # approved: none of the policy's violations
+    kept = allowed.split(",") if allowed else []
+    if decision == "approve":  # approved: none of the policy's violations, or only those the site allows
+        values.update({label: float(label in kept) for label in POLICY_LABELS})
     elif code in LABEL_FOR_CODE:
         values[LABEL_FOR_CODE[code]] = 1.0
     provenance = {"review_item": item["id"], "comment_id": item["comment_id"], "version": item["version"],
                   "verdict_id": item["verdict_id"], "model_action": item["model_action"], "code": code,
                   "moderator": user, "policy_version": item["policy_version"], "article_id": item["article_id"],
-                  "decided_at": (at or db.now()).isoformat()}
+                  "decided_at": (at or db.now()).isoformat(), **({"allowed": kept} if kept else {})}
     for label, value in values.items():
         db.insert_label(conn, item["site_id"], item["comment_id"], item["text"], label, value, source="review",
                         provenance=provenance, scores=item["scores"], model_version=item["model_version"])

@@ -15,8 +15,8 @@ from webhook import db
 
 from .text import Readable, readable
 
-__all__ = ["REJECTION_CODES_ALL", "build_cards", "classify", "decision_state", "evidence_spans", "highlight",
-           "suggested_code"]
+__all__ = ["REJECTION_CODES_ALL", "allowed_note", "build_cards", "classify", "decision_state", "evidence_spans",
+           "highlight", "suggested_code"]
 
 # The DSA-style codes a moderator can give (Coral's rejectionReason.code), with what each means.
 REJECTION_CODES_ALL = {
@@ -104,6 +104,22 @@ def decision_state(item: dict) -> str:
     return f"{item['decision']}@{item['decided_at'].isoformat()}" if item.get("decision") else ""
 
 
+def allowed_note(allowed: str | None) -> str:
+    """What a card's decided line adds for an approval's allowed labels ("" for none)."""
+    if not allowed:
+        return ""
+    return f"; still {', '.join(label.replace('_', ' ') for label in allowed.split(','))}, allowed here"
+
+
+def _allowable(item: dict) -> list[dict]:
+    """The policy labels an approval can say the comment still has: those the queue flagged it for (near or over
+    a hold threshold), and any an earlier approval named; each with whether the current decision names it."""
+    flagged = set((item.get("labels") or "").strip(",").split(","))
+    allowed = set((item.get("allowed") or "").split(","))
+    return [{"label": label, "checked": label in allowed}
+            for label in POLICY_LABELS if label in flagged or label in allowed]
+
+
 def _score_rows(policy: Policy, scores: dict | None) -> list[dict]:
     rows = []
     # The policy's three labels always; another label a clause acts on (spam) where the model scored it.
@@ -147,6 +163,8 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
         "deciding": deciding,
         "suggested_code": suggested_code(item),
         "seen": decision_state(item),
+        "allowable": _allowable(item),
+        "allowed_note": allowed_note(item.get("allowed")),
         "article_title": article.get("title") or None,
         "parent_text": readable(ctx["parents"].get(item["parent_id"]) or "").text if item["parent_id"] else None,
         "author": {**author, "history": ctx["history"].get(item["author_id"], {}),

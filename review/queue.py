@@ -13,7 +13,7 @@ from webhook import db
 
 from . import actions, search
 from .auth import login_required, safe_next, signed_in_required
-from .cards import REJECTION_CODES_ALL, build_cards, classify, effective_status
+from .cards import REJECTION_CODES_ALL, allowed_note, build_cards, classify, effective_status
 
 __all__ = ["MAX_PAGE", "QUEUE_TITLES", "bp", "page_arg", "queue_counts", "sync"]
 
@@ -217,7 +217,7 @@ def decide(item_id: int):
     try:  # on the version, and over the decision (seen), that the moderator saw
         item = actions.decide(_svc().engine, {"id": item_id, "verdict_id": verdict_id}, decision, g.user["username"],
                               request.form.get("code"), request.form.get("explanation"),
-                              seen=request.form.get("seen", ""))
+                              seen=request.form.get("seen", ""), allowed=request.form.getlist("allowed"))
     except actions.DecisionError as exc:
         return _done(str(exc), exc.status)
     code = request.form.get("code") if decision == "reject" else None
@@ -225,6 +225,7 @@ def decide(item_id: int):
     # The card's "decided" line, as the page draws it.
     decided = f"{'approved' if decision == 'approve' else 'rejected'} by {g.user['username']} at {db.now():%Y-%m-%d %H:%M}"
     decided += (f" ({code})" if code else "") + (f": {explanation}" if explanation else "")
+    decided += allowed_note(item["allowed_now"])
     return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",
                  comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided)
 

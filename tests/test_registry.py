@@ -255,6 +255,13 @@ def test_the_tolerance_comes_from_the_environment_then_the_settings_file(registr
     ("moderator_decision", 1.0, {"code": "OTHER"}, {}),
     ("moderator_decision", 0.0, {}, {h: 0.0 for h in ("profanity", "personal_attack", "incitement", "threat",
                                                        "identity_attack", "toxicity", "spam")}),
+    # Approved, but the moderator says it is still profanity, which the site allows: the label stands.
+    ("moderator_decision", 0.0, {"allowed": ["profanity"]}, {"profanity": 1.0, "toxicity": 1.0, "personal_attack": 0.0,
+                                                             "incitement": 0.0, "threat": 0.0, "identity_attack": 0.0,
+                                                             "spam": 0.0}),
+    # An allowed incitement says nothing of which half (threat, identity attack); an unknown label is ignored.
+    ("moderator_decision", 0.0, {"allowed": ["incitement", "sarcasm"]},
+     {"profanity": 0.0, "personal_attack": 0.0, "incitement": 1.0, "toxicity": 1.0, "spam": 0.0}),
     ("severe_toxicity", 0.9, None, {}),
     ("spam", 1.0, None, {"spam": 1.0}),
     ("spam", 0.1, None, {"spam": 0.0}),

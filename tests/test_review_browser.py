@@ -327,7 +327,8 @@ def test_a_slip_is_corrected_from_my_decisions(server, page, seed_into):
     page.wait_for_selector("body[data-ready='1'] .card.selected")
     assert page.inner_text(".card p.decided").startswith("approved by mod at ")
     page.keyboard.press("x")  # bulk selection is for queue pages: here the key does nothing, and throws nothing
-    assert page.locator("input[type=checkbox]").count() == 0
+    assert page.locator("input[name=item]").count() == 0
+    assert page.locator("input[name=allowed]").count() == 1 and page.locator("input[name=allowed]:checked").count() == 0
     page.keyboard.press("d")
     page.keyboard.press("Enter")
     page.wait_for_selector("#flash .flash.info:has-text('Rejected comment slip.')")
@@ -335,6 +336,22 @@ def test_a_slip_is_corrected_from_my_decisions(server, page, seed_into):
     assert page.inner_text(".card p.decided").startswith("rejected by mod at ")
     assert [(r["decision"], r["decided_by"]) for r in _rows(app, "review_items")] == [("reject", "mod")]
     assert errors == []
+
+
+def test_a_box_ticked_under_allowed_here_goes_with_the_approval_made_by_key(server, page, seed_into):
+    """Ticking "allowed here, but still: profanity" leaves the keys working: f approves with it."""
+    app, base = server
+    seed_into(app, "next", "You fool.")  # the queue is not emptied (an empty one reloads)
+    seed_into(app, "sweary", "Bloody brilliant, damn well done.",
+              scores={"profanity": 0.8, "personal_attack": 0.1, "incitement": 0.01})
+    page.goto(f"{base}/review/queue/pending")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert page.inner_text(".card.selected a.cid") == "sweary"  # the newest first
+    page.check(".card.selected input[name=allowed][value=profanity]")
+    page.keyboard.press("f")
+    page.wait_for_selector("#flash .flash.info:has-text('Approved comment sweary.')")
+    assert [(r["comment_id"], r["decision"], r["allowed"]) for r in _rows(app, "review_items")] == [
+        ("next", None, None), ("sweary", "approve", "profanity")]
 
 
 def _overflow(tab) -> int:

@@ -3,6 +3,7 @@ authors held by their strikes; bulk rejections that must name their reason."""
 
 import contextlib
 import html
+import json
 import re
 import threading
 
@@ -32,13 +33,13 @@ def _rows(app, table, **where):
 
 
 def _card_form(client, path, comment_id, decision):
-    """The hidden fields of a card's approve or reject form, as the page drew them."""
+    """The hidden fields of a card's approve or reject form, as the page drew them (no box ticked)."""
     page = client.get(path).get_data(as_text=True)
     card = re.search(rf'<article class="card[^>]*>(?:(?!</article>).)*?>{comment_id}</a>.*?</article>', page, re.S)
     assert card, f"{comment_id} is not on {path}"
     form = re.search(rf'<form[^>]*decide[^>]*>(?:(?!</form>).)*?name="decision" value="{decision}".*?</form>',
                      card[0], re.S)[0]
-    return {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+    return {name: html.unescape(value) for name, value in re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form)}
 
 
 def _decide(client, form, **changes):
@@ -132,7 +133,7 @@ def test_only_queue_pages_offer_bulk_selection(mod_client, seed):
                  "/review/author?site_id=default&author_id=u1"):
         page = mod_client.get(path).get_data(as_text=True)
         assert 'class="card' in page, path
-        assert 'type="checkbox"' not in page and '<form id="bulk"' not in page, path
+        assert 'form="bulk"' not in page and '<form id="bulk"' not in page, path
 
 
 def test_a_decision_s_answer_says_what_its_card_now_shows_so_the_moderator_can_correct_it(review_app, mod_client, seed):
@@ -407,3 +408,54 @@ def test_a_bulk_rejection_needs_a_reason_chosen(review_app, mod_client, seed):
         assert answer.status_code == 422
         assert answer.get_json()["message"] == "Choose a reason for rejecting the selected comments: nothing was rejected."
     assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+
+
+# Allowed here, but still profanity ------------------------------------------------------------------------
+def _exported(app, tmp_path):
+    from training.decisions import export_decisions
+
+    export_decisions(app.extensions["moderation"].engine, tmp_path / "out", check_public=False, data_dir=None)
+    return [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
+
+
+def test_an_approval_can_say_the_comment_still_has_a_label_the_site_allows(review_app, mod_client, seed, tmp_path):
+    """The approve form offers the policy labels the comment was flagged for; ticked, the approval stores them as
+    the comment's labels (the export keeps profanity, where a plain approval teaches that it has none), the card
+    says so, and approving again without them is a change, not a repeat."""
+    seed("c1", "Damn right, the bloody council wasted it.",
+         scores={"profanity": 0.81, "personal_attack": 0.62, "incitement": 0.02})
+    page = mod_client.get("/review/queue/pending").get_data(as_text=True)
+    assert re.findall(r'name="allowed" value="(\w+)"', page) == ["profanity", "personal_attack"]
+    form = _card_form(mod_client, "/review/queue/pending", "c1", "approve")
+    answer = _decide(mod_client, form, allowed=["profanity"])
+    assert answer.status_code == 200 and answer.get_json()["decided"].endswith("; still profanity, allowed here")
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["allowed"] == "profanity"
+    stored = {r["label"]: r["value"] for r in _rows(review_app, "labels", comment_ref="c1")}
+    assert stored == {"moderator_decision": 0.0, "profanity": 1.0, "personal_attack": 0.0, "incitement": 0.0}
+    assert _rows(review_app, "audit_log", subject="c1")[-1]["detail"]["allowed"] == ["profanity"]
+    [row] = _exported(review_app, tmp_path)
+    assert (row["profanity"], row["toxicity"], row["personal_attack"], row["incitement"]) == (1.0, 1.0, 0.0, 0.0)
+
+    page = mod_client.get("/review/comment?site_id=default&comment_id=c1").get_data(as_text=True)
+    assert "; still profanity, allowed here</p>" in page
+    assert re.search(r'name="allowed" value="profanity" checked', page)
+    again = _card_form(mod_client, "/review/comment?site_id=default&comment_id=c1", "c1", "approve")
+    assert _decide(mod_client, again, allowed=["profanity"]).status_code == 409  # the same decision: nothing changed
+    assert _decide(mod_client, again).status_code == 200  # a plain approval now: no label stands
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["allowed"] is None
+    [row] = _exported(review_app, tmp_path)
+    assert (row["profanity"], row["toxicity"]) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("decision,allowed,message", [
+    ("approve", ["sarcasm"], "allowed: 'sarcasm' is not a policy label"),
+    ("reject", ["profanity"], "allowed labels go with an approval"),
+])
+def test_allowed_labels_that_are_not_policy_labels_or_come_with_a_rejection_are_refused(review_app, mod_client, seed,
+                                                                                         decision, allowed, message):
+    seed("c1", "Damn right.", scores={"profanity": 0.81, "personal_attack": 0.1, "incitement": 0.02})
+    form = _card_form(mod_client, "/review/queue/pending", "c1", decision)
+    answer = _decide(mod_client, form, allowed=allowed, code="OFFENSIVE")
+    assert answer.status_code == 422 and message in answer.get_json()["message"]
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
+    assert _rows(review_app, "labels", comment_ref="c1") == []

@@ -16,7 +16,10 @@ How a stored label becomes head values (1 = violation, 0 = none, absent = the la
   ``rejection_code`` or ``rejectionReason.code``: OFFENSIVE, ABUSIVE, HARASSMENT_BULLYING,
   HATE_SPEECH) the matching policy label and toxicity are 1; with SPAM or AD only spam is (an advert is
   removed for what it sells, not for abuse); without one only toxicity is. An
-  approval (``value < 0.5``) is 0 for every head: the site says the comment breaks none of its rules.
+  approval (``value < 0.5``) is 0 for every head: the site says the comment breaks none of its rules;
+  but where the review queue's approval said the comment still has some policy labels that the site
+  allows (``allowed`` in the provenance: "allowed here, but still profanity"), those and toxicity are 1
+  (and an allowed incitement says nothing of threat and identity attack).
 - Anything else is counted in the report as not used.
 
 A label row without text is matched to the comment the service stored under the same site and id
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from moderation.labels import HEADS, REJECTION_CODES
+from moderation.labels import HEADS, POLICY_LABELS, REJECTION_CODES
 from moderation.normalise import normalise_text
 
 __all__ = ["HOLDOUT_SHARE", "DataReport", "EmptyExport", "export_decisions", "label_heads", "read_decisions"]
@@ -72,6 +75,12 @@ def _code(provenance) -> str | None:
     return None
 
 
+def _allowed(provenance) -> list[str]:
+    """The policy labels an approval says the comment still has (the review queue's ``allowed``)."""
+    allowed = provenance.get("allowed") if isinstance(provenance, dict) else None
+    return [label for label in allowed if label in POLICY_LABELS] if isinstance(allowed, list) else []
+
+
 def label_heads(label: str, value: float, provenance=None) -> dict[str, float]:
     """Head values one stored label stands for; empty when it says nothing the model learns."""
     positive = float(value) >= 0.5
@@ -82,7 +91,13 @@ def label_heads(label: str, value: float, provenance=None) -> dict[str, float]:
         return heads
     if label in DECISION_LABELS:
         if not positive:
-            return dict.fromkeys(HEADS, 0.0)
+            heads = dict.fromkeys(HEADS, 0.0)
+            kept = _allowed(provenance)
+            if kept:  # approved, but still profanity (say): the site allows it, the label stands
+                heads.update(dict.fromkeys(kept, 1.0), toxicity=1.0)
+                if "incitement" in kept:  # which of its halves is not said
+                    del heads["threat"], heads["identity_attack"]
+            return heads
         code = _code(provenance)
         if code in _NO_ABUSE_CODES:
             return {}

@@ -44,7 +44,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -202,6 +202,9 @@ review_items = sa.Table(
     sa.Column("decided_at", sa.DateTime),
     sa.Column("reason_code", sa.String(40)),
     sa.Column("explanation", sa.Text),
+    # version 9: an approval's policy labels the moderator says the comment still has ("profanity,personal_attack"),
+    # allowed on this site; none when null
+    sa.Column("allowed", sa.String(200)),
     sa.Index("ix_review_items_queue_time", "queue", "verdict_at"),
     sa.Index("ix_review_items_queue_risk", "queue", "risk"),
     sa.Index("ix_review_items_author", "site_id", "author_id"),
@@ -291,8 +294,15 @@ def _add_verdict_revisions(conn) -> None:
         conn.execute(sa.text(f"ALTER TABLE verdicts ADD COLUMN revision {kind}"))
 
 
+def _add_allowed_labels(conn) -> None:
+    """An approval can say which policy labels the comment still has, allowed on the site."""
+    if "allowed" not in {c["name"] for c in sa.inspect(conn).get_columns("review_items")}:
+        kind = review_items.c.allowed.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE review_items ADD COLUMN allowed {kind}"))
+
+
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
-                    6: _add_sign_outs, 7: _index_verdict_times, 8: _add_verdict_revisions}
+                    6: _add_sign_outs, 7: _index_verdict_times, 8: _add_verdict_revisions, 9: _add_allowed_labels}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -877,7 +887,7 @@ def verdicts_since(conn, after_id: int, limit: int = 5000) -> list[dict]:
     return [found[k] for k in sorted(found)[:limit]]
 
 
-_DECISION_COLUMNS = ("decision", "decided_by", "decided_at", "reason_code", "explanation")
+_DECISION_COLUMNS = ("decision", "decided_by", "decided_at", "reason_code", "explanation", "allowed")
 
 
 def _upsert_review_item(insert):
@@ -1033,13 +1043,13 @@ def newest_verdict_id(conn, comment_pk: int) -> int | None:
 
 
 def decide_review_item(conn, item_id: int, verdict_id: int, decision: str, user: str, reason_code: str | None,
-                       explanation: str | None, at: datetime | None = None) -> bool:
-    """Record a moderator's decision (made ``at``, by default now); False when the comment changed (a newer
-    verdict) meanwhile."""
+                       explanation: str | None, at: datetime | None = None, allowed: str | None = None) -> bool:
+    """Record a moderator's decision (made ``at``, by default now; ``allowed``: an approval's policy labels the
+    comment still has, comma-separated); False when the comment changed (a newer verdict) meanwhile."""
     result = conn.execute(sa.update(review_items).where(
         review_items.c.id == item_id, review_items.c.verdict_id == verdict_id).values(
         queue="approved" if decision == "approve" else "rejected", decision=decision, decided_by=user,
-        decided_at=at or now(), reason_code=reason_code, explanation=explanation))
+        decided_at=at or now(), reason_code=reason_code, explanation=explanation, allowed=allowed))
     return result.rowcount == 1
 
 

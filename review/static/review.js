@@ -226,6 +226,8 @@
   }
 
   function typing(target) {
+    // A ticked checkbox keeps the keys working (tick "allowed here, still ...", then f approves).
+    if (target && target.tagName === "INPUT" && target.type === "checkbox") { return false; }
     return target && (target.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName));
   }
 
@@ -253,7 +255,7 @@
       case "b": act("form.author-blocked", false); break;
       case "p": act("form.author-premod", false); break;
       case "x": {  // pages without a bulk form have no checkboxes
-        const box = current >= 0 && cards[current].querySelector("input[type=checkbox]");
+        const box = current >= 0 && cards[current].querySelector("input[type=checkbox][name=item]");
         if (box) { box.checked = !box.checked; }
         break;
       }
