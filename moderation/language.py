@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["LANGUAGES", "NO_WORDS", "identify_language", "identify_languages"]
 
@@ -103,6 +104,12 @@ _PASS_CHARS = 200_000
 
 
 @lru_cache(maxsize=1)
+def _nb_ptc32(ident) -> np.ndarray:
+    """py3langid's per-feature class log-probabilities as float32 (the sums below are float32, as before)."""
+    return np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
 def _automaton():
     """py3langid's automaton as arrays, and its depth: the longest string a state stands for."""
     ident = _identifier()
@@ -159,12 +166,12 @@ def _batch_probabilities(ident, texts: list[str]) -> np.ndarray:
     rows, features = _hits(encoded)
     n_features = ident.nb_ptc.shape[0]
     keys, counts = np.unique(rows * n_features + features, return_counts=True)
-    # Each text's log1p(count)-weighted sum of its features' rows (keys are sorted: a text's are together).
-    weighted = ident.nb_ptc[keys % n_features].astype(np.float32) * np.log1p(counts.astype(np.float32))[:, None]
-    text_rows, first = np.unique(keys // n_features, return_index=True)
-    scores = np.zeros((len(encoded), ident.nb_ptc.shape[1]), dtype=np.float32)  # no features: py3langid's 0
-    if len(keys):
-        scores[text_rows] = np.add.reduceat(weighted, first, axis=0) + ident.nb_pc
+    # Each text's log1p(count)-weighted sum of its features' rows: one sparse product (texts x features).
+    weights = sp.csr_matrix((np.log1p(counts.astype(np.float32)), (keys // n_features, keys % n_features)),
+                            shape=(len(encoded), n_features))
+    scores = np.asarray(weights @ _nb_ptc32(ident), dtype=np.float32)
+    has = np.diff(weights.indptr) > 0  # a text with no features scores py3langid's 0
+    scores[has] += ident.nb_pc
     scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     scores /= scores.sum(axis=1, keepdims=True)
