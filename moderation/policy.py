@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import PolicyError
 from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
+from .language import LANGUAGES as DETECTED_LANGUAGES
 from .language import NO_WORDS as NO_WORDS_LANGUAGE
 
 __all__ = ["AuthorState", "Clause", "Policy", "Reason", "Verdict", "load_policy", "parse_policy"]
@@ -104,9 +105,12 @@ class Policy:
         """What the author rules alone decide for a comment by ``author`` ("approve" when they say nothing)."""
         return max((r.action for r in self._author_reasons(author)), key=_SEVERITY.__getitem__, default="approve")
 
-    def fallback(self, kind: str = "error") -> Verdict:
-        """The verdict for a comment that could not be scored at all."""
-        return Verdict(self.unscorable[kind], [self._unscorable_reason(kind)], self.id, self.version)
+    def fallback(self, kind: str = "error", author: AuthorState | None = None) -> Verdict:
+        """The verdict for a comment that could not be scored at all; the author rules still apply (a blocked
+        author's comment is rejected whether or not it could be scored)."""
+        reasons = [self._unscorable_reason(kind), *self._author_reasons(author or AuthorState())]
+        action = max((r.action for r in reasons), key=_SEVERITY.__getitem__)
+        return Verdict(action, reasons, self.id, self.version)
 
     def _unscorable_reason(self, kind: str) -> Reason:
         u = self.unscorable
@@ -191,17 +195,51 @@ def _clause(table: dict, n: int) -> Clause:
         if key not in table:
             raise PolicyError(f"{where}: missing '{key}'")
     _strings(table, ("id", "text"), where)
+    _not_blank(table, ("id", "text"), where)
     labels = table["labels"]
-    if not isinstance(labels, list) or not all(isinstance(lab, str) for lab in labels):
+    if not isinstance(labels, list) or not labels or not all(isinstance(lab, str) for lab in labels):
         raise PolicyError(f"{where}: labels must be a list of label names such as [\"profanity\"], got {labels!r}")
     labels = tuple(labels)
     unknown = [lab for lab in labels if lab not in HEADS]
     if unknown:
         raise PolicyError(f"{where}: unknown labels {unknown}; known: {list(HEADS)}")
+    twice = [lab for lab in dict.fromkeys(labels) if labels.count(lab) > 1]
+    if twice:
+        raise PolicyError(f"{where}: label {twice[0]!r} is listed twice")
     hold, reject = _number(table, "hold_at", where), _number(table, "reject_at", where)
     if hold > reject:
         raise PolicyError(f"{where}: hold_at ({hold}) must not exceed reject_at ({reject})")
     return Clause(table["id"], table["text"].strip(), labels, hold, reject)
+
+
+def _not_blank(table: dict, keys, where: str) -> None:
+    # a verdict cites a clause by its id and in its words: an empty one cites nothing
+    for key in keys:
+        if isinstance(table.get(key), str) and not table[key].strip():
+            raise PolicyError(f"{where}: {key} is empty")
+
+
+def _one_clause_per_label(clauses) -> None:
+    """Each label in one clause only: a score would otherwise get a reason from each, and which clause a
+    label's thresholds come from (the review queue's meters, the evaluation) would be a matter of order."""
+    seen: dict[str, str] = {}
+    for clause in clauses:
+        for label in clause.labels:
+            if label in seen:
+                raise PolicyError(f"label {label!r} is in clause {seen[label]!r} and clause {clause.id!r}: "
+                                  "a label belongs to one clause")
+            seen[label] = clause.id
+
+
+def _distinct_clause_ids(clauses, unscorable: dict, authors: dict) -> None:
+    """The [unscorable] and [authors] clause ids are apart from each other and from every [[clause]]'s: a
+    verdict's reasons are told apart by them (the service finds the author rule's reason by its id)."""
+    named = {c.id: f"[[clause]] {c.id!r}" for c in clauses}
+    for table, name in ((unscorable, "[unscorable]"), (authors, "[authors]")):
+        if table["clause"] in named:
+            raise PolicyError(f"{name} clause {table['clause']!r} is the id of {named[table['clause']]}: "
+                              "each needs its own")
+        named[table["clause"]] = f"{name}'s clause"
 
 
 def _clause_tables(data: dict) -> list:
@@ -223,6 +261,12 @@ def _languages(data: dict) -> tuple[str, ...]:
     # a bare string would silently become its letters: "en" -> ("e", "n")
     if not isinstance(languages, list) or not languages or not all(isinstance(x, str) for x in languages):
         raise PolicyError(f"languages must be a list of language codes such as [\"en\"], got {languages!r}")
+    # a code the language identifier never reports ("EN", "english") would send every comment to the
+    # non_english rule
+    unknown = [code for code in languages if code not in DETECTED_LANGUAGES]
+    if unknown:
+        raise PolicyError(f"languages: {unknown[0]!r} is not a code the language identifier reports; it reports "
+                          f"{', '.join(DETECTED_LANGUAGES)} (ISO 639-1, lower case)")
     return tuple(languages)
 
 
@@ -237,6 +281,7 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
             raise PolicyError(f"clause id {twice[0]!r} is used by {ids.count(twice[0])} clauses: each needs its own")
         if not clauses:
             raise PolicyError("no [[clause]] tables")
+        _one_clause_per_label(clauses)
         covered = {lab for c in clauses for lab in c.labels}
         missing = [lab for lab in POLICY_LABELS if lab not in covered]
         if missing:
@@ -247,6 +292,7 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
         # treats them as in a language it does not support, as before the rule existed.
         unscorable.setdefault("no_words", unscorable["non_english"])
         _strings(unscorable, ("clause", "text"), "[unscorable]")
+        _not_blank(unscorable, ("clause", "text"), "[unscorable]")
         for key in ("non_english", "empty", "error", "no_words"):
             allowed = (*ACTIONS, "score") if key == "no_words" else ACTIONS
             if unscorable[key] not in allowed:
@@ -260,6 +306,8 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
         authors = {"premod_after": 3, "block_after": 6, "clause": "repeat-offenders",
                    "text": "Repeat offenders may be pre-moderated or blocked.", **given}
         _strings(authors, ("clause", "text"), "[authors]")
+        _not_blank(authors, ("clause", "text"), "[authors]")
+        _distinct_clause_ids(clauses, unscorable, authors)
         for key in ("premod_after", "block_after"):
             if isinstance(authors[key], bool) or not isinstance(authors[key], int) or authors[key] < 1:
                 raise PolicyError(f"[authors] {key} must be a positive integer, got {authors[key]!r}")
@@ -270,7 +318,8 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
         for key in ("id", "version"):
             if key not in data:
                 raise PolicyError(f"missing top-level '{key}'")
-        _strings(data, ("id", "title"), "policy")
+        _strings(data, ("id", "title", "intro"), "policy")
+        _not_blank(data, ("id", "version"), "policy")
         if isinstance(data["version"], (bool, dict, list, float)):  # a string, a number or a TOML date
             raise PolicyError(f"policy: version must be a string such as \"2026-11-23\", got {data['version']!r}")
         languages = _languages(data)

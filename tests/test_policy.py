@@ -140,6 +140,29 @@ def test_author_rules(policy, author, action):
     ({"clause": [{"id": "x", "text": "t", "labels": ["profanity", "personal_attack", "incitement"], "hold_at": 0.4,
                   "rejekt_at": 0.8}]}, "clause 1 .x. has no setting 'rejekt_at'"),
     ({"authors": {"premod_afer": 2}}, "[authors] has no setting 'premod_afer'"),
+    # A label in two clauses gets a reason from each; twice in one, two alike; none, a clause that never acts.
+    ({"clause": [{"id": "x", "text": "t", "labels": ["profanity", "personal_attack", "incitement"], "hold_at": 0.4,
+                  "reject_at": 0.8}, {"id": "y", "text": "u", "labels": ["spam", "profanity"], "hold_at": 0.5,
+                                      "reject_at": 0.9}]},
+     "label 'profanity' is in clause 'x' and clause 'y': a label belongs to one clause"),
+    ({"clause": [{"id": "x", "text": "t", "labels": ["profanity", "personal_attack", "incitement", "profanity"],
+                  "hold_at": 0.4, "reject_at": 0.8}]}, "clause 1 .x.: label 'profanity' is listed twice"),
+    ({"clause": [{"id": "x", "text": "t", "labels": [], "hold_at": 0.4, "reject_at": 0.8}]}, "clause 1 .x.: labels must be"),
+    # A verdict cites a clause by id and in its words: empty ones cite nothing, shared ids are ambiguous.
+    ({"clause": [{"id": "x", "text": "  ", "labels": ["profanity", "personal_attack", "incitement"], "hold_at": 0.4,
+                  "reject_at": 0.8}]}, "clause 1 .x.: text is empty"),
+    ({"clause": [{"id": "", "text": "t", "labels": ["profanity", "personal_attack", "incitement"], "hold_at": 0.4,
+                  "reject_at": 0.8}]}, "clause 1 ..: id is empty"),
+    ({"id": ""}, "policy: id is empty"),
+    ({"version": " "}, "policy: version is empty"),
+    ({"intro": 5}, "policy: intro must be a string, got 5"),
+    ({"authors": {"clause": "no-profanity"}}, "[authors] clause 'no-profanity' is the id of [[clause]] 'no-profanity'"),
+    ({"unscorable": {"clause": "repeat-offenders"}, "authors": {"clause": "repeat-offenders"}},
+     "[authors] clause 'repeat-offenders' is the id of [unscorable]'s clause"),
+    ({"unscorable": {"text": ""}}, "[unscorable]: text is empty"),
+    # A code the language identifier never reports would hold every comment as not in the site's language.
+    ({"languages": ["EN"]}, "languages: 'EN' is not a code the language identifier reports; it reports en, es"),
+    ({"languages": ["en", "english"]}, "languages: 'english' is not a code"),
 ])
 def test_bad_policies_are_refused_with_a_reason(policy, patch, message):
     data = {**tomllib.loads(POLICY_FILE.read_text()), **patch}

@@ -435,6 +435,24 @@ def test_a_scoring_failure_gets_the_fallback_not_a_500(client, model, monkeypatc
     assert verdict["action"] == "hold" and verdict["fallback"] == "error" and verdict["scores"] is None
 
 
+def test_a_blocked_author_s_comment_is_rejected_even_when_it_cannot_be_scored(app, client, model, monkeypatch):
+    """The author rules apply to the fallback verdict: a scoring failure (or a comment too long to score) by a
+    blocked author is rejected, citing the author rule, not held (or approved under `error = "approve"`)."""
+    with db.transaction(app.extensions["moderation"].engine) as conn:
+        db.set_author_status(conn, "default", "troll", "blocked")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the model fell over")
+
+    monkeypatch.setattr(model, "score_batch", broken)
+    verdict = signed_post(client, "/v1/comments", {"id": "b1", "text": CLEAN, "author_id": "troll"}).get_json()
+    assert verdict["action"] == "reject" and verdict["fallback"] == "error"
+    assert [(r["clause_id"], r["action"]) for r in verdict["reasons"]] == [("moderator-review", "hold"),
+                                                                           ("repeat-offenders", "reject")]
+    other = signed_post(client, "/v1/comments", {"id": "b2", "text": CLEAN, "author_id": "reader"}).get_json()
+    assert other["action"] == "hold" and len(other["reasons"]) == 1
+
+
 def test_a_database_that_does_not_answer_gets_503_not_500(app, client, tmp_path):
     app.extensions["moderation"].engine = db.make_engine(f"sqlite:///{tmp_path}/missing/dir/x.sqlite")
     assert_error_shape(signed_post(client, "/v1/comments", {"id": "d", "text": CLEAN}), 503)

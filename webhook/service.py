@@ -587,19 +587,20 @@ def judge(svc: Service, policy: Policy, site_id: str, comments: list[CommentIn],
         scored = svc.scorer.score_pieces(texts, [keys.get(c.article_id) for c in comments], max_chars=_MAX_CHARS)
     except Exception as exc:  # noqa: BLE001 - an unscorable comment gets the policy's fallback, not a 500
         log.warning("scoring failed, using the policy's fallback: %s", exc)
-        return [Judgement(c, policy.fallback("error"), fallback="error") for c in comments]
+        return [Judgement(c, policy.fallback("error", AuthorState(**_author_state(authors.get(c.author_id)))),
+                          fallback="error") for c in comments]
     floor = min(clause.hold_at for clause in policy.clauses)
     deadline = time.monotonic() + _EVIDENCE_BUDGET_S
     out = []
     earlier: dict[str, int] = {}  # strikes earned by the comments before, by author
     for i, comment in enumerate(comments):
+        author = AuthorState(**_author_state(authors.get(comment.author_id)))
+        author = replace(author, strikes=author.strikes + earlier.get(comment.author_id, 0))
         if not scored[i]:
             log.warning("comment %r is %d characters, too long to score (at most %d): using the policy's fallback",
                         comment.comment_id, len(comment.text), _MAX_CHARS)
-            out.append(Judgement(comment, policy.fallback("error"), fallback="error"))
+            out.append(Judgement(comment, policy.fallback("error", author), fallback="error"))
             continue
-        author = AuthorState(**_author_state(authors.get(comment.author_id)))
-        author = replace(author, strikes=author.strikes + earlier.get(comment.author_id, 0))
         score = worst_of([s for _, _, s in scored[i]])
         evidence = _deciding_evidence(svc.scorer, scored[i], policy.labels, floor, deadline)
         verdict = policy.decide(score, evidence, author)
