@@ -12,7 +12,7 @@ from moderation.labels import POLICY_LABELS
 from webhook import db
 
 from . import outbox
-from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL, decision_state, effective_status
+from .cards import LABEL_FOR_CODE, REJECTION_CODES_ALL, allowable, decision_state, effective_status
 
 __all__ = ["AUTHOR_STATUSES", "DecisionError", "decide", "set_author_status", "strikes_outrank"]
 
@@ -30,7 +30,7 @@ class DecisionError(ValueError):
 
 
 def decide(engine, item: dict, decision: str, user: str, code: str | None = None,
-           explanation: str | None = None, *, seen: str | None = None, allowed=()) -> dict:
+           explanation: str | None = None, *, seen: str | None = None, allowed=None) -> dict:
     """Approve or reject one review item as ``user``; return the item as it was before, with ``seen_now``: the
     decision as a card now shows it (:func:`~review.cards.decision_state`); raise :class:`DecisionError` when it
     cannot be.
@@ -39,14 +39,18 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
     decision the page showed (:func:`~review.cards.decision_state`), by default ``item``'s own. ``allowed``:
     with an approval, the policy labels the moderator says the comment still has, which the site allows
     ("allowed here, but still profanity"): its training labels keep them, where a plain approval says the
-    comment has none.
+    comment has none. Each must be one the card offered (a label the comment was flagged for, or one an
+    earlier approval named). None (a bulk approval, which has no boxes) keeps what the comment's approval
+    said.
     """
     code, explanation = _checked(decision, code, explanation)
-    allowed = _allowed(decision, allowed)
     with db.transaction(engine) as conn:
         current = db.review_item_for_update(conn, item["id"])
-        _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "",
-                               (decision, code, explanation, allowed))
+        decided = _refuse_unless_current(current, item, decision_state(item) if seen is None else seen or "")
+        allowed = _allowed(decision, current, allowed)
+        if decided and (decision, code, explanation, allowed) == (current["decision"], current["reason_code"],
+                                                                  current["explanation"], current["allowed"]):
+            raise DecisionError(f"comment {current['comment_id']} is already {decided}: nothing changed", 409)
         if (db.newest_verdict_id(conn, current["comment_pk"]) or 0) > current["verdict_id"]:
             # Edited and judged again since the queue was brought up to date: the next refresh shows the edit.
             raise DecisionError(f"comment {current['comment_id']} changed since this page was loaded: "
@@ -59,8 +63,12 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
         db.insert_audit(conn, f"review.{decision}", current["site_id"], current["comment_id"], {
             "version": current["version"], "verdict_id": current["verdict_id"],
             "model_action": current["model_action"], "previous": current["decision"] or current["model_action"],
-            "code": code, "explanation": explanation, **({"allowed": allowed.split(",")} if allowed else {})},
-            actor=user)
+            "code": code, "explanation": explanation, **({"allowed": allowed.split(",")} if allowed else {}),
+            **({"previous_allowed": current["allowed"].split(",")} if current["allowed"] else {})}, actor=user)
+        if (current["decision"], current["reason_code"], current["explanation"]) == (decision, code, explanation):
+            # Only what the site allows changed (an approval's boxes): nothing the CMS acts on, so no callback.
+            return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at}),
+                    "allowed_now": allowed}
         outbox.enqueue(conn, current["site_id"], "comment.decision", {
             "comment_id": current["comment_id"], "version": current["version"], "article_id": current["article_id"],
             "author_id": current["author_id"], "decision": decision, "status": _PAST[decision].upper(),
@@ -81,9 +89,12 @@ def _checked(decision: str, code: str | None, explanation: str | None) -> tuple[
     return code, (explanation or "").strip()[:_MAX_EXPLANATION] or None
 
 
-def _allowed(decision: str, allowed) -> str | None:
-    """An approval's allowed policy labels as stored (comma-separated, in the policy's order), or None."""
-    chosen = {str(label).strip() for label in allowed or () if str(label).strip()}
+def _allowed(decision: str, current: dict, allowed) -> str | None:
+    """An approval's allowed policy labels as stored (comma-separated, in the policy's order), or None; None
+    given keeps the current approval's."""
+    if allowed is None:
+        return current["allowed"] if decision == "approve" else None
+    chosen = {str(label).strip() for label in allowed if str(label).strip()}
     if not chosen:
         return None
     unknown = sorted(chosen - set(POLICY_LABELS))
@@ -93,11 +104,16 @@ def _allowed(decision: str, allowed) -> str | None:
     if decision != "approve":
         raise DecisionError("allowed labels go with an approval (what the site allows); a rejection names its "
                             "reason code")
+    offered = {a["label"] for a in allowable(current)}
+    if not chosen <= offered:
+        raise DecisionError(f"allowed: comment {current['comment_id']} was not flagged for "
+                            f"{', '.join(sorted(chosen - offered))}: only a label it was flagged for can be allowed")
     return ",".join(label for label in POLICY_LABELS if label in chosen)
 
 
-def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: tuple) -> None:
-    """Refuse a decision on a comment that changed or was decided since the page was drawn, or that changes nothing."""
+def _refuse_unless_current(current: dict | None, item: dict, seen: str) -> str | None:
+    """Refuse a decision on a comment that changed or was decided since the page was drawn; return how the
+    comment's decision in force reads ("approved by bob at 11:34 UTC"), None when it has none."""
     if current is None:
         raise DecisionError(f"there is no review item {item['id']}: reload", 404)
     state = decision_state(current)
@@ -108,14 +124,13 @@ def _refuse_unless_current(current: dict | None, item: dict, seen: str, wanted: 
         raise DecisionError(f"the form does not match comment {current['comment_id']} (a version or decision it "
                             "does not have): reload the page and decide again", 409)
     if not state:
-        return
+        return None
     at = current["decided_at"]
     decided = (f"{_PAST[current['decision']]} by {current['decided_by']} at "
                f"{at.strftime('%H:%M' if at.date() == db.now().date() else '%Y-%m-%d %H:%M')} UTC")
     if seen != state:
         raise DecisionError(f"comment {current['comment_id']} was already {decided}: reload", 409)
-    if wanted == (current["decision"], current["reason_code"], current["explanation"], current["allowed"]):
-        raise DecisionError(f"comment {current['comment_id']} is already {decided}: nothing changed", 409)
+    return decided
 
 
 def _adjust_strikes(conn, item: dict, decision: str) -> None:

@@ -15,7 +15,7 @@ from webhook import db
 
 from .text import Readable, readable
 
-__all__ = ["REJECTION_CODES_ALL", "allowed_note", "build_cards", "classify", "decision_state", "evidence_spans",
+__all__ = ["REJECTION_CODES_ALL", "allowable", "allowed_note", "build_cards", "classify", "decision_state", "evidence_spans",
            "highlight", "suggested_code"]
 
 # The DSA-style codes a moderator can give (Coral's rejectionReason.code), with what each means.
@@ -111,7 +111,7 @@ def allowed_note(allowed: str | None) -> str:
     return f"; still {', '.join(label.replace('_', ' ') for label in allowed.split(','))}, allowed here"
 
 
-def _allowable(item: dict) -> list[dict]:
+def allowable(item: dict) -> list[dict]:
     """The policy labels an approval can say the comment still has: those the queue flagged it for (near or over
     a hold threshold), and any an earlier approval named; each with whether the current decision names it."""
     flagged = set((item.get("labels") or "").strip(",").split(","))
@@ -163,7 +163,7 @@ def _card(policy: Policy, item: dict, ctx: dict) -> dict:
         "deciding": deciding,
         "suggested_code": suggested_code(item),
         "seen": decision_state(item),
-        "allowable": _allowable(item),
+        "allowable": allowable(item),
         "allowed_note": allowed_note(item.get("allowed")),
         "article_title": article.get("title") or None,
         "parent_text": readable(ctx["parents"].get(item["parent_id"]) or "").text if item["parent_id"] else None,

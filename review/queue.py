@@ -157,13 +157,14 @@ def _wants_json() -> bool:
 
 
 def _done(message: str, status: int = 200, *, comment: dict | None = None, author: tuple[str, str] | None = None,
-          seen: str | None = None, decided: str | None = None):
+          seen: str | None = None, decided: str | None = None, allowed: list[str] | None = None):
     """Answer an action: JSON for the script, else a message and a redirect back to the page it came from.
 
     ``comment`` (a decided item) links the message to the comment's page, where a mistaken decision is
     overturned; ``author`` (site, author) adds that author's record, so the page's cards show it at once;
     ``seen`` is the decision as the comment's card now shows it, so a card left on the page (the comment's or
-    the author's) can correct it without a reload, and ``decided`` the line that card shows for it.
+    the author's) can correct it without a reload, ``decided`` the line that card shows for it and ``allowed``
+    the boxes it shows ticked.
     """
     link = {"href": url_for("queue.comment", site_id=comment["site_id"], comment_id=comment["comment_id"]),
             "text": comment["comment_id"]} if comment else None
@@ -180,7 +181,7 @@ def _done(message: str, status: int = 200, *, comment: dict | None = None, autho
                  else db.review_counts(conn, filters) if filters else counts)
         record = _author_record(conn, *author) if author else None
     return jsonify({"ok": status < 400, "message": message, "link": link, "author": record, "counts": counts,
-                    "shown": shown, "seen": seen, "decided": decided}), status
+                    "shown": shown, "seen": seen, "decided": decided, "allowed": allowed}), status
 
 
 def _linked(message: str, link: dict | None) -> str | Markup:
@@ -227,7 +228,8 @@ def decide(item_id: int):
     decided += (f" ({code})" if code else "") + (f": {explanation}" if explanation else "")
     decided += allowed_note(item["allowed_now"])
     return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",
-                 comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided)
+                 comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided,
+                 allowed=(item["allowed_now"] or "").split(",") if item["allowed_now"] else [])
 
 
 # An id as forms send it: ASCII digits ("²".isdigit() is true), and no more than a database column holds.

@@ -353,6 +353,25 @@ def test_a_box_ticked_under_allowed_here_goes_with_the_approval_made_by_key(serv
     assert [(r["comment_id"], r["decision"], r["allowed"]) for r in _rows(app, "review_items")] == [
         ("next", None, None), ("sweary", "approve", "profanity")]
 
+    # On the comment's page the card stays: Enter on a box does not approve, and a rejection unticks the box,
+    # as a reload would show it, so approving from the card again does not resend an allowance not chosen.
+    page.goto(f"{base}/review/comment?site_id=default&comment_id=sweary")
+    page.wait_for_selector("body[data-ready='1'] .card.selected")
+    assert page.is_checked(".card input[name=allowed][value=profanity]")
+    page.focus(".card input[name=allowed][value=profanity]")
+    page.keyboard.press("Space")  # unticked: Enter now would send a plain approval, a change
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")  # ticked again, as the approval in force has it
+    page.keyboard.press("Escape")  # leaves the box, so the keys act on the card again
+    page.keyboard.press("d")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash .flash.info:has-text('Rejected comment sweary.')")
+    assert not page.is_checked(".card input[name=allowed][value=profanity]")
+    assert [(r["decision"], r["allowed"]) for r in _rows(app, "review_items") if r["comment_id"] == "sweary"] == [
+        ("reject", None)]
+    audit = [r["event"] for r in _rows(app, "audit_log") if r["subject"] == "sweary"]
+    assert audit == ["review.approve", "review.reject"], "Enter on the box approved nothing"
+
 
 def _overflow(tab) -> int:
     return tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

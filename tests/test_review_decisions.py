@@ -459,3 +459,39 @@ def test_allowed_labels_that_are_not_policy_labels_or_come_with_a_rejection_are_
     assert answer.status_code == 422 and message in answer.get_json()["message"]
     assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None
     assert _rows(review_app, "labels", comment_ref="c1") == []
+
+
+def test_changing_only_what_an_approval_allows_sends_no_second_callback_and_a_bulk_approval_keeps_it(
+        review_app, mod_client, seed):
+    """Approved, then approved again with profanity allowed: new labels and an audit line naming what was allowed
+    before, but no second callback (the CMS's answer is the same). A bulk approval, which has no boxes, keeps what
+    the approval allowed: approving again in bulk changes nothing and is refused."""
+    seed("c1", "Damn right.", scores={"profanity": 0.81, "personal_attack": 0.1, "incitement": 0.02})
+    assert _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve")).status_code == 200
+    again = _card_form(mod_client, "/review/comment?site_id=default&comment_id=c1", "c1", "approve")
+    answer = _decide(mod_client, again, allowed=["profanity"])
+    assert answer.status_code == 200 and answer.get_json()["allowed"] == ["profanity"]
+    labels, audit, callbacks = _traces(review_app, "c1")
+    assert (labels, audit, callbacks) == (8, 2, 1)
+    assert _rows(review_app, "audit_log", subject="c1")[-1]["detail"]["allowed"] == ["profanity"]
+    item = _rows(review_app, "review_items", comment_id="c1")[0]
+    page = mod_client.get("/review/queue/approved").get_data(as_text=True)
+    [box] = re.findall(r'name="item" value="([^"]+)"', page)
+    bulk = mod_client.post("/review/bulk", headers={"Accept": "application/json"}, data={
+        "csrf_token": mod_client.csrf, "decision": "approve", "item": [box]})
+    assert bulk.status_code == 422 and "is already approved by mod" in bulk.get_json()["message"]
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["allowed"] == item["allowed"] == "profanity"
+    assert _traces(review_app, "c1") == (8, 2, 1)
+    rejected = _decide(mod_client, _card_form(mod_client, "/review/comment?site_id=default&comment_id=c1", "c1",
+                                              "reject"), code="OFFENSIVE")
+    assert rejected.get_json()["allowed"] == [] and _rows(review_app, "review_items", comment_id="c1")[0]["allowed"] is None
+
+
+def test_only_a_label_the_comment_was_flagged_for_can_be_allowed(review_app, mod_client, seed):
+    seed("c1", "Damn right.", scores={"profanity": 0.81, "personal_attack": 0.1, "incitement": 0.02})
+    answer = _decide(mod_client, _card_form(mod_client, "/review/queue/pending", "c1", "approve"),
+                     allowed=["profanity", "incitement"])
+    assert answer.status_code == 422
+    assert "comment c1 was not flagged for incitement: only a label it was flagged for can be allowed" in (
+        answer.get_json()["message"])
+    assert _rows(review_app, "review_items", comment_id="c1")[0]["decision"] is None

@@ -84,6 +84,12 @@
     line.textContent = decided;
   }
 
+  // ... and ticks its "allowed here, but still" boxes as the decision left them (none after a rejection).
+  function updateAllowed(card, allowed) {
+    if (!Array.isArray(allowed) || !card.isConnected) { return; }
+    card.querySelectorAll("input[name=allowed]").forEach(function (box) { box.checked = allowed.includes(box.value); });
+  }
+
   function updateSeen(card, seen) {
     if (typeof seen !== "string" || !card.isConnected) { return; }
     card.querySelectorAll("input[name=seen]").forEach(function (field) { field.value = seen; });
@@ -165,6 +171,7 @@
     updateAuthor(answer.author);
     updateSeen(card, answer.seen);
     updateDecided(card, answer.decided);
+    updateAllowed(card, answer.allowed);
     flash(answer.message, answer.ok ? "info" : "error", answer.link);
     if (!answer.ok) { window.location.reload(); }
   }
@@ -239,7 +246,12 @@
       send(rejectForm, rejectForm.closest(".card"), onQueuePage());
       return;
     }
-    if (event.key === "Escape" && typing(event.target)) {
+    const box = event.target.matches && event.target.matches("input[name=allowed]");
+    if (box && event.key === "Enter") {  // a box is ticked with Space; Enter would approve the comment there and then
+      event.preventDefault();
+      return;
+    }
+    if (event.key === "Escape" && (typing(event.target) || box)) {
       const details = event.target.closest("details");
       if (details) { details.open = false; }
       event.target.blur();
