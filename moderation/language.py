@@ -54,16 +54,28 @@ def _decide(text: str, lang: str, confidence: float, default: str) -> tuple[str,
         return lang, float(confidence)
     words = len(text.split()) + len(_UNSPACED.findall(text))
     needed = _LONG_TEXT_MIN_CONFIDENCE if words >= _LONG_TEXT_WORDS else _MIN_CONFIDENCE
-    if confidence < needed or words < 3:
+    if confidence < needed or (words < 3 and not _foreign_letters(text, default)):
         return default, float(confidence)
     return lang, float(confidence)
+
+
+# Letters of other Latin-script languages that English words, names and loanwords do not use (unlike é, ñ,
+# ü, ç: "café", "jalapeño", "Müller"): a short text holding one is not given the default language
+# ("Jesteś idiotą", "Kurwa mać" and "Scheiße" were reported as English and scored as it; found by a review).
+_NOT_ENGLISH_LETTERS = re.compile("[ąęśćźżłńřěůčšžďťňßğşțșăőűœ]", re.IGNORECASE)
+
+
+def _foreign_letters(text: str, default: str) -> bool:
+    return default == "en" and _NOT_ENGLISH_LETTERS.search(text) is not None
 
 
 def identify_language(text: str, default: str = "en") -> tuple[str, float]:
     """ISO 639-1 code and confidence; ``und`` for text without letters.
 
     A short or uncertain text is given the site's ``default`` language: one-word reactions carry
-    too little signal, and calling them foreign would send them all to a moderator. Two exceptions:
+    too little signal, and calling them foreign would send them all to a moderator (a short text
+    confidently in another language is not, when it holds a letter English never uses: "Scheiße",
+    "Jesteś idiotą"). Two exceptions:
     text with two or more letters but no Latin one is not given a Latin-script default ("مقالة رائعة"
     is not English), and in scripts written without spaces (Chinese, Japanese, Thai) each character counts
     as a word.

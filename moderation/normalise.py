@@ -158,8 +158,11 @@ _ELEMENTS = frozenset("""a abbr acronym address area article aside audio b base 
     wbr""".split())
 # After the name: nothing ("<b>", "<br/>"), or attributes of which at least one has a value ("<a href=...>"):
 # "<a total moron>" and "<i hate you all>" are words.
+# Written so that no run of characters can be matched two ways (a review found "<a " and 20,000 spaces taking a
+# second, "\s+[^<>=]*" splitting the spaces every way, and a comment without its end scanned to the end of the
+# text from each "<!--"): a comment ends at its "-->" and holds no other "<!--" (the inner one starts it).
 _TAG = re.compile(r"<(/?)(" + "|".join(sorted(_ELEMENTS, key=len, reverse=True))
-                  + r")(?:\s*/?>|\s+[^<>=]*=[^<>]*>)|<!--.*?-->", re.DOTALL | re.IGNORECASE)
+                  + r")(?:\s*/?>|\s[^<>=]*=[^<>]*>)|<!--(?:(?!<!--).)*?-->", re.DOTALL | re.IGNORECASE)
 # Inline tags vanish ("<b>mor</b>on" is one word); block tags separate words.
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code del em font i ins kbd mark q s small span strong sub sup u".split())
 # A character reference as a browser reads one in text: the ";" may be left out ("&#102uck" shows as
@@ -237,21 +240,27 @@ _INVISIBLE = re.compile(
 )
 
 
-# Right-to-left override (U+202E) up to its pop (U+202C), another override or embedding, or the line's end.
-# A right-to-left override (U+202E) closed by its pop (U+202C) on the same line, with no tag, other
-# override, embedding or isolate inside.
-_OVERRIDDEN = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n<]*)\u202c")
+# A right-to-left override (U+202E, or a character reference to it) with no tag, reference, other override,
+# embedding or isolate after it before its pop (U+202C, or a reference to it), the line's end or the text's.
+_RLO = "(?:\u202e|&#x0*202e;?|&#0*8238;?|&rlo;)"
+_PDF = "(?:\u202c|&#x0*202c;?|&#0*8236;?|&pdf;)"
+_PARAGRAPH_END = "(?=\n|</?(?:p|div|li|ul|ol|blockquote|h[1-6])\\b|<br\\b|$)"
+_OVERRIDDEN = re.compile(_RLO + "([^\u202a-\u202e\u2066-\u2069\n<&]*)(?:" + _PDF + "|" + _PARAGRAPH_END + ")",
+                         re.IGNORECASE)
+_MAY_OVERRIDE = re.compile("\u202e|&#x0*202e|&#0*8238|&rlo;", re.IGNORECASE)
 
 
 def undo_right_to_left_override(norm: Normalised) -> Normalised:
-    """Put text written backwards inside a closed right-to-left override in the order a reader sees it:
+    """Put text written backwards after a right-to-left override in the order a reader sees it:
     "\u202etoidi na era uoy\u202c" shows on screen as "you are an idiot". The run shares one span.
 
-    Only a closed run on one line, before tags are read: an override left open runs to the end of
-    its paragraph, which the HTML decides, so it is only dropped (``drop_invisible``) and the text
-    read as written (reversing "everything after a stray override" let abuse that a reader sees
-    the right way round through)."""
-    if "\u202e" not in norm.text:
+    The run ends at the override's pop or at the end of its line or paragraph (a new line, a block tag such
+    as "</p>" or "<br>", the text's end), as on screen, before tags are read; an override written as a
+    character reference ("&#x202e;", as HTML from Coral may carry it) counts as one. Where another tag or a
+    reference stands in the run, the override is only dropped (``drop_invisible``) and the text read as
+    written (reversing "everything after a stray override" let abuse that a reader sees the right way round
+    through)."""
+    if not _MAY_OVERRIDE.search(norm.text):
         return norm
     return _rewrite(norm, _OVERRIDDEN, lambda m: m.group(1)[::-1])
 
@@ -318,11 +327,29 @@ _WORD = re.compile(r"\w+")
 _LATIN = re.compile(r"[a-zA-Z]")
 
 
+# Latin letters that look like others and that NFKC leaves alone: small capitals ("ꜰᴜᴄᴋ"), the dotless i, a
+# Cyrillic te (lower case it looks like a small capital T). Folded only in a word they turn into an abusive one.
+_LOOKALIKES = str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢıт", "abcdefghijklmnoprstuvwyzit")
+
+
+def _unaccented(word: str) -> str:
+    """``word`` with each accented Latin letter as its plain letter ("fück" -> "fuck") and the look-alikes
+    above folded; a letter that has no one-letter plain form ("ß") stays."""
+    out = []
+    for c in word.translate(_LOOKALIKES):
+        plain = unicodedata.normalize("NFKD", c)[0] if not c.isascii() else c
+        out.append(plain if plain.isascii() and plain.isalpha() else c)
+    return "".join(out)
+
+
 def fold_homoglyphs(norm: Normalised) -> Normalised:
-    """Map Cyrillic/Greek look-alikes to Latin inside words that mix them with Latin letters.
+    """Map Cyrillic/Greek look-alikes to Latin inside words that mix them with Latin letters, and read a word
+    whose accents or look-alike letters hide an abusive word as that word ("fück", "shït", "ꜰᴜᴄᴋ").
 
     Words written wholly in another script are left alone, so that Russian or Greek comments stay
-    Russian or Greek, unless all their letters are look-alikes that spell one of the abusive words.
+    Russian or Greek, unless all their letters are look-alikes that spell one of the abusive words;
+    accented words that spell no abusive word keep their accents ("café", "Müller"), which the language
+    identifier reads.
     """
     if norm.text.isascii():
         return norm
@@ -332,8 +359,11 @@ def fold_homoglyphs(norm: Normalised) -> Normalised:
         if word.isascii():
             return word
         folded = word.translate(_HOMOGLYPHS)
+        plain = _unaccented(folded)
+        if plain.lower() in OBFUSCATION_TARGETS:
+            return plain
         # A word with no Latin letter is folded only when it spells an abusive word ("аѕѕһоӏе").
-        return folded if _LATIN.search(word) or folded.lower() in OBFUSCATION_TARGETS else word
+        return folded if _LATIN.search(word) else word
 
     return _rewrite(norm, _WORD, fold)
 
@@ -413,7 +443,7 @@ def lower(norm: Normalised) -> Normalised:
 
 
 # Three or more single letters split by the same separator: "b u l l s h i t", "f.u.c.k", "s-h-i-t".
-_SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·]) ?(?:[a-z0134578@$]\2 ?){1,}[a-z0134578@$](?![\w])")
+_SPACED = re.compile(r"(?<![\w*])([a-z])([ .\-_*·/,+|•]) ?(?:[a-z0134578@$]\2 ?){1,}[a-z0134578@$](?![\w])")
 # After the first letter, leet characters may stand among spaced letters ("s h 1 t"); a word holding one
 # is joined only when it reads as a target word once they are letters.
 _SPACED_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a",
@@ -508,15 +538,21 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
-_LEET_TOKEN = re.compile(r"(?<![\w@$!|+*#%€])[\w@$!|+*#%€]*[a-z][\w@$!|+*#%€]*")
+_LEET_TOKEN = re.compile(r"(?<![\w@$!|+*#%€•∗°☆★†–¡·])[\w@$!|+*#%€•∗°☆★†–¡·]*[a-z][\w@$!|+*#%€•∗°☆★†–¡·]*")
 # Only texts with a letter next to a digit or symbol can hold leet or masked words.
-_LEET_HINT = re.compile(r"[a-z][0-9@$!|+*#%€_]|[0-9@$!|+*#%€_][a-z]")
-_MASK_CHARS = "*#%_"
+_LEET_HINT = re.compile(r"[a-z][0-9@$!|+*#%€_•∗°☆★†–¡·]|[0-9@$!|+*#%€_•∗°☆★†–¡·][a-z]")
+# Characters that stand for hidden letters: ASCII ones, and the bullets, stars, daggers and dashes that a
+# review found getting "f•ck", "f∗ck", "sh†t" and "f–ck" through.
+_MASK_CHARS = "*#%_•∗°☆★†–¡·"
+# Leet symbols that, where no leet reading spells a word, may be masks as well: "f@ck" (read as leet, "fack").
+_LEET_MASKS = "@$!|+€"
 # An ASCII text's _LEET_TOKEN runs (before the letter each must hold): \w and the symbols, "€" aside.
 _LEET_RUNS = _ascii_table(_LOWER + _LOWER.upper() + b"0123456789_@$!|+*#%")
 _NOT_LOWER = bytes(c for c in range(256) if c not in _LOWER)
 _INNER_LEET = re.compile(r"[a-z][0134578@$!|+€]+[a-z]")
 _CODE = re.compile(r"[A-Z]{1,3}[0-9]{2,}")
+# An exam grade: "three A*s at A-level", "an A**" (not "a*s", "a**", which mask "ass").
+_GRADE = re.compile(r"A\*{1,2}s?")
 _TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
 # Sorted: where a masked token fits several words ("p****": prick, pussy) the first one wins, and a
 # set's order changes from process to process (string hashing is salted), so training would not be
@@ -525,12 +561,24 @@ for _w in sorted(OBFUSCATION_TARGETS):
     _TARGET_WORDS_BY_LEN.setdefault(len(_w), []).append(_w)
 
 
-def _unmask(core: str) -> str | None:
-    """Resolve a masked token ("f*ck", "f**king", "a$$") against the target words, if one fits."""
-    for word in _TARGET_WORDS_BY_LEN.get(len(core), ()):
-        if all(c == w or c in _MASK_CHARS or c.translate(_LEET) == w for c, w in zip(core, word)):
-            return word
-    return None
+# The words people mask most, the most masked first. A mask that fits several target words is read as the
+# first of these it fits ("s***": shit, not scum; "c***": cunt), and one that fits none of them is left as
+# written ("h***": hack, hate, hoes): a reader masks swear words, and guessing an insult from one letter made
+# "oh s***!" and "go to h***" personal attacks (found by a review).
+_MOST_MASKED = ("fuck", "fucking", "fucked", "fucker", "fuckers", "fuckin", "motherfucker", "shit", "shite",
+                "shitty", "bullshit", "cunt", "cunts", "dick", "dickhead", "prick", "piss", "pissed", "twat", "wank",
+                "wanker", "bitch", "bastard", "bollocks", "arse", "arsehole", "asshole", "crap", "damn", "cock",
+                "slut", "whore", "pussy", "bugger")
+
+
+def _unmask(core: str, masks: str = _MASK_CHARS) -> str | None:
+    """Resolve a masked token ("f*ck", "f**king", "a$$") against the target words: the one word it fits, or
+    the most masked of several (see ``_MOST_MASKED``); None when none fits or the guess is no better than chance."""
+    fits = [word for word in _TARGET_WORDS_BY_LEN.get(len(core), ())
+            if all(c == w or c in masks or c.translate(_LEET) == w for c, w in zip(core, word))]
+    if len(fits) <= 1:
+        return fits[0] if fits else None
+    return next((word for word in _MOST_MASKED if word in fits), None)
 
 
 # Markdown-style emphasis around a word: "*am*", "**I**", "_really_" (the marks are not masked letters).
@@ -568,6 +616,10 @@ def _fix_token(core: str) -> str:
     for reading in _leet_readings(core):
         if reading in OBFUSCATION_TARGETS:
             return reading
+    if core[:1].isalpha() and any(c in _LEET_MASKS for c in core):
+        resolved = _unmask(core, _MASK_CHARS + _LEET_MASKS)
+        if resolved:
+            return resolved
     if _INNER_LEET.search(core) and not core[:1].isdigit():
         return _INNER_LEET.sub(lambda x: x.group(0).translate(_LEET), core)
     return core
@@ -595,8 +647,8 @@ def _undo_leet(norm: Normalised) -> Normalised:
         # Written in capitals as letters then two or more digits, a token is a code, not leet: the A55
         # (a road), T175, ID107.
         a = m.start()
-        written = norm.original[norm.starts[a]:norm.ends[a + len(core) - 1]]
-        if _CODE.fullmatch(unicodedata.normalize("NFKC", written)):
+        written = unicodedata.normalize("NFKC", norm.original[norm.starts[a]:norm.ends[a + len(core) - 1]])
+        if _CODE.fullmatch(written) or _GRADE.fullmatch(written):
             return token
         return _fix_token(core) + token[len(core):]
 
@@ -648,14 +700,14 @@ def _may_repeat(text: str) -> bool:
 # "haet") or one of its letters doubled ("scumm", "idiiot"). Each such spelling of a target word of four
 # or more letters reads as the word, unless it is the spelling of two targets or listed here: English
 # words ("arts" is not "rats", "lair" not "liar", "looser" not "loser", "Shiite" not "shite", "hatted",
-# "retraded"), the same slip of a common innocent word ("itts" is "its", "admmit" "admit", "lsut" "lust",
+# "retraded"), the same slip of a common innocent word ("itts" is "its", "certin" "certain", "admmit" "admit", "lsut" "lust",
 # "hatse" "haste", "wtat" "watt"), names and abbreviations (Omron, Hoess, RTAs, hockey's "dman"), and
 # words of other languages (German "hatte", Danish "sult", Polish "trud"). Listed by hand, and by a review
 # against two English dictionaries and word frequencies. Kept: "haet", which is also "heat" misspelt
 # ("the haet wave" reads as hate), for "I haet ..." (a functional test's kind of slip).
 _NOT_SLIPS = frozenset("""ares arts carp cnut cnuts hose lair lairs lira liras rase assess looser loosers hatter
     hatters shiite hatted hatting psis retrad retraded itts admmit lsut lsuts hatse wtat wtats moorn hoess assses
-    ipss rtas dman omron hatte sult trud rast morno ilar""".split())
+    ipss rtas dman omron hatte sult trud rast morno ilar certin""".split())
 
 
 def _slips() -> dict[str, str]:

@@ -68,6 +68,9 @@ def test_small_batches_and_texts_without_letters():
     ("Danke schön", "en"),
     ("¯\\_(ツ)_/¯", "en"),  # one letter is too little to call a language
     ("π", "en"),
+    # ... unless it holds a letter English never uses and the guess is sure (found by a review)
+    ("Jeste\u015b idiot\u0105", "pl"), ("Kurwa ma\u0107", "pl"), ("Schei\u00dfe", "de"),
+    ("Great caf\u00e9!", "en"), ("Bravo Jos\u00e9", "en"), ("M\u00fcller scored", "en"),  # loanwords, names
 ])
 def test_short_text_gets_the_default_only_in_its_script(text, expected):
     assert identify_language(text)[0] == expected

@@ -100,6 +100,23 @@ CASES = [
     ("<a href='x'>you</a> <br/>idiot<b >!</b>", "you idiot!"),  # tags
     ("Take the T175! The A55!", "take the t175! the a55!"),
     ("\uff34\uff11\uff17\uff15 bus", "t175 bus"),  # a code in full-width capitals
+    # found by a review: a mask that fits several words is read as the one people mask most, or left as written;
+    # an exam grade is no mask
+    ("My daughter got three A*s at A-level, and an A**.", "my daughter got three a*s at a-level, and an a**."),
+    ("oh s***!", "oh shit!"), ("go to h***", "go to h***"), ("c***", "cunt"), ("kiss my a**", "kiss my ass"),
+    # ... accents and look-alike letters that hide an abusive word, and only those
+    ("f\u00fcck you, sh\u00eft, c\u00fcnt, m\u00f6ron", "fuck you, shit, cunt, moron"),
+    ("sh\u0131t \ua730\u1d1c\u1d04\u1d0b \u0455\u04bb\u0456\u0442", "shit fuck shit"),
+    ("caf\u00e9 M\u00fcller na\u00efve Stra\u00dfe", "caf\u00e9 m\u00fcller na\u00efve stra\u00dfe"),
+    # ... bullets, stars, daggers and dashes as masks; leet symbols as masks where leet spells nothing
+    ("f\u2022ck f\u2217ck sh\u2020t f\u2013ck sh\u00a1t f@ck", "fuck fuck shit fuck shit fuck"),
+    ("London\u2013Paris, 50\u00b0C", "london\u2013paris, 50\u00b0c"),
+    ("f/u/c/k f,u,c,k f+u+c+k f|u|c|k", "fuck fuck fuck fuck"), ("options a,b,c and n/a", "options a,b,c and n/a"),
+    # ... an override left open to the end of its line or paragraph, or written as a reference
+    ("\u202etoidi na era uoy", "you are an idiot"), ("<p>\u202etoidi na era uoy</p>", "you are an idiot"),
+    ("&#x202e;toidi na era uoy&#x202c;!", "you are an idiot!"), ("ok \u202eabc\ndef", "ok cba def"),
+    ("<p>\u202etoidi <b>na</b> era uoy</p>", "toidi na era uoy"),  # a tag inside: the HTML decides
+    ("I am certin of it", "i am certin of it"),  # "certain" misspelt, not "cretin"
 ]
 
 
@@ -127,6 +144,8 @@ def test_normalise(original, expected):
     ("you f\u0336u\u0336c\u0336k\u0336 off", "fuck", "f\u0336u\u0336c\u0336k\u0336"),
     ("\u0130diot!", "idiot", "\u0130diot"),
     ("oh \U0001f595\U0001f3fd", "fuck", "\U0001f595\U0001f3fd"),
+    ("What a st\u00fcpid plan", "stupid", "st\u00fcpid"), ("fu\u0301ck off", "fuck", "fu\u0301ck"),
+    ("well f\u2022ck that", "fuck", "f\u2022ck"), ("oh s***!", "shit", "s***"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
@@ -175,7 +194,8 @@ def test_masked_words_resolve_the_same_in_every_process():
 
 
 @pytest.mark.parametrize("text", ["a" * 20_000 + "_", "so" + "o" * 19_000 + "0 good", "n" + "o" * 19_000 + "\u00e9",
-                                  "<a" + "b" * 20_000, "f u c k " * 2_500])
+                                  "<a" + "b" * 20_000, "f u c k " * 2_500, "<a " + " " * 20_000,
+                                  "<!--" * 5_000, "<a " + " " * 19_999 + "x"])
 def test_normalisation_takes_linear_time_on_pathological_input(text):
     """A comment of the longest size scored in one piece normalises in well under a second (the
     repeat-squeezing pattern once backtracked cubically: hours for 20,000 characters)."""
