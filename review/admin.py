@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from webhook import db
 
-from . import auth
+from . import auth, throttle
 from .auth import admin_required, login_required
 from .queue import page_arg
 
@@ -14,6 +14,8 @@ __all__ = ["bp"]
 
 bp = Blueprint("admin", __name__)
 _AUDIT_PAGE = 100
+_DELIVERIES_PAGE = 100
+_CALLBACK_STATUSES = ("pending", "delivered", "failed")
 
 
 def _engine():
@@ -31,9 +33,15 @@ def audit():
     page = page_arg()
     actor = request.args.get("actor", "").strip() or None
     with db.connect(_engine()) as conn:
-        lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor)
+        lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor, hidden=_hidden_events())
     return render_template("review/audit.html", lines=lines, page=page, actor=actor, counts=_counts(),
                            page_size=_AUDIT_PAGE, subject_url=_subject_url)
+
+
+def _hidden_events() -> tuple[str, ...]:
+    """Audit events the signed-in user may not read: failed sign-ins are for admins only, since people type
+    passwords into the name field, and the lines carry the client's address."""
+    return () if g.user["role"] == "admin" else (throttle.EVENT,)
 
 
 _COMMENT_EVENTS = ("verdict", "review.approve", "review.reject")
@@ -110,11 +118,14 @@ def _audit(event_name: str, subject: str, detail: dict) -> None:
 @bp.get("/admin/deliveries")
 @admin_required
 def deliveries():
-    status = request.args.get("status") or None
-    with db.connect(_engine()) as conn:
-        rows = db.list_callbacks(conn, status if status in ("pending", "delivered", "failed") else None)
+    status = request.args.get("status")
+    status = status if status in _CALLBACK_STATUSES else None
+    page = page_arg()
+    with db.connect(_engine()) as conn:  # one row past the page says whether there is an older page
+        rows = db.list_callbacks(conn, status, _DELIVERIES_PAGE + 1, (page - 1) * _DELIVERIES_PAGE)
         tally = db.callback_counts(conn)
-    return render_template("review/deliveries.html", rows=rows, tally=tally, status=status, counts=_counts(),
+    return render_template("review/deliveries.html", rows=rows[:_DELIVERIES_PAGE], more=len(rows) > _DELIVERIES_PAGE,
+                           page=page, tally=tally, status=status, counts=_counts(),
                            url=current_app.config.get("CALLBACK_URL"))
 
 
@@ -129,6 +140,22 @@ def retry_delivery(outbox_id: int):
     current_app.extensions["outbox"].wake()
     _audit("callback.retry", str(outbox_id), {})
     flash("Queued to be sent again.", "info")
+    return redirect(url_for("admin.deliveries"))
+
+
+@bp.post("/admin/deliveries/retry-failed")
+@admin_required
+def retry_failed_deliveries():
+    """Send every given-up callback again, oldest first: after the CMS was down for longer than the retries last."""
+    with db.transaction(_engine()) as conn:
+        queued = db.retry_failed_callbacks(conn)
+        if queued:
+            db.insert_audit(conn, "callback.retry_failed", None, None, {"count": queued}, actor=g.user["username"])
+    if not queued:
+        flash("No failed deliveries: nothing was queued.", "error")
+        return redirect(url_for("admin.deliveries"))
+    current_app.extensions["outbox"].wake()
+    flash(f"Queued {queued} failed deliver{'y' if queued == 1 else 'ies'} to be sent again, oldest first.", "info")
     return redirect(url_for("admin.deliveries"))
 
 

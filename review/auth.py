@@ -4,11 +4,12 @@ Roles: a moderator works the queues, an admin also manages users and sees delive
 and an editor only reads the editors' pages. Pages are for moderators and admins unless a view
 says otherwise (``signed_in_required``), so a new page is never open to editors by mistake.
 
-Passwords are stored as werkzeug hashes. The session holds the user's id and the hash's tail, so a
-changed password or a deactivated account signs that user out everywhere on the next request, and
+Passwords are stored as werkzeug hashes. The session holds the user's id and the hash's tail, and
 when the user signed in: a session ends ``MODERATION_REVIEW_SESSION_HOURS`` after that, however busy
 (the cookie, renewed on each request, would otherwise keep an active session, or a copied cookie,
-alive for ever).
+alive for ever). Signing out, a new password and deactivation record the moment in the database
+(``users.signed_out_at``), ending every session begun before it on every browser: a deactivated user
+reactivated later does not get their old sessions back.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def create_user(engine, username: str, password: str, role: str) -> dict:
 
 
 def set_password(engine, user_id: int, password: str) -> None:
+    """Give a user a new password, ending every session they have (``db.update_user`` signs them out)."""
     if len(password) < _MIN_PASSWORD:
         raise ValueError(f"the password must be at least {_MIN_PASSWORD} characters")
     with db.transaction(engine) as conn:

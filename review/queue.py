@@ -11,7 +11,7 @@ from markupsafe import Markup
 from moderation.labels import OTHER_LABELS, POLICY_LABELS
 from webhook import db
 
-from . import actions, search
+from . import actions, search, throttle
 from .auth import login_required, safe_next, signed_in_required
 from .cards import REJECTION_CODES_ALL, allowed_note, build_cards, classify, effective_status
 
@@ -138,7 +138,8 @@ def author():
         record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
         history = db.author_history(conn, site_id, [author_id]).get(author_id, {})
         cards = build_cards(conn, _svc(), db.author_items(conn, site_id, author_id, PAGE_SIZE, (page - 1) * PAGE_SIZE))
-        audit = db.list_audit(conn, limit=50, subject=author_id)
+        # A failed sign-in's subject is the name typed, which may be an author id: it is no line about the author.
+        audit = db.list_audit(conn, limit=50, subject=author_id, hidden=(throttle.EVENT,))
         counts = db.review_counts(conn, {})
     total = sum(history.values())
     if not total and author_id not in {a["subject"] for a in audit} and record.get("updated_at") is None:

@@ -1,14 +1,20 @@
 """Callbacks to the CMS: signed like the native API, retried with back-off, kept across a restart."""
 
+import http.server
 import json
+import socket
 import threading
+import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
+from review import outbox
 from review.auth import create_user
 from review.outbox import DELIVERY_HEADER, EVENT_HEADER
 from webhook import db
+from webhook.config import SETTINGS
 from webhook.signing import verify_native
 
 from .webhook_helpers import SECRETS
@@ -239,3 +245,226 @@ def test_the_background_thread_delivers_promptly(make_app, cms, signer, seed_int
         assert len(cms.received) == 1
     finally:
         _deliverer(app).stop()
+
+
+# What counts as delivered, and what is retried ----------------------------------------------------------------
+def _serve(answer):
+    """A CMS of one's own: ``answer(handler)`` answers each request; return its URL and a list of the requests
+    (method, path)."""
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(("POST", self.path))
+            answer(self)
+
+        def do_GET(self):
+            seen.append(("GET", self.path))
+            answer(self)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/cb", seen
+
+
+def _raw_server(handle):
+    """A CMS that speaks raw bytes: ``handle(connection)`` answers each request after it is read."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/cb", listener
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307])
+def test_a_redirect_is_a_failed_attempt_naming_where_it_pointed_and_is_not_followed(make_app, signer, seed_into, code):
+    def answer(handler):
+        if handler.command == "POST":
+            handler.send_response(code)
+            handler.send_header("Location", "/landing")
+        else:
+            handler.send_response(200)  # where a followed redirect would land: a GET without the decision
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url, seen = _serve(answer)
+    app, client = _app_with_callbacks(make_app, url, signer)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
+    assert seen == [("POST", "/cb")], "the redirect was not followed"
+    row = _outbox(app)[0]
+    assert (row["status"], row["attempts"], row["last_status"]) == ("pending", 1, code)
+    assert f"the CMS answered {code}, a redirect to /landing, which is not followed" in row["last_error"]
+
+
+@pytest.mark.parametrize("code,status", [(400, "failed"), (404, "failed"), (410, "failed"), (408, "pending"),
+                                         (429, "pending"), (500, "pending")])
+def test_a_client_error_gives_up_at_once_but_a_timeout_or_too_many_requests_is_retried(make_app, cms, signer,
+                                                                                       seed_into, code, status):
+    app, client = _app_with_callbacks(make_app, cms.url, signer)
+    cms.status = code
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    _deliverer(app).deliver_due()
+    row = _outbox(app)[0]
+    assert (row["status"], row["attempts"], row["last_status"]) == (status, 1, code)
+    assert row["last_error"].startswith(f"the CMS answered {code}")
+
+
+def test_a_malformed_answer_is_a_failed_attempt_not_the_end_of_the_sender(make_app, signer, seed_into):
+    def garbage(conn):
+        conn.sendall(b"garbage\r\n\r\n")
+        conn.close()
+
+    url, listener = _raw_server(garbage)
+    app, client = _app_with_callbacks(make_app, url, signer)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
+    row = _outbox(app)[0]
+    assert (row["status"], row["attempts"], row["last_status"]) == ("pending", 1, None)
+    assert "BadStatusLine" in row["last_error"]
+    listener.close()
+
+
+def test_a_url_urllib_refuses_is_a_failed_attempt(make_app, signer, seed_into):
+    app, client = _app_with_callbacks(make_app, "http://127.0.0.1:9/cb", signer)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    sender = outbox.Deliverer(_engine(app), "cms.example.com/cb", "secret")  # load_config refuses it; say it got by
+    assert sender.deliver_due() == {"delivered": 0, "failed": 1}
+    assert "ValueError" in _outbox(app)[0]["last_error"]
+
+
+def test_the_delivery_loop_survives_any_exception(make_app, signer, monkeypatch, caplog):
+    app, _ = _app_with_callbacks(make_app, "http://127.0.0.1:9/cb", signer)
+    deliverer = _deliverer(app)
+    calls = []
+
+    def deliver_due():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("an answer nobody foresaw")
+        deliverer.stop()
+        return {"delivered": 0, "failed": 0}
+
+    monkeypatch.setattr(deliverer, "deliver_due", deliver_due)
+    deliverer.run(interval_s=0.01)
+    assert len(calls) == 2, "the loop went on after the exception"
+    assert "an answer nobody foresaw" in caplog.text
+
+
+# How long callbacks are retried, and resending the given-up ones ----------------------------------------------
+def test_with_the_defaults_a_callback_is_retried_for_about_two_days():
+    defaults = {s.name: s.default for s in SETTINGS}
+    span = outbox.retry_span(defaults["CALLBACK_MAX_ATTEMPTS"], defaults["CALLBACK_BACKOFF"])
+    assert span == 174_315, "48 h 25 min 15 s, as docs/review.md says"
+    assert outbox.Deliverer(None, "x", "s").max_attempts == defaults["CALLBACK_MAX_ATTEMPTS"]
+    deliverer = outbox.Deliverer(None, "x", "s", max_attempts=4, backoff_s=5)
+    assert outbox.retry_span(4, 5) == sum(deliverer.backoff(n) for n in range(1, 4)) == 35
+
+
+def _failed_callbacks(app, n):
+    with db.transaction(_engine(app)) as conn:
+        for i in range(n):
+            db.enqueue_callback(conn, f"d{i}", "default", "comment.decision", {"comment_id": f"c{i}"})
+        conn.execute(sa.update(db.outbox).values(status="failed", attempts=58))
+
+
+def test_the_deliveries_page_pages_through_every_callback(make_app, signer):
+    app, _ = _app_with_callbacks(make_app, "http://127.0.0.1:9/cb", signer)
+    create_user(_engine(app), "admin", "admin-password-123", "admin")
+    admin = app.test_client()
+    admin.csrf = signer(admin, "admin")
+    _failed_callbacks(app, 130)
+    first = admin.get("/review/admin/deliveries?status=failed").get_data(as_text=True)
+    assert first.count(">Send again<") == 100 and "page=2" in first and "status=failed" in first
+    second = admin.get("/review/admin/deliveries?status=failed&page=2").get_data(as_text=True)
+    assert second.count(">Send again<") == 30 and "page=3" not in second
+    assert "<td>1</td>" in second, "the oldest callback is on the last page"
+
+
+def test_an_admin_resends_every_failed_callback_in_the_order_they_were_made(make_app, cms, signer):
+    app, moderator = _app_with_callbacks(make_app, cms.url, signer)
+    create_user(_engine(app), "admin", "admin-password-123", "admin")
+    admin = app.test_client()
+    admin.csrf = signer(admin, "admin")
+    _failed_callbacks(app, 5)
+    assert admin.post("/review/admin/deliveries/retry-failed").status_code == 400, "CSRF-protected"
+    assert moderator.post("/review/admin/deliveries/retry-failed",
+                          data={"csrf_token": moderator.csrf}).status_code == 403
+    assert {r["status"] for r in _outbox(app)} == {"failed"}
+    answer = admin.post("/review/admin/deliveries/retry-failed", data={"csrf_token": admin.csrf},
+                        follow_redirects=True)
+    assert "Queued 5 failed deliveries to be sent again, oldest first." in answer.get_data(as_text=True)
+    assert _deliverer(app).deliver_due() == {"delivered": 5, "failed": 0}
+    assert [json.loads(c["body"])["sequence"] for c in cms.received] == [r["id"] for r in _outbox(app)]
+    with db.connect(_engine(app)) as conn:
+        (line,) = db.list_audit(conn, actor="admin")
+    assert (line["event"], line["detail"]) == ("callback.retry_failed", {"count": 5})
+    again = admin.post("/review/admin/deliveries/retry-failed", data={"csrf_token": admin.csrf},
+                       follow_redirects=True)
+    assert "No failed deliveries: nothing was queued." in again.get_data(as_text=True)
+
+
+# A send that outlives its lease ------------------------------------------------------------------------------
+def test_an_answer_that_comes_after_another_sender_took_the_callback_is_not_recorded(make_app, signer, seed_into):
+    taken_over = {}
+
+    def answer(handler):  # while this sender waits, its lease runs out and another sender takes the callback
+        with db.transaction(_engine(app)) as conn:
+            taken_over["lease"] = db.now() + timedelta(seconds=60)
+            conn.execute(sa.update(db.outbox).values(next_attempt_at=taken_over["lease"]))
+        handler.send_response(200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url, _ = _serve(answer)
+    app, client = _app_with_callbacks(make_app, url, signer)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
+    row = _outbox(app)[0]
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 0, taken_over["lease"]), \
+        "left to the sender that holds the lease"
+
+
+def test_a_cms_that_trickles_its_answer_is_cut_off_before_the_lease_runs_out(make_app, signer, seed_into,
+                                                                             monkeypatch):
+    def trickle(conn):  # a header line every 0.3 s: each read is well within CALLBACK_TIMEOUT
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for i in range(10):
+                time.sleep(0.3)
+                conn.sendall(f"X-Slow-{i}: y\r\n".encode())
+            conn.sendall(b"Content-Length: 0\r\n\r\n")
+        except OSError:
+            pass  # cut off
+        finally:
+            conn.close()
+
+    url, listener = _raw_server(trickle)
+    monkeypatch.setattr(outbox, "_LEASE_S", 1)  # so a send is cut off after 0.75 s
+    app, client = _app_with_callbacks(make_app, url, signer, CALLBACK_TIMEOUT=0.5)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    started = time.monotonic()
+    assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
+    assert time.monotonic() - started < 2
+    row = _outbox(app)[0]
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["last_error"] == "the CMS did not answer within 0.75 s"
+    listener.close()

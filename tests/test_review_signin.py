@@ -204,3 +204,61 @@ def test_signing_out_ends_the_session_a_copied_cookie_carries_too(review_app, mo
     signer(mod_client, "mod")
     assert mod_client.get("/review/queue/pending").status_code == 200
     assert _rows(review_app, "users", username="mod")[0]["signed_out_at"] is not None
+
+
+# Ending a user's sessions from the users page -------------------------------------------------------------
+def _user_id(app, username):
+    return _rows(app, "users", username=username)[0]["id"]
+
+
+def _copied(app, client):
+    """A second browser holding ``client``'s session cookie (a stolen copy of it)."""
+    copy = app.test_client()
+    copy.set_cookie(COOKIE, client.get_cookie(COOKIE, path="/review").value, path="/review")
+    return copy
+
+
+def test_a_deactivated_user_reactivated_does_not_get_their_old_sessions_back(review_app, mod_client, admin_client,
+                                                                            signer):
+    stolen = _copied(review_app, mod_client)
+    user_id = _user_id(review_app, "mod")
+    for active in ("0", "1"):
+        answer = admin_client.post(f"/review/admin/users/{user_id}", data={"csrf_token": admin_client.csrf,
+                                                                          "active": active})
+        assert answer.status_code == 302
+    for client in (mod_client, stolen):
+        answer = client.get("/review/queue/pending")
+        assert answer.status_code == 302 and "/review/login" in answer.headers["Location"]
+    fresh = review_app.test_client()
+    signer(fresh, "mod")  # reactivated, the user signs in afresh
+    assert fresh.get("/review/queue/pending").status_code == 200
+
+
+def test_a_password_set_by_an_admin_signs_the_user_out_everywhere(review_app, mod_client, admin_client):
+    stolen = _copied(review_app, mod_client)
+    answer = admin_client.post(f"/review/admin/users/{_user_id(review_app, 'mod')}", data={
+        "csrf_token": admin_client.csrf, "active": "1", "password": "a-new-password-1"})
+    assert answer.status_code == 302
+    assert _rows(review_app, "users", username="mod")[0]["signed_out_at"] is not None
+    assert stolen.get("/review/queue/pending").status_code == 302
+    assert admin_client.get("/review/queue/pending").status_code == 200, "the admin who set it stays signed in"
+
+
+def test_failed_sign_ins_are_shown_to_admins_only(review_app, mod_client, admin_client):
+    _sign_in(review_app.test_client(), "a-password-typed-as-the-name", "x", "198.51.100.7")
+    with db.transaction(review_app.extensions["moderation"].engine) as conn:
+        db.insert_audit(conn, "review.approve", "default", "c1", {}, actor="mod")
+    page = mod_client.get("/review/audit").get_data(as_text=True)
+    assert "review.approve" in page, "a moderator reads the rest of the log"
+    for secret in ("auth.failed", "a-password-typed-as-the-name", "198.51.100.7"):
+        assert secret not in page
+    page = admin_client.get("/review/audit").get_data(as_text=True)
+    assert "auth.failed" in page and "a-password-typed-as-the-name" in page and "198.51.100.7" in page
+
+
+def test_an_author_page_lists_no_failed_sign_in_under_the_name_typed(review_app, mod_client, seed_into):
+    """A failed sign-in's subject is the name typed: one equal to an author id is no line about that author."""
+    seed_into(review_app, "c1", "You idiot.", author_id="reader-7")
+    _sign_in(review_app.test_client(), "reader-7", "x", "198.51.100.7")
+    page = mod_client.get("/review/author?site_id=default&author_id=reader-7").get_data(as_text=True)
+    assert "reader-7" in page and "auth.failed" not in page and "198.51.100.7" not in page

@@ -177,6 +177,40 @@ def test_a_negative_or_endless_number_setting_is_refused_naming_it(tmp_path, mon
         load_config(app)
 
 
+def _callback_settings(monkeypatch, tmp_path, url, secrets="", callback_secret=""):
+    """An app's settings read with these callback settings (and no other secrets) in the environment."""
+    monkeypatch.setenv("MODERATION_CALLBACK_URL", url)
+    monkeypatch.setenv("MODERATION_SECRETS", secrets)
+    monkeypatch.setenv("MODERATION_CALLBACK_SECRET", callback_secret)
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    load_config(app)
+    return app.config
+
+
+@pytest.mark.parametrize("url", ["cms.example.com/cb", "ftp://127.0.0.1/cb", "http://127.0.0.1:99999/cb",
+                                 "http://127.0.0.1:0/cb", "http:///cb", "https://cms.example.com/a b",
+                                 "localhost:8080/cb"])
+def test_a_callback_url_that_no_callback_could_reach_stops_the_start_naming_it(monkeypatch, tmp_path, url):
+    with pytest.raises(RuntimeError, match="cannot start: MODERATION_CALLBACK_URL .*must be an http:// or https:// "
+                                           "URL with a host.*got '"):
+        _callback_settings(monkeypatch, tmp_path, url, secrets="s1")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/cb", "https://cms.example.com/moderation-callback?site=a",
+                                 "http://[::1]:9/cb", "HTTPS://CMS.example.com"])
+def test_an_http_or_https_callback_url_is_accepted(monkeypatch, tmp_path, url):
+    assert _callback_settings(monkeypatch, tmp_path, url, secrets="s1")["CALLBACK_URL"] == url
+
+
+def test_a_callback_url_without_a_secret_to_sign_with_stops_the_start_naming_it(monkeypatch, tmp_path):
+    with pytest.raises(RuntimeError, match="cannot start: MODERATION_CALLBACK_URL is set but no secret signs "
+                                           "callbacks: set MODERATION_CALLBACK_SECRET .*or MODERATION_SECRETS"):
+        _callback_settings(monkeypatch, tmp_path, "https://cms.example.com/cb", secrets=" , ")
+    assert _callback_settings(monkeypatch, tmp_path, "https://cms.example.com/cb", callback_secret="c1")
+    assert _callback_settings(monkeypatch, tmp_path, "https://cms.example.com/cb", secrets="s1")
+    assert _callback_settings(monkeypatch, tmp_path, "", secrets="")["CALLBACK_URL"] == "", "no callbacks, no secret needed"
+
+
 @contextlib.contextmanager
 def _database_locked(url: str):
     """Another program holding the database's write lock (SQLite) or an exclusive lock on the comments

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "flag", "load_config"]
 
@@ -77,13 +79,20 @@ SETTINGS = (
     Setting("REVIEW_REPORT_MARGIN", 0.1,
             "Published comments scoring within this much of a hold threshold are listed in the Reported queue"),
     Setting("CALLBACK_URL", "",
-            "URL that receives moderators' decisions as signed POSTs (the native signing scheme); empty means none are sent"),
-    Setting("CALLBACK_SECRET", "", "Secret that signs callbacks; empty means the first of MODERATION_SECRETS"),
+            "http:// or https:// URL that receives moderators' decisions as signed POSTs (the native signing scheme); "
+            "empty means none are sent"),
+    Setting("CALLBACK_SECRET", "",
+            "Secret that signs callbacks; empty means the first of MODERATION_SECRETS (with neither, a callback URL "
+            "stops the service from starting)"),
     Setting("CALLBACK_THREAD", True,
             "Deliver callbacks from a thread in each worker; when false, run `flask --app webhook deliver-outbox --loop`"),
-    Setting("CALLBACK_MAX_ATTEMPTS", 12, "Attempts before a callback is given up (admins can resend it)"),
+    Setting("CALLBACK_MAX_ATTEMPTS", 58,
+            "Attempts before a callback is given up (admins can resend it); with the default back-off the last comes "
+            "about 48 hours after the first"),
     Setting("CALLBACK_BACKOFF", 5, "Seconds before the first retry of a failed callback, doubled on each retry up to an hour"),
-    Setting("CALLBACK_TIMEOUT", 5, "Seconds to wait for the CMS to answer a callback"),
+    Setting("CALLBACK_TIMEOUT", 5,
+            "Seconds each step of a callback may wait: connecting, and each read of the CMS's answer (not the whole "
+            "answer: a send is cut off after 45 s in all)"),
 )
 """Every setting the service reads."""
 
@@ -109,6 +118,12 @@ def load_config(app, test_config: dict | None = None) -> None:
     for setting in SETTINGS:
         app.config[setting.name] = _yes_or_no(setting, _number(setting, app.config[setting.name]))
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    _check_callbacks(app.config)
+
+
+def _where(name: str) -> str:
+    """Where a setting is set, as a refusal names it."""
+    return f"{ENV_PREFIX}_{name} (or {name} in the instance folder's config.py)"
 
 
 def _number(setting: Setting, value):
@@ -116,7 +131,7 @@ def _number(setting: Setting, value):
     setting otherwise."""
     if type(setting.default) not in (int, float):
         return value
-    where = f"{setting.env} (or {setting.name} in the instance folder's config.py)"
+    where = _where(setting.name)
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = value
@@ -149,8 +164,35 @@ def _yes_or_no(setting: Setting, value):
         return setting.default
     if text in _YES or text in _NO:
         return text in _YES
-    where = f"{setting.env} (or {setting.name} in the instance folder's config.py)"
-    raise RuntimeError(f"cannot start: {where} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
+    raise RuntimeError(f"cannot start: {_where(setting.name)} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
+
+
+def _check_callbacks(config) -> None:
+    """Refuse, at start, a callback URL that no callback could reach, or one with no secret to sign callbacks
+    with (they would be signed with an empty key): found at the first decision instead, they would only fail."""
+    url = str(config["CALLBACK_URL"] or "")
+    if not url:
+        return
+    if not _http_url(url):
+        raise RuntimeError(f"cannot start: {_where('CALLBACK_URL')} must be an http:// or https:// URL with a host "
+                           f"(and a port from 1 to 65535, if any), such as https://cms.example.com/moderation-callback; "
+                           f"got {url!r}")
+    if not (as_list(config["CALLBACK_SECRET"]) or as_list(config["SECRETS"])):
+        raise RuntimeError(f"cannot start: {ENV_PREFIX}_CALLBACK_URL is set but no secret signs callbacks: set "
+                           f"{_where('CALLBACK_SECRET')}, or {ENV_PREFIX}_SECRETS, whose first secret is then used")
+
+
+def _http_url(url: str) -> bool:
+    """Whether ``url`` is an http or https URL with a host and a valid port, without spaces or control
+    characters (which http.client refuses)."""
+    if re.search(r"[\x00-\x20\x7f]", url):
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or over 65535
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 def as_list(value) -> list[str]:

@@ -852,9 +852,16 @@ def sign_out_user(conn, user_id: int) -> None:
 
 
 def update_user(conn, user_id: int, **values) -> None:
-    """Change a user's role, active flag or password hash."""
+    """Change a user's role, active flag or password hash.
+
+    Deactivating a user or setting their password also signs them out everywhere: a deactivation that only
+    hid the user while inactive would let their old cookies (a stolen one too) work again on reactivation.
+    """
     allowed = {k: v for k, v in values.items() if k in ("role", "active", "password_hash")}
-    conn.execute(sa.update(users).where(users.c.id == user_id).values(**allowed, updated_at=now()))
+    stamp = now()
+    if ("active" in allowed and not allowed["active"]) or "password_hash" in allowed:
+        allowed["signed_out_at"] = stamp
+    conn.execute(sa.update(users).where(users.c.id == user_id).values(**allowed, updated_at=stamp))
 
 
 # Review items (version 2) -------------------------------------------------------------------------
@@ -1074,13 +1081,16 @@ def clear_strikes(conn, site_id: str, author_id: str) -> None:
                  .values(strikes=0, updated_at=now()))
 
 
-def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None, subject: str | None = None) -> list[dict]:
-    """Audit lines, newest first."""
+def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None, subject: str | None = None,
+               hidden: tuple[str, ...] = ()) -> list[dict]:
+    """Audit lines, newest first, leaving out the ``hidden`` events (failed sign-ins, for a moderator)."""
     query = sa.select(audit_log)
     if actor:
         query = query.where(audit_log.c.actor == actor)
     if subject:
         query = query.where(audit_log.c.subject == subject)
+    if hidden:
+        query = query.where(audit_log.c.event.not_in(hidden))
     return [r._asdict() for r in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit).offset(offset))]
 
 
@@ -1161,20 +1171,31 @@ def claim_callback(conn, outbox_id: int, seen_next_attempt: datetime, lease_unti
     return result.rowcount == 1
 
 
-def callback_delivered(conn, outbox_id: int, status_code: int) -> None:
-    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(
+def _leased(outbox_id: int, lease_until: datetime) -> sa.ColumnElement:
+    """The callback is still pending under the lease its sender took (``claim_callback``'s ``lease_until``)."""
+    return sa.and_(outbox.c.id == outbox_id, outbox.c.status == "pending", outbox.c.next_attempt_at == lease_until)
+
+
+def callback_delivered(conn, outbox_id: int, status_code: int, lease_until: datetime) -> bool:
+    """Mark a callback delivered; False (nothing written) when its sender's lease ran out and another took it,
+    or an admin changed it, meanwhile."""
+    result = conn.execute(sa.update(outbox).where(_leased(outbox_id, lease_until)).values(
         status="delivered", attempts=outbox.c.attempts + 1, last_status=status_code, last_error=None,
         delivered_at=now()))
+    return result.rowcount == 1
 
 
-def callback_failed(conn, outbox_id: int, status_code: int | None, error: str, next_attempt_at: datetime | None) -> None:
-    """Count a failed attempt; with no next attempt the callback is given up (status failed)."""
+def callback_failed(conn, outbox_id: int, status_code: int | None, error: str, next_attempt_at: datetime | None,
+                    lease_until: datetime) -> bool:
+    """Count a failed attempt; with no next attempt the callback is given up (status failed). False (nothing
+    written) when the sender's lease ran out and another took the callback, or an admin changed it, meanwhile."""
     values = {"attempts": outbox.c.attempts + 1, "last_status": status_code, "last_error": error[:2000]}
     if next_attempt_at is None:
         values["status"] = "failed"
     else:
         values["next_attempt_at"] = next_attempt_at
-    conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(**values))
+    result = conn.execute(sa.update(outbox).where(_leased(outbox_id, lease_until)).values(**values))
+    return result.rowcount == 1
 
 
 def retry_callback(conn, outbox_id: int) -> bool:
@@ -1184,12 +1205,20 @@ def retry_callback(conn, outbox_id: int) -> bool:
     return result.rowcount == 1
 
 
-def list_callbacks(conn, status: str | None = None, limit: int = 100) -> list[dict]:
+def retry_failed_callbacks(conn) -> int:
+    """Send every given-up (failed) callback again, now; how many. All due at one moment, they are sent in
+    id order (the order they were made), each after any earlier pending one about its subject."""
+    result = conn.execute(sa.update(outbox).where(outbox.c.status == "failed")
+                          .values(status="pending", next_attempt_at=now()))
+    return result.rowcount
+
+
+def list_callbacks(conn, status: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
     """Callbacks, newest first."""
     query = sa.select(outbox)
     if status:
         query = query.where(outbox.c.status == status)
-    return [r._asdict() for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit))]
+    return [r._asdict() for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit).offset(offset))]
 
 
 def callback_counts(conn) -> dict[str, int]:
