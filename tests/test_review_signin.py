@@ -262,3 +262,23 @@ def test_an_author_page_lists_no_failed_sign_in_under_the_name_typed(review_app,
     _sign_in(review_app.test_client(), "reader-7", "x", "198.51.100.7")
     page = mod_client.get("/review/author?site_id=default&author_id=reader-7").get_data(as_text=True)
     assert "reader-7" in page and "auth.failed" not in page and "198.51.100.7" not in page
+
+
+def test_failures_for_one_name_from_many_addresses_refuse_it_everywhere_for_a_while(review_app):
+    """Thirty failures for a name from thirty addresses refuse that name from any address (a guesser with many
+    addresses gets thirty guesses a window); other names are not refused."""
+    for n in range(30):
+        assert _sign_in(review_app.test_client(), "mod", "not-the-password-1", f"203.0.113.{n}").status_code == 401
+    assert _sign_in(review_app.test_client(), "mod", PASSWORD, "198.51.100.7").status_code == 429
+    assert _sign_in(review_app.test_client(), "admin", ADMIN_PASSWORD, "198.51.100.7").status_code == 302
+    _window_passes(review_app)
+    assert _sign_in(review_app.test_client(), "mod", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_the_addresses_of_one_ipv6_network_count_as_one(review_app):
+    """An IPv6 subscriber has a /64 of addresses: five failures for a name from five of them refuse the name
+    from that network, not from elsewhere."""
+    for n in range(1, 6):
+        assert _sign_in(review_app.test_client(), "mod", "not-the-password-1", f"2001:db8:0:1::{n:x}").status_code == 401
+    assert _sign_in(review_app.test_client(), "mod", PASSWORD, "2001:db8:0:1::99").status_code == 429
+    assert _sign_in(review_app.test_client(), "mod", PASSWORD, "2001:db8:0:2::1").status_code == 302
