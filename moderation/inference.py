@@ -16,12 +16,14 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import ModelError
 from .hashing import HashedTfidf, Reading, token_columns, tokenize
+from .labels import STANCES
 from .lexicon import INNOCENT_SENSES, PROFANITY
 from .normalise import NAME_PLACEHOLDER
 
 __all__ = ["LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
-           "content_words", "from_arrays", "relatedness_features", "row_cosines", "to_arrays"]
+           "check_arrays", "content_words", "from_arrays", "relatedness_features", "row_cosines", "to_arrays"]
 
 FORMAT = 1  # bump when the arrays' meaning changes
 
@@ -54,6 +56,8 @@ _STOP = frozenset(
     don't isn't it's i'm that's here where while why who's yes yet our ours own same so than""".split()
 ) | {NAME_PLACEHOLDER}  # a name in both comment and article is not a sign of the same topic
 _COS_BINS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45])
+# The columns of relatedness_features: the cosine, its bins, the share and number of shared words, the length.
+_RELATEDNESS_COLUMNS = 1 + len(_COS_BINS) + 3
 
 
 def content_words(text: str) -> set[str]:
@@ -240,9 +244,9 @@ def to_arrays(violation: CompiledViolation, stance: CompiledStance) -> dict[str,
 
 
 def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
-    """The scoring models from ``scoring.npz``'s arrays (see :func:`to_arrays`)."""
-    if int(arrays["format"]) != FORMAT:
-        raise ValueError(f"scoring arrays of format {int(arrays['format'])}; this version reads format {FORMAT}")
+    """The scoring models from ``scoring.npz``'s arrays (see :func:`to_arrays`), checked first
+    (:func:`check_arrays`)."""
+    check_arrays(arrays)
     featurizer = HashedTfidf(int(arrays["n_features"]), arrays["word_ngrams"], arrays["char_ngrams"],
                              bool(arrays["sublinear_tf"]), arrays["idf"])
     ends = np.cumsum(arrays["curve_lengths"])
@@ -251,3 +255,94 @@ def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
                                   arrays["violation_b"], list(zip(xs, ys)))
     stance = CompiledStance(arrays["stance_W"], arrays["stance_b"], float(arrays["relatedness_scale"]))
     return violation, stance
+
+
+_ARRAY_NAMES = ("format", "heads", "n_features", "word_ngrams", "char_ngrams", "sublinear_tf", "idf", "violation_W",
+                "violation_b", "curve_lengths", "curve_x", "curve_y", "stance_W", "stance_b", "relatedness_scale")
+_KINDS = {"iu": "whole numbers", "fiu": "numbers", "b": "a true/false value", "U": "text"}
+
+
+def check_arrays(arrays) -> None:
+    """Refuse scoring arrays that do not fit together, with a ModelError naming the array and what was expected.
+
+    A file that passes its hash check may still have been written wrong (by hand, by another version, by
+    whoever could rewrite the manifest too). Unchecked, weights cut short are a traceback at the first
+    comment, a head list shorter than the weights scores the wrong heads, and NaN or stretched calibration
+    curves give scores that are no probabilities. It runs at every load, so it only compares shapes and
+    reads each array once (under a millisecond for the shipped model).
+    """
+    missing = [name for name in _ARRAY_NAMES if name not in arrays]
+    if missing:
+        raise ModelError(f"the scoring arrays lack {', '.join(missing)}: not written by this library's to_arrays")
+    fmt = int(_array(arrays, "format", "iu", ()))
+    if fmt != FORMAT:
+        raise ModelError(f"scoring arrays of format {fmt}; this version reads format {FORMAT}")
+    heads = _array(arrays, "heads", "U", (None,)).tolist()
+    if not heads or len(set(heads)) != len(heads) or not all(heads):
+        raise ModelError(f"scoring array heads is {heads}: expected one or more distinct head names")
+    n = _check_featurizer(arrays)
+    _finite(arrays, "violation_W", (n, len(heads)), f"a row per feature (n_features = {n}), a column per head "
+                                                    f"({len(heads)} heads)")
+    _finite(arrays, "violation_b", (len(heads),), f"one per head: {len(heads)} heads")
+    _check_curves(arrays, heads)
+    _finite(arrays, "stance_W", (n + _RELATEDNESS_COLUMNS, len(STANCES)),
+            f"a row per feature (n_features = {n}) and per relatedness column ({_RELATEDNESS_COLUMNS}), "
+            f"a column per stance ({len(STANCES)})")
+    _finite(arrays, "stance_b", (len(STANCES),), f"one per stance: {len(STANCES)}")
+    _finite(arrays, "relatedness_scale", (), "")
+
+
+def _check_featurizer(arrays) -> int:
+    """The featurizer's arrays checked; returns its number of features (the weights' rows)."""
+    n = int(_array(arrays, "n_features", "iu", ()))
+    if not 1 <= n < 2**31:  # feature columns are int32
+        raise ModelError(f"scoring array n_features is {n}: expected a number of hashed features, 1 to 2**31 - 1")
+    for name in ("word_ngrams", "char_ngrams"):
+        lo, hi = _array(arrays, name, "iu", (2,)).tolist()
+        if not 1 <= lo <= hi:
+            raise ModelError(f"scoring array {name} is [{lo}, {hi}]: expected the shortest and the longest n-gram, "
+                             "1 <= shortest <= longest")
+    _array(arrays, "sublinear_tf", "b", ())
+    _finite(arrays, "idf", (n,), f"one weight per feature, n_features = {n}")
+    return n
+
+
+def _check_curves(arrays, heads: list[str]) -> None:
+    """Each head's calibration curve: at least one point, scores strictly increasing (``np.interp`` answers
+    nonsense otherwise), probabilities within [0, 1]."""
+    lengths = _array(arrays, "curve_lengths", "iu", (len(heads),), f"one per head: {len(heads)} heads")
+    if (lengths < 1).any():
+        raise ModelError(f"scoring array curve_lengths is {lengths.tolist()}: every head's curve needs a point")
+    total, starts = int(lengths.sum()), np.cumsum(lengths) - lengths
+    xs = _finite(arrays, "curve_x", (total,), "the points of every curve: the sum of curve_lengths")
+    ys = _finite(arrays, "curve_y", (total,), "the points of every curve: the sum of curve_lengths")
+    rising = np.diff(xs) > 0
+    rising[starts[1:] - 1] = True  # one curve's last point and the next one's first
+    outside = (ys < 0) | (ys > 1)
+    for name, bad, expected in (("curve_x", np.flatnonzero(~rising) + 1, "strictly increasing scores"),
+                                ("curve_y", np.flatnonzero(outside), "probabilities within [0, 1]")):
+        if len(bad):
+            j = int(np.searchsorted(starts, bad[0], side="right")) - 1
+            raise ModelError(f"scoring array {name}: the calibration curve of {heads[j]!r} is wrong at its point "
+                             f"{int(bad[0] - starts[j])} ({float(arrays[name][bad[0]])!r}): expected {expected}")
+
+
+def _array(arrays, name: str, kinds: str, shape: tuple, why: str = "") -> np.ndarray:
+    """``arrays[name]``, refused unless it holds values of ``kinds`` in ``shape`` (None: any length);
+    ``why`` says what the shape means."""
+    a = np.asarray(arrays[name])
+    if a.dtype.kind not in kinds:
+        raise ModelError(f"scoring array {name} holds {a.dtype} values: expected {_KINDS[kinds]}")
+    if a.ndim != len(shape) or any(want is not None and got != want for got, want in zip(a.shape, shape)):
+        dims = ", ".join("n" if w is None else str(w) for w in shape) + ("," if len(shape) == 1 else "")
+        wanted = f"({dims})" if shape else "a single value"
+        raise ModelError(f"scoring array {name} has shape {a.shape}: expected {wanted}" + (f" ({why})" if why else ""))
+    return a
+
+
+def _finite(arrays, name: str, shape: tuple, why: str) -> np.ndarray:
+    """A numeric array of ``shape`` without NaN or infinite values."""
+    a = _array(arrays, name, "fiu", shape, why)
+    if not np.isfinite(a).all():
+        raise ModelError(f"scoring array {name} holds NaN or infinite values: expected finite numbers")
+    return a

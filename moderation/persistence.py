@@ -2,10 +2,10 @@
 
 A model directory holds one ``.skops`` file per component (the fitted scikit-learn estimators),
 ``scoring.npz`` (the arrays scoring needs, see ``inference.py``) and ``manifest.json``. Loading
-first checks every listed file's SHA-256 against the manifest. Skops files are then audited: the
-types a file would build are checked against a reviewed list (skops refuses anything else) before
-any object is built. ``scoring.npz`` is read with ``allow_pickle=False``: arrays only. Scoring
-reads only ``scoring.npz``, so it imports neither scikit-learn nor skops.
+first checks every listed file's size, then its SHA-256, against the manifest. Skops files are then
+audited: the types a file would build are checked against a reviewed list (skops refuses anything
+else) before any object is built. ``scoring.npz`` is read with ``allow_pickle=False``: arrays
+only. Scoring reads only ``scoring.npz``, so it imports neither scikit-learn nor skops.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import platform
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ __all__ = [
     "MANIFEST",
     "SCORING_ARRAYS",
     "TRUSTED_TYPES",
+    "check_model_version",
     "load_arrays",
     "load_components",
     "read_manifest",
@@ -98,19 +100,29 @@ def save_components(directory: Path, components: dict, manifest: dict, arrays: d
 
 # A manifest is a few kilobytes; a larger one is not ours.
 MAX_MANIFEST_BYTES = 16 * 2**20
+_PIECE = 1 << 20  # model files are hashed a MiB at a time
 
 
 def read_manifest(directory: Path) -> dict:
     """The manifest of a model directory, or a ModelError saying why it cannot be read."""
-    path = Path(directory) / MANIFEST
+    directory = Path(directory)
+    if not directory.exists():
+        raise ModelError(f"model directory {directory}: no such directory")
+    if not directory.is_dir():
+        raise ModelError(f"model directory {directory}: not a directory (a model is a folder holding {MANIFEST} "
+                         "and the files it lists)")
+    path = directory / MANIFEST
+    if path.is_symlink():  # like the files it lists, the manifest must be the folder's own
+        raise ModelError(f"{path} is a symbolic link: a model's manifest must be a regular file in its own folder")
     if not path.is_file():
         raise ModelError(f"{path} is missing: not a model directory (`make train-default` writes one; "
                          "`make train` adds a candidate to the registry)")
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ModelError(f"{path} is {path.stat().st_size:,} bytes: not a model manifest (at most "
-                             f"{MAX_MANIFEST_BYTES:,})")
-        manifest = json.loads(path.read_text())
+        with _open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_MANIFEST_BYTES:
+                raise ModelError(f"{path} is {size:,} bytes: not a model manifest (at most {MAX_MANIFEST_BYTES:,})")
+            manifest = json.loads(fh.read(size))  # never more than the size checked above
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise ModelError(f"{path} is not valid JSON: {exc}") from exc
     files = manifest.get("files", {}) if isinstance(manifest, dict) else None
@@ -120,9 +132,20 @@ def read_manifest(directory: Path) -> dict:
     return manifest
 
 
+def check_model_version(manifest: dict, directory: Path) -> str:
+    """The manifest's ``model_version``, or a ModelError unless it is a non-empty line of text: it is written
+    into every verdict, log line and metric, where a missing one would read "unknown" and an object would be
+    printed whole."""
+    version = manifest.get("model_version")
+    if not isinstance(version, str) or not version.strip() or not version.isprintable():
+        raise ModelError(f"{Path(directory) / MANIFEST} gives model_version {version!r}: expected the model's "
+                         "version name, a non-empty line of text (training writes one)")
+    return version
+
+
 def verify_files(directory: Path, manifest: dict, keep: tuple[str, ...] | None = None) -> dict[str, bytes]:
-    """Refuse a model directory whose listed files are missing or differ from the manifest's hashes;
-    return the checked bytes of the files named in ``keep`` (every listed file when None).
+    """Refuse a model directory whose listed files are missing or differ from the manifest's sizes and
+    hashes; return the checked bytes of the files named in ``keep`` (every listed file when None).
 
     Each file is read once: what is loaded is the bytes that were hashed, so a file replaced after
     the check cannot be loaded unchecked. A listed name must be a plain file of the directory (not a
@@ -134,6 +157,10 @@ def verify_files(directory: Path, manifest: dict, keep: tuple[str, ...] | None =
         if Path(filename).name != filename or filename in (".", "..") or "\\" in filename:
             raise ModelError(f"{directory / MANIFEST} lists {filename!r}: a model's files must be plain file names "
                              "in its own folder")
+        size = meta.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ModelError(f"{directory / MANIFEST} gives {filename} the size {size!r}: expected \"bytes\", the "
+                             "file's size as a whole number")
         path = directory / filename
         if path.is_symlink():
             raise ModelError(f"{path} is a symbolic link: a model's files must be regular files in its own folder")
@@ -141,17 +168,48 @@ def verify_files(directory: Path, manifest: dict, keep: tuple[str, ...] | None =
             raise ModelError(f"{path} is listed in the manifest but missing")
         if not path.is_file():
             raise ModelError(f"{path} is listed in the manifest but is not a regular file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"{path} cannot be read: {exc}") from exc
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != meta.get("sha256"):
-            raise ModelError(f"{path} does not match its manifest (sha256 {actual[:12]}..., expected "
-                             f"{str(meta.get('sha256'))[:12]}...): refusing a tampered or mismatched file")
-        if keep is None or filename in keep:
+        data = _checked_bytes(path, meta.get("sha256"), size, keep is None or filename in keep)
+        if data is not None:
             checked[filename] = data
     return checked
+
+
+def _checked_bytes(path: Path, sha256, size: int, keep: bool) -> bytes | None:
+    """The bytes of ``path`` (None unless ``keep``) once they match the manifest's ``size`` and ``sha256``.
+
+    The size is compared before anything is read, so a file the manifest does not describe (a huge one
+    put in place) costs neither memory nor time. A file to keep is then read once, and those bytes are
+    hashed and returned; one only checked is hashed in 1 MiB pieces. Either way at most one byte past
+    ``size`` is read: that byte shows a file still growing.
+    """
+    try:
+        with _open_regular(path) as fh:
+            actual = os.fstat(fh.fileno()).st_size
+            if actual != size:
+                raise ModelError(f"{path} is {actual:,} bytes but its manifest says {size:,}: refusing a tampered "
+                                 "or mismatched file")
+            if keep:
+                data = fh.read(size + 1)
+                digest, read = hashlib.sha256(data), len(data)
+            else:
+                data, digest, read = None, hashlib.sha256(), 0
+                while block := fh.read(min(_PIECE, size + 1 - read)):
+                    digest.update(block)
+                    read += len(block)
+    except OSError as exc:
+        raise ModelError(f"{path} cannot be read: {exc}") from exc
+    if read != size:
+        raise ModelError(f"{path} changed size while it was read ({read:,} bytes, its manifest says {size:,}): "
+                         "refusing a file being rewritten")
+    if digest.hexdigest() != sha256:
+        raise ModelError(f"{path} does not match its manifest (sha256 {digest.hexdigest()[:12]}..., expected "
+                         f"{str(sha256)[:12]}...): refusing a tampered or mismatched file")
+    return data
+
+
+def _open_regular(path: Path):
+    """``path`` opened for reading, refusing (OSError) a symbolic link swapped in after it was checked."""
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
 
 
 def load_arrays(directory: Path, data: bytes | None = None) -> dict[str, np.ndarray]:

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
-from .inference import LEXICON, content_words, from_arrays
+from .inference import LEXICON, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
-from .persistence import SCORING_ARRAYS, load_arrays, load_components, read_manifest, verify_files
+from .persistence import SCORING_ARRAYS, check_model_version, load_arrays, load_components, read_manifest, verify_files
 from .targets import HEADS as TARGET_HEADS
 from .targets import neutralise_idea_criticism
 
@@ -114,11 +114,13 @@ class Scorer:
         """
         directory = Path(directory) if directory else default_model_dir()
         manifest = read_manifest(directory)
+        check_model_version(manifest, directory)
         if SCORING_ARRAYS in manifest.get("files", {}):
             checked = verify_files(directory, manifest, keep=(SCORING_ARRAYS,))
+            arrays = load_arrays(directory, checked[SCORING_ARRAYS])
             try:
-                violation, stance = from_arrays(load_arrays(directory, checked[SCORING_ARRAYS]))
-            except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:  # arrays of the wrong shape
+                violation, stance = from_arrays(arrays)
+            except (ModelError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
                 raise ModelError(f"{directory / SCORING_ARRAYS} does not hold a scoring model: {exc}") from exc
             return cls(violation, stance, manifest, directory)
         components, manifest = load_components(directory)
@@ -132,6 +134,10 @@ class Scorer:
             if not isinstance(components[name], kind):
                 raise ModelError(f"{directory / (name + '.skops')} holds a {type(components[name]).__name__}, "
                                  f"not a {kind.__name__}")
+        try:  # what scoring would read from scoring.npz, checked the same way
+            check_arrays(to_arrays(components["violation"].compiled(), components["stance"].compiled()))
+        except (ModelError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise ModelError(f"{directory}'s skops files do not hold a scoring model: {exc}") from exc
         return cls(components["violation"], components["stance"], manifest, directory)
 
     def self_check(self) -> Scorer:

@@ -26,9 +26,9 @@ def model_copy(tmp_path):
 
 
 def _rehash(model_dir, name: str) -> None:
-    """Rewrite the manifest's hash of one file to match it, as an attacker with write access would."""
+    """Rewrite the manifest's hash and size of one file to match it, as an attacker with write access would."""
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    manifest["files"][name]["sha256"] = sha256_file(model_dir / name)
+    manifest["files"][name].update(sha256=sha256_file(model_dir / name), bytes=(model_dir / name).stat().st_size)
     (model_dir / "manifest.json").write_text(json.dumps(manifest))
 
 

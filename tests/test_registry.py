@@ -110,16 +110,17 @@ def test_a_renamed_copy_of_a_version_cannot_go_live(registry):
     assert registry.live() != "v-b-fix" and len(registry.history()) == 1
 
 
-def test_a_version_that_loads_but_cannot_score_never_goes_live(registry):
+def test_a_version_whose_arrays_do_not_fit_together_never_goes_live(registry):
     bad = _copy(registry, "v-swap", "2030-01-01T00:00:00Z")
     folder = registry.version_dir(bad)
     manifest = json.loads((folder / "manifest.json").read_text())
-    # An estimator of the right type whose state was emptied: it loads, and fails on the first comment.
+    # Arrays that match their hash but not each other: the IDF vector cut short.
     arrays = dict(np.load(folder / "scoring.npz", allow_pickle=False))
     np.savez_compressed(folder / "scoring.npz", **{**arrays, "idf": arrays["idf"][:10]})
-    manifest["files"]["scoring.npz"]["sha256"] = sha256_file(folder / "scoring.npz")
+    manifest["files"]["scoring.npz"].update(sha256=sha256_file(folder / "scoring.npz"),
+                                            bytes=(folder / "scoring.npz").stat().st_size)
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(RegistryError, match="v-swap fails its checks .* loads but cannot score"):
+    with pytest.raises(RegistryError, match=r"v-swap fails its checks .* idf has shape \(10,\)"):
         registry.set_live(bad, "override", "tester", "forced")
     assert len(registry.history()) == 1
 
