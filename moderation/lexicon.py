@@ -90,6 +90,18 @@ GIVEN_NAMES = frozenset(
     """.split()
 )
 
+# Surnames and places whose letters hold a swear word ("Dickens", "Hitchcock", "Scunthorpe"), read as a name
+# (``normalise.mask_given_names``) when capitalised: their character n-grams are the swear word's, and "I love
+# reading Dickens." scored 0.73 for profanity (held), "Hitchcock films are still the best." 0.51 (found by a
+# review). In lower case they stay words ("what the dickens").
+NAMES_LIKE_SWEARING = frozenset(
+    """
+    Dickens Dickinson Dickson Dickey Dickins Hitchcock Hancock Babcock Peacock Woodcock Alcock Glasscock Cockburn
+    Cockerell Cockcroft Cockermouth Cockfosters Hiscock Laycock Pocock Silcock Adcock Craddock Scunthorpe Penistone
+    Shitterton Twatt Cumming Cummings Titchmarsh Wankel Assange Bastardo Buttocks Clitheroe Lickey
+    """.split()
+)
+
 # Words that name a protected group, each read as one placeholder word (``normalise.mask_group_words``),
 # so that what a comment says about a group is scored the same whichever group it names. Trained on the
 # words themselves, the model learnt them from how often each group is named in abuse in the public

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .lexicon import GIVEN_NAMES, GROUP_ADJECTIVES, GROUP_WORDS, OBFUSCATION_TARGETS, PERSON_NOUNS, PHONETIC
+from .lexicon import GIVEN_NAMES, GROUP_ADJECTIVES, GROUP_WORDS, NAMES_LIKE_SWEARING, OBFUSCATION_TARGETS, PERSON_NOUNS, PHONETIC
 
 __all__ = [
     "CHARACTER_REFERENCE",
@@ -373,18 +373,22 @@ NAME_PLACEHOLDER = "xxname"
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 
 
+_NAMES = GIVEN_NAMES | NAMES_LIKE_SWEARING
+
+
 def mask_given_names(norm: Normalised) -> Normalised:
-    """Read each capitalised given name as :data:`NAME_PLACEHOLDER`, so no name scores differently.
+    """Read each capitalised given name as :data:`NAME_PLACEHOLDER`, so no name scores differently, and so a
+    surname or place whose letters hold a swear word (``lexicon.NAMES_LIKE_SWEARING``: Dickens, Scunthorpe).
 
     Only names written with a capital are read so ("Dave, ..."), not the same letters in lower case
     or capitals; the offset map sends the placeholder back to the name the commenter wrote.
     """
     if not _may_name_someone(norm.text):  # most texts name nobody
         return norm
-    return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in GIVEN_NAMES else m.group(0))
+    return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in _NAMES else m.group(0))
 
 
-_GIVEN_NAME_BYTES = frozenset(name.encode("ascii") for name in GIVEN_NAMES)
+_GIVEN_NAME_BYTES = frozenset(name.encode("ascii") for name in _NAMES)
 
 
 def _may_name_someone(text: str) -> bool:
