@@ -74,7 +74,9 @@ ARRAY_CASES = {
     "stance_W cut short": (_cut("stance_W", 262144), r"stance_W has shape \(262144, 4\): expected \(262155, 4\)"),
     "stance_b cut short": (_cut("stance_b", 3), r"stance_b has shape \(3,\): expected \(4,\)"),
     "a curve missing": (_cut("curve_lengths", 6), r"curve_lengths has shape \(6,\): expected \(7,\)"),
-    "curve points miscounted": (_cut("curve_y", 800), r"curve_y has shape \(800,\): expected \(814,\)"),
+    # (how many points the curves have changes with each training: ten fewer than curve_lengths add up to)
+    "curve points miscounted": (lambda a: {**a, "curve_y": a["curve_y"][:-10]},
+                                r"curve_y has shape \(\d+,\): expected \(\d+,\)"),
     # NaN curves made every comment "skipped ... malformed", blaming the input.
     "NaN curves": (lambda a: {**a, "curve_y": np.full_like(a["curve_y"], np.nan)}, "curve_y holds NaN"),
     # Curves times 5 gave "probabilities" up to 17.59.
