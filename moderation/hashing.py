@@ -25,8 +25,8 @@ import mmh3
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "TokenColumns",
-           "token_columns", "tokenize"]
+__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "reset_word_tables",
+           "seed_word_columns", "TokenColumns", "token_columns", "token_words", "tokenize", "word_columns_packed"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 _INT32_MIN = -(2**31)
@@ -35,6 +35,11 @@ _INT32_MIN = -(2**31)
 def tokenize(text: str) -> list[re.Match]:
     """Word and punctuation tokens of a normalised text, as matches (so offsets are known)."""
     return list(_TOKEN.finditer(text))
+
+
+def token_words(text: str) -> list[str]:
+    """Word and punctuation tokens of a normalised text, as strings (the words the word table keeps)."""
+    return _TOKEN.findall(text)
 
 
 def _char_ngrams(word: str, lo: int, hi: int, out: list[str]) -> None:
@@ -63,6 +68,44 @@ def _columns(feats: list[str], n_features: int) -> np.ndarray:
 # (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}.
 _WORD_TABLES: dict[tuple, dict[str, bytes]] = {}
 _WORD_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
+# The same, for the words a loaded model ships with their columns (its training data's most common words): a
+# process starts with them in its table (``seed_word_columns``), as if it had hashed them already.
+_SEEDS: dict[tuple, dict[str, bytes]] = {}
+
+
+def word_columns_packed(words: list[str], n_features: int, word_ngrams, char_ngrams) -> tuple[np.ndarray, np.ndarray]:
+    """Each word's own columns (as the table keeps them), concatenated as int32, and how many each has."""
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    table = _word_columns(set(words), n_features, wlo <= 1 <= whi, clo, chi)
+    cols = [table[w] for w in words]
+    return (np.frombuffer(b"".join(cols), dtype=np.int32).copy(),
+            np.fromiter((len(c) // 4 for c in cols), dtype=np.int32, count=len(cols)))
+
+
+def seed_word_columns(words: list[str], packed: np.ndarray, lengths: np.ndarray, n_features: int, word_ngrams,
+                      char_ngrams) -> None:
+    """Put words with their columns (``word_columns_packed``'s) in this process's table, and keep them as seeds:
+    :func:`reset_word_tables` returns to them. The columns are a pure function of the word and the hashing
+    parameters, so a table keyed by those parameters may serve every model that shares them."""
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    key = (n_features, wlo <= 1 <= whi, clo, chi)
+    raw = np.ascontiguousarray(packed, dtype=np.int32).tobytes()
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) * 4
+    seeds = _SEEDS.setdefault(key, {})
+    for word, start, end in zip(words, np.r_[0, ends[:-1]].tolist(), ends.tolist()):
+        seeds.setdefault(word, raw[start:end])
+    table = _WORD_TABLES.setdefault(key, {})
+    for word, cols in seeds.items():
+        if len(table) >= _WORD_TABLE_MAX_WORDS:
+            break
+        table.setdefault(word, cols)
+
+
+def reset_word_tables() -> None:
+    """The word tables as a new process that loaded the same models starts with them: the seeded words only."""
+    _WORD_TABLES.clear()
+    for key, seeds in _SEEDS.items():
+        _WORD_TABLES[key] = dict(list(seeds.items())[:_WORD_TABLE_MAX_WORDS])
 
 
 def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi: int) -> dict[str, bytes]:

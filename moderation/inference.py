@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelError
-from .hashing import HashedTfidf, Reading, token_columns, tokenize
+from .hashing import HashedTfidf, Reading, seed_word_columns, token_columns, tokenize, word_columns_packed
 from .labels import STANCES
 from .lexicon import INNOCENT_SENSES, PROFANITY
 from .normalise import NAME_PLACEHOLDER
@@ -228,11 +228,18 @@ class CompiledStance:
         return P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
 
 
-def to_arrays(violation: CompiledViolation, stance: CompiledStance) -> dict[str, np.ndarray]:
-    """The arrays of ``scoring.npz``: plain numbers and strings, nothing that needs pickle."""
+def to_arrays(violation: CompiledViolation, stance: CompiledStance, seed_words=()) -> dict[str, np.ndarray]:
+    """The arrays of ``scoring.npz``: plain numbers and strings, nothing that needs pickle. ``seed_words``
+    (the training data's most common words) are shipped with their hashed columns, which a process that
+    loads the model starts with (``hashing.seed_word_columns``) instead of hashing them at its first comments."""
     f = violation.featurizer_
     lengths = np.array([len(xs) for xs, _ in violation.curves], dtype=np.int64)
-    return {
+    seeds = {}
+    if len(seed_words):
+        words = [str(w) for w in seed_words]
+        packed, counts = word_columns_packed(words, f.n_features, f.word_ngrams, f.char_ngrams)
+        seeds = {"seed_words": np.array(words), "seed_lengths": counts, "seed_columns": packed}
+    return {**seeds,
         "format": np.array(FORMAT), "heads": np.array(violation.heads),
         "n_features": np.array(f.n_features), "word_ngrams": np.array(f.word_ngrams),
         "char_ngrams": np.array(f.char_ngrams), "sublinear_tf": np.array(f.sublinear_tf), "idf": f.idf_,
@@ -254,6 +261,9 @@ def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
     violation = CompiledViolation([str(h) for h in arrays["heads"]], featurizer, arrays["violation_W"],
                                   arrays["violation_b"], list(zip(xs, ys)))
     stance = CompiledStance(arrays["stance_W"], arrays["stance_b"], float(arrays["relatedness_scale"]))
+    if "seed_words" in arrays:
+        seed_word_columns(arrays["seed_words"].tolist(), arrays["seed_columns"], arrays["seed_lengths"],
+                          featurizer.n_features, featurizer.word_ngrams, featurizer.char_ngrams)
     return violation, stance
 
 
@@ -290,6 +300,36 @@ def check_arrays(arrays) -> None:
             f"a column per stance ({len(STANCES)})")
     _finite(arrays, "stance_b", (len(STANCES),), f"one per stance: {len(STANCES)}")
     _finite(arrays, "relatedness_scale", (), "")
+    _check_seeds(arrays, n)
+
+
+_SEED_ARRAYS = ("seed_words", "seed_lengths", "seed_columns")
+_SEEDS_CHECKED = 16  # words whose shipped columns are hashed again at load
+
+
+def _check_seeds(arrays, n: int) -> None:
+    """The shipped word columns (optional; all three arrays or none): shapes, columns within the features, and
+    a few words hashed again, so that a table written with other hashing parameters is refused, not used."""
+    present = [name for name in _SEED_ARRAYS if name in arrays]
+    if not present:
+        return
+    if len(present) != len(_SEED_ARRAYS):
+        raise ModelError(f"the scoring arrays hold {', '.join(present)} but not all of {', '.join(_SEED_ARRAYS)}")
+    words = _array(arrays, "seed_words", "U", (None,))
+    lengths = _array(arrays, "seed_lengths", "iu", (len(words),))
+    if len(lengths) and lengths.min() < 1:
+        raise ModelError("scoring array seed_lengths: every word has one column or more")
+    columns = _array(arrays, "seed_columns", "iu", (int(lengths.sum()),))
+    if len(columns) and (columns.min() < 0 or columns.max() >= n):
+        raise ModelError(f"scoring array seed_columns: columns outside 0 to n_features - 1 ({n - 1})")
+    picks = np.linspace(0, len(words) - 1, num=min(_SEEDS_CHECKED, len(words)), dtype=np.int64)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    sample = [str(words[i]) for i in picks]
+    expected, _ = word_columns_packed(sample, n, arrays["word_ngrams"], arrays["char_ngrams"])
+    shipped = np.concatenate([columns[starts[i]:starts[i] + lengths[i]] for i in picks]) if len(picks) else columns[:0]
+    if not np.array_equal(expected, shipped.astype(np.int32)):
+        raise ModelError("scoring array seed_columns does not hold the columns its words hash to with this model's "
+                         "n_features and n-gram ranges")
 
 
 def _check_featurizer(arrays) -> int:

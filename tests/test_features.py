@@ -454,3 +454,25 @@ def test_cosines_with_stored_articles_equal_the_dense_products(monkeypatch):
     searched = scorer._cosines_by_search(X, articles, slots)
     monkeypatch.setattr(scorer, "_COSINE_SEARCH_MAX", 0)  # the dense buffer's way, however few the entries
     assert np.array_equal(_cosines(X, articles, slots), searched)  # the two ways agree bit for bit
+
+
+def test_shipped_word_columns_are_what_hashing_gives_and_a_reset_keeps_only_them(monkeypatch):
+    """A model ships its training data's common words with their columns (``inference.to_arrays``): a process
+    that loads it starts with them in its word table, reads texts exactly as from a cold table, and the bench's
+    reset (a new process's state) keeps those words and no other."""
+    words = ["the", "council", "idiot", "o'brien", ".", "xxgroup", "na\u00efve"]
+    featurizer = CommentFeaturizer()
+    shape = (featurizer.n_features, featurizer.word_ngrams, featurizer.char_ngrams)
+    monkeypatch.setattr(hashing, "_WORD_TABLES", {})
+    packed, lengths = hashing.word_columns_packed(words, *shape)
+    assert lengths.sum() == len(packed) and (lengths >= 1).all()
+    monkeypatch.setattr(hashing, "_WORD_TABLES", {})  # a new process that loaded the model
+    monkeypatch.setattr(hashing, "_SEEDS", {})
+    hashing.seed_word_columns(words, packed, lengths, *shape)
+    (table,) = hashing._WORD_TABLES.values()
+    assert set(table) == set(words)
+    texts = ["the council idiot o'brien .", "na\u00efve council, the idiot", "words never seen before"]
+    assert abs(featurizer._counts(texts) - _reference(featurizer, texts)).max() == 0
+    assert len(table) > len(words)  # the words it had to hash are kept too, for the rest of the process
+    hashing.reset_word_tables()
+    assert set(hashing._WORD_TABLES[next(iter(hashing._SEEDS))]) == set(words)
