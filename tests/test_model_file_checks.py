@@ -88,6 +88,15 @@ ARRAY_CASES = {
     "text where numbers belong": (lambda a: {**a, "relatedness_scale": np.array("3")},
                                   "relatedness_scale holds <U1 values: expected numbers"),
     "an array missing": (lambda a: {k: v for k, v in a.items() if k != "violation_b"}, "lack violation_b"),
+    # The shipped common words' columns (a process starts with them): wrong ones would change every score.
+    "shipped word columns of other hashing": (lambda a: {**a, "seed_columns": (a["seed_columns"] + 1) % 262144},
+                                              "seed_columns does not hold the columns its words hash to"),
+    "shipped word lengths miscounted": (_cut("seed_lengths", 100), r"seed_lengths has shape \(100,\)"),
+    "shipped word columns without their words": (lambda a: {k: v for k, v in a.items() if k != "seed_words"},
+                                                 "hold seed_lengths, seed_columns but not all of"),
+    "a shipped word column outside the features": (
+        lambda a: {**a, "seed_columns": np.r_[a["seed_columns"][:-1], 262144].astype(np.int32)},
+        "seed_columns: columns outside 0 to n_features - 1"),
 }
 
 
@@ -97,6 +106,15 @@ def test_scoring_arrays_that_do_not_fit_together_are_refused_naming_the_array(mo
     _write_arrays(model_copy, change(shipped_arrays))
     with pytest.raises(ModelError, match="scoring.npz does not hold a scoring model: .*" + message):
         Scorer.load(model_copy)
+
+
+def test_a_model_without_shipped_word_columns_loads_and_scores_the_same(model_copy, shipped_arrays):
+    """The shipped words only save hashing: a model written before them (no seed arrays) scores the same."""
+    assert "seed_words" in shipped_arrays
+    _write_arrays(model_copy, {k: v for k, v in shipped_arrays.items() if not k.startswith("seed_")})
+    texts = ["You absolute moron, the council wasted our money.", "A fine point about the harbour."]
+    assert [s.scores for s in Scorer.load(model_copy).score_batch(texts)] == [
+        s.scores for s in Scorer.load(None).score_batch(texts)]
 
 
 def test_an_infinite_weight_is_refused(model_copy, shipped_arrays):
