@@ -345,7 +345,10 @@ def render(rows, n_batch, n_single, repeats, *, targets=None, target_head=None, 
             f"sample fixed by seed {NEWS_SEED}, measured exactly as the corpus rows: each under a corpus "
             f"article so stance is computed, batch over the {sets['n_news']:,} in chunks of 512 (median of "
             f"{repeats} runs), single {sets['news_single']:,} calls interleaved with the peer, memory in a "
-            f"fresh process scoring the sample repeated to {MEMORY_COMMENTS:,}. "
+            f"fresh process scoring the sample repeated to {MEMORY_COMMENTS:,}. Most of the sample are also "
+            "training texts (the Times' comments are a training source), whose most common words the model "
+            "ships hashed: on news comments training never read, the shipped words saved about as much "
+            "(README, Targets we do not meet yet). "
             if sets.get("n_news") else
             f"News rows: not measured, the datasets were not found at {sets.get('datasets')} "
             "(set MODERATION_DATASETS or DATASETS). ")
