@@ -629,7 +629,9 @@ def _chunks(first, records, chars: int = BATCH_CHARS):
 def cmd_score(args) -> int:
     _refuse_stdin_twice(args)
     _refuse_output_over_an_input(args)
-    scorer = Scorer.load(args.model)
+    # Score one comment now: a model that loads but cannot score is refused before the output file is touched,
+    # not found at the first line (skipped as if the input were at fault).
+    scorer = Scorer.load(args.model).self_check()
     policy = load_policy(args.policy) if args.policy else None
     known_articles = _load_articles(scorer, args.articles) if args.articles else None
     done = bad = 0
@@ -677,7 +679,7 @@ def cmd_explain(args) -> int:
         # A text given in bytes that are not UTF-8 arrives (POSIX argv) with those bytes as lone surrogates:
         # printed back as the same bytes, not refused mid-line by a strict UTF-8 stdout.
         sys.stdout.reconfigure(errors="surrogateescape")
-    scorer = Scorer.load(args.model)
+    scorer = Scorer.load(args.model).self_check()
     policy = load_policy(args.policy) if args.policy else None
     article_id = None
     if args.article:

@@ -460,3 +460,25 @@ def test_workers_exit_when_the_parent_is_killed_alone(tmp_path):
         for worker in workers:
             with contextlib.suppress(psutil.Error):
                 worker.kill()
+
+
+@pytest.mark.parametrize("command", ["score", "explain"])
+def test_a_model_that_loads_but_cannot_score_is_refused_before_any_output(command, files, tmp_path, monkeypatch):
+    """The commands score one comment first: a model that cannot score stops them with an error naming the model
+    (exit 2), before --output is written, instead of every line being skipped as if the input were at fault."""
+    from moderation.scorer import Scorer
+
+    comments, _ = files
+
+    def broken(self, texts, article_ids=None):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(Scorer, "score_batch", broken)
+    out = tmp_path / "out.jsonl"
+    args = (["score", "--input", str(comments), "--output", str(out)] if command == "score"
+            else ["explain", "You absolute moron."])
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(args) == 2
+    assert "loads but cannot score: ValueError: operands could not be broadcast together" in err.getvalue()
+    assert not out.exists()
