@@ -25,8 +25,8 @@ import mmh3
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "reset_word_tables",
-           "seed_word_columns", "TokenColumns", "token_columns", "token_words", "tokenize", "word_columns_packed"]
+__all__ = ["HashedTfidf", "Reading", "analyze", "feature_columns", "hashed_counts", "read_counts", "TokenColumns",
+           "token_columns", "token_words", "tokenize", "unpack_word_columns", "word_columns_packed"]
 
 _TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 _INT32_MIN = -(2**31)
@@ -65,80 +65,69 @@ def _columns(feats: list[str], n_features: int) -> np.ndarray:
     return cols
 
 
-# (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}.
+# (n_features, unigrams?, char n-gram range) -> {word: its columns (unigram, character n-grams) as int32 bytes}:
+# the words this process has hashed. A model's own shipped words (``HashedTfidf.seeds``) are looked up first and
+# never enter this table, so that one model's shipped columns cannot change another's scores.
 _WORD_TABLES: dict[tuple, dict[str, bytes]] = {}
 _WORD_TABLE_MAX_WORDS = 50_000  # about 10 MB; once full, new words are hashed but not kept
-# The same, for the words a loaded model ships with their columns (its training data's most common words): a
-# process starts with them in its table (``seed_word_columns``), as if it had hashed them already.
-_SEEDS: dict[tuple, dict[str, bytes]] = {}
 
 
-def word_columns_packed(words: list[str], n_features: int, word_ngrams, char_ngrams) -> tuple[np.ndarray, np.ndarray]:
-    """Each word's own columns (as the table keeps them), concatenated as int32, and how many each has."""
-    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
-    table = _word_columns(set(words), n_features, wlo <= 1 <= whi, clo, chi)
-    cols = [table[w] for w in words]
-    return (np.frombuffer(b"".join(cols), dtype=np.int32).copy(),
-            np.fromiter((len(c) // 4 for c in cols), dtype=np.int32, count=len(cols)))
-
-
-def seed_word_columns(words: list[str], packed: np.ndarray, lengths: np.ndarray, n_features: int, word_ngrams,
-                      char_ngrams) -> None:
-    """Put words with their columns (``word_columns_packed``'s) in this process's table, and keep them as seeds:
-    :func:`reset_word_tables` returns to them. The columns are a pure function of the word and the hashing
-    parameters, so a table keyed by those parameters may serve every model that shares them."""
-    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
-    key = (n_features, wlo <= 1 <= whi, clo, chi)
-    raw = np.ascontiguousarray(packed, dtype=np.int32).tobytes()
-    ends = np.cumsum(np.asarray(lengths, dtype=np.int64)) * 4
-    seeds = _SEEDS.setdefault(key, {})
-    for word, start, end in zip(words, np.r_[0, ends[:-1]].tolist(), ends.tolist()):
-        seeds.setdefault(word, raw[start:end])
-    table = _WORD_TABLES.setdefault(key, {})
-    for word, cols in seeds.items():
-        if len(table) >= _WORD_TABLE_MAX_WORDS:
-            break
-        table.setdefault(word, cols)
-
-
-def reset_word_tables() -> None:
-    """The word tables as a new process that loaded the same models starts with them: the seeded words only."""
-    _WORD_TABLES.clear()
-    for key, seeds in _SEEDS.items():
-        _WORD_TABLES[key] = dict(list(seeds.items())[:_WORD_TABLE_MAX_WORDS])
-
-
-def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi: int) -> dict[str, bytes]:
-    """Each word's columns: its unigram (when word unigrams are features) and its character n-grams.
-
-    Safe to call from several threads: each call reads the shared table into its own dict.
-    """
-    table = _WORD_TABLES.setdefault((n_features, unigrams, lo, hi), {})
-    found: dict[str, bytes] = {}
-    new: list[str] = []
-    for word in words:
-        cols = table.get(word)
-        if cols is None:
-            new.append(word)
-        else:
-            found[word] = cols
-    if not new:
-        return found
+def _hash_words(words: list[str], n_features: int, unigrams: bool, lo: int, hi: int) -> list[bytes]:
+    """Each word's columns, hashed afresh: its unigram (when word unigrams are features) and its character
+    n-grams, as int32 bytes (all the words' features hashed in one call)."""
     feats: list[str] = []
     ends = []
-    for word in new:  # the new words' features hashed in one call
+    for word in words:
         if unigrams:
             feats.append("w" + word)
         if word.isalnum() or "'" in word:
             _char_ngrams(word, lo, hi, feats)
         ends.append(len(feats))
     packed = _columns(feats, n_features).astype(np.int32).tobytes()
-    start = 0
-    for word, end in zip(new, ends):
-        cols = found[word] = packed[4 * start:4 * end]
+    return [packed[4 * start:4 * end] for start, end in zip([0, *ends[:-1]], ends)]
+
+
+def word_columns_packed(words: list[str], n_features: int, word_ngrams, char_ngrams) -> tuple[np.ndarray, np.ndarray]:
+    """Each word's own columns, hashed afresh, concatenated as int32, and how many each has (a model's shipped
+    words; see :func:`unpack_word_columns`)."""
+    (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
+    cols = _hash_words(list(words), n_features, wlo <= 1 <= whi, clo, chi)
+    return (np.frombuffer(b"".join(cols), dtype=np.int32).copy(),
+            np.fromiter((len(c) // 4 for c in cols), dtype=np.int32, count=len(cols)))
+
+
+def unpack_word_columns(words: list[str], packed: np.ndarray, lengths: np.ndarray) -> dict[str, bytes]:
+    """The {word: columns} table of ``word_columns_packed``'s arrays."""
+    raw = np.ascontiguousarray(packed, dtype=np.int32).tobytes()
+    ends = (np.cumsum(np.asarray(lengths, dtype=np.int64)) * 4).tolist()
+    return {word: raw[start:end] for word, start, end in zip(words, [0, *ends[:-1]], ends)}
+
+
+def _word_columns(words: set[str], n_features: int, unigrams: bool, lo: int, hi: int,
+                  seeds: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Each word's columns: its unigram (when word unigrams are features) and its character n-grams; from the
+    model's own shipped words (``seeds``), else this process's table, else hashed (and kept in the table).
+
+    Safe to call from several threads: each call reads the shared table into its own dict.
+    """
+    table = _WORD_TABLES.setdefault((n_features, unigrams, lo, hi), {})
+    seeds = seeds or {}
+    found: dict[str, bytes] = {}
+    new: list[str] = []
+    for word in words:
+        cols = seeds.get(word)
+        if cols is None:
+            cols = table.get(word)
+        if cols is None:
+            new.append(word)
+        else:
+            found[word] = cols
+    if not new:
+        return found
+    for word, cols in zip(new, _hash_words(new, n_features, unigrams, lo, hi)):
+        found[word] = cols
         if len(table) < _WORD_TABLE_MAX_WORDS:
             table[word] = cols
-        start = end
     return found
 
 
@@ -159,7 +148,8 @@ class TokenColumns(NamedTuple):
     group_columns: np.ndarray  # those features' columns
 
 
-def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams) -> TokenColumns:
+def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams,
+                  seeds: dict[str, bytes] | None = None) -> TokenColumns:
     """The columns of a tokenised text's features (``analyze``'s, tested) with the tokens they span.
 
     A word's own columns are listed once however often it occurs, and come from the per-word table,
@@ -168,7 +158,7 @@ def token_columns(words: list[str], n_features: int, word_ngrams, char_ngrams) -
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     number: dict[str, int] = {}
     word_of_token = np.fromiter((number.setdefault(w, len(number)) for w in words), dtype=np.int64, count=len(words))
-    table = _word_columns(set(number), n_features, wlo <= 1 <= whi, clo, chi)
+    table = _word_columns(set(number), n_features, wlo <= 1 <= whi, clo, chi, seeds)
     word_cols = [table[w] for w in number]
     sizes = np.fromiter((len(c) // 4 for c in word_cols), dtype=np.int64, count=len(word_cols))
     own = np.frombuffer(b"".join(word_cols), dtype=np.int32).astype(np.int64)
@@ -204,9 +194,10 @@ def analyze(text: str, *, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tu
     return (feats, owners) if with_tokens else feats
 
 
-def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams) -> sp.csr_matrix:
+def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams, seeds: dict[str, bytes] | None = None
+                  ) -> sp.csr_matrix:
     """Hashed feature counts, (n_texts, n_features): those of hashing ``analyze`` of each text."""
-    return read_counts(texts, n_features, word_ngrams, char_ngrams, sentences=False).whole
+    return read_counts(texts, n_features, word_ngrams, char_ngrams, sentences=False, seeds=seeds).whole
 
 
 class Reading(NamedTuple):
@@ -281,7 +272,7 @@ BATCH_MAX_TEXTS = 4_096
 
 
 def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: bool = True,
-                lexicon: frozenset = frozenset()) -> Reading:
+                lexicon: frozenset = frozenset(), seeds: dict[str, bytes] | None = None) -> Reading:
     """Hashed counts of each text and, with ``sentences``, of each sentence of the texts that have two
     or more, and of each ``lexicon`` word the texts hold (see :class:`Reading`).
 
@@ -292,9 +283,9 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
     """
     texts = texts if isinstance(texts, list) else list(texts)
     if len(texts) <= BATCH_MAX_TEXTS:
-        return _split(_counts(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon))
+        return _split(_counts(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon, seeds))
     parts = [_split(_read_batch(texts[i:i + BATCH_MAX_TEXTS], n_features, word_ngrams, char_ngrams, sentences,
-                                lexicon)) for i in range(0, len(texts), BATCH_MAX_TEXTS)]
+                                lexicon, seeds)) for i in range(0, len(texts), BATCH_MAX_TEXTS)]
     sentence_parts = [p.sentences for p in parts if p.sentences is not None]
     word_parts = [p.words for p in parts if p.words is not None]
     owners, pairs, words_before = [], [], 0
@@ -320,10 +311,10 @@ class _Counts(NamedTuple):
 
 
 def _counts(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
-            lexicon: frozenset) -> _Counts:
+            lexicon: frozenset, seeds: dict[str, bytes] | None = None) -> _Counts:
     """The counts of at most BATCH_MAX_TEXTS texts: one by one for few characters, else all at once."""
     read = _read_each if sum(map(len, texts)) < BATCH_MIN_CHARS else _read_batch
-    return read(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon)
+    return read(texts, n_features, word_ngrams, char_ngrams, sentences, lexicon, seeds)
 
 
 def _split(read: _Counts) -> Reading:
@@ -342,12 +333,12 @@ def _row_block(counts: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
 
 
 def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
-               lexicon: frozenset) -> _Counts:
+               lexicon: frozenset, seeds: dict[str, bytes] | None = None) -> _Counts:
     """``read_counts``' counts, text by text."""
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
     words_per_text = [_TOKEN.findall(t) for t in texts]
-    table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi)
+    table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi, seeds)
     chunks: list[bytes] = []
     pieces: list[bytes] = []
     owner: list[int] = []
@@ -375,7 +366,7 @@ def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sent
 
 
 def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
-                lexicon: frozenset) -> _Counts:
+                lexicon: frozenset, seeds: dict[str, bytes] | None = None) -> _Counts:
     """``read_counts`` of many texts at once, with array operations over all their tokens.
 
     Each text is a row of "entries": one per token (its word, whose columns are its unigram and
@@ -398,7 +389,7 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
     np.cumsum(lengths, out=first_token[1:])
     left = lengths[text_of] - (np.arange(n_tokens) - first_token[text_of])  # tokens from each to its text's end
 
-    table = _word_columns(set(vocab), n_features, wlo <= 1 <= whi, clo, chi)
+    table = _word_columns(set(vocab), n_features, wlo <= 1 <= whi, clo, chi, seeds)
     own = [table[w] for w in vocab]
     sizes = [np.fromiter(map(len, own), dtype=np.int64, count=n_vocab) // 4]
     columns = [np.frombuffer(b"".join(own), dtype=np.int32)]
@@ -518,20 +509,23 @@ class HashedTfidf:
         self.char_ngrams = tuple(int(n) for n in char_ngrams)
         self.sublinear_tf = bool(sublinear_tf)
         self.idf_ = np.asarray(idf, dtype=np.float32)
+        # The model's shipped words and their columns ({word: int32 bytes}; ``inference.from_arrays``): looked
+        # up before this process's word table, so a new process need not hash them.
+        self.seeds: dict[str, bytes] = {}
 
     def transform(self, X) -> sp.csr_matrix:
         """TF-IDF rows, L2-normalised, for a list of normalised texts."""
-        return self.weight(hashed_counts(X, self.n_features, self.word_ngrams, self.char_ngrams))
+        return self.weight(hashed_counts(X, self.n_features, self.word_ngrams, self.char_ngrams, self.seeds))
 
     def read(self, X, lexicon: frozenset = frozenset()) -> Reading:
         """TF-IDF rows of each text, of the sentences of texts that have two or more, and of each
         ``lexicon`` word the texts hold, read alone (see :func:`read_counts`)."""
         X = X if isinstance(X, list) else list(X)
         if len(X) <= BATCH_MAX_TEXTS:  # one matrix, weighted at once, then split
-            read = _counts(X, self.n_features, self.word_ngrams, self.char_ngrams, True, lexicon)
+            read = _counts(X, self.n_features, self.word_ngrams, self.char_ngrams, True, lexicon, self.seeds)
             self.weight(read.counts)
             return _split(read)
-        counts = read_counts(X, self.n_features, self.word_ngrams, self.char_ngrams, lexicon=lexicon)
+        counts = read_counts(X, self.n_features, self.word_ngrams, self.char_ngrams, lexicon=lexicon, seeds=self.seeds)
         return counts._replace(whole=self.weight(counts.whole),
                                sentences=None if counts.sentences is None else self.weight(counts.sentences),
                                words=None if counts.words is None else self.weight(counts.words))

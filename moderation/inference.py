@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelError
-from .hashing import HashedTfidf, Reading, seed_word_columns, token_columns, tokenize, word_columns_packed
+from .hashing import HashedTfidf, Reading, token_columns, tokenize, unpack_word_columns, word_columns_packed
 from .labels import STANCES
 from .lexicon import INNOCENT_SENSES, PROFANITY
 from .normalise import NAME_PLACEHOLDER
@@ -170,7 +170,7 @@ class CompiledViolation:
         # A long comment repeats its words: each distinct word's own columns come once from the
         # featurizer's per-word table and its share is reckoned once, rather than hashing every feature
         # string of every occurrence (tested equal to doing so).
-        tc = token_columns([m.group(0) for m in tokens], f.n_features, f.word_ngrams, f.char_ngrams)
+        tc = token_columns([m.group(0) for m in tokens], f.n_features, f.word_ngrams, f.char_ngrams, f.seeds)
         cols = np.concatenate([tc.word_columns, *tc.longer.values(), tc.group_columns])
         if not len(cols):
             return tokens, np.zeros((len(tokens), len(heads)))
@@ -231,14 +231,19 @@ class CompiledStance:
 def to_arrays(violation: CompiledViolation, stance: CompiledStance, seed_words=()) -> dict[str, np.ndarray]:
     """The arrays of ``scoring.npz``: plain numbers and strings, nothing that needs pickle. ``seed_words``
     (the training data's most common words) are shipped with their hashed columns, which a process that
-    loads the model starts with (``hashing.seed_word_columns``) instead of hashing them at its first comments."""
+    loads the model looks up (``HashedTfidf.seeds``) instead of hashing them at its first comments; the words
+    are one UTF-8 text, a word a line (a token never holds white space), which loads faster than an array of
+    fixed-width strings."""
     f = violation.featurizer_
     lengths = np.array([len(xs) for xs, _ in violation.curves], dtype=np.int64)
     seeds = {}
     if len(seed_words):
         words = [str(w) for w in seed_words]
+        if any(not w or any(c.isspace() for c in w) for w in words):
+            raise ValueError("a shipped word is empty or holds white space: not a token")
         packed, counts = word_columns_packed(words, f.n_features, f.word_ngrams, f.char_ngrams)
-        seeds = {"seed_words": np.array(words), "seed_lengths": counts, "seed_columns": packed}
+        seeds = {"seed_words": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
+                 "seed_lengths": counts, "seed_columns": packed}
     return {**seeds,
         "format": np.array(FORMAT), "heads": np.array(violation.heads),
         "n_features": np.array(f.n_features), "word_ngrams": np.array(f.word_ngrams),
@@ -262,14 +267,13 @@ def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
                                   arrays["violation_b"], list(zip(xs, ys)))
     stance = CompiledStance(arrays["stance_W"], arrays["stance_b"], float(arrays["relatedness_scale"]))
     if "seed_words" in arrays:
-        seed_word_columns(arrays["seed_words"].tolist(), arrays["seed_columns"], arrays["seed_lengths"],
-                          featurizer.n_features, featurizer.word_ngrams, featurizer.char_ngrams)
+        featurizer.seeds = unpack_word_columns(_seed_words(arrays), arrays["seed_columns"], arrays["seed_lengths"])
     return violation, stance
 
 
 _ARRAY_NAMES = ("format", "heads", "n_features", "word_ngrams", "char_ngrams", "sublinear_tf", "idf", "violation_W",
                 "violation_b", "curve_lengths", "curve_x", "curve_y", "stance_W", "stance_b", "relatedness_scale")
-_KINDS = {"iu": "whole numbers", "fiu": "numbers", "b": "a true/false value", "U": "text"}
+_KINDS = {"iu": "whole numbers", "fiu": "numbers", "b": "a true/false value", "U": "text", "u": "bytes (UTF-8 text)"}
 
 
 def check_arrays(arrays) -> None:
@@ -304,6 +308,15 @@ def check_arrays(arrays) -> None:
 
 
 _SEED_ARRAYS = ("seed_words", "seed_lengths", "seed_columns")
+
+
+def _seed_words(arrays) -> list[str]:
+    """The shipped words (see :func:`to_arrays`)."""
+    try:
+        text = np.asarray(arrays["seed_words"], dtype=np.uint8).tobytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"scoring array seed_words is not UTF-8 text: {exc}") from None
+    return text.split("\n") if text else []
 _SEEDS_CHECKED = 16  # words whose shipped columns are hashed again at load
 
 
@@ -315,16 +328,19 @@ def _check_seeds(arrays, n: int) -> None:
         return
     if len(present) != len(_SEED_ARRAYS):
         raise ModelError(f"the scoring arrays hold {', '.join(present)} but not all of {', '.join(_SEED_ARRAYS)}")
-    words = _array(arrays, "seed_words", "U", (None,))
-    lengths = _array(arrays, "seed_lengths", "iu", (len(words),))
-    if len(lengths) and lengths.min() < 1:
-        raise ModelError("scoring array seed_lengths: every word has one column or more")
+    _array(arrays, "seed_words", "u", (None,))
+    words = _seed_words(arrays)
+    lengths = _array(arrays, "seed_lengths", "iu", (len(words),), f"one per shipped word: {len(words)} words")
+    if len(lengths) and lengths.min() < 0:
+        raise ModelError("scoring array seed_lengths: a word's number of columns cannot be negative")
+    if len(set(words)) != len(words):
+        raise ModelError("scoring array seed_words lists a word twice")
     columns = _array(arrays, "seed_columns", "iu", (int(lengths.sum()),))
     if len(columns) and (columns.min() < 0 or columns.max() >= n):
         raise ModelError(f"scoring array seed_columns: columns outside 0 to n_features - 1 ({n - 1})")
     picks = np.linspace(0, len(words) - 1, num=min(_SEEDS_CHECKED, len(words)), dtype=np.int64)
     starts = np.r_[0, np.cumsum(lengths)[:-1]]
-    sample = [str(words[i]) for i in picks]
+    sample = [words[i] for i in picks]
     expected, _ = word_columns_packed(sample, n, arrays["word_ngrams"], arrays["char_ngrams"])
     shipped = np.concatenate([columns[starts[i]:starts[i] + lengths[i]] for i in picks]) if len(picks) else columns[:0]
     if not np.array_equal(expected, shipped.astype(np.int32)):

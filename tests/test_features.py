@@ -456,23 +456,20 @@ def test_cosines_with_stored_articles_equal_the_dense_products(monkeypatch):
     assert np.array_equal(_cosines(X, articles, slots), searched)  # the two ways agree bit for bit
 
 
-def test_shipped_word_columns_are_what_hashing_gives_and_a_reset_keeps_only_them(monkeypatch):
-    """A model ships its training data's common words with their columns (``inference.to_arrays``): a process
-    that loads it starts with them in its word table, reads texts exactly as from a cold table, and the bench's
-    reset (a new process's state) keeps those words and no other."""
-    words = ["the", "council", "idiot", "o'brien", ".", "xxgroup", "na\u00efve"]
-    featurizer = CommentFeaturizer()
-    shape = (featurizer.n_features, featurizer.word_ngrams, featurizer.char_ngrams)
-    monkeypatch.setattr(hashing, "_WORD_TABLES", {})
-    packed, lengths = hashing.word_columns_packed(words, *shape)
+def test_shipped_word_columns_are_what_hashing_gives_and_stay_the_model_s_own(monkeypatch):
+    """A model ships its training data's common words with their columns (``inference.to_arrays``): a featurizer
+    that holds them (``seeds``) reads texts exactly as from a cold table, hashes only the other words, and its
+    shipped words never enter the process's shared table (another model's scores cannot depend on them)."""
+    words = ["the", "council", "idiot", "o'brien", ".", "\u00ef", "xxgroup"]
+    featurizer = hashing.HashedTfidf(2**18, (1, 2), (2, 5), True, np.ones(2**18, dtype=np.float32))
+    packed, lengths = hashing.word_columns_packed(words, 2**18, (1, 2), (2, 5))
     assert lengths.sum() == len(packed) and (lengths >= 1).all()
-    monkeypatch.setattr(hashing, "_WORD_TABLES", {})  # a new process that loaded the model
-    monkeypatch.setattr(hashing, "_SEEDS", {})
-    hashing.seed_word_columns(words, packed, lengths, *shape)
-    (table,) = hashing._WORD_TABLES.values()
-    assert set(table) == set(words)
+    featurizer.seeds = hashing.unpack_word_columns(words, packed, lengths)
+    monkeypatch.setattr(hashing, "_WORD_TABLES", {})  # a new process
     texts = ["the council idiot o'brien .", "na\u00efve council, the idiot", "words never seen before"]
-    assert abs(featurizer._counts(texts) - _reference(featurizer, texts)).max() == 0
-    assert len(table) > len(words)  # the words it had to hash are kept too, for the rest of the process
-    hashing.reset_word_tables()
-    assert set(hashing._WORD_TABLES[next(iter(hashing._SEEDS))]) == set(words)
+    reference = CommentFeaturizer()
+    assert abs(hashing.hashed_counts(texts, 2**18, (1, 2), (2, 5), featurizer.seeds)
+               - _reference(reference, texts)).max() == 0
+    (table,) = hashing._WORD_TABLES.values()
+    assert not set(words) & set(table), "shipped words are the model's own, not the process's"
+    assert {"words", "never", "seen", "before", "na", "ve"} <= set(table)

@@ -110,11 +110,38 @@ def test_scoring_arrays_that_do_not_fit_together_are_refused_naming_the_array(mo
 
 def test_a_model_without_shipped_word_columns_loads_and_scores_the_same(model_copy, shipped_arrays):
     """The shipped words only save hashing: a model written before them (no seed arrays) scores the same."""
+    from moderation import hashing
+
     assert "seed_words" in shipped_arrays
     _write_arrays(model_copy, {k: v for k, v in shipped_arrays.items() if not k.startswith("seed_")})
     texts = ["You absolute moron, the council wasted our money.", "A fine point about the harbour."]
-    assert [s.scores for s in Scorer.load(model_copy).score_batch(texts)] == [
-        s.scores for s in Scorer.load(None).score_batch(texts)]
+    without, shipped = Scorer.load(model_copy), Scorer.load(None)
+    assert not without.violation.featurizer_.seeds and len(shipped.violation.featurizer_.seeds) == 20_000
+    scores = []
+    for scorer in (without, shipped):
+        hashing._WORD_TABLES.clear()  # each from a cold table, as a new process
+        scores.append([s.scores for s in scorer.score_batch(texts)])
+    assert scores[0] == scores[1]
+
+
+def test_a_model_s_shipped_word_columns_do_not_change_another_model_s_scores(model_copy, shipped_arrays):
+    """A copy whose shipped columns for "idiot" are wrong (a word the load check does not sample) scores with
+    them itself, but the shipped model loaded after it scores "You are an idiot." as before (found by a review:
+    the first model to load a word once won for every model in the process)."""
+    from moderation import hashing
+    from moderation.inference import _seed_words
+
+    words = _seed_words(shipped_arrays)
+    at = words.index("idiot")
+    starts = np.r_[0, np.cumsum(shipped_arrays["seed_lengths"])[:-1]]
+    columns = shipped_arrays["seed_columns"].copy()
+    columns[starts[at]:starts[at] + shipped_arrays["seed_lengths"][at]] = 7
+    _write_arrays(model_copy, {**shipped_arrays, "seed_columns": columns})
+    hashing._WORD_TABLES.clear()
+    before = Scorer.load(None).score("You are an idiot.").scores
+    hashing._WORD_TABLES.clear()
+    Scorer.load(model_copy).score("You are an idiot.")
+    assert Scorer.load(None).score("You are an idiot.").scores == before
 
 
 def test_an_infinite_weight_is_refused(model_copy, shipped_arrays):

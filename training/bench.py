@@ -85,16 +85,16 @@ def lengths(texts) -> tuple[float, float]:
 
 
 def forget_words() -> None:
-    """Reset the scorer's per-process table of hashed words (``hashing._WORD_TABLES``) to what a new process that
-    loaded the model has: the words the model ships with their columns (its training data's 20,000 most common),
-    no other.
+    """Empty the per-process table of hashed words (``hashing._WORD_TABLES``), as a new process that loaded the
+    model has it: only the words the model ships with their columns (its training data's 20,000 most common,
+    kept with the model, ``HashedTfidf.seeds``) need no hashing.
 
     Each timed run starts from it, so that no run is faster for the words an earlier run hashed: a fresh
     ``moderation score`` (or its ``--jobs`` workers, forked after one warm-up comment) pays for hashing every
     word of its input the model does not ship, once, and so does each run here."""
     from moderation import hashing
 
-    hashing.reset_word_tables()
+    hashing._WORD_TABLES.clear()
 
 
 def bench_batch(scorer: Scorer, texts, ids, repeats: int) -> float:
@@ -326,9 +326,7 @@ def run(model: str | None, n_batch: int, n_single: int, repeats: int, *, dataset
     targets = [(label, corpus_j[key], news_j.get(key, missing)) for key, label in TARGETS]
     head = [f"corpus comments (median {corpus_m['chars'][0]:,.0f} characters)",
             f"news comments (median {news_m['chars'][0]:,.0f} characters)" if news_m else "news comments"]
-    from moderation import hashing
-
-    sets = {"seed_words": max((len(seeds) for seeds in hashing._SEEDS.values()), default=0),
+    sets = {"seed_words": len(scorer.violation.featurizer_.seeds),
             "n_batch": corpus_m["n_batch"], "n_single": corpus_m["n_single"],
             "n_news": news_m["n_batch"] if news_m else 0, "news_single": news_m["n_single"] if news_m else 0,
             "policy": policy_file if policy is not None else None, "datasets": root}
