@@ -57,6 +57,14 @@ def _app_with_callbacks(make_app, url, signer, database=None, **overrides):
     return app, client
 
 
+def _approved_c1(make_app, url, signer, seed_into, **overrides):
+    """An app whose callbacks go to ``url``, with comment c1 ("You idiot.") approved: one callback queued."""
+    app, client = _app_with_callbacks(make_app, url, signer, **overrides)
+    seed_into(app, "c1", "You idiot.")
+    _approve(app, client, "c1")
+    return app
+
+
 def _users_exist(app):
     with db.connect(_engine(app)) as conn:
         return db.user_by_name(conn, "mod") is not None
@@ -67,9 +75,7 @@ def _deliverer(app):
 
 
 def test_a_decision_is_sent_signed_with_the_native_scheme(make_app, cms, signer, seed_into):
-    app, client = _app_with_callbacks(make_app, cms.url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, cms.url, signer, seed_into)
     assert _outbox(app)[0]["status"] == "pending"
     assert _deliverer(app).deliver_due() == {"delivered": 1, "failed": 0}
     (call,) = cms.received
@@ -83,9 +89,7 @@ def test_a_decision_is_sent_signed_with_the_native_scheme(make_app, cms, signer,
 
 
 def test_a_failed_delivery_is_retried_with_back_off_and_survives_a_restart(make_app, cms, signer, seed_into):
-    app, client = _app_with_callbacks(make_app, cms.url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, cms.url, signer, seed_into)
     cms.status = 503
     assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
     row = _outbox(app)[0]
@@ -226,9 +230,7 @@ def test_two_senders_never_send_one_callback_twice(make_app, database_url, cms, 
 
 
 def test_the_deliver_outbox_command(make_app, cms, signer, seed_into):
-    app, client = _app_with_callbacks(make_app, cms.url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, cms.url, signer, seed_into)
     result = app.test_cli_runner().invoke(args=["deliver-outbox"])
     assert result.exit_code == 0 and "delivered 1, failed 0" in result.output
 
@@ -300,9 +302,7 @@ def test_a_redirect_is_a_failed_attempt_naming_where_it_pointed_and_is_not_follo
         handler.end_headers()
 
     url, seen = _serve(answer)
-    app, client = _app_with_callbacks(make_app, url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, url, signer, seed_into)
     assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
     assert seen == [("POST", "/cb")], "the redirect was not followed"
     row = _outbox(app)[0]
@@ -330,9 +330,7 @@ def test_a_malformed_answer_is_a_failed_attempt_not_the_end_of_the_sender(make_a
         conn.close()
 
     url, listener = _raw_server(garbage)
-    app, client = _app_with_callbacks(make_app, url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, url, signer, seed_into)
     assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
     row = _outbox(app)[0]
     assert (row["status"], row["attempts"], row["last_status"]) == ("pending", 1, None)
@@ -341,9 +339,7 @@ def test_a_malformed_answer_is_a_failed_attempt_not_the_end_of_the_sender(make_a
 
 
 def test_a_url_urllib_refuses_is_a_failed_attempt(make_app, signer, seed_into):
-    app, client = _app_with_callbacks(make_app, "http://127.0.0.1:9/cb", signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, "http://127.0.0.1:9/cb", signer, seed_into)
     sender = outbox.Deliverer(_engine(app), "cms.example.com/cb", "secret")  # load_config refuses it; say it got by
     assert sender.deliver_due() == {"delivered": 0, "failed": 1}
     assert "ValueError" in _outbox(app)[0]["last_error"]
@@ -433,9 +429,7 @@ def test_an_answer_that_comes_after_another_sender_took_the_callback_is_not_reco
         handler.end_headers()
 
     url, _ = _serve(answer)
-    app, client = _app_with_callbacks(make_app, url, signer)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, url, signer, seed_into)
     assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
     row = _outbox(app)[0]
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 0, taken_over["lease"]), \
@@ -458,9 +452,7 @@ def test_a_cms_that_trickles_its_answer_is_cut_off_before_the_lease_runs_out(mak
 
     url, listener = _raw_server(trickle)
     monkeypatch.setattr(outbox, "_LEASE_S", 1)  # so a send is cut off after 0.75 s
-    app, client = _app_with_callbacks(make_app, url, signer, CALLBACK_TIMEOUT=0.5)
-    seed_into(app, "c1", "You idiot.")
-    _approve(app, client, "c1")
+    app = _approved_c1(make_app, url, signer, seed_into, CALLBACK_TIMEOUT=0.5)
     started = time.monotonic()
     assert _deliverer(app).deliver_due() == {"delivered": 0, "failed": 1}
     assert time.monotonic() - started < 2
