@@ -65,15 +65,14 @@ def decide(engine, item: dict, decision: str, user: str, code: str | None = None
             "model_action": current["model_action"], "previous": current["decision"] or current["model_action"],
             "code": code, "explanation": explanation, **({"allowed": allowed.split(",")} if allowed else {}),
             **({"previous_allowed": current["allowed"].split(",")} if current["allowed"] else {})}, actor=user)
-        if (current["decision"], current["reason_code"], current["explanation"]) == (decision, code, explanation):
-            # Only what the site allows changed (an approval's boxes): nothing the CMS acts on, so no callback.
-            return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at}),
-                    "allowed_now": allowed}
-        outbox.enqueue(conn, current["site_id"], "comment.decision", {
-            "comment_id": current["comment_id"], "version": current["version"], "article_id": current["article_id"],
-            "author_id": current["author_id"], "decision": decision, "status": _PAST[decision].upper(),
-            "rejection_reason": {"code": code, "detailed_explanation": explanation} if decision == "reject" else None,
-            "moderator": user, "decided_at": at.isoformat(timespec="seconds") + "Z"})
+        # When only what the site allows changed (an approval's boxes), the CMS has nothing to act on: no callback.
+        if (current["decision"], current["reason_code"], current["explanation"]) != (decision, code, explanation):
+            outbox.enqueue(conn, current["site_id"], "comment.decision", {
+                "comment_id": current["comment_id"], "version": current["version"],
+                "article_id": current["article_id"], "author_id": current["author_id"], "decision": decision,
+                "status": _PAST[decision].upper(),
+                "rejection_reason": {"code": code, "detailed_explanation": explanation} if decision == "reject" else None,
+                "moderator": user, "decided_at": at.isoformat(timespec="seconds") + "Z"})
     return {**current, "seen_now": decision_state({"decision": decision, "decided_at": at}), "allowed_now": allowed}
 
 

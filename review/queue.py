@@ -230,7 +230,7 @@ def decide(item_id: int):
     decided += allowed_note(item["allowed_now"])
     return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",
                  comment=item, author=(item["site_id"], item["author_id"]), seen=item["seen_now"], decided=decided,
-                 allowed=(item["allowed_now"] or "").split(",") if item["allowed_now"] else [])
+                 allowed=item["allowed_now"].split(",") if item["allowed_now"] else [])
 
 
 # An id as forms send it: ASCII digits ("²".isdigit() is true), and no more than a database column holds.
