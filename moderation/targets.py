@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 
-from .normalise import GROUP_PLACEHOLDER, NAME_PLACEHOLDER
+from .normalise import _LOWER_RUNS, GROUP_PLACEHOLDER, NAME_PLACEHOLDER, _runs
 
 __all__ = ["ADJECTIVES", "HEADS", "NOUNS", "idea_criticism_spans", "neutralise_idea_criticism"]
 
@@ -199,6 +199,9 @@ _VOCATIVE = re.compile(r"^(?:mate|mates|buddy|pal|dude|sir|madam|love|son|sunshi
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 
 _WORDS = re.compile(r"[a-z]+(?:-[a-z]+)*")
+# Each run of letters a-z of an adjective ("brain" and "dead" of "brain-dead"): a text that ``_WORDS`` finds an
+# adjective in holds one of these as a run of a-z, so a text holding none has no adjective (a cheaper look).
+_ADJECTIVE_RUNS = frozenset(run.encode("ascii") for word in ADJECTIVES for run in re.findall("[a-z]+", word))
 
 
 def _sentence(text: str, begin: int, end: int) -> tuple[int, int]:
@@ -263,7 +266,8 @@ def idea_criticism_spans(text: str, written_as_name=None) -> list[tuple[int, int
     name (a capital letter inside a sentence, not after "the" or "this"): "Stupid Bill." is then not
     about a bill, and "That's pathetic, Dave." is about Dave.
     """
-    if ADJECTIVES.isdisjoint(_WORDS.findall(text)):  # most comments: no pattern to try
+    if _ADJECTIVE_RUNS.isdisjoint(_runs(text, _LOWER_RUNS)) or ADJECTIVES.isdisjoint(_WORDS.findall(text)):
+        return []  # most comments: no pattern to try
         return []
     found = set()
     for pattern in (_ATTRIBUTIVE, _PREDICATIVE, _EXTRAPOSED):

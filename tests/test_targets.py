@@ -7,6 +7,7 @@ from functools import partial
 import pytest
 
 import moderation.scorer as scorer_module
+import moderation.targets as targets_module
 from moderation.normalise import normalise
 from moderation.targets import idea_criticism_spans, neutralise_idea_criticism
 
@@ -116,6 +117,20 @@ def test_insult_words_aimed_at_things_are_found(text, words):
 ])
 def test_insult_words_aimed_at_people_are_not(text):
     assert _aimed_at_things(text) == []
+
+
+class _NeverDisjoint(frozenset):
+    def isdisjoint(self, other) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("text", ["this is a stupid plan.", "half-baked, brain-dead scheme", "a stupid2 plan",
+                                  "a stupid_plan", "a \u00e9stupid plan", "--stupid plan", "a brain-dead-ish plan",
+                                  "brain dead plan", "it's ridiculous that we pay.", "plain text", ""])
+def test_the_quick_look_for_adjectives_changes_no_result(text, monkeypatch):
+    found = idea_criticism_spans(text)
+    monkeypatch.setattr(targets_module, "_ADJECTIVE_RUNS", _NeverDisjoint())
+    assert idea_criticism_spans(text) == found
 
 
 @pytest.mark.parametrize("text", ["this is a stupid plan.", "half-baked, brain-dead scheme", "that's insane", "plain text"])
