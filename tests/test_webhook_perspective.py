@@ -79,6 +79,50 @@ def test_a_typical_client_gets_all_six_attributes_with_spans_and_its_token(app, 
     assert _rows(app, "comments") == 0
 
 
+def test_span_scores_cover_every_sentence_each_scored_alone(client, model):
+    text = "Great piece!\nYou are a complete idiot. See you at the match."
+    body = {"comment": {"text": text}, "spanAnnotations": True, "doNotStore": True,
+            "requestedAttributes": {"TOXICITY": {}, "INSULT": {}}}
+    answer = post(client, ANALYZE, body).get_json()
+    ANSWER.validate(answer)
+    for name, key in [("TOXICITY", "toxicity"), ("INSULT", "personal_attack")]:
+        spans = answer["attributeScores"][name]["spanScores"]
+        assert [text[s["begin"]:s["end"]] for s in spans] == ["Great piece!", "You are a complete idiot.",
+                                                              "See you at the match."]
+        for s in spans:
+            assert s["score"]["value"] == pytest.approx(model.score(text[s["begin"]:s["end"]]).scores[key], abs=1e-4)
+    insult = [s["score"]["value"] for s in answer["attributeScores"]["INSULT"]["spanScores"]]
+    assert insult[1] > 0.5 > max(insult[0], insult[2])
+
+
+def test_span_offsets_count_utf_16_code_units_as_perspective_s_clients_do(client):
+    text = "😀😀 Lovely day. é😀 You are a complete idiot. Bye 😀"
+    body = {"comment": {"text": text}, "spanAnnotations": True, "doNotStore": True,
+            "requestedAttributes": {"INSULT": {}}}
+    spans = post(client, ANALYZE, body).get_json()["attributeScores"]["INSULT"]["spanScores"]
+    units = text.encode("utf-16-le")
+    # What a JavaScript client's text.substring(begin, end) gives.
+    assert [units[2 * s["begin"]:2 * s["end"]].decode("utf-16-le") for s in spans] == [
+        "😀😀 Lovely day.", "é😀 You are a complete idiot.", "Bye 😀"]
+    assert spans[-1]["end"] == len(units) // 2 == len(text) + 4  # four emoji
+
+
+@pytest.mark.parametrize("path", [ANALYZE, SUGGEST])
+def test_null_optional_fields_are_unset_as_in_protobuf_json(app, client, path):
+    body = {"comment": {"text": "A perfectly nice comment."}, "clientToken": None, "communityId": None,
+            "doNotStore": None, "spanAnnotations": None, "languages": None, "context": None}
+    if path == ANALYZE:
+        body["requestedAttributes"] = {"TOXICITY": None}
+    else:
+        body["attributeScores"] = {"TOXICITY": {"summaryScore": {"value": 0.1}}}
+    response = post(client, path, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "clientToken" not in response.get_json()
+    if path == ANALYZE:
+        assert "spanScores" not in response.get_json()["attributeScores"]["TOXICITY"]
+        assert _rows(app, "comments") == 1, "doNotStore null is doNotStore unset: stored"
+
+
 def test_without_do_not_store_the_comment_and_verdict_are_stored(app, client):
     response = post(client, ANALYZE, {"comment": {"text": "A perfectly nice comment."},
                                       "requestedAttributes": {"TOXICITY": {}}})

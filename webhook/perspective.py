@@ -6,6 +6,7 @@ pointed at ``https://<host>/v1alpha1``. Errors come in Perspective's (Google's) 
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import logging
 import re
@@ -107,6 +108,9 @@ def _request() -> dict:
     body = parse_json(raw_body(), scrub_strings=False)
     if not isinstance(body, dict):
         raise PerspectiveError("Invalid JSON payload received. Expected an object.")
+    # Perspective reads requests as protobuf JSON, where null means "not set": clients that write their unset
+    # optional fields as null ("clientToken": null) work with Google's API, so they work here.
+    body = {name: value for name, value in body.items() if value is not None}
     for name in ("clientToken", "communityId"):  # ids: refused, not rewritten, when no database can store them
         if name in body and not isinstance(body[name], str):
             raise PerspectiveError(f"Invalid value at '{name}': expected a string.")
@@ -199,7 +203,7 @@ def analyze():
             continue  # Perspective returns no score below the attribute's scoreThreshold
         scores[name] = {"summaryScore": _probability(value)}
         if spans:
-            scores[name]["spanScores"] = [s for s in _span_scores(scorer, text, score, key, by_sentence)
+            scores[name]["spanScores"] = [s for s in _span_scores(text, key, by_sentence)
                                           if threshold is None or s["score"]["value"] >= threshold]
     if not do_not_store:
         site_id = body.get("communityId", DEFAULT_SITE) or DEFAULT_SITE
@@ -218,7 +222,6 @@ def _probability(value: float) -> dict:
     return {"value": round(float(value), 4), "type": "PROBABILITY"}
 
 
-_SPAN_LABELS = {"severe_toxicity": ("personal_attack", "incitement")}
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 
@@ -234,16 +237,22 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans or [(0, len(text))]
 
 
-def _span_scores(scorer, text: str, score, key: str, by_sentence: dict) -> list[dict]:
-    """Perspective's span scores: the sentences holding the label's evidence, each scored on its own.
+def _span_scores(text: str, key: str, by_sentence: dict) -> list[dict]:
+    """Perspective's span scores: each sentence of the text scored on its own, as Perspective gives them (one
+    span a sentence, the whole text covered), with ``begin`` and ``end`` in UTF-16 code units, as Perspective
+    counts them (its clients index strings so: JavaScript's ``substring``, Java's, C#'s), not code points."""
+    utf16 = _utf16_offsets(text)
+    return [{"begin": utf16(b), "end": utf16(e), "score": _probability(found.scores.get(key, 0.0))}
+            for (b, e), found in by_sentence.items()]
 
-    Evidence spans (a word or two) say where the score comes from; scoring the whole sentence
-    around them gives a real probability, as Perspective's own span scores are.
-    """
-    labels = [lab for lab in _SPAN_LABELS.get(key, (key,)) if lab in scorer.violation.heads]
-    evidence = scorer.explain(text, labels, score=score) if labels else []
-    chosen = [s for s in by_sentence if any(e.begin < s[1] and e.end > s[0] for e in evidence)] or list(by_sentence)
-    return [{"begin": b, "end": e, "score": _probability(by_sentence[(b, e)].scores.get(key, 0.0))} for b, e in chosen]
+
+def _utf16_offsets(text: str):
+    """A function from a code-point offset of ``text`` to its UTF-16 offset: each character beyond U+FFFF
+    before it (most emoji) counts two."""
+    if len(text.encode("utf-16-le")) == 2 * len(text):  # no such character: the offsets are the same
+        return lambda offset: offset
+    astral = [i for i, c in enumerate(text) if c > "\uffff"]
+    return lambda offset: offset + bisect.bisect_left(astral, offset)
 
 
 def _score_sentences(scorer, text: str, score) -> dict:
