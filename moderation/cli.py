@@ -385,10 +385,16 @@ def _json_line(obj) -> str:
 
 
 class _Output:
-    """The results stream: a write that fails (a full disk, a device that takes none) names --output."""
+    """The results stream: a write that fails (a full disk, a device that takes none) names --output.
 
-    def __init__(self, stream, name: str):
-        self.stream, self.name = stream, name
+    A regular file is written as ``<file>.partial`` and renamed over ``<file>`` once every line is written,
+    so a run that stops early (killed, interrupted, a disk that fills) never leaves a file that looks
+    complete, nor destroys the results of an earlier run: interrupted (Ctrl-C, SIGTERM), the lines written
+    so far stay in the ``.partial`` file; stopped by an error, it is removed.
+    """
+
+    def __init__(self, stream, name: str, final: str | None = None):
+        self.stream, self.name, self.final = stream, name, final
 
     def _do(self, method, *args):
         try:
@@ -415,11 +421,33 @@ class _Output:
             self._do(self.stream.close)
         except InputError:
             if exc_type is None:  # else the error that stopped the writing is the one to report
+                self._discard()
                 raise
+        if self.final is None:
+            return
+        if exc_type is None:
+            self._do(os.replace, self.stream.name, self.final)
+        elif not issubclass(exc_type, KeyboardInterrupt):
+            self._discard()
+
+    def _discard(self) -> None:
+        if self.final is not None:
+            with contextlib.suppress(OSError):
+                os.remove(self.stream.name)
 
 
 def _open_out(name: str) -> _Output:
-    return _Output(sys.stdout if name == "-" else open(name, "w", encoding="utf-8"), name)
+    if name == "-":
+        return _Output(sys.stdout, name)
+    if os.path.exists(name) and not os.path.isfile(name):  # a device or a pipe (/dev/stdout): written as it goes
+        return _Output(open(name, "w", encoding="utf-8"), name)
+    final = os.path.realpath(name)  # through a link: its target is replaced, the link kept
+    return _Output(open(partial_path(final), "w", encoding="utf-8"), name, final)
+
+
+def partial_path(output: str) -> str:
+    """Where ``moderation score --output FILE`` writes until every line is done."""
+    return str(output) + ".partial"
 
 
 def _utf8_stdout() -> None:
@@ -552,6 +580,7 @@ def _start_worker() -> None:
     however it went (killed alone, it would otherwise wait for work for ever, holding the model and the
     parent's output pipe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers so; the parent's handler is its own
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
@@ -770,20 +799,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a job scheduler), stopped as Ctrl-C stops a run."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _utf8_stdout()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return args.func(args)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
         _silence_stdout()
         return 0
-    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; what was written stays written
-        print("moderation: interrupted (an --output file holds the results written before)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, not a traceback
+        output = getattr(args, "output", "-")
+        kept = partial_path(os.path.realpath(output))
+        where = (f"the results written before are in {kept}; --output {output} is written only once every line "
+                 "is done" if output != "-" and os.path.isfile(kept) else "the results written before stay written")
+        print(f"moderation: {'terminated' if isinstance(exc, _Terminated) else 'interrupted'}: {where}",
+              file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     except (ModerationError, OSError) as exc:
         print(f"moderation: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _silence_stdout() -> None:

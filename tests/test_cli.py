@@ -231,7 +231,45 @@ def test_ctrl_c_ends_with_one_line_and_status_130(monkeypatch, capsys):
     parser = cli.build_parser
     monkeypatch.setattr(cli, "build_parser", lambda: _with_func(parser(), interrupted))
     assert cli.main(["explain", "x"]) == 130
-    assert capsys.readouterr().err == "moderation: interrupted (an --output file holds the results written before)\n"
+    assert capsys.readouterr().err == "moderation: interrupted: the results written before stay written\n"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_terminated_run_leaves_its_lines_in_a_partial_file_and_the_earlier_output_whole(tmp_path, jobs):
+    """SIGTERM (kill, timeout) stops a run as Ctrl-C does; --output is only ever a complete file."""
+    comments = tmp_path / "many.jsonl"
+    comments.write_text("".join(json.dumps({"id": k, "text": "The council should fund the cycle lanes. " * 20}) + "\n"
+                                for k in range(40_000)))
+    out, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    out.write_text("an earlier run's results\n")
+    proc = subprocess.Popen([sys.executable, "-m", "moderation.cli", "score", "--input", str(comments), "--output",
+                             str(out), "--jobs", jobs], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert partial.exists(), "the run wrote nothing"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert f"terminated: the results written before are in {partial}" in err and "Traceback" not in err
+    assert out.read_text() == "an earlier run's results\n"
+    lines = partial.read_text().splitlines()
+    assert 0 < len(lines) < 40_000 and [json.loads(line)["id"] for line in lines] == list(range(len(lines)))
+
+
+def test_a_finished_run_replaces_the_output_and_leaves_no_partial_file(files, tmp_path):
+    comments, _ = files
+    out = tmp_path / "out.jsonl"
+    out.write_text("an earlier run's results\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(out)
+    result = run("score", "--input", str(comments), "--output", str(link))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and json.loads(out.read_text().splitlines()[0])["id"] == "c1"
+    assert sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name) == []
 
 
 def _with_func(parser, func):
