@@ -55,6 +55,12 @@ def _open_in(name: str):
     raw = sys.stdin.buffer if name == "-" else open(name, "rb")
     head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     encoding = next((enc for bom, enc in _OTHER_BOMS if head.startswith(bom)), None)
+    if head.startswith(b"\x1f\x8b"):
+        if name != "-":
+            raw.close()
+        shown = "stdin" if name == "-" else name
+        raise InputError(f"{shown} is gzip-compressed: decompress it first (gunzip -c FILE | moderation score "
+                         "--input -)", field="input")
     if encoding:
         if name != "-":
             raw.close()
@@ -326,7 +332,7 @@ def _unknown_articles(chunk, scorer: Scorer) -> set[str]:
 
 
 def _load_articles(scorer: Scorer, path: str) -> int:
-    count = 0
+    count = skipped = 0
     lines: dict[str, int] = {}
     with _opened("--articles", path, _open_in) as fh:
         for number, line in enumerate(fh, 1):
@@ -335,6 +341,7 @@ def _load_articles(scorer: Scorer, path: str) -> int:
             article = _article(_json_value(line.removeprefix("\ufeff")))  # a BOM mid-stream: files joined end to end
             if isinstance(article, _Malformed):
                 print(f"{path}:{number}: skipped article: {article}", file=sys.stderr)
+                skipped += 1
                 continue
             if article.id in lines:
                 print(f"{path}:{number}: warning: article {article.id!r} is also on line {lines[article.id]}: "
@@ -344,6 +351,9 @@ def _load_articles(scorer: Scorer, path: str) -> int:
                 count += 1
             lines[article.id] = number
             scorer.add_article(article)
+    if skipped and not count:  # a CSV, or other field names: every comment would get no stance, silently
+        raise InputError(f"--articles {path}: none of its {skipped} lines is an article (JSON lines, each with an "
+                         "'id' and a 'title' or 'body'; the reasons are above)", field="articles")
     return count
 
 

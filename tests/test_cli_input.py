@@ -161,6 +161,25 @@ def test_csv_column_names_are_read_in_any_case(tmp_path):
         read(tmp_path, "twice.csv", b"id,Text,text\nc1,a,b\n")
 
 
+@pytest.mark.parametrize("name", ["comments.jsonl.gz", "comments.jsonl", "comments.csv"])
+def test_gzip_input_is_named_as_such(tmp_path, name):
+    import gzip
+
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(b'{"id": "u", "text": "hi"}\n'))
+    with pytest.raises(InputError, match=r"is gzip-compressed: decompress it first \(gunzip -c"):
+        cli._open_in(str(path))
+
+
+@pytest.mark.parametrize("content", [b"id,title,body\na1,Lanes,The council votes.\n",
+                                     b'{"article": "a1", "headline": "Lanes", "content": "The council votes."}\n'])
+def test_an_articles_file_with_no_article_at_all_is_an_error(scorer, tmp_path, content, capsys):
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=r"--articles .*: none of its \d lines is an article"):
+        cli._load_articles(scorer, str(path))
+
+
 def test_articles_are_checked_line_by_line(scorer, tmp_path, capsys):
     path = tmp_path / "articles.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + b"\n".join([
