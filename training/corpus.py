@@ -26,7 +26,14 @@ TEST_SHARE = 5  # one article in five is in the fixed test split
 # head's corpus weight at 1 and no threat re-calibration (models 20261206-8f6306cb and -97007dcd, not kept), training on
 # it took OLID macro-F1 from 0.748 to 0.745 and the functional probes from 73.3% to 70.0%, and left the
 # civil_demands behaviour cases where they were (21 of 24 either way).
-TEST_PARTS = ("thrt", "idea", "dmnd")
+# `life` (everyday subjects, recipes, allotments, pets, DIY, full of ordinary concrete words and of innocent
+# words that hold or resemble swear words, "cockpit", "shiitake", "pussy willow", "hoeing", beside abuse in the
+# same settings): trained on (model 20261207-5baf7de7, not kept), it took OLID macro-F1 from 0.745 to 0.743,
+# the functional probes from 75.0% to 71.9%, ARC unseen-claim stance from 0.377 to 0.375 and the Times'
+# published comments held from 5.8% to 6.7%; Jigsaw incitement AUC went from 0.934 to 0.938, and innocent
+# words barely moved ("My pussycat sleeps all day." 0.92 -> 0.90 profanity, "Mushrooms are tasty." 0.69 ->
+# 0.41 toxicity in a sentence with "shiitake").
+TEST_PARTS = ("thrt", "idea", "dmnd", "life")
 
 
 def is_test_article(article_id: str) -> bool:

@@ -149,6 +149,13 @@ comments (scam texts quoted word for word, fake accounts named and reported, fun
 pages, real helplines, a shop recommended in passing, a community event's times and prices) among 121
 ordinary ones, and one advert per story, each answered by a reader warning about it. 138 adverts in
 all, beside 494 readers' comments in 30 stories. It is split by article like the first parts.
+The newest part, `life` (sixteen stories on everyday subjects: a recipe column, allotments, a pet show, a
+garden centre, DIY, a book festival, a model railway club, a flight delay, a village fete), was written
+because the model read rare everyday words as abuse ("Mushrooms are tasty." scored 0.69 for toxicity): 332
+comments, 85% clean and full of ordinary concrete words, 41 of them holding innocent words that hold or
+resemble swear words (cockpit, shiitake, pussy willow, spotted dick, hoeing, water butt, blue tits), beside
+profanity, insults, two threats, two identity attacks and four adverts in the same settings. Trained on, it
+did not help more than it cost (`training/corpus.py` has the figures), so it is held out whole, to measure that.
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
