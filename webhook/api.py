@@ -87,6 +87,11 @@ def register_article():
 
 
 def _store_article(site_id: str, article: dict) -> dict:
+    if "title" in article and "body" in article and not (article["title"] or "").strip() \
+            and not (article["body"] or "").strip():
+        # Stored, it would blank the text stance is read against: the comments under it would lose their stance.
+        raise InvalidInput("body: an article needs a title or a body (both are blank); to keep the stored text "
+                           "while changing the URL, leave both out", field="body")
     try:
         with db.transaction(service().engine) as conn:
             row = db.upsert_article(conn, site_id, article["id"], article.get("title"), article.get("body"),
