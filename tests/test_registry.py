@@ -3,8 +3,10 @@ rules, the tolerance setting, and the export of moderators' decisions."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import shutil
 import sqlite3
 
@@ -445,3 +447,91 @@ def test_two_decisions_written_at_the_same_moment_are_read_apart_not_interleaved
     [row] = [json.loads(line) for line in (tmp_path / "out" / "decisions.jsonl").read_text().splitlines()]
     assert row["spam"] == 1.0 and row["personal_attack"] is None and row["incitement"] is None
 
+
+
+# The history line is written before LIVE -------------------------------------------------------------------
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full to fill the disk")
+def test_a_change_the_history_cannot_record_leaves_live_as_it_was(registry, capsys):
+    """A full disk when the history line is written: nothing goes live, and the error says so (LIVE was replaced
+    first, so the candidate was live while the command reported an error and rollback had no record of it)."""
+    first = registry.live()
+    cand = _copy(registry, "v-c", "2030-01-01T00:00:00Z")
+    _comparison(registry, cand, [_BETTER])
+    history = registry.root / "history.jsonl"
+    kept = history.read_bytes()
+    history.unlink()
+    history.symlink_to("/dev/full")  # every write fails: No space left on device
+    with pytest.raises(RegistryError, match="could not record the change in .*history.jsonl .*LIVE was not changed"):
+        registry.set_live(cand, "promote", "tester", "")
+    assert registry.live() == first
+    assert _run(registry, "promote") == 2
+    out = capsys.readouterr().out
+    assert out.startswith("NOT PROMOTED: could not record") and f"live is still {first}" in out
+    assert registry.live() == first
+    history.unlink()
+    history.write_bytes(kept)
+    assert registry.lineage() == [first] and registry.candidate() == cand
+
+
+def test_a_change_whose_live_file_was_never_written_is_read_as_not_applied(registry, monkeypatch, capsys):
+    """The history line is on disk, then LIVE cannot be replaced (or the process dies between the two): the line
+    stays, and rollback, the candidate, the service's fallback and status read it as a change that never happened."""
+    import training.registry as registry_module
+
+    first = registry.live()
+    cand = _copy(registry, "v-c", "2030-01-01T00:00:00Z")
+    _comparison(registry, cand, [_BETTER])
+    real = registry_module.write_atomic
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(registry_module, "write_atomic", disk_full)
+    assert _run(registry, "promote") == 2
+    out = capsys.readouterr().out
+    assert out.startswith("NOT PROMOTED: could not write") and f"live is still {first}" in out
+    assert [e["action"] for e in registry.history()] == ["init", "promote"]  # the attempt is recorded
+    assert registry.live() == first and registry.lineage() == [first] and registry.candidate() == cand
+    assert _run(registry, "status") == 0
+    assert f"promote  {first} -> {cand} by tester: passed evaluation (not applied" in capsys.readouterr().out
+    assert _run(registry, "rollback") == 1
+    assert f"no version was live before {first}" in capsys.readouterr().out
+
+    monkeypatch.setattr(registry_module, "write_atomic", real)
+    assert _run(registry, "promote") == 0 and registry.live() == cand
+    assert registry.lineage() == [first, cand] and registry.candidate() is None
+    assert _run(registry, "status") == 0
+    out = capsys.readouterr().out
+    assert out.count("(not applied") == 1, "only the attempt whose LIVE was never written"
+    assert registry.rollback("tester", "worse")["to"] == first and registry.lineage() == [first]
+
+
+def test_a_lost_live_file_is_not_mistaken_for_a_change_that_never_happened(registry):
+    first = registry.live()
+    (registry.root / LIVE_FILE).unlink()
+    assert registry.lineage() == [first]
+    with pytest.raises(RegistryError, match=f"LIVE is missing or empty, but .* says {first} is live"):
+        registry.init(default_model_dir())
+    assert registry.live() is None and len(registry.history()) == 1
+
+
+def test_an_interrupted_export_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate(engine)
+    with db.transaction(engine) as conn:
+        db.insert_label(conn, "s", "c1", "You utter snargle.", "moderator_decision", 1.0, "review", {"code": "ABUSIVE"})
+    export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    earlier = (tmp_path / "out" / "decisions.jsonl").read_bytes()
+    with db.transaction(engine) as conn:
+        db.insert_label(conn, "s", "c2", "Snargles again.", "moderator_decision", 1.0, "review", {"code": "ABUSIVE"})
+
+    def interrupted(_fd):
+        raise KeyboardInterrupt  # Ctrl-C while the new export is being written
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_decisions(engine, tmp_path / "out", check_public=False, data_dir=None)
+    monkeypatch.undo()
+    engine.dispose()
+    assert (tmp_path / "out" / "decisions.jsonl").read_bytes() == earlier
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["REPORT.md", "decisions.jsonl"]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
+import re
 
+import pandas as pd
 import pytest
 
+from moderation.labels import HEADS
 from moderation.scorer import default_model_dir
-from training import retrain
+from training import corpus, retrain
 from training import train as train_module
+from training.compare import EvalSet, fixed_sets
+from training.decisions import DecisionsError, read_decisions
 from training.registry import LIVE_FILE, Registry
 from webhook import db
 
@@ -245,3 +252,166 @@ def test_decisions_on_texts_the_evaluation_judges_are_not_trained_on(tmp_path):
                                                 decisions=path)
     from_decisions = train_df.loc[train_df["source"] == train_module.DECISIONS_SOURCE, "text"].tolist()
     assert from_decisions == [fresh]
+
+
+# A review of the loop: training across midnight, stale evaluations, damaged exports, a lost LIVE -----------
+class _Midnight(datetime.date):
+    """A day that ends during training: the first call is 1 March, every later one 2 March."""
+
+    calls = 0
+
+    @classmethod
+    def today(cls):
+        cls.calls += 1
+        return datetime.date(2031, 3, 1) if cls.calls == 1 else datetime.date(2031, 3, 2)
+
+
+@pytest.mark.slow  # trains a corpus-only model: about ten seconds
+def test_a_training_run_that_crosses_midnight_names_its_folder_as_its_manifest_does(registry, tmp_path, monkeypatch,
+                                                                                    capsys):
+    monkeypatch.setattr(train_module, "date", _Midnight)
+    options = ["--datasets", str(tmp_path / "no-datasets")]
+    assert _run(registry, *options, "train", "--public-rows", "0", "--no-decisions") == 0
+    version = registry.candidate()
+    assert version.startswith("20310301-") and _Midnight.calls > 1
+    assert json.loads((registry.version_dir(version) / "manifest.json").read_text())["model_version"] == version
+    assert _run(registry, "promote", "--force", "--reason", "midnight") == 0 and registry.live() == version
+    capsys.readouterr()
+    assert _run(registry, *options, "train", "--public-rows", "0", "--no-decisions") == 0
+    assert f"version {version} is already in" in capsys.readouterr().out
+
+
+def _export(registry: Registry, *texts: str) -> str:
+    """A decisions export of held-out rejections; its SHA-256."""
+    registry.data_dir.mkdir(parents=True, exist_ok=True)
+    rows = [{"key": str(i), "text": t, "personal_attack": 1.0, "split": "heldout"} for i, t in enumerate(texts)]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (registry.data_dir / "decisions.jsonl").write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_promote_acts_only_on_an_evaluation_that_finished_on_the_current_export(registry, tmp_path, monkeypatch,
+                                                                               capsys):
+    from training import compare as compare_module
+
+    cand = _copy(registry, "v-c")
+    live = registry.live()
+    cases = pd.read_json(corpus.DATA_DIR / "behaviour" / "cases.jsonl", lines=True).head(8)
+    monkeypatch.setattr(compare_module, "fixed_sets", lambda *a, **k: [EvalSet("behaviour cases", "behaviour", cases)])
+    evaluate = ["--datasets", str(tmp_path), "evaluate"]  # a folder: the public gates are not refused
+    judged = _export(registry, "You snargle.")
+    assert _run(registry, *evaluate) == 0 and "PROMOTABLE" in capsys.readouterr().out
+    comparison = registry.version_dir(cand) / "evaluation" / "comparison.json"
+    assert json.loads(comparison.read_text())["decisions_sha256"] == judged
+
+    _export(registry, "You snargle.", "Snargle again.")  # `make data` ran again since
+    assert _run(registry, "promote") == 2
+    out = capsys.readouterr().out
+    assert "another export of the moderators' decisions" in out and "run `make evaluate` again" in out
+    assert registry.live() == live
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_module, "fixed_sets", interrupted)  # Ctrl-C once the evaluation has started
+    with pytest.raises(KeyboardInterrupt):
+        _run(registry, *evaluate)
+    assert not comparison.exists() and not (comparison.parent / "README.md").exists()
+    _export(registry, "You snargle.")  # the export the earlier, passing evaluation judged
+    assert _run(registry, "promote") == 2 and "has not been evaluated" in capsys.readouterr().out
+    assert registry.live() == live
+
+    monkeypatch.setattr(compare_module, "fixed_sets", lambda *a, **k: [EvalSet("behaviour cases", "behaviour", cases)])
+    assert _run(registry, *evaluate) == 0
+    assert _run(registry, "promote") == 0 and registry.live() == cand
+    event = registry.history()[-1]
+    assert event["action"] == "promote" and event["detail"]["decisions_sha256"] == judged
+
+
+def test_a_forced_promotion_on_a_changed_export_is_an_override(registry, capsys):
+    cand = _copy(registry, "v-c")
+    _comparison(registry, cand, [_BETTER])  # judged on no export
+    _export(registry, "You snargle.")
+    assert _run(registry, "promote") == 2
+    assert "without the moderators' decisions" in capsys.readouterr().out
+    assert _run(registry, "promote", "--force", "--reason", "the export only grew") == 0
+    event = registry.history()[-1]
+    assert event["action"] == "override" and event["detail"]["decisions_sha256_now"]
+
+
+_DAMAGED = [('{"key": "b", "text": "cut off mid-rec', "line 2 is not a JSON record"),
+            ('{"key": "b", "personal_attack": 1.0, "split": "SPLIT"}', "line 2 has no text"),
+            ('{"key": "b", "text": null, "personal_attack": 1.0, "split": "SPLIT"}', "line 2 has no text"),
+            ('["b", "You snargle."]', "line 2 is not a decision (a JSON object) but an array"),
+            ('{"key": "b", "text": "x", "personal_attack": "yes", "split": "SPLIT"}', "line 2 has personal_attack = 'yes'")]
+
+
+@pytest.mark.parametrize("line,message", _DAMAGED)
+@pytest.mark.parametrize("split", ["train", "heldout"])
+def test_a_damaged_export_is_an_error_naming_the_file_and_line(registry, capsys, monkeypatch, line, message, split):
+    monkeypatch.setattr(train_module, "train", _no_training)
+    registry.data_dir.mkdir(parents=True)
+    path = registry.data_dir / "decisions.jsonl"
+    first = {"key": "a", "text": "You snargle.", "personal_attack": 1.0, "split": split}
+    path.write_text(json.dumps(first) + "\n" + line.replace("SPLIT", split) + "\n")
+    assert _run(registry, "train", "--public-rows", "0") == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"error: {path} {message}") and "make data" in out
+    with pytest.raises(DecisionsError, match=re.escape(message)):
+        train_module.load_decisions(path)
+    with pytest.raises(DecisionsError, match=re.escape(message)):
+        fixed_sets(registry.root / "no-datasets", path)
+
+
+def test_an_export_reads_back_texts_holding_unicode_line_separators(registry, tmp_path):
+    text = "First line\u2028second line\x85third, you snargle."
+    _database(tmp_path / "m.sqlite", [text])
+    assert _data(registry, f"sqlite:///{tmp_path / 'm.sqlite'}") == 0
+    assert [row["text"] for row in read_decisions(registry.data_dir / "decisions.jsonl")] == [text]
+
+
+def test_a_lost_live_file_is_never_replaced_by_the_shipped_model(registry, monkeypatch, capsys):
+    first = registry.live()
+    good = _copy(registry, "v-good")
+    registry.set_live(good, "override", "tester", "site's own model")
+    (registry.root / LIVE_FILE).unlink()
+    history = (registry.root / "history.jsonl").read_bytes()
+    monkeypatch.setattr(train_module, "train", _no_training)
+    for command in (["train", "--public-rows", "0"], ["evaluate"], ["promote"], ["init"], ["rollback"]):
+        assert _run(registry, *command) in (1, 2), command
+        out = capsys.readouterr().out
+        assert "LIVE is missing or empty" in out and f"says {good} is live" in out, command
+        assert f"echo {good} > {registry.root / LIVE_FILE}" in out and f"go back to {first}" in out, command
+        assert registry.live() is None and (registry.root / "history.jsonl").read_bytes() == history, command
+    assert _run(registry, "status") == 0
+    out = capsys.readouterr().out
+    assert "live: (none: LIVE is missing" in out and f"warning: {registry.root / LIVE_FILE} is missing" in out
+    assert "retrain init" not in out
+    (registry.root / LIVE_FILE).write_text(f"{good}\n")  # restored as the message says
+    assert _run(registry, "rollback") == 0 and registry.live() == first
+
+
+def test_decisions_on_public_validation_texts_are_left_out_when_training_reads_a_sample(tmp_path, monkeypatch):
+    """With PUBLIC_ROWS, training reads a sample of each public source, but `make evaluate` judges the whole
+    public validation split whenever the datasets are present: a decision on one of its texts is not trained on."""
+    from training import sources
+    from training.evaluate import public_validation
+
+    words = ("harbour", "ferry", "bypass", "library", "market", "regatta")
+    texts = [f"The {a} and the {b} beside the {c}." for a in words for b in words for c in words]
+    public = pd.DataFrame({"text": texts, **{h: [float(i % 2) for i in range(len(texts))] for h in HEADS},
+                           "source": "fake", "item_id": [f"f{i}" for i in range(len(texts))]})
+    public["split_key"] = public["item_id"]
+    fake = sources.Source("fake", lambda _root: public.copy(), "violation", True, "test", (), "fake")
+    monkeypatch.setattr(sources, "default_sources", lambda kind: [fake] if kind == "violation" else [])
+    root = tmp_path / "datasets"
+    root.mkdir()
+    judged = set(public_validation(root, corpus.DATA_DIR)["text"])
+    _, sampled = train_module.load_violation_data(root, corpus.DATA_DIR, public_rows=20)
+    leaked = sorted(judged - set(sampled["text"]))[0]  # judged by evaluation, outside training's sample
+    fresh = "Snargles everywhere on this thread, moderators asleep again."
+    path = tmp_path / "decisions.jsonl"
+    path.write_text("".join(json.dumps({"split": "train", "key": str(i), "text": t, "personal_attack": 1.0}) + "\n"
+                            for i, t in enumerate([leaked, fresh])))
+    train_df, _ = train_module.violation_splits(root, corpus.DATA_DIR, public_rows=20, decisions=path)
+    assert train_df.loc[train_df["source"] == train_module.DECISIONS_SOURCE, "text"].tolist() == [fresh]

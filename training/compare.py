@@ -34,9 +34,10 @@ from moderation.scorer import Article, Scorer
 from . import corpus, sources
 from .decisions import read_decisions
 from .evaluate import label_metrics, plot_confusion, plot_pr_and_calibration, public_validation, score_texts, slices
+from .registry import write_atomic
 from .train import load_stance_data, scored_rows, stance_inputs
 
-__all__ = ["MIN_CLASS", "EvalSet", "compare", "fixed_sets", "judge", "measure"]
+__all__ = ["MIN_CLASS", "EvalSet", "compare", "discard_comparison", "fixed_sets", "judge", "measure"]
 
 MIN_CLASS = 5  # positives and negatives a set needs before a label's metrics gate a promotion
 BOOTSTRAP = 200  # paired resamples behind each gate's confidence bound
@@ -301,17 +302,29 @@ def _public(metrics: dict) -> dict:
     return {s: {k: v for k, v in m.items() if not k.startswith("_")} for s, m in metrics.items()}
 
 
-def compare(live: Scorer, candidate: Scorer, sets: list[EvalSet], out: Path, tolerance: float) -> dict:
-    """Measure both models, write ``out``/README.md, comparison.json and plots; return the comparison."""
+def discard_comparison(out: Path) -> None:
+    """Remove an earlier evaluation's verdict (comparison.json, README.md) and plots from ``out``: from the moment a
+    new evaluation starts, the old one says nothing `make promote` may act on, even if the new one never ends."""
+    for stale in (out / "comparison.json", out / "README.md", *out.glob("*.png")):
+        stale.unlink(missing_ok=True)
+
+
+def compare(live: Scorer, candidate: Scorer, sets: list[EvalSet], out: Path, tolerance: float, *,
+            decisions_sha256: str | None = None) -> dict:
+    """Measure both models, write ``out``/README.md, comparison.json and plots; return the comparison.
+
+    ``decisions_sha256``: the hash of the decisions export whose held-out rows are among ``sets`` (None: no
+    export), recorded so that `make promote` refuses once the export has changed. comparison.json is
+    written last, whole (renamed into place): it exists only for an evaluation that finished.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.png"):
-        stale.unlink()
+    discard_comparison(out)
     lm, cm = measure(live, sets), measure(candidate, sets)
     rows = gates(sets, lm, cm, tolerance) + head_gates(live.violation.heads, candidate.violation.heads)
     verdict = judge(rows, tolerance)
     result = {"live": live.version, "candidate": candidate.version, "tolerance": tolerance,
               "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-              "sets": [s.name for s in sets], "gates": rows, "verdict": verdict,
+              "sets": [s.name for s in sets], "decisions_sha256": decisions_sha256, "gates": rows, "verdict": verdict,
               "new_heads": new_heads(live.violation.heads, candidate.violation.heads),
               "metrics": {"live": _public(lm), "candidate": _public(cm)}}
     plots = [_plot_gates(rows, out, live.version, candidate.version)]
@@ -321,8 +334,8 @@ def compare(live: Scorer, candidate: Scorer, sets: list[EvalSet], out: Path, tol
                                              f"candidate {s.name}")
         if s.kind == "stance":
             plots.append(plot_confusion(s.frame["stance"], cm[s.name]["_pred"], out, f"candidate {s.name}"))
-    (out / "comparison.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     (out / "README.md").write_text(_report(result, sets, lm, cm, plots))
+    write_atomic(out / "comparison.json", json.dumps(result, indent=2, default=float) + "\n")
     return result
 
 

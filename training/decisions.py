@@ -43,7 +43,10 @@ import sqlalchemy as sa
 from moderation.labels import HEADS, POLICY_LABELS, REJECTION_CODES
 from moderation.normalise import normalise_text
 
-__all__ = ["HOLDOUT_SHARE", "DataReport", "EmptyExport", "export_decisions", "label_heads", "read_decisions"]
+from .registry import RegistryError, write_atomic
+
+__all__ = ["HOLDOUT_SHARE", "DataReport", "DecisionsError", "EmptyExport", "export_decisions", "label_heads",
+           "read_decisions"]
 
 HOLDOUT_SHARE = 0.2
 DECISION_LABELS = ("moderator_decision", "decision")
@@ -57,6 +60,10 @@ _NO_ABUSE_CODES = frozenset({"IRRELEVANT_CONTENT", "MISINFORMATION", "ILLEGAL_CO
 
 class EmptyExport(RuntimeError):
     """An export with no rows that would replace an earlier export with rows."""
+
+
+class DecisionsError(RegistryError):
+    """An exported decisions file that cannot be read (cut off, edited by hand), naming the file and line."""
 
 
 def _log(message: str) -> None:
@@ -311,16 +318,56 @@ def export_decisions(engine: sa.Engine, output_dir: Path, *, database_label: str
             **{h: entry["heads"].get(h) for h in HEADS}, "decided_at": entry["decided_at"].isoformat(),
             "sources": sorted(entry["sources"]), "label_ids": entry["label_ids"], "split": split},
             ensure_ascii=False))
-    (output_dir / "decisions.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    # Renamed into place once whole: an interrupted `make data` leaves the earlier export, never half of one.
+    write_atomic(output_dir / "decisions.jsonl", "".join(line + "\n" for line in lines))
     norms = {normalise_text(e["text"]) for e in merged}
     report.overlap = _overlap(norms, datasets_root, data_dir or corpus.DATA_DIR, check_public)
-    (output_dir / "REPORT.md").write_text(report.markdown(database_label, output_dir / "decisions.jsonl"))
+    write_atomic(output_dir / "REPORT.md", report.markdown(database_label, output_dir / "decisions.jsonl"))
     return report
 
 
 def read_decisions(path: Path, split: str | None = None) -> list[dict]:
-    """Rows of an exported decisions file, optionally only one split (``train`` or ``heldout``)."""
-    if not Path(path).is_file():
+    """Rows of an exported decisions file, optionally only one split (``train`` or ``heldout``).
+
+    Every row is checked, whatever its split: a line that is not a JSON object with a text and head values
+    that are numbers or null is a :class:`DecisionsError` naming the file and the line.
+    """
+    path = Path(path)
+    if not path.is_file():
         return []
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecisionsError(f"{path} is not UTF-8 (byte {exc.start}): the export is damaged. Run `make data` again "
+                             "to export the decisions afresh") from None
+    rows = []
+    # Split at newlines only: a text may hold U+2028 or U+0085, which the export writes as they are.
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            rows.append(_decision_row(line, path, number))
     return [r for r in rows if split is None or r.get("split") == split]
+
+
+_JSON_KINDS = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+
+
+def _decision_row(line: str, path: Path, number: int) -> dict:
+    def damaged(problem: str) -> DecisionsError:
+        return DecisionsError(f"{path} line {number} {problem}: the export is damaged (cut off, or edited by hand). "
+                              "Run `make data` again to export the decisions afresh")
+
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise damaged(f"is not a JSON record ({exc.msg}: column {exc.colno})") from None
+    if not isinstance(row, dict):
+        raise damaged(f"is not a decision (a JSON object) but {_JSON_KINDS.get(type(row), 'a number')}")
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise damaged("has no text" if text is None else f"has no usable text (text is {json.dumps(text)})")
+    for head in HEADS:
+        value = row.get(head)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not 0 <= value <= 1):
+            raise damaged(f"has {head} = {value!r}, not a number from 0 to 1 or null")
+    return row

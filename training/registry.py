@@ -5,7 +5,8 @@ Layout (``registry/`` in the repository, or ``$MODERATION_REGISTRY``)::
     versions/<model_version>/   model files + manifest.json (hashes, data provenance), MODEL_CARD.md,
                                 evaluation/ (report, comparison.json, plots)
     LIVE                        one line: the version the service scores with
-    history.jsonl               every init, promote, override and rollback: time, user, from, to, reason
+    history.jsonl               every init, promote, override and rollback: time, user, from, to, reason;
+                                written to disk before LIVE is replaced (``took_effect``)
     data/                       exported moderators' decisions and their report (``make data``)
 
 The service reads only ``LIVE`` and ``versions/<LIVE>/``; ``LIVE`` is replaced atomically (a temporary
@@ -15,6 +16,7 @@ library and ``moderation``: the service imports it too.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -37,6 +39,7 @@ __all__ = [
     "live_version_dir",
     "read_live",
     "registry_dir",
+    "took_effect",
 ]
 
 REGISTRY_ENV = "MODERATION_REGISTRY"
@@ -91,6 +94,54 @@ def _user() -> str:
         return os.environ.get("MODERATION_USER") or getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+def _append_durably(path: Path, line: str) -> None:
+    """Append ``line`` to ``path`` and fsync it; on failure, cut the file back to where it was (best effort), so
+    that a disk that fills mid-write leaves no torn line behind."""
+    data = line.encode("utf-8")
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a new directory entry durable, where the platform allows it (the file's own fsync is the rest)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def took_effect(events: list[dict], live: str | None) -> list[bool]:
+    """Whether each history event's change of LIVE happened, given what LIVE names now.
+
+    A change's history line is written (and synced) before LIVE is replaced, so a failure between the two
+    (a disk that fills, a crash) leaves a line whose change never happened: LIVE still names the line's
+    ``from``, and so does the ``from`` of the change after it, if any. Such a line is read as a change that
+    did not take effect, which rollback, the candidate and the service's fallback leave out. A missing LIVE
+    is no such evidence (it may have been deleted since): a line is then taken to have taken effect.
+    """
+    out = []
+    for i, event in enumerate(events):
+        after = events[i + 1].get("from") if i + 1 < len(events) else live
+        out.append(after is None or after != event.get("from") or after == event.get("to"))
+    return out
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -162,28 +213,49 @@ class Registry:
             events.append(event)
         return events
 
+    def changes(self) -> list[dict]:
+        """The history's events whose change of LIVE took effect (:func:`took_effect`)."""
+        events = self.history()
+        return [event for event, done in zip(events, took_effect(events, self.live())) if done]
+
     def lineage(self) -> list[str]:
         """The versions LIVE has pointed at, as a stack: promotions push, rollbacks pop."""
-        stack: list[str] = []
-        for event in self.history():
-            if event["action"] == "rollback":
-                if stack:
-                    stack.pop()
-            else:
-                stack.append(event["to"])
-        return stack
+        return _lineage(self.changes())
 
     def candidate(self) -> str | None:
         """The newest version that has never been live: what `make evaluate` and `make promote` act on."""
-        ever_live = {e.get("to") for e in self.history()} | {self.live()}
+        ever_live = {e.get("to") for e in self.changes()} | {self.live()}
         fresh = [v for v in self.versions() if v not in ever_live]
         return fresh[-1] if fresh else None
 
+    def check_live_not_lost(self) -> None:
+        """A RegistryError saying what happened and how to restore it when LIVE is missing but the history
+        names a live version: the registry is not empty, and putting a first live version in would be wrong."""
+        if self.live():
+            return
+        changes = self.changes()
+        stack = _lineage(changes)
+        if not stack:
+            return
+        lost, event = stack[-1], changes[-1]
+        back = (f"; then `make rollback` if you meant to go back to {stack[-2]}, the version live before it"
+                if len(stack) > 1 else "")
+        raise RegistryError(
+            f"{self.root / LIVE_FILE} is missing or empty, but {self.root / HISTORY_FILE} says {lost} is live "
+            f"({event['action']} by {event.get('user')} at {event.get('time')}): LIVE was deleted or lost. Nothing "
+            f"was changed (the shipped default model is not put back in its place). Restore it by writing {lost} "
+            f"back into LIVE (echo {lost} > {self.root / LIVE_FILE}){back}")
+
     # Changing ----------------------------------------------------------------------------------
     def init(self, model_dir: Path, user: str | None = None) -> str | None:
-        """Copy ``model_dir`` in as the first live version when the registry has none; return it."""
+        """Copy ``model_dir`` in as the first live version when the registry has none; return it.
+
+        A registry whose LIVE is missing while its history names a live version is not empty: that is a
+        RegistryError (:meth:`check_live_not_lost`), never a silent return to ``model_dir``.
+        """
         if self.live():
             return None
+        self.check_live_not_lost()
         version = _model_version(model_dir)
         target = self.version_dir(version)
         if not target.exists():
@@ -211,6 +283,7 @@ class Registry:
 
     def rollback(self, user: str | None = None, reason: str = "") -> dict:
         """Point LIVE back at the version that was live before the current one."""
+        self.check_live_not_lost()
         stack = self.lineage()
         if len(stack) < 2:
             live = self.live()
@@ -222,8 +295,7 @@ class Registry:
                                 "nothing to roll back to: no version is live yet")
         live = self.live()
         if live != stack[-1]:  # LIVE edited by hand: "the version before it" is not known, and stack[-2] is two back
-            named = f"names {live}" if live else "is missing or empty"
-            raise RegistryError(f"{self.root / LIVE_FILE} {named}, but the history's last live version is "
+            raise RegistryError(f"{self.root / LIVE_FILE} names {live}, but the history's last live version is "
                                 f"{stack[-1]} (LIVE edited by hand?): nothing rolled back; write {stack[-1]} back "
                                 "into LIVE, or make a version live with `make promote` (FORCE=1 REASON=...)")
         previous = stack[-2]
@@ -254,10 +326,31 @@ class Registry:
                  "reason": reason}
         if detail:
             event["detail"] = detail
-        write_atomic(self.root / LIVE_FILE, version + "\n")
-        with (self.root / HISTORY_FILE).open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(event, sort_keys=True) + "\n")
+        # The history line first, on disk: a LIVE change is never without its record (rollback needs it). Should
+        # LIVE then fail to be written, the line stays and is read as a change that never took effect.
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            _append_durably(self.root / HISTORY_FILE, json.dumps(event, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise RegistryError(f"could not record the change in {self.root / HISTORY_FILE} ({exc}): LIVE was not "
+                                f"changed, live is still {previous or 'none'}") from exc
+        try:
+            write_atomic(self.root / LIVE_FILE, version + "\n")
+        except OSError as exc:
+            raise RegistryError(f"could not write {self.root / LIVE_FILE} ({exc}): live is still {previous or 'none'}; "
+                                f"the history's line for this {action} is read as not applied") from exc
         return event
+
+
+def _lineage(changes: list[dict]) -> list[str]:
+    stack: list[str] = []
+    for event in changes:
+        if event["action"] == "rollback":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(event["to"])
+    return stack
 
 
 def _model_version(model_dir: Path) -> str:

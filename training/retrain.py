@@ -36,7 +36,7 @@ from moderation.labels import HEADS
 from moderation.scorer import Scorer, default_model_dir
 
 from . import corpus, sources
-from .registry import LIVE_FILE, REGISTRY_ENV, Registry, RegistryError
+from .registry import LIVE_FILE, REGISTRY_ENV, Registry, RegistryError, took_effect
 
 __all__ = ["DEFAULT_TOLERANCE", "TOLERANCE_ENV", "main", "promote_tolerance", "write_model_card"]
 
@@ -117,6 +117,8 @@ def _database_url(given: str | None) -> tuple[str, Path | None, str]:
 
 
 def _ensure_live(registry: Registry) -> None:
+    # init refuses a registry whose LIVE is lost while its history names a live version: putting the shipped
+    # model back in production silently would undo every promotion.
     version = registry.init(default_model_dir())
     if version:
         _say(f"registry {registry.root} had no live version: the shipped default model {version} is now live")
@@ -188,6 +190,7 @@ def sa_safe(url: str) -> str:
 
 
 def cmd_train(args) -> int:
+    from .decisions import read_decisions
     from .train import model_version, train
 
     registry = _open_registry(args)
@@ -199,7 +202,10 @@ def cmd_train(args) -> int:
              "training on the default sources and data/ only")
     elif decisions is None:
         _say("no exported decisions (run `make data` first): training on the default sources and data/ only")
+    if decisions is not None:
+        read_decisions(decisions)  # a damaged export is named now, not after the public sources are read
     options = {"public_rows": args.public_rows, "decisions": decisions, "decisions_weight": args.decisions_weight}
+    # Once: the folder and the manifest are named after the same version, even when training crosses midnight.
     version = model_version(args.datasets, args.data, True, **options)
     # A version is the training day plus a fingerprint of data, parameters and code: the same
     # fingerprint on another day is the same model, rolled back or rejected perhaps, not a new one.
@@ -211,9 +217,12 @@ def cmd_train(args) -> int:
     started = time.time()
     scratch = registry.versions_dir / f".training-{version}"
     shutil.rmtree(scratch, ignore_errors=True)
-    manifest = train(scratch, args.datasets, args.data, True, **options)
-    write_model_card(scratch, manifest)
-    os.replace(scratch, registry.version_dir(version))  # a half-written version never appears
+    try:
+        manifest = train(scratch, args.datasets, args.data, True, version=version, **options)
+        write_model_card(scratch, manifest)
+        os.replace(scratch, registry.version_dir(version))  # a half-written version never appears
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     _say(f"trained candidate {version} into {registry.version_dir(version)} in {time.time() - started:.0f} s "
          f"(not live; live is {registry.live()}). Next: make evaluate")
     return 0
@@ -250,8 +259,16 @@ def _datasets_missing(given: Path | None, models: dict[str, Scorer]) -> str | No
             f"{sources.DATASETS_ENV} or --datasets to the datasets folder; nothing was written")
 
 
+def _export_hash(decisions: Path) -> str | None:
+    """SHA-256 of the decisions export (``make data``), or None when there is none."""
+    try:
+        return hashlib.sha256(decisions.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def cmd_evaluate(args) -> int:
-    from .compare import compare, fixed_sets, verdict_line
+    from .compare import compare, discard_comparison, fixed_sets, verdict_line
 
     registry = _open_registry(args)
     _ensure_live(registry)
@@ -274,13 +291,17 @@ def cmd_evaluate(args) -> int:
         _say(f"warning: live and candidate were trained on different public subsets ({subsets[0]} and "
              f"{subsets[1]} rows per source; None = all): the comparison measures that difference too")
     decisions = registry.data_dir / "decisions.jsonl"
+    judged = _export_hash(decisions)
     trained_on = cand_scorer.manifest.get("training_data", {}).get("sha256", {}).get("decisions/decisions.jsonl")
-    if trained_on and decisions.is_file() and trained_on != hashlib.sha256(decisions.read_bytes()).hexdigest():
+    if trained_on and judged and trained_on != judged:
         _say("warning: the decisions were exported again after this candidate was trained; its held-out rows "
              "may differ from the ones it left out (run `make train` again for a clean comparison)")
-    sets = fixed_sets(args.datasets, decisions if decisions.is_file() else None, args.data)
+    tolerance = promote_tolerance(registry)
     out = registry.version_dir(candidate) / "evaluation"
-    result = compare(live_scorer, cand_scorer, sets, out, promote_tolerance(registry))
+    # From here on the earlier verdict is stale: an evaluation that fails or is interrupted leaves none to promote on.
+    discard_comparison(out)
+    sets = fixed_sets(args.datasets, decisions if judged else None, args.data)
+    result = compare(live_scorer, cand_scorer, sets, out, tolerance, decisions_sha256=judged)
     write_model_card(registry.version_dir(candidate), cand_scorer.manifest, result)
     for gate in result["gates"]:
         mark = "WORSE" if gate["worse"] else ("(drop within noise)" if gate["delta"] < -result["tolerance"] else "")
@@ -319,12 +340,19 @@ def cmd_promote(args) -> int:
             _say(f"candidate {candidate} was evaluated at tolerance {evaluated_at}, but the tolerance is now "
                  f"{tolerance}: run `make evaluate` again")
             return 2
+        # Older comparisons did not store it: read as judged on no export, which holds while there is none.
+        judged, current = result.get("decisions_sha256"), _export_hash(registry.data_dir / "decisions.jsonl")
+        if judged != current and not args.force:
+            _say(_export_changed(candidate, judged, current, registry.data_dir / "decisions.jsonl"))
+            return 2
         verdict = judge(result["gates"], evaluated_at)
         detail = {"evaluated_against": result["live"], "tolerance": evaluated_at,
                   "worse": [f"{g['label']} ({g['set']}, {g['metric']} {g['live']} -> {g['candidate']})"
-                            for g in verdict["worse"]]}
+                            for g in verdict["worse"]], "decisions_sha256": judged}
         if not math.isclose(evaluated_at, tolerance):
             detail["tolerance_now"] = tolerance
+        if judged != current:
+            detail["decisions_sha256_now"] = current
     elif not args.force:
         _say(f"candidate {candidate} has not been evaluated: run `make evaluate` first")
         return 2
@@ -336,9 +364,10 @@ def cmd_promote(args) -> int:
              + "; ".join(detail["worse"]))
         _say('to promote it anyway: make promote FORCE=1 REASON="..." (logged)')
         return 1
-    # Only an evaluation against the version being replaced, at today's tolerance, lets a candidate
-    # go live as a plain promotion; anything else that --force lets through is an override.
-    evaluated = live is not None and detail["evaluated_against"] == live and "tolerance_now" not in detail
+    # Only an evaluation against the version being replaced, at today's tolerance, on today's decisions export,
+    # lets a candidate go live as a plain promotion; anything else that --force lets through is an override.
+    evaluated = (live is not None and detail["evaluated_against"] == live and "tolerance_now" not in detail
+                 and "decisions_sha256_now" not in detail)
     action = "promote" if verdict["promotable"] and evaluated else "override"
     try:
         event = registry.set_live(candidate, action, args.user, args.reason or "passed evaluation", detail)
@@ -348,6 +377,16 @@ def cmd_promote(args) -> int:
     _say(f"{'promoted' if action == 'promote' else 'promoted by override'}: live is now {candidate} "
          f"(was {event['from']}); logged in {registry.root / 'history.jsonl'}")
     return 0
+
+
+def _export_changed(candidate: str, judged: str | None, current: str | None, path: Path) -> str:
+    if judged is None:
+        change = f"without the moderators' decisions, but {path} holds an export now"
+    elif current is None:
+        change = f"on the moderators' decisions in {path}, which is gone now"
+    else:
+        change = f"on another export of the moderators' decisions: {path} has changed since (`make data` ran again?)"
+    return f"candidate {candidate} was evaluated {change}: run `make evaluate` again"
 
 
 def cmd_rollback(args) -> int:
@@ -372,8 +411,16 @@ def cmd_init(args) -> int:
 def cmd_status(args) -> int:
     registry = _open_registry(args)
     live, candidate = registry.live(), registry.candidate()
-    none = "(none: run `make promote`, or `python -m training.retrain init`)"
+    try:
+        registry.check_live_not_lost()
+        lost = None
+    except RegistryError as exc:
+        lost = str(exc)
+    none = ("(none: LIVE is missing, see the warning below)" if lost
+            else "(none: run `make promote`, or `python -m training.retrain init`)")
     _say(f"registry {registry.root}\nlive: {live or none}\ncandidate: {candidate or '(none)'}")
+    if lost:
+        _say(f"warning: {lost}")
     if live and live not in registry.versions():
         _say(f"warning: {registry.root / LIVE_FILE} names {live}, but {registry.versions_dir / live} is not a "
              "version (missing, or no manifest.json): the service cannot load it. Restore that folder, or make "
@@ -381,8 +428,10 @@ def cmd_status(args) -> int:
     for version in registry.versions():
         marks = " <- live" if version == live else (" <- candidate" if version == candidate else "")
         _say(f"  {version}{marks}")
-    for event in registry.history()[-5:]:
-        _say(f"  {event['time']} {event['action']:<8} {event['from']} -> {event['to']} by {event['user']}: {event['reason']}")
+    events = registry.history()
+    for event, done in list(zip(events, took_effect(events, live)))[-5:]:
+        _say(f"  {event['time']} {event['action']:<8} {event['from']} -> {event['to']} by {event['user']}: {event['reason']}"
+             + ("" if done else " (not applied: LIVE was not changed)"))
     return 0
 
 

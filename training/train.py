@@ -162,10 +162,12 @@ def load_decisions(path: Path) -> pd.DataFrame:
     """The training split of exported moderators' decisions, in the violation frame's shape.
 
     Rows are never put in the validation split: the held-out (most recent) decisions are the
-    evaluation set of ``make evaluate``, and the export already left them out of training.
+    evaluation set of ``make evaluate``, and the export already left them out of training. A damaged
+    file (a line cut off, a row without text) is a ``decisions.DecisionsError`` naming the line.
     """
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if r.get("split") == "train"]
+    from .decisions import read_decisions
+
+    rows = read_decisions(path, "train")
     frame = pd.DataFrame({"text": [r["text"] for r in rows]})
     for head in HEADS:
         frame[head] = [float("nan") if r.get(head) is None else float(r[head]) for r in rows]
@@ -207,20 +209,32 @@ def unseen_validation(valid_df: pd.DataFrame, train_df: pd.DataFrame) -> pd.Data
     return out
 
 
-def _without_evaluation_texts(extra: pd.DataFrame, valid_df: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
+def _without_evaluation_texts(extra: pd.DataFrame, valid_df: pd.DataFrame, data_dir: Path,
+                              public_valid: set[str] = frozenset()) -> pd.DataFrame:
     """Exported decisions less those whose normalised text is a row ``make evaluate`` judges both models on (the
     public validation rows, the corpus's test split, the behaviour cases): trained on, they would lift the
-    candidate on the very gates meant to catch what it got worse at."""
+    candidate on the very gates meant to catch what it got worse at. ``public_valid``: the normalised texts of
+    the public validation rows evaluation judges, where ``valid_df`` holds only a sample of them."""
     _, comments = corpus.load_corpus(data_dir)
     cases = data_dir / "behaviour" / "cases.jsonl"
     texts = comments.loc[comments["test"], "text"].tolist()
     if cases.is_file():
         texts += pd.read_json(cases, lines=True)["text"].tolist()
-    judged = set(valid_df["norm"]) | {normalise_text(t) for t in texts}
+    judged = set(valid_df["norm"]) | set(public_valid) | {normalise_text(t) for t in texts}
     held = np.fromiter((normalise_text(t) in judged for t in extra["text"]), dtype=bool, count=len(extra))
     if held.any():
         _log(f"moderators' decisions left out of training, their text being an evaluation row's: {int(held.sum()):,}")
     return extra[~held].reset_index(drop=True)
+
+
+def _public_validation_texts(datasets_root: Path, data_dir: Path, public_rows: int | None) -> set[str]:
+    """The normalised texts of every public validation row, when training reads only a sample of the public sources
+    (``public_rows``) but ``make evaluate`` judges them all (``compare.fixed_sets``: whenever the datasets are
+    present); empty otherwise, the validation frame then holding them."""
+    if public_rows is None or not Path(datasets_root).is_dir():
+        return set()
+    _, valid = load_violation_data(datasets_root, data_dir, use_corpus=False)
+    return set(_normalise_all(valid["text"], "normalise public valid"))
 
 
 def violation_splits(datasets_root: Path, data_dir: Path, use_corpus: bool = True, public_rows: int | None = None,
@@ -235,7 +249,8 @@ def violation_splits(datasets_root: Path, data_dir: Path, use_corpus: bool = Tru
     if decisions is not None:
         extra = load_decisions(decisions).assign(**EVALUATION_COLUMNS)
         _log(f"moderators' decisions (training split): {len(extra):,} rows")
-        extra = _without_evaluation_texts(extra, valid_df, data_dir)
+        extra = _without_evaluation_texts(extra, valid_df, data_dir,
+                                          _public_validation_texts(datasets_root, data_dir, public_rows))
         # First, so that where a decision and a public row share a text, the site's decision wins.
         train_df = pd.concat([extra, train_df], ignore_index=True)
     train_df["norm"] = _normalise_all(train_df["text"], "normalise train")
@@ -420,8 +435,11 @@ def model_version(datasets_root: Path | None = None, data_dir: Path = corpus.DAT
                   decisions_weight: float = DECISIONS_WEIGHT) -> str:
     """The version a training run would get: the date and a fingerprint of its data and parameters."""
     root = sources.datasets_dir(datasets_root)
-    hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
-    params = _run_params(public_rows, decisions, decisions_weight)
+    return _version(data_hashes(root, data_dir, use_corpus, public_rows, decisions),
+                    _run_params(public_rows, decisions, decisions_weight))
+
+
+def _version(hashes: dict, params: dict) -> str:
     fingerprint = hashlib.sha256(json.dumps([hashes, params, code_hash()], sort_keys=True).encode()).hexdigest()[:8]
     return f"{date.today():%Y%m%d}-{fingerprint}"
 
@@ -444,14 +462,20 @@ def code_hash() -> str:
 
 def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corpus.DATA_DIR,
           use_corpus: bool = True, *, public_rows: int | None = None, decisions: Path | None = None,
-          decisions_weight: float = DECISIONS_WEIGHT) -> dict:
+          decisions_weight: float = DECISIONS_WEIGHT, version: str | None = None) -> dict:
     """Train both models into ``output`` and return the manifest written there.
 
     ``decisions``: an exported decisions file whose training split is added as a source;
-    ``public_rows``: cap each public source at this many rows (0 = none of them).
+    ``public_rows``: cap each public source at this many rows (0 = none of them);
+    ``version``: the model version to write, as ``model_version`` gave it to the caller (who names a folder
+    after it); by default, ``model_version``'s as training starts. Either way it is fixed before training, so
+    a run that crosses midnight writes the version it started as.
     """
     started = time.time()
     root = sources.datasets_dir(datasets_root)
+    hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
+    params = _run_params(public_rows, decisions, decisions_weight)
+    version = version or _version(hashes, params)
     train_df, valid_df = violation_splits(root, data_dir, use_corpus, public_rows, decisions)
     _log(f"violation: {len(train_df):,} training rows, {len(valid_df):,} validation rows")
     violation = fit_violation(train_df, decisions_weight)
@@ -469,10 +493,8 @@ def train(output: Path, datasets_root: Path | None = None, data_dir: Path = corp
     stance = fit_stance(violation.featurizer_, st_train)
     _log(f"stance fitted on {len(st_train):,} pairs ({time.time() - started:.0f} s)")
 
-    hashes = data_hashes(root, data_dir, use_corpus, public_rows, decisions)
-    params = _run_params(public_rows, decisions, decisions_weight)
     manifest = {
-        "model_version": model_version(root, data_dir, use_corpus, public_rows, decisions, decisions_weight),
+        "model_version": version,
         "created": date.today().isoformat(),
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "git_commit": _git_commit(),
