@@ -106,22 +106,30 @@ def _records(stream, name: str):
     if _is_csv(lines, name):
         yield from _csv_records(lines, name)
         return
-    yield from _json_records(lines)
+    yield from _json_records(lines, name)
 
 
-def _json_records(lines: _Lines):
+def _json_records(lines: _Lines, name: str = "-"):
     """(line number, record or _Malformed) of JSON lines.
 
     A bare carriage return is JSON whitespace, and also a line end (a file may end its lines with one
     alone): a line it ends whose JSON ran out (not wrong) is read on with the lines after it (see
     ``_joined``). When the joined text is no record either, the first line is reported as malformed on
     its own and the lines after it are read again as records of their own. Lines are numbered as read,
-    a bare carriage return ending one.
+    a bare carriage return ending one. A file that is one JSON array (a "[" alone on its first line, or an
+    array of objects) is refused as such: read as lines, all but a few of its comments would be skipped.
     """
+    first = True
     for line in lines:
         if not line.strip():
             continue
         number, value = lines.number, _json_value(line)
+        if first and (line.strip() == "[" or (isinstance(value, list) and value
+                                               and all(isinstance(v, dict) for v in value))):
+            shown = "stdin" if name == "-" else name
+            raise InputError(f"{shown} is a JSON array, not JSON lines (one comment object per line): convert it, "
+                             "e.g. jq -c '.[]' FILE > FILE.jsonl", field="input")
+        first = False
         if _ran_out_at_cr(line, value):
             lines.taken = []
             joined = _joined(line, lines)
@@ -819,6 +827,14 @@ def _terminate(signum, frame) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if sys.stderr is None:  # closed (`2>&-`): messages and the progress bar go nowhere, the results still out
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:  # closed (`>&-`): fine when the results go to a file
+        if getattr(args, "output", "-") == "-":
+            print("moderation: error: stdout is closed, so the results could go nowhere: give --output FILE",
+                  file=sys.stderr)
+            return 2
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
     _utf8_stdout()
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None

@@ -161,6 +161,38 @@ def test_csv_column_names_are_read_in_any_case(tmp_path):
         read(tmp_path, "twice.csv", b"id,Text,text\nc1,a,b\n")
 
 
+@pytest.mark.parametrize("content", [
+    b'[\n  {"id": "a", "text": "hi"},\n  {"id": "b", "text": "there"}\n]\n',
+    b'[{"id": "a", "text": "hi"}, {"id": "b", "text": "there"}]\n',
+])
+@pytest.mark.parametrize("name", ["comments.json", "comments.jsonl", "comments.txt"])
+def test_a_json_array_is_named_as_such_not_read_as_lines(tmp_path, content, name):
+    with pytest.raises(InputError, match=r"is a JSON array, not JSON lines .*jq -c"):
+        read(tmp_path, name, content)
+
+
+def test_a_malformed_array_line_after_the_first_is_skipped_as_before(tmp_path):
+    assert read(tmp_path, "c.jsonl", b'{"id": "a", "text": "hi"}\n[{"id": "b", "text": "x"}]\n') == [
+        (1, "a"), (2, "not a JSON object")]
+
+
+@pytest.mark.parametrize("closed,output,status", [("stdout", "file", 0), ("stdout", "-", 2), ("stderr", "file", 0),
+                                                  ("stderr", "-", 0)])
+def test_a_closed_stdout_or_stderr_is_no_traceback(tmp_path, closed, output, status):
+    comments = tmp_path / "c.jsonl"
+    comments.write_text('{"id": "a", "text": "Thanks for the article."}\n')
+    out = tmp_path / "out.jsonl"
+    target = str(out) if output == "file" else "-"
+    redirect = ">&-" if closed == "stdout" else "2>&-"
+    result = subprocess.run(f"{sys.executable} -m moderation.cli score --input {comments} --output {target} {redirect}",
+                            shell=True, cwd=ROOT, capture_output=closed == "stdout", text=True, timeout=120)
+    assert result.returncode == status
+    if status == 2:
+        assert "stdout is closed" in result.stderr
+    if output == "file":
+        assert json.loads(out.read_text())["id"] == "a"
+
+
 @pytest.mark.parametrize("name", ["comments.jsonl.gz", "comments.jsonl", "comments.csv"])
 def test_gzip_input_is_named_as_such(tmp_path, name):
     import gzip
