@@ -12,7 +12,7 @@ from moderation.errors import InputError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
 from webhook import db
 from webhook.openapi import document
-from webhook.perspective import sentences
+from webhook.perspective import MAX_COMMENT_BYTES, sentences
 
 from .webhook_helpers import PERSPECTIVE_KEY, fixture_bytes, post_chunked
 
@@ -253,7 +253,7 @@ def test_an_unexpected_failure_under_v1alpha1_answers_in_perspective_s_shape(cli
     def fail(*args, **kwargs):
         raise failure
 
-    monkeypatch.setattr(model, "score", fail)
+    monkeypatch.setattr(model, "score_batch", fail)
     response = post(client, ANALYZE, {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}})
     if isinstance(failure, InputError):
         assert "no good" in assert_perspective_error(response, 400, "INVALID_ARGUMENT")
@@ -300,6 +300,24 @@ def test_a_key_in_the_google_header_works_too(client):
     assert response.status_code == 200
 
 
+def test_twenty_kilobytes_of_ascii_are_scored_whole_like_perspective(app, client, model):
+    """20 KB is 20,480 bytes: more ASCII characters than the scorer reads at once, so read in pieces, the worst
+    piece deciding, with one sentence longer than that scored the same way for its span."""
+    insult = "You are a complete idiot and a moron."
+    long = ("the council should fund the cycle lanes " * 501).rstrip() + "."  # one sentence over 20,000 characters
+    text = long + " " + insult
+    assert 20_000 < len(long) < len(text) <= 20_480 == MAX_COMMENT_BYTES
+    body = {"comment": {"text": text}, "spanAnnotations": True, "requestedAttributes": {"INSULT": {}}}
+    response = post(client, ANALYZE, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()["attributeScores"]["INSULT"]
+    assert answer["summaryScore"]["value"] > 0.5
+    spans = answer["spanScores"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, len(long)), (len(long) + 1, len(text))]
+    assert spans[0]["score"]["value"] < 0.5 < spans[1]["score"]["value"]
+    assert _rows(app, "comments") == 1
+
+
 @pytest.mark.parametrize("body,error_type,fragment", [
     ({"comment": {"text": ""}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
     ({"comment": {"text": "  \n"}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_EMPTY", "non-empty"),
@@ -309,7 +327,7 @@ def test_a_key_in_the_google_header_works_too(client):
     ({"comment": {"text": "\U0001F600\U0001F600"}, "requestedAttributes": {"TOXICITY": {}}},
      "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE", "und (detected: the request named none, and the comment's language"),
     ({"comment": {"text": "é" * 10241}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "20,482 bytes"),
-    ({"comment": {"text": "a " * 10240}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "20,480 characters"),
+    ({"comment": {"text": "a " * 10241}, "requestedAttributes": {"TOXICITY": {}}}, "COMMENT_TOO_LONG", "20,482 bytes"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {"FLIRTATION": {}}}, None, "FLIRTATION"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {}}, None, "requestedAttributes"),
     ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["de"]},

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from moderation.errors import ModerationError
 from moderation.labels import PERSPECTIVE_ATTRIBUTES
 from moderation.language import NO_WORDS
-from moderation.scorer import MAX_TEXT_CHARS
+from moderation.scorer import MAX_TEXT_CHARS, worst_of
 
 from . import db
 from .errors import APIError, BadRequest
@@ -126,10 +126,9 @@ def _request() -> dict:
     if not text.strip():
         raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
     size = len(text.encode("utf-8"))
-    if size > MAX_COMMENT_BYTES or len(text) > MAX_TEXT_CHARS:
+    if size > MAX_COMMENT_BYTES:  # Perspective's 20 KB, in bytes: up to 20,480 ASCII characters pass
         raise PerspectiveError(f"Comment text was too long ({len(text):,} characters, {size:,} bytes): at most "
-                               f"{MAX_TEXT_CHARS:,} characters and {MAX_COMMENT_BYTES:,} bytes are accepted.",
-                               error_type="COMMENT_TOO_LONG")
+                               f"{MAX_COMMENT_BYTES:,} bytes are accepted.", error_type="COMMENT_TOO_LONG")
     return body
 
 
@@ -188,7 +187,7 @@ def analyze():
     text = body["comment"]["text"]
     languages = _languages(body, attributes, "en")  # check what the client named before scoring
     scorer = service().scorer
-    score = scorer.score(text)
+    score = _scores(scorer, [text])[0]
     if score.empty:  # only markup, invisible characters or spaces: what the native API calls empty
         raise PerspectiveError("Comment must be non-empty: it holds no text once markup and invisible characters "
                                "are removed.", error_type="COMMENT_EMPTY")
@@ -259,7 +258,15 @@ def _score_sentences(scorer, text: str, score) -> dict:
     spans = sentences(text)
     if len(spans) == 1:
         return {spans[0]: score}
-    return dict(zip(spans, scorer.score_batch([text[b:e] for b, e in spans])))
+    return dict(zip(spans, _scores(scorer, [text[b:e] for b, e in spans])))
+
+
+def _scores(scorer, texts: list[str]) -> list:
+    """Each text's score, read whole however long (one over the scorer's ``MAX_TEXT_CHARS`` in pieces, each
+    label its worst piece's: 20 KB of ASCII is more characters than the scorer reads at once)."""
+    if all(len(t) <= MAX_TEXT_CHARS for t in texts):
+        return scorer.score_batch(texts)
+    return [worst_of([score for _, _, score in pieces]) for pieces in scorer.score_pieces(texts)]
 
 
 @bp.post("/comments:suggestscore")
