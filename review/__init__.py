@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, jsonify, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.routing import BaseConverter, IntegerConverter
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> Flask:
     for blueprint in (auth.bp, queue.bp, admin.bp):
         pages.register_blueprint(blueprint)
     pages.jinja_env.globals.update(QUEUES=queue.QUEUE_TITLES, queue_counts=queue.queue_counts)
+    pages.before_request(_refuse_nul)
     pages.after_request(_security_headers)
     pages.register_error_handler(CSRFError, _csrf_error)
     for status in (400, 403, 404, 405, 409, 413):
@@ -168,6 +169,16 @@ def _https_only_hint(message: str) -> str:
     return (f"{message} If this page came over plain HTTP, the browser keeps its HTTPS-only session cookie "
             "(MODERATION_REVIEW_COOKIE_SECURE is true) to itself: serve the pages over HTTPS. If it came over HTTPS "
             f"through a reverse proxy, the service saw plain HTTP: {proxies}.")
+
+
+def _refuse_nul() -> None:
+    """A 400 for a NUL character in a page's path, query or form: no id, filter or search holds one, and
+    PostgreSQL refuses it in a text parameter (a 500 where SQLite answered)."""
+    values = [*request.args.values(), *(request.view_args or {}).values()]
+    if request.method == "POST":
+        values += request.form.values()
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        abort(400, description="The request holds a NUL character (%00), which no id, filter or search can hold.")
 
 
 def _http_error(exc):

@@ -596,3 +596,16 @@ def test_a_card_shows_the_spam_score_where_the_model_gave_one(review_app, mod_cl
     assert "hold 0.6 · reject 0.85" not in old_page and "hold 0.4 · reject 0.8" in old_page
     queue = mod_client.get("/review/queue/pending").get_data(as_text=True)
     assert '<option value="spam"' in queue  # the label filter offers spam too
+
+
+@pytest.mark.parametrize("path", ["/review/queue/pending?site_id=%00", "/review/queue/pending?label=x%00",
+                                  "/review/queue/pending?q=a%00b", "/review/comment?site_id=%00&comment_id=x",
+                                  "/review/author?site_id=default&author_id=%00", "/review/editors/sites/%00/",
+                                  "/review/editors/sites/default/articles/x%00/"])
+def test_a_nul_character_anywhere_is_a_400_on_either_database(make_review_app, database_url, signer, path):
+    app = make_review_app(database_url)
+    client = app.test_client()
+    client.csrf = signer(client, "admin")
+    response = client.get(path)
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert "NUL character" in response.get_data(as_text=True)
