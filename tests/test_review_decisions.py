@@ -299,6 +299,33 @@ def test_a_comment_judged_again_with_the_same_text_keeps_the_moderator_s_decisio
     assert item["verdict_id"] == _rows(review_app, "verdicts", version=2)[0]["id"]
 
 
+
+def test_the_editors_outcome_keeps_a_decision_on_a_comment_judged_again_before_the_queue_syncs(
+        make_review_app, database_url, signer):
+    """The editors' pages and report read a moderator's decision before any queue page brings the new verdict in
+    (an editors' report runs when no moderator is signed in): kept for the same text, dropped for an edit."""
+    from webhook.editors import comments_frame
+
+    review_app = make_review_app(database_url, CALLBACK_URL=CMS)
+    mod_client, client = review_app.test_client(), review_app.test_client()
+    mod_client.csrf = signer(mod_client, "mod")
+    comment = {"id": "k1", "text": ATTACK, "article_id": "a1", "author_id": "u1"}
+    signed_post(client, "/v1/comments", comment)
+    form = _card_form(mod_client, "/review/queue/pending", "k1", "reject")
+    assert _decide(mod_client, form, code="ABUSIVE").status_code == 200
+    signed_post(client, "/v1/articles", {"id": "a1", "title": "Cycle lanes", "body": "The council approved lanes."})
+    assert signed_post(client, "/v1/comments", comment).get_json()["version"] == 2  # no queue page opened since
+
+    def outcome() -> str:
+        with db.connect(review_app.extensions["moderation"].engine) as conn:
+            return comments_frame(conn, "default", "a1")["outcome"].tolist()
+
+    assert outcome() == ["reject"]
+    signed_post(client, "/v1/comments", {**comment, "text": "I disagree with the article, politely."})  # an edit
+    assert outcome() == ["approve"], "an edit is judged afresh: the decision was on other words"
+
+
+
 # Authors held by their strikes ------------------------------------------------------------------------------
 def _strike(app, author_id, strikes):
     with db.transaction(app.extensions["moderation"].engine) as conn:

@@ -59,11 +59,18 @@ def comments_frame(conn, site_id: str, article_id: str | None = None, since: dat
     latest = (sa.select(db.verdicts.c.comment_pk, sa.func.max(db.verdicts.c.version).label("version"))
               .group_by(db.verdicts.c.comment_pk).subquery())
     v, c, r = db.verdicts, db.comments, db.review_items
+    judged = db.verdicts.alias("judged")  # the verdict the review item (and a moderator's decision) is on
+    # The queue takes a new verdict in when a moderator next opens it (``review.queue.sync``), keeping the
+    # decision when the text is the same: so does this, so that a comment judged again since (the CMS sending
+    # it once more, its article now known) keeps its moderator's decision here before the queue has synced.
+    decision = sa.case((sa.or_(r.c.verdict_id == v.c.id, judged.c.text_sha256 == v.c.text_sha256), r.c.decision),
+                       else_=None).label("decision")
     query = (sa.select(c.c.comment_id, c.c.article_id, c.c.created_at, v.c.action, v.c.stance, v.c.scores,
-                       v.c.fallback, r.c.decision)
+                       v.c.fallback, decision)
              .join(latest, latest.c.comment_pk == c.c.id)
              .join(v, sa.and_(v.c.comment_pk == latest.c.comment_pk, v.c.version == latest.c.version))
-             .outerjoin(r, sa.and_(r.c.comment_pk == c.c.id, r.c.verdict_id == v.c.id))
+             .outerjoin(r, r.c.comment_pk == c.c.id)
+             .outerjoin(judged, judged.c.id == r.c.verdict_id)
              .where(c.c.site_id == site_id))
     if article_id is not None:
         query = query.where(c.c.article_id == article_id)
