@@ -45,7 +45,24 @@ def sync(svc, margin: float) -> int:
         items = [classify(svc.policy_for(r["site_id"]), r, margin) for r in latest.values()]
         with db.transaction(svc.engine) as conn:
             db.upsert_review_items(conn, items)
+    if latest or not _INDEXED.get(id(svc.engine)):
+        _index_for_search(svc.engine)
     return len(latest)
+
+
+# Items whose text as the card shows it is filled in at a sync, at most this many a time (a database upgraded
+# to schema 10 has none filled in: search reads the stored text for those meanwhile).
+INDEX_BATCH = 1000
+_INDEXED: dict[int, bool] = {}  # by engine: whether every item's search text was found filled in
+
+
+def _index_for_search(engine) -> None:
+    with db.connect(engine) as conn:
+        todo = db.items_to_index(conn, INDEX_BATCH)
+    if todo:
+        with db.transaction(engine) as conn:
+            db.set_search_texts(conn, {row["id"]: search.searchable(row["text"]) for row in todo})
+    _INDEXED[id(engine)] = len(todo) < INDEX_BATCH
 
 
 # Decisions too: a comment edited since its page was drawn is then known to be, and a decision on it refused.

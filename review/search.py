@@ -2,15 +2,18 @@
 alphabet folded.
 
 SQL can do neither (a phrase that a tag splits, ``I <b>strongly</b> disagree``; ``Ü`` and ``ü`` on
-SQLite), so the database narrows the comments to candidates, those whose text holds every ASCII word of
-the search in any case, newest first and at most :data:`CANDIDATES` of them, and this module keeps those
-whose readable text (:func:`review.text.readable`) contains the search. Both are lower-cased, with each run
-of white space read as one space. Comments beyond the newest :data:`CANDIDATES` candidates are left out,
-and the page says so.
+SQLite), so each review item keeps its text as the card shows it (``search_text``, :func:`searchable`,
+filled in at the queue's syncs), the database narrows the comments to candidates, those whose shown text
+holds every ASCII word of the search, newest first and at most :data:`CANDIDATES` of them, and this module
+keeps those whose shown text contains the search. Both are lower-cased and in composed form, without
+invisible formatting characters, with each run of white space read as one space; a word the card shows
+whole is found however the comment spells it ("&#102;uck", ``dis<b>agree</b>``, a soft hyphen). Comments
+beyond the newest :data:`CANDIDATES` candidates are left out, and the page says so.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,8 +27,16 @@ CANDIDATES = 2000
 
 
 def searchable(text: str) -> str:
-    """``text`` as search compares it: readable, lower case, each run of white space one space."""
-    return " ".join(readable(text).text.lower().split())
+    """``text`` as search compares it: readable, in composed form (NFC), without invisible formatting characters
+    (a soft hyphen, a zero-width space), lower case, each run of white space one space."""
+    return _compared(readable(text).text)
+
+
+def _compared(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.lower().split())
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,8 @@ class Found:
 
 def find(conn, filters: dict) -> Found:
     """The comments, in every queue and under the other filters, whose readable text contains ``filters["q"]``."""
-    wanted = " ".join(filters["q"].lower().split())  # as typed: a search is not HTML
-    candidates = db.review_search(conn, filters, CANDIDATES + 1)
-    rows = [{k: v for k, v in row.items() if k != "text"} for row in candidates[:CANDIDATES]
-            if wanted in searchable(row["text"])]
+    wanted = _compared(filters["q"])  # as typed: a search is not HTML
+    candidates = db.review_search(conn, {**filters, "q": wanted}, CANDIDATES + 1)  # its ASCII words, composed
+    rows = [{k: v for k, v in row.items() if k not in ("text", "search_text")} for row in candidates[:CANDIDATES]
+            if wanted in (row["search_text"] if row["search_text"] is not None else searchable(row["text"]))]
     return Found(rows, capped=len(candidates) > CANDIDATES)

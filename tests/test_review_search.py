@@ -45,6 +45,22 @@ def test_search_reads_the_text_as_a_moderator_does(client, query, found):
     assert _found(client, query) == found
 
 
+@pytest.mark.parametrize(("query", "found"), [
+    ("fuck", ["c-041"]), ("disagree", ["c-041"]), ("really disagree", ["c-041"]),
+    ("spam", ["c-042"]), ("fake account", ["c-042"]), ("café", ["c-042"]), ("cafe\u0301", ["c-042"]),
+])
+def test_a_word_the_card_shows_whole_is_found_however_the_comment_spells_it(make_review_app, database_url, seed_into,
+                                                                            signer, query, found):
+    """A character reference inside a word, a tag inside a word, a soft hyphen, a zero-width space, decomposed
+    accents: the card shows the word whole, so search finds it (a review found each missed)."""
+    app = make_review_app(database_url)
+    seed_into(app, "c-041", "what the &#102uck is this, I <i>really</i> dis<b>agree</b>", scores=HIGH)
+    seed_into(app, "c-042", "total sp&shy;am from a fake acc\u200bount at the Cafe\u0301", scores=LOW)
+    client = app.test_client()
+    client.csrf = signer(client, "mod")
+    assert _found(client, query) == found
+
+
 def test_search_counts_and_orders_what_it_finds(client):
     page = client.get("/review/queue/pending", query_string={"q": "disagree"}).get_data(as_text=True)
     assert re.search(r'data-shown="pending">1</span>', page) and "<title>Pending (1)" in page
@@ -63,3 +79,34 @@ def test_search_reads_a_bounded_number_of_candidates_and_says_so(client, monkeyp
     approved = client.get("/review/queue/approved", query_string={"q": "disagree"}).get_data(as_text=True)
     assert re.findall(r'class="cid" href="[^"]+">([^<]+)<', approved) == ["c-030"]  # the newest candidate
     assert "Search read" not in client.get("/review/queue/pending", query_string={"q": "ünsere"}).get_data(as_text=True)
+
+
+def test_items_stored_before_schema_10_are_found_and_filled_in_at_the_next_syncs(make_review_app, database_url, seed_into,
+                                                                                  signer, monkeypatch):
+    """A database upgraded to schema 10 has no item's shown text filled in: search reads the stored text for those
+    meanwhile, and the queue's syncs fill them in, a batch at a time."""
+    import sqlalchemy as sa
+
+    from review import queue
+    from webhook import db
+
+    app = make_review_app(database_url)
+    for k in range(5):
+        seed_into(app, f"old-{k}", f"comment {k}: dis<b>agree</b>", scores=HIGH)
+    client = app.test_client()
+    client.csrf = signer(client, "mod")
+    client.get("/review/queue/pending")  # synced and filled in
+    engine = app.extensions["moderation"].engine
+    with db.transaction(engine) as conn:  # as an upgrade from version 9 leaves them
+        conn.execute(sa.update(db.review_items).values(search_text=None))
+    queue._INDEXED.clear()
+    monkeypatch.setattr(queue, "INDEX_BATCH", 2)
+    filled, found = [], []
+    for _ in range(4):
+        with db.connect(engine) as conn:
+            filled.append(conn.execute(sa.select(sa.func.count()).select_from(db.review_items)
+                                       .where(db.review_items.c.search_text.is_not(None))).scalar_one())
+        found.append(len(_found(client, "disagree")))  # the page's sync fills in two more first
+    # Until filled in, an item is a candidate only by its stored text, which splits "dis<b>agree</b>".
+    assert (filled, found) == ([0, 2, 4, 5], [2, 4, 5, 5])
+    assert sorted(_found(client, "disagree")) == [f"old-{k}" for k in range(5)]

@@ -80,6 +80,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
         conn.execute(sa.text("DROP INDEX ix_verdicts_created_at"))  # version 7's
         conn.execute(sa.text("ALTER TABLE verdicts DROP COLUMN revision"))  # version 8's
         conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN allowed"))  # version 9's
+        conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN search_text"))  # version 10's
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -90,15 +91,15 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert db.migrate(engine) == 2
     assert _label_indexes(engine) >= LABELS_INDEXES
     with db.connect(engine) as conn:
-        assert db.schema_version(conn) == db.SCHEMA_VERSION == 9
+        assert db.schema_version(conn) == db.SCHEMA_VERSION == 10
         assert [label["label"] for label in db.labels_for(conn, "c1")] == ["toxicity"]
         assert [label["label"] for label in db.labels_for(conn, long_ref)] == ["toxicity"]
     assert "ix_review_items_decider" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
     assert "signed_out_at" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
     assert "ix_verdicts_created_at" in {i["name"] for i in sa.inspect(engine).get_indexes("verdicts")}
     assert "revision" in {c["name"] for c in sa.inspect(engine).get_columns("verdicts")}
-    assert "allowed" in {c["name"] for c in sa.inspect(engine).get_columns("review_items")}
-    assert db.migrate(engine) == 9, "a second run changes nothing"
+    assert {"allowed", "search_text"} <= {c["name"] for c in sa.inspect(engine).get_columns("review_items")}
+    assert db.migrate(engine) == 10, "a second run changes nothing"
 
 
 def _reject(label: str | None):

@@ -44,7 +44,7 @@ __all__ = [
     "transaction",
 ]
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """The schema this code reads and writes."""
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
@@ -205,6 +205,9 @@ review_items = sa.Table(
     # version 9: an approval's policy labels the moderator says the comment still has ("profanity,personal_attack"),
     # allowed on this site; none when null
     sa.Column("allowed", sa.String(200)),
+    # version 10: the verdict's text as its card shows it, for search (markup made plain, invisible characters
+    # dropped, lower case; ``review.search.searchable``); null until the queue's next sync fills it in
+    sa.Column("search_text", sa.Text),
     sa.Index("ix_review_items_queue_time", "queue", "verdict_at"),
     sa.Index("ix_review_items_queue_risk", "queue", "risk"),
     sa.Index("ix_review_items_author", "site_id", "author_id"),
@@ -301,8 +304,17 @@ def _add_allowed_labels(conn) -> None:
         conn.execute(sa.text(f"ALTER TABLE review_items ADD COLUMN allowed {kind}"))
 
 
+def _add_search_text(conn) -> None:
+    """Review items keep their text as the card shows it, so that search finds a word spelt with a character
+    reference or split by a tag (filled in by the queue's syncs, a batch at a time)."""
+    if "search_text" not in {c["name"] for c in sa.inspect(conn).get_columns("review_items")}:
+        kind = review_items.c.search_text.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE review_items ADD COLUMN search_text {kind}"))
+
+
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
-                    6: _add_sign_outs, 7: _index_verdict_times, 8: _add_verdict_revisions, 9: _add_allowed_labels}
+                    6: _add_sign_outs, 7: _index_verdict_times, 8: _add_verdict_revisions, 9: _add_allowed_labels,
+                    10: _add_search_text}
 """``MIGRATIONS[n](conn)`` alters a version ``n - 1`` database to version ``n``."""
 
 
@@ -908,7 +920,7 @@ def _upsert_review_item(insert):
         verdicts.c.comment_pk == _P("same_comment_pk"), verdicts.c.text_sha256 == _P("text_sha256")))
     kept = sa.and_(same_text, review_items.c.decision.is_not(None))
     return stmt.on_conflict_do_update(index_elements=["comment_pk"], set_={
-        **{c: getattr(stmt.excluded, c) for c in columns},
+        **{c: getattr(stmt.excluded, c) for c in columns}, "search_text": None,  # its verdict's text: filled anew
         **{c: sa.case((kept, getattr(review_items.c, c)), else_=getattr(stmt.excluded, c))
            for c in ("queue", *_DECISION_COLUMNS)}}, where=review_items.c.verdict_id < stmt.excluded.verdict_id)
 
@@ -938,14 +950,16 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 def _filtered(query, filters: dict):
     """``query`` narrowed by site, article, author and label; a search (``q``) narrows it to candidates only
-    (see :func:`review_search`)."""
+    (see :func:`review_search`): the items whose text as the card shows it (``search_text``; the stored text
+    until a sync has filled it in) holds every ASCII word of the search."""
     for column in ("site_id", "article_id", "author_id"):
         if filters.get(column):
             query = query.where(getattr(review_items.c, column) == filters[column])
     if filters.get("label"):
         query = query.where(review_items.c.labels.contains(f",{filters['label']},", autoescape=True))
+    shown = sa.func.coalesce(review_items.c.search_text, sa.func.lower(comments.c.text))
     for word in _ASCII_WORD.findall(filters.get("q") or ""):
-        query = query.where(sa.func.lower(comments.c.text).contains(word.lower(), autoescape=True))
+        query = query.where(shown.contains(word.lower(), autoescape=True))
     return query
 
 
@@ -958,9 +972,26 @@ def review_search(conn, filters: dict, limit: int) -> list[dict]:
     capitals: the caller keeps the candidates whose readable text contains the search (``review.search``).
     """
     query = sa.select(review_items.c.id, review_items.c.queue, review_items.c.risk, review_items.c.verdict_at,
-                      comments.c.text).select_from(review_items.join(comments, comments.c.id == review_items.c.comment_pk))
+                      review_items.c.search_text, verdicts.c.text).select_from(
+        review_items.join(comments, comments.c.id == review_items.c.comment_pk)
+        .join(verdicts, verdicts.c.id == review_items.c.verdict_id))
     query = _filtered(query, filters).order_by(review_items.c.verdict_at.desc(), review_items.c.id.desc())
     return [r._asdict() for r in conn.execute(query.limit(limit))]
+
+
+def items_to_index(conn, limit: int) -> list[dict]:
+    """Up to ``limit`` review items whose ``search_text`` is not filled in yet: their id and verdict text."""
+    query = (sa.select(review_items.c.id, verdicts.c.text).join(verdicts, verdicts.c.id == review_items.c.verdict_id)
+             .where(review_items.c.search_text.is_(None)).order_by(review_items.c.id.desc()).limit(limit))
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def set_search_texts(conn, texts: dict[int, str]) -> None:
+    """Fill in review items' ``search_text`` (by item id)."""
+    if texts:
+        conn.execute(sa.update(review_items).where(review_items.c.id == sa.bindparam("item_id"))
+                     .values(search_text=sa.bindparam("shown")),
+                     [{"item_id": k, "shown": v} for k, v in texts.items()])
 
 
 def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0) -> list[dict]:
