@@ -153,6 +153,37 @@ def test_a_site_id_holding_a_slash_or_a_tilde_has_reachable_pages(review_app, mo
     assert answer.status_code == 200 and "art/1" in answer.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("article", ["/news/2024/story", "a/", "/", "plain-id"])
+def test_an_article_id_starting_or_ending_with_a_slash_has_reachable_pages(review_app, mod_client, article):
+    _seed(review_app, "news", article, 6)
+    text = mod_client.get("/review/editors/sites/news/").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+/articles/[^"]+)">', text).group(1)
+    answer = mod_client.get(html.unescape(link))
+    assert answer.status_code == 200, link
+    page = answer.get_data(as_text=True)
+    assert html.escape(article) in page and "6 comments" in page
+    for src in re.findall(r'<img [^>]*src="([^"]+)"', page):
+        assert mod_client.get(html.unescape(src)).data.startswith(PNG), src
+
+
+def test_a_link_made_before_article_ids_were_escaped_still_reaches_its_article(review_app, mod_client):
+    _seed(review_app, "news", "news/2024/story", 3)
+    assert mod_client.get("/review/editors/sites/news/articles/news/2024/story/").status_code == 200
+
+
+def test_the_site_page_says_which_articles_it_lists_and_offers_other_windows(review_app, mod_client, monkeypatch):
+    for k in range(4):
+        _seed(review_app, "news", f"art-{k}", 3 + k)
+    import webhook.editors as editors
+
+    articles = editors.articles
+    monkeypatch.setattr(editors, "articles", lambda frame, limit=50: articles(frame, 2))
+    text = mod_client.get("/review/editors/sites/news/?days=30").get_data(as_text=True)
+    assert "The 2 of 4 articles with the most comments in the last 30 days" in text
+    assert "<strong>30 days</strong>" in text and "times are UTC" in text
+    assert re.search(r'<a href="[^"]*days=all">all time</a>', text)
+
+
 def test_a_plain_tilde_in_an_old_link_still_reaches_its_site(review_app, mod_client):
     _seed(review_app, "a~b", "art-1", 3)
     assert mod_client.get("/review/editors/sites/a~b/").status_code == 200
@@ -191,9 +222,9 @@ def test_the_report_has_every_chart_s_table_and_heads_articles_by_their_titles(r
     with db.transaction(engine_of(review_app)) as conn:
         db.upsert_article(conn, "gazette", "art-1", "Council approves cycle lanes", "Body.", None, "test")
     text = write_report(engine_of(review_app), tmp_path / "editors")[0].read_text()
-    period = re.search(r"^\| (hour|day|week) \| favor \|", text, re.MULTILINE)
+    period = re.search(r"^\| ((?:hour|day|week) \(UTC\)) \| favor \|", text, re.MULTILINE)
     assert period, text[:2000]  # the stance mix per period, as on the page
-    assert re.search(rf"^\| {period[1]} \| comments \| profanity \| personal_attack \| incitement \| rejected", text,
+    assert re.search(rf"^\| {re.escape(period[1])} \| comments \| profanity \| personal_attack \| incitement \| rejected", text,
                      re.MULTILINE)  # the violation rates per period
     assert text.count("| band | in favor (n) |") == 2  # site and article: the neutrality tables
     assert "## Council approves cycle lanes (article art-1, 25 comments)" in text
@@ -306,8 +337,8 @@ def test_the_charts_have_text_alternatives(review_app, mod_client):
            'no article text 2."' in page
     assert re.search(r'alt="Violation rates by label over time, as lines\. In all, scoring 0\.5 or more: '
                      r'profanity \d+%, personal_attack \d+%, incitement \d+%; rejected \d+%\."', page)
-    assert "<caption>Comments by stance toward the article, per hour</caption>" in page
-    assert "<caption>Share of comments scoring 0.5 or more for each label, and share rejected, per hour" in page
+    assert "<caption>Comments by stance toward the article, per hour (UTC)</caption>" in page
+    assert "<caption>Share of comments scoring 0.5 or more for each label, and share rejected, per hour (UTC)" in page
     headers = re.findall(r'<th scope="col">([^<]+)</th>', page.split("Rejection rate by stance, per band")[1])
     assert headers[:6] == ["band", "in favor (n)", "rejected (in favor)", "against (n)", "rejected (against)",
                            "gap (against - favor)"]

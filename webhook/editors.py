@@ -25,7 +25,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -279,7 +279,7 @@ def _draw_stance(ax, table: pd.DataFrame, title: str) -> None:
     step = max(1, len(table) // 30)
     ax.set_xticks(x, [t.strftime("%d %b %H:%M" if hourly else "%d %b") if i % step == 0 else ""
                       for i, t in enumerate(table.index)], rotation=45, ha="right", fontsize=7)
-    ax.set(ylabel="comments", title=f"Stance mix over time: {title}")
+    ax.set(ylabel="comments", xlabel="UTC", title=f"Stance mix over time: {title}")
     ax.legend(fontsize=7, ncols=2)
 
 
@@ -288,7 +288,7 @@ def _draw_violations(ax, rates: pd.DataFrame, title: str) -> None:
         ax.plot(rates.index, rates[column].to_numpy(), marker="o", label=column,
                 linestyle="--" if column.startswith("rejected") else "-")
     ax.set_ylim(0, 1)
-    ax.set(ylabel="share of comments (score >= 0.5)", title=f"Violation rates by label: {title}")
+    ax.set(ylabel="share of comments (score >= 0.5)", xlabel="UTC", title=f"Violation rates by label: {title}")
     ax.tick_params(axis="x", labelsize=7, rotation=30)
     ax.legend(fontsize=7)
 
@@ -312,7 +312,7 @@ def _draw_neutrality(ax, result: Neutrality, title: str) -> None:
 
 
 # The charts in words ----------------------------------------------------------------------------------
-_PERIODS = {"h": "hour", "D": "day", "W": "week"}
+_PERIODS = {"h": "hour (UTC)", "D": "day (UTC)", "W": "week (UTC)"}  # times are stored in UTC
 _NEUTRALITY_HEADER = ("band", "in favor (n)", "rejected (in favor)", "against (n)", "rejected (against)",
                       "gap (against - favor)")
 
@@ -437,6 +437,9 @@ def site(site_id: str):
     return _render(frame, title=f"site {site_id}", days=days, site_id=site_id,
                    crumbs=[("all sites", url_for("editors.index"))],
                    article_list=[(a, (stored.get(a) or {}).get("title"), n) for a, n in listed],
+                   n_articles=int(frame["article_id"].nunique()) if len(frame) else 0,
+                   windows=[(label, url_for("editors.site", site_id=site_id, days=value), value == str(days or "all"))
+                            for label, value in (("7 days", "7"), ("30 days", "30"), ("90 days", "90"), ("all time", "all"))],
                    chart_url=lambda c: url_for("editors.site_chart", site_id=site_id, chart=c, days=days or "all"))
 
 
@@ -452,7 +455,10 @@ def site_chart(site_id: str, chart: str):
     return _png_response(render_chart(frame, chart, site_id))
 
 
-@bp.get("/sites/<segment:site_id>/articles/<path:article_id>/")
+# An article id is one escaped path segment (``~s`` for "/", as site ids): an id that starts or ends with "/" has
+# a link that works. The plain path rule still reads links made before, with "/" as written inside an id.
+@bp.get("/sites/<segment:site_id>/articles/<path:article_id>/")  # registered last (decorators apply upwards)
+@bp.get("/sites/<segment:site_id>/articles/<segment:article_id>/")  # first: the one url_for builds
 @signed_in_required
 def article(site_id: str, article_id: str):
     frame = _frame(site_id, article_id, None)
@@ -466,6 +472,7 @@ def article(site_id: str, article_id: str):
 
 
 @bp.get("/sites/<segment:site_id>/charts/<chart>/articles/<path:article_id>.png")
+@bp.get("/sites/<segment:site_id>/charts/<chart>/articles/<segment:article_id>.png")
 @signed_in_required
 def article_chart(site_id: str, chart: str, article_id: str):
     if chart not in CHARTS:
@@ -538,7 +545,9 @@ def write_report(engine: sa.Engine, output: Path, site_ids: list[str] | None = N
         folder = output / _slug(site_id, folders)
         folder.mkdir(parents=True, exist_ok=True)
         md, htm = _section(frame, site_id, folder, "site-")
-        md = [f"# Reader reaction: {_md(site_id)}", "", f"Written by `make editors-report` on {datetime.now():%Y-%m-%d %H:%M}. "
+        written_at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        md = [f"# Reader reaction: {_md(site_id)}", "", f"Written by `make editors-report` on {written_at} "
+              "(times below are UTC too). "
               "Outcome = the moderator's decision where there is one, else the verdict. Violation rate: share of "
               "comments scoring 0.5 or more. Neutrality compares rejection rates of comments against and in favor "
               "of the article within the same violation-score band (pooled with Mantel-Haenszel weights).", "", *md]
