@@ -338,6 +338,7 @@ def render(rows, n_batch, n_single, repeats, *, targets=None, target_head=None, 
 
     sets = sets or {}
     seed_words = sets.get("seed_words", 0)
+    n_corpus = len(corpus.load_corpus(corpus.DATA_DIR)[1])  # the comments the corpus rows cycle through
     news = (f"News rows: {sets['n_news']:,} New York Times reader comments from the ARC stance data "
             f"(`{'/'.join(NEWS_FILE)}`, column `{NEWS_COLUMN}`, in $MODERATION_DATASETS, here {sets['datasets']}), a "
             f"sample fixed by seed {NEWS_SEED}, measured exactly as the corpus rows: each under a corpus "
@@ -357,7 +358,7 @@ def render(rows, n_batch, n_single, repeats, *, targets=None, target_head=None, 
                f"median of {repeats} runs over each set's first {JOB_COMMENTS:,} comments; no target of its own. ")
     lines = ["# Benchmarks", "",
              f"Measured by `make bench` on {date.today()} ({platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}). Batch: {n_batch} corpus comments (its 5,382 comments repeated) "
+             f"Python {platform.python_version()}). Batch: {n_batch} corpus comments (its {n_corpus:,} comments repeated) "
              f"in chunks of 512, median of {repeats} runs, each run (and the `--jobs` workers) starting with only "
              f"the model's shipped words hashed (its training data's {seed_words:,} most common words, which a "
              f"new process loads with the model), as a new process does (the scorer keeps each word's hashed "
