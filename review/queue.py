@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
@@ -100,21 +102,64 @@ def show(name: str):
     if name not in QUEUE_TITLES:
         abort(404, f"There is no queue called {name!r}.")
     filters, order = _filters(), "risk" if request.args.get("order") == "risk" else "newest"
-    page = page_arg()
-    offset, found = (page - 1) * PAGE_SIZE, None
+    page = page_arg()  # links made before pages had cursors
+    after, before = _cursor("after", order), _cursor("before", order)
+    offset, found = (page - 1) * PAGE_SIZE if after is None and before is None else 0, None
     with db.connect(_svc().engine) as conn:
         counts = db.review_counts(conn, {})  # the header's badges: whole queues, whatever the filters
         if filters.get("q"):
             found = search.find(conn, filters)
-            shown, items = found.counts(), found.page(conn, name, order, PAGE_SIZE, offset)
+            shown = found.counts()
+
+            def fetch(**cursor):
+                return found.page(conn, name, order, PAGE_SIZE + 1, offset, **cursor)
         else:
             shown = db.review_counts(conn, filters) if filters else counts  # the heading: this list
-            items = db.review_queue(conn, name, filters, order, PAGE_SIZE, offset)
+
+            def fetch(**cursor):
+                return db.review_queue(conn, name, filters, order, PAGE_SIZE + 1, offset, **cursor)
+        # One more than a page, to know whether there is another beyond it.
+        items = fetch(before=before) if before is not None else fetch(after=after)
+        if before is not None and len(items) <= PAGE_SIZE:
+            before, items = None, fetch()  # back at the top: the first page, whole
+        if before is not None:
+            newer, older, items = True, True, items[-PAGE_SIZE:]
+        else:
+            newer, older, items = after is not None or offset > 0, len(items) > PAGE_SIZE, items[:PAGE_SIZE]
         cards = build_cards(conn, _svc(), items)
+    links = dict(name=name, order=order, **filters)
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
                            order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS + OTHER_LABELS,
-                           codes=REJECTION_CODES_ALL,
-                           capped=search.CANDIDATES if found and found.capped else None)
+                           codes=REJECTION_CODES_ALL, capped=search.CANDIDATES if found and found.capped else None,
+                           newer_url=url_for("queue.show", **links, before=_cursor_of(items[0], order))
+                           if newer and items else (url_for("queue.show", **links) if newer else None),
+                           older_url=url_for("queue.show", **links, after=_cursor_of(items[-1], order))
+                           if older and items else None)
+
+
+# A queue page's place, as its links carry it: the sort key of the item it follows (``after``) or precedes
+# (``before``): risk (sorted by risk), time and row id, joined by "~". A page is the items after the last one shown,
+# whatever was added above it or decided meanwhile (page numbers shifted: a page repeated or skipped items).
+def _cursor_of(item: dict, order: str) -> str:
+    key = db.queue_key_columns(order)
+    return "~".join(str(item[c.name]) if c.name != "verdict_at" else item[c.name].isoformat() for c in key)
+
+
+def _cursor(arg: str, order: str) -> tuple | None:
+    raw = request.args.get(arg)
+    if not raw:
+        return None
+    parts = raw.split("~")
+    try:
+        if len(parts) != len(db.queue_key_columns(order)):
+            raise ValueError(raw)
+        *risk, at, row_id = parts
+        risks = [float(r) for r in risk]
+        if not all(math.isfinite(r) for r in risks):
+            raise ValueError(raw)
+        return (*risks, datetime.fromisoformat(at), int(row_id))
+    except (ValueError, OverflowError):
+        abort(400, f"{arg}: not a place in this queue's {order} order ({raw[:60]!r}); open the queue again")
 
 
 @bp.get("/mine")

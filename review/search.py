@@ -50,12 +50,21 @@ class Found:
         """How many were found in each queue."""
         return dict.fromkeys(db.QUEUES, 0) | Counter(row["queue"] for row in self.rows)
 
-    def page(self, conn, queue: str, order: str, limit: int, offset: int) -> list[dict]:
-        """One page of the comments found in ``queue``, newest or highest-risk first, as full review items."""
-        rows = [row for row in self.rows if row["queue"] == queue]
-        if order == "risk":
-            rows.sort(key=lambda row: (row["risk"], row["verdict_at"], row["id"]), reverse=True)
-        ids = [row["id"] for row in rows[offset:offset + limit]]
+    def page(self, conn, queue: str, order: str, limit: int, offset: int = 0, *, after: tuple | None = None,
+             before: tuple | None = None) -> list[dict]:
+        """One page of the comments found in ``queue``, newest or highest-risk first, as full review items
+        (``after``, ``before``: a sort key, as ``db.review_queue`` takes them)."""
+        def key(row) -> tuple:
+            return ((row["risk"],) if order == "risk" else ()) + (row["verdict_at"], row["id"])
+
+        rows = sorted((row for row in self.rows if row["queue"] == queue), key=key, reverse=True)
+        if before is not None:
+            rows = [row for row in rows if key(row) > tuple(before)][-limit:]
+        else:
+            if after is not None:
+                rows = [row for row in rows if key(row) < tuple(after)]
+            rows = rows[offset:offset + limit]
+        ids = [row["id"] for row in rows]
         items = db.review_items_by_id(conn, ids)
         return [items[i] for i in ids if i in items]
 

@@ -541,6 +541,54 @@ def test_older_is_offered_only_when_there_is_an_older_page(review_app, mod_clien
     assert ">older</a>" not in mod_client.get("/review/mine?page=2").get_data(as_text=True)
 
 
+def _listed(client, url: str) -> tuple[list[str], dict[str, str]]:
+    """The comment ids a queue page lists, and its newer/older links."""
+    page = client.get(url).get_data(as_text=True)
+    links = {name: html.unescape(href) for href, name in re.findall(r'<a href="([^"]+)">(newer|older)</a>', page)}
+    return re.findall(r'class="cid" href="[^"]+">([^<]+)<', page), links
+
+
+@pytest.mark.parametrize("order,query", [("newest", ""), ("risk", "order=risk&"), ("newest", "q=idiot&")])
+def test_a_queue_page_follows_the_last_one_shown_whatever_was_decided_or_added_since(
+        make_review_app, database_url, seed_into, signer, monkeypatch, order, query):
+    """The "older" link goes on from the last comment shown: deciding a page's comments used to make the next page
+    skip as many, and comments arriving used to make it repeat the end of the page before."""
+    review_app = make_review_app(database_url)
+    mod_client = review_app.test_client()
+    mod_client.csrf = signer(mod_client, "mod")
+
+    def seed(*args, **kwargs):
+        seed_into(review_app, *args, **kwargs)
+
+    monkeypatch.setattr("review.queue.PAGE_SIZE", 2)
+    for i in range(6):  # newest last; risk falls as i grows, so both orders list c0..c5 the same way round
+        seed(f"c{i}", f"You idiot {i}.", scores={"profanity": 0.0, "personal_attack": 0.9 - i / 10, "incitement": 0.0})
+    expected = [f"c{i}" for i in range(6)] if order == "risk" else [f"c{i}" for i in reversed(range(6))]
+    first, links = _listed(mod_client, f"/review/queue/pending?{query}")
+    assert first == expected[:2] and "newer" not in links
+    with db.transaction(_engine(review_app)) as conn:  # both decided from the page, as a moderator does
+        for item in _rows(review_app, "review_items"):
+            if item["comment_id"] in first:
+                db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "mod", None, None)
+    seed("c9", "You idiot 9.", scores={"profanity": 0.0, "personal_attack": 0.95, "incitement": 0.0})  # on top
+    second, links = _listed(mod_client, links["older"])
+    assert second == expected[2:4]
+    third, third_links = _listed(mod_client, links["older"])
+    assert third == expected[4:6] and "older" not in third_links
+    back, back_links = _listed(mod_client, third_links["newer"])
+    assert back == second
+    top, top_links = _listed(mod_client, back_links["newer"])
+    assert top == ["c9", *expected[2:3]] and "newer" not in top_links, "back at the top: a whole first page"
+
+
+@pytest.mark.parametrize("cursor", ["after=nonsense", "after=2026-01-01T00:00:00~x", "before=0.5~2026-01-01~1",
+                                    "after=1e999~2026-01-01T00:00:00~1&order=risk"])
+def test_a_queue_place_that_is_not_one_is_a_400(mod_client, seed, cursor):
+    seed("c1", "You idiot.")
+    response = mod_client.get(f"/review/queue/pending?{cursor}")
+    assert response.status_code == 400 and "not a place in this queue" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("path,form", [
     ("/review/items/99999999999999999999999/decide", {"verdict_id": "1", "decision": "approve"}),
     ("/review/items/1/decide", {"verdict_id": "99999999999999999999999", "decision": "approve"}),

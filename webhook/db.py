@@ -994,13 +994,26 @@ def set_search_texts(conn, texts: dict[int, str]) -> None:
                      [{"item_id": k, "shown": v} for k, v in texts.items()])
 
 
-def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0) -> list[dict]:
+def queue_key_columns(order: str) -> tuple:
+    """The columns a queue is sorted by, descending: risk (for ``order="risk"``), time and row id (unique)."""
+    return ((review_items.c.risk,) if order == "risk" else ()) + (review_items.c.verdict_at, review_items.c.id)
+
+
+def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0, *,
+                 after: tuple | None = None, before: tuple | None = None) -> list[dict]:
     """One page of a queue, newest or highest-risk first, with each comment and its verdict (filters: site,
-    article, author, label; a text search is :func:`review_search`)."""
-    keys = ((review_items.c.risk.desc(), review_items.c.verdict_at.desc()) if order == "risk"
-            else (review_items.c.verdict_at.desc(),))
+    article, author, label; a text search is :func:`review_search`).
+
+    ``after``: the sort key (:func:`queue_key_columns`' values) of the last item a page showed: the page after it,
+    whatever was added or decided since; ``before``: the first item's, for the page before it (in order)."""
+    columns = queue_key_columns(order)
     query = _filtered(_ITEMS.where(review_items.c.queue == queue), filters)
-    query = query.order_by(*keys, review_items.c.id.desc()).limit(limit).offset(offset)
+    if before is not None:
+        query = query.where(sa.tuple_(*columns) > sa.tuple_(*before)).order_by(*(c.asc() for c in columns))
+        return [r._asdict() for r in conn.execute(query.limit(limit))][::-1]
+    if after is not None:
+        query = query.where(sa.tuple_(*columns) < sa.tuple_(*after))
+    query = query.order_by(*(c.desc() for c in columns)).limit(limit).offset(offset)
     return [r._asdict() for r in conn.execute(query)]
 
 
