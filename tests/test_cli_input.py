@@ -320,10 +320,11 @@ def test_lines_that_keep_running_out_are_parsed_a_bounded_number_of_times(tmp_pa
 
 
 def test_a_record_cut_by_carriage_returns_is_read_on_over_a_bounded_number_of_lines(tmp_path):
-    """JSON that keeps running out at bare carriage returns (a pretty-printed array with old Mac line ends)
-    is joined over at most _CR_JOIN_LINES lines, then reported line by line: time stays linear."""
-    content = b"[\r" + b'  {"id": "x", "text": "y"},\r' * 5_000 + b"]\r"
+    """JSON that keeps running out at bare carriage returns (a pretty-printed array with old Mac line ends,
+    here of arrays: a file that is one array of objects is refused whole) is joined over at most
+    _CR_JOIN_LINES lines, then reported line by line: time stays linear."""
+    content = b"[[\r" + b'  {"id": "x", "text": "y"},\r' * 5_000 + b"]]\r"
     got = read(tmp_path, "pretty.json", content)
     assert len(got) == 5_002 and all(isinstance(reason, str) for _, reason in got)
-    assert got[0] == (1, "not valid JSON (Expecting value at column 3)")
+    assert got[0] == (1, "not valid JSON (Expecting value at column 4)")
     assert got[1] == (2, "not valid JSON (Extra data at column 27)")
