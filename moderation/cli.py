@@ -11,6 +11,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -359,9 +360,10 @@ def _load_articles(scorer: Scorer, path: str) -> int:
                 count += 1
             lines[article.id] = number
             scorer.add_article(article)
-    if skipped and not count:  # a CSV, or other field names: every comment would get no stance, silently
-        raise InputError(f"--articles {path}: none of its {skipped} lines is an article (JSON lines, each with an "
-                         "'id' and a 'title' or 'body'; the reasons are above)", field="articles")
+    if not count:  # empty, a CSV, or other field names: every comment would get no stance, silently
+        found = f"none of its {skipped} lines is an article" if skipped else "it is empty"
+        raise InputError(f"--articles {path}: {found} (JSON lines, each with an 'id' and a 'title' or 'body'"
+                         f"{'; the reasons are above' if skipped else ''})", field="articles")
     return count
 
 
@@ -460,7 +462,19 @@ def _open_out(name: str) -> _Output:
     if os.path.exists(name) and not os.path.isfile(name):  # a device or a pipe (/dev/stdout): written as it goes
         return _Output(open(name, "w", encoding="utf-8"), name)
     final = os.path.realpath(name)  # through a link: its target is replaced, the link kept
-    return _Output(open(partial_path(final), "w", encoding="utf-8"), name, final)
+    if os.path.isfile(final) and not os.access(os.path.dirname(final), os.W_OK):
+        # A writable file in a folder that takes no new file (no .partial beside it): written in place, as it goes.
+        return _Output(open(name, "w", encoding="utf-8"), name)
+    partial = partial_path(final)
+    stream = open(partial, "w", encoding="utf-8")
+    _PARTIAL["path"] = partial
+    if os.path.isfile(final):  # the results keep the file's permissions (a private file stays private)
+        with contextlib.suppress(OSError):
+            shutil.copymode(final, partial)
+    return _Output(stream, name, final)
+
+
+_PARTIAL: dict[str, str] = {}  # the .partial file this run opened, for the message when it is interrupted
 
 
 def partial_path(output: str) -> str:
@@ -506,16 +520,25 @@ def _score_chunk(chunk, name, scorer, policy, out, warn=_to_stderr) -> tuple[int
 
 
 def _refuse_output_over_an_input(args) -> None:
-    """Writing the output truncates its file: it must not be one the command reads."""
-    if args.output == "-" or not os.path.exists(args.output):
+    """Writing the output truncates its file, and first its ``.partial`` file: neither may be one the command reads."""
+    if args.output == "-":
         return
+    if os.path.exists(args.output):
+        _refuse_writing_over(args, args.output, f"--output {args.output} is")
+    if not os.path.exists(args.output) or os.path.isfile(args.output):
+        partial = partial_path(os.path.realpath(args.output))
+        if os.path.exists(partial):
+            _refuse_writing_over(args, partial, f"--output {args.output} is written as {partial} first, which is")
+
+
+def _refuse_writing_over(args, target: str, said: str) -> None:
     for option, name in (("--input", args.input), ("--articles", args.articles), ("--policy", args.policy),
                          ("--model", args.model)):
         if name is None:
             continue
         if str(name) == "-":  # stdin redirected from the output file (`< results.jsonl`)
-            if _stdin_is(args.output):
-                raise InputError(f"--output {args.output} is the file {option} - reads (stdin is redirected "
+            if _stdin_is(target):
+                raise InputError(f"{said} the file {option} - reads (stdin is redirected "
                                  "from it): writing it would destroy it; write the results to another file",
                                  field="output")
             continue
@@ -523,9 +546,9 @@ def _refuse_output_over_an_input(args) -> None:
             continue
         if option != "--model" and Path(name).is_dir():
             raise InputError(f"{option} {name}: is a directory, not a file", field=option.lstrip("-"))
-        inside = Path(name).is_dir() and Path(args.output).resolve().is_relative_to(Path(name).resolve())
-        if inside or os.path.samefile(name, args.output):
-            raise InputError(f"--output {args.output} is the file {option} reads ({name}): writing it would "
+        inside = Path(name).is_dir() and Path(target).resolve().is_relative_to(Path(name).resolve())
+        if inside or os.path.samefile(name, target):
+            raise InputError(f"{said} the file {option} reads ({name}): writing it would "
                              "destroy it; write the results to another file", field="output")
 
 
@@ -827,6 +850,7 @@ def _terminate(signum, frame) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    _PARTIAL.clear()
     if sys.stderr is None:  # closed (`2>&-`): messages and the progress bar go nowhere, the results still out
         sys.stderr = open(os.devnull, "w", encoding="utf-8")
     if sys.stdout is None:  # closed (`>&-`): fine when the results go to a file
@@ -844,10 +868,9 @@ def main(argv=None) -> int:
         _silence_stdout()
         return 0
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, not a traceback
-        output = getattr(args, "output", "-")
-        kept = partial_path(os.path.realpath(output))
+        output, kept = getattr(args, "output", "-"), _PARTIAL.get("path")
         where = (f"the results written before are in {kept}; --output {output} is written only once every line "
-                 "is done" if output != "-" and os.path.isfile(kept) else "the results written before stay written")
+                 "is done" if kept else "the results written before stay written")
         print(f"moderation: {'terminated' if isinstance(exc, _Terminated) else 'interrupted'}: {where}",
               file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130

@@ -260,6 +260,38 @@ def test_a_terminated_run_leaves_its_lines_in_a_partial_file_and_the_earlier_out
     assert 0 < len(lines) < 40_000 and [json.loads(line)["id"] for line in lines] == list(range(len(lines)))
 
 
+def test_the_results_keep_the_output_file_s_permissions(files, tmp_path):
+    comments, _ = files
+    out = tmp_path / "private.jsonl"
+    out.write_text("old\n")
+    out.chmod(0o600)
+    assert run("score", "--input", str(comments), "--output", str(out)).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o600 and json.loads(out.read_text().splitlines()[0])["id"] == "c1"
+
+
+@pytest.mark.parametrize("option", ["--input", "--articles"])
+def test_an_input_that_is_the_output_s_partial_file_is_refused(files, tmp_path, option):
+    comments, articles = files
+    source = comments if option == "--input" else articles
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(source.read_bytes())
+    args = {"--input": str(comments), "--articles": str(articles), option: str(partial)}
+    result = run("score", *[x for pair in args.items() for x in pair], "--output", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 2 and f"is written as {partial} first, which is the file {option} reads" in result.stderr
+    assert partial.read_bytes() == source.read_bytes() and not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_interruption_before_any_output_names_no_earlier_partial_file(files, tmp_path, monkeypatch, capsys):
+    (tmp_path / "out.jsonl.partial").write_text("an earlier run's\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli.Scorer, "load", interrupted)
+    comments, _ = files
+    assert cli.main(["score", "--input", str(comments), "--output", str(tmp_path / "out.jsonl")]) == 130
+    assert capsys.readouterr().err == "moderation: interrupted: the results written before stay written\n"
+
+
 def test_a_finished_run_replaces_the_output_and_leaves_no_partial_file(files, tmp_path):
     comments, _ = files
     out = tmp_path / "out.jsonl"

@@ -204,11 +204,12 @@ def test_gzip_input_is_named_as_such(tmp_path, name):
 
 
 @pytest.mark.parametrize("content", [b"id,title,body\na1,Lanes,The council votes.\n",
-                                     b'{"article": "a1", "headline": "Lanes", "content": "The council votes."}\n'])
+                                     b'{"article": "a1", "headline": "Lanes", "content": "The council votes."}\n',
+                                     b"", b"\n\n"])
 def test_an_articles_file_with_no_article_at_all_is_an_error(scorer, tmp_path, content, capsys):
     path = tmp_path / "articles.jsonl"
     path.write_bytes(content)
-    with pytest.raises(InputError, match=r"--articles .*: none of its \d lines is an article"):
+    with pytest.raises(InputError, match=r"--articles .*: (none of its \d lines is an article|it is empty)"):
         cli._load_articles(scorer, str(path))
 
 
