@@ -63,7 +63,7 @@ def _index_for_search(engine) -> None:
         todo = db.items_to_index(conn, INDEX_BATCH)
     if todo:
         with db.transaction(engine) as conn:
-            db.set_search_texts(conn, {row["id"]: search.searchable(row["text"]) for row in todo})
+            db.set_search_texts(conn, [(row["id"], row["verdict_id"], search.searchable(row["text"])) for row in todo])
     _INDEXED[id(engine)] = len(todo) < INDEX_BATCH
 
 
@@ -154,10 +154,11 @@ def _cursor(arg: str, order: str) -> tuple | None:
         if len(parts) != len(db.queue_key_columns(order)):
             raise ValueError(raw)
         *risk, at, row_id = parts
-        risks = [float(r) for r in risk]
-        if not all(math.isfinite(r) for r in risks):
+        risks, when, row = [float(r) for r in risk], datetime.fromisoformat(at), int(row_id)
+        # Finite, a naive time (stored times are naive UTC) and a row id a database column holds.
+        if not all(math.isfinite(r) for r in risks) or when.tzinfo is not None or not 0 <= row <= 2**63 - 1:
             raise ValueError(raw)
-        return (*risks, datetime.fromisoformat(at), int(row_id))
+        return (*risks, when, row)
     except (ValueError, OverflowError):
         abort(400, f"{arg}: not a place in this queue's {order} order ({raw[:60]!r}); open the queue again")
 
@@ -287,7 +288,7 @@ def decide(item_id: int):
     code = request.form.get("code") if decision == "reject" else None
     explanation = (request.form.get("explanation") or "").strip() if decision == "reject" else ""
     # The card's "decided" line, as the page draws it.
-    decided = f"{'approved' if decision == 'approve' else 'rejected'} by {g.user['username']} at {db.now():%Y-%m-%d %H:%M}"
+    decided = f"{'approved' if decision == 'approve' else 'rejected'} by {g.user['username']} at {db.now():%Y-%m-%d %H:%M} UTC"
     decided += (f" ({code})" if code else "") + (f": {explanation}" if explanation else "")
     decided += allowed_note(item["allowed_now"])
     return _done(f"{'Approved' if decision == 'approve' else 'Rejected'} comment {item['comment_id']}.",

@@ -225,7 +225,7 @@ def test_rejecting_needs_a_reason_code_and_counts_a_strike(review_app, mod_clien
     assert _decide(mod_client, item, "reject", code="NOT_A_CODE").status_code == 422
     response = _decide(mod_client, item, "reject", code="HARASSMENT_BULLYING", explanation="Please be civil.")
     assert response.status_code == 200
-    assert response.get_json()["decided"].startswith("rejected by mod at ")
+    assert re.match(r"rejected by mod at \d{4}-\d\d-\d\d \d\d:\d\d UTC \(", response.get_json()["decided"])
     assert response.get_json()["decided"].endswith(" (HARASSMENT_BULLYING): Please be civil.")
     page = mod_client.get("/review/comment?site_id=default&comment_id=c1").get_data(as_text=True)
     assert '<p class="decided">rejected by mod at ' in page, "the page and the script say it alike"
@@ -582,7 +582,9 @@ def test_a_queue_page_follows_the_last_one_shown_whatever_was_decided_or_added_s
 
 
 @pytest.mark.parametrize("cursor", ["after=nonsense", "after=2026-01-01T00:00:00~x", "before=0.5~2026-01-01~1",
-                                    "after=1e999~2026-01-01T00:00:00~1&order=risk"])
+                                    "after=1e999~2026-01-01T00:00:00~1&order=risk",
+                                    "after=2026-01-01T00:00:00~99999999999999999999",
+                                    "q=idiot&after=2026-01-01T00:00:00%2B05:00~1"])
 def test_a_queue_place_that_is_not_one_is_a_400(mod_client, seed, cursor):
     seed("c1", "You idiot.")
     response = mod_client.get(f"/review/queue/pending?{cursor}")

@@ -110,3 +110,30 @@ def test_items_stored_before_schema_10_are_found_and_filled_in_at_the_next_syncs
     # Until filled in, an item is a candidate only by its stored text, which splits "dis<b>agree</b>".
     assert (filled, found) == ([0, 2, 4, 5], [2, 4, 5, 5])
     assert sorted(_found(client, "disagree")) == [f"old-{k}" for k in range(5)]
+
+
+def test_a_search_text_read_before_an_edit_is_never_written_over_the_edit_s(make_review_app, database_url, seed_into,
+                                                                            signer):
+    """Two workers: one reads an item's text to fill in, the other syncs an edit of it (clearing and filling it
+    anew) before the first writes: the first's text, of the old verdict, must not land on the new one."""
+    import sqlalchemy as sa
+
+    from webhook import db
+
+    app = make_review_app(database_url)
+    seed_into(app, "c1", "you idiot, apple.", scores=HIGH)
+    client = app.test_client()
+    client.csrf = signer(client, "mod")
+    engine = app.extensions["moderation"].engine
+    client.get("/review/queue/pending")
+    with db.transaction(engine) as conn:
+        conn.execute(sa.update(db.review_items).values(search_text=None))
+        stale = db.items_to_index(conn, 10)  # worker A reads verdict 1's text
+        pk = conn.execute(sa.select(db.comments.c.id).where(db.comments.c.comment_id == "c1")).scalar_one()
+        db.insert_verdict(conn, pk, 2, "you idiot, banana.", {
+            "action": "hold", "reasons": [], "scores": HIGH, "stance": None, "stance_scores": None, "language": "en",
+            "fallback": None, "model_version": "m", "policy_version": "p"})
+    assert _found(client, "banana") == ["c1"]  # worker B syncs the edit and fills it in
+    with db.transaction(engine) as conn:  # worker A writes what it read
+        db.set_search_texts(conn, [(r["id"], r["verdict_id"], "you idiot, apple.") for r in stale])
+    assert (_found(client, "banana"), _found(client, "apple")) == (["c1"], [])

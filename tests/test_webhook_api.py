@@ -264,15 +264,25 @@ def test_an_article_with_neither_title_nor_body_is_refused_naming_body(client):
 
 
 @pytest.mark.parametrize("path", ["/v1/articles", "/v1/threads"])
-def test_blank_title_and_body_are_refused_and_the_stored_text_kept(app, client, path):
-    signed_post(client, "/v1/articles", ARTICLE)
-    blank = {"id": ARTICLE["id"], "title": " ", "body": ""}
+@pytest.mark.parametrize("stored,blank", [
+    (ARTICLE, {"title": " ", "body": ""}),
+    ({"id": ARTICLE["id"], "title": ARTICLE["title"]}, {"title": ""}),  # a title alone, blanked
+    ({"id": ARTICLE["id"], "body": ARTICLE["body"]}, {"body": "  "}),
+    (None, {"title": " "}),  # a new article with a blank title alone
+])
+def test_an_article_left_without_title_and_body_is_refused_and_the_stored_text_kept(app, client, path, stored, blank):
+    if stored is not None:
+        signed_post(client, "/v1/articles", stored)
+    blank = {"id": ARTICLE["id"], **blank}
     payload = blank if path == "/v1/articles" else {"article": blank, "comments": [{"id": "k1", "text": "Good."}]}
     error = assert_error_shape(signed_post(client, path, payload), 422, "body")
     assert "needs a title or a body" in error["message"]
     with db.connect(app.extensions["moderation"].engine) as conn:
-        stored = db.articles_by_id(conn, "default", [ARTICLE["id"]])[ARTICLE["id"]]
-    assert (stored["title"], stored["body"]) == (ARTICLE["title"], ARTICLE["body"])
+        kept = db.articles_by_id(conn, "default", [ARTICLE["id"]]).get(ARTICLE["id"])
+    if stored is None:
+        assert kept is None, "nothing stored"
+    else:
+        assert (kept["title"], kept["body"]) == (stored.get("title", ""), stored.get("body", ""))
 
 
 def test_a_thread_is_judged_with_its_article_and_replies_in_context(client):

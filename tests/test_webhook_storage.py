@@ -80,7 +80,8 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
         conn.execute(sa.text("DROP INDEX ix_verdicts_created_at"))  # version 7's
         conn.execute(sa.text("ALTER TABLE verdicts DROP COLUMN revision"))  # version 8's
         conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN allowed"))  # version 9's
-        conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN search_text"))  # version 10's
+        conn.execute(sa.text("DROP INDEX ix_review_items_unindexed"))  # version 10's
+        conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN search_text"))
         conn.execute(sa.delete(db.schema_versions))
         conn.execute(sa.insert(db.schema_versions).values(version=2, description="v2", applied_at=db.now()))
         db.insert_label(conn, "s", "c1", "t", "toxicity", 1.0, "test", {})
@@ -99,6 +100,7 @@ def test_a_version_2_database_gets_its_labels_indexed_and_keeps_them(engine):
     assert "ix_verdicts_created_at" in {i["name"] for i in sa.inspect(engine).get_indexes("verdicts")}
     assert "revision" in {c["name"] for c in sa.inspect(engine).get_columns("verdicts")}
     assert {"allowed", "search_text"} <= {c["name"] for c in sa.inspect(engine).get_columns("review_items")}
+    assert "ix_review_items_unindexed" in {i["name"] for i in sa.inspect(engine).get_indexes("review_items")}
     assert db.migrate(engine) == 10, "a second run changes nothing"
 
 

@@ -87,15 +87,16 @@ def register_article():
 
 
 def _store_article(site_id: str, article: dict) -> dict:
-    if "title" in article and "body" in article and not (article["title"] or "").strip() \
-            and not (article["body"] or "").strip():
-        # Stored, it would blank the text stance is read against: the comments under it would lose their stance.
-        raise InvalidInput("body: an article needs a title or a body (both are blank); to keep the stored text "
-                           "while changing the URL, leave both out", field="body")
     try:
         with db.transaction(service().engine) as conn:
             row = db.upsert_article(conn, site_id, article["id"], article.get("title"), article.get("body"),
                                     article.get("url"), source="api")
+            if ("title" in article or "body" in article) and not (row["title"].strip() or row["body"].strip()):
+                # The text stance is read against would be blank (what was sent, with what is kept of the
+                # stored one): the comments under it would lose their stance. Refused; the transaction undone.
+                raise InvalidInput("body: an article needs a title or a body, and with this request both would be "
+                                   "blank; to keep the stored text while changing the URL, leave both out",
+                                   field="body")
             db.insert_audit(conn, "article", site_id, article["id"], {"text_sha256": row["text_sha256"]})
     except sa.exc.SQLAlchemyError as exc:
         raise database_unavailable(exc) from exc

@@ -212,6 +212,9 @@ review_items = sa.Table(
     sa.Index("ix_review_items_queue_risk", "queue", "risk"),
     sa.Index("ix_review_items_author", "site_id", "author_id"),
     sa.Index("ix_review_items_decider", "decided_by", "decided_at"),  # version 5: a moderator's own decisions
+    # version 10: the items whose search text is still to be filled in, found without reading the table
+    sa.Index("ix_review_items_unindexed", "id", sqlite_where=sa.text("search_text IS NULL"),
+             postgresql_where=sa.text("search_text IS NULL")),
 )
 
 # Durable outbox of callbacks to the CMS: written in the decision's transaction, delivered later.
@@ -310,6 +313,7 @@ def _add_search_text(conn) -> None:
     if "search_text" not in {c["name"] for c in sa.inspect(conn).get_columns("review_items")}:
         kind = review_items.c.search_text.type.compile(dialect=conn.dialect)
         conn.execute(sa.text(f"ALTER TABLE review_items ADD COLUMN search_text {kind}"))
+    next(i for i in review_items.indexes if i.name == "ix_review_items_unindexed").create(conn, checkfirst=True)
 
 
 MIGRATIONS: dict = {2: _add_review_queue, 3: _index_labels, 4: _add_comment_strikes, 5: _index_deciders,
@@ -980,18 +984,24 @@ def review_search(conn, filters: dict, limit: int) -> list[dict]:
 
 
 def items_to_index(conn, limit: int) -> list[dict]:
-    """Up to ``limit`` review items whose ``search_text`` is not filled in yet: their id and verdict text."""
-    query = (sa.select(review_items.c.id, verdicts.c.text).join(verdicts, verdicts.c.id == review_items.c.verdict_id)
+    """Up to ``limit`` review items whose ``search_text`` is not filled in yet: their id, verdict id and verdict
+    text (an index holds exactly those items)."""
+    query = (sa.select(review_items.c.id, review_items.c.verdict_id, verdicts.c.text)
+             .join(verdicts, verdicts.c.id == review_items.c.verdict_id)
              .where(review_items.c.search_text.is_(None)).order_by(review_items.c.id.desc()).limit(limit))
     return [r._asdict() for r in conn.execute(query)]
 
 
-def set_search_texts(conn, texts: dict[int, str]) -> None:
-    """Fill in review items' ``search_text`` (by item id)."""
+def set_search_texts(conn, texts: list[tuple[int, int, str]]) -> None:
+    """Fill in review items' ``search_text``: (item id, the verdict id whose text it is, the text). An item whose
+    verdict changed since its text was read (another worker syncing an edit), or that is filled in already, is
+    left as it is: the text read belongs to the verdict read."""
     if texts:
-        conn.execute(sa.update(review_items).where(review_items.c.id == sa.bindparam("item_id"))
+        conn.execute(sa.update(review_items).where(review_items.c.id == sa.bindparam("item_id"),
+                                                   review_items.c.verdict_id == sa.bindparam("read_verdict"),
+                                                   review_items.c.search_text.is_(None))
                      .values(search_text=sa.bindparam("shown")),
-                     [{"item_id": k, "shown": v} for k, v in texts.items()])
+                     [{"item_id": i, "read_verdict": v, "shown": t} for i, v, t in texts])
 
 
 def queue_key_columns(order: str) -> tuple:
