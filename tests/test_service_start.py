@@ -96,6 +96,26 @@ def test_a_worker_started_while_live_names_a_refused_version_serves_the_last_goo
     assert client.get("/readyz").get_json()["model_version"] == "v-c"
 
 
+@pytest.mark.parametrize("where", ["missing", "file"])
+def test_a_registry_setting_that_names_no_folder_stops_the_start(make_app, tmp_path, where):
+    """It served the fallback model, and never looked at the path again (found by a review)."""
+    path = tmp_path / "registry"
+    if where == "file":
+        path.write_text("not a registry\n")
+    with pytest.raises(RuntimeError, match="cannot start: MODERATION_REGISTRY .* which is not a folder"):
+        make_app(SCORER=None, REGISTRY=str(path))
+
+
+def test_a_worker_started_after_live_was_deleted_says_which_version_was_live(make_app, registry, caplog):
+    registry.set_live("v-a", "init", "test", "first")
+    registry.set_live("v-b", "promote", "test", "better")
+    (registry.root / LIVE_FILE).unlink()
+    with caplog.at_level(logging.ERROR, logger="webhook.service"):
+        make_app(SCORER=None, REGISTRY=str(registry.root), RELOAD_INTERVAL=0)
+    assert f"{registry.root / LIVE_FILE} is missing or empty, but the registry's history says v-b is live" in caplog.text
+    assert f"echo v-b > {registry.root / LIVE_FILE}" in caplog.text
+
+
 def test_a_rolled_back_version_is_not_the_fallback(make_app, registry):
     registry.set_live("v-a", "init", "test", "first")
     registry.set_live("v-b", "promote", "test", "better")

@@ -177,6 +177,28 @@ def test_a_negative_or_endless_number_setting_is_refused_naming_it(tmp_path, mon
         load_config(app)
 
 
+@pytest.mark.parametrize("name,raw,allowed", [
+    ("MAX_BODY_BYTES", "0", "at least 1"), ("MAX_BATCH", "0", "at least 1"), ("WORKERS", "0", "at least 1"),
+    ("CALLBACK_MAX_ATTEMPTS", "0", "at least 1"), ("CALLBACK_TIMEOUT", "0", "from 0.01 to 3,600"),
+    ("DB_TIMEOUT", "1e308", "from 0 to 86,400"), ("REVIEW_SESSION_HOURS", "1e11", "from 0.01 to 8,784"),
+    ("SIGNATURE_WINDOW", "0", "from 1 to 86,400"),
+])
+def test_a_number_that_would_switch_its_feature_off_or_overflow_is_refused_naming_it(tmp_path, monkeypatch, name, raw,
+                                                                                      allowed):
+    """MAX_BODY_BYTES=0 answered every POST 413 while ready; CALLBACK_TIMEOUT=0 failed every callback for 48 h;
+    DB_TIMEOUT=1e308 and REVIEW_SESSION_HOURS=1e11 were tracebacks at start (found by a review)."""
+    monkeypatch.setenv(f"MODERATION_{name}", raw)
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    with pytest.raises(RuntimeError, match=f"cannot start: MODERATION_{name} .*must be {allowed}, got "):
+        load_config(app)
+
+
+def test_a_password_in_a_refused_callback_url_is_not_repeated(monkeypatch, tmp_path):
+    with pytest.raises(RuntimeError) as refused:
+        _callback_settings(monkeypatch, tmp_path, "https://user:hunter2@cms.example:99999/cb", secrets="s1")
+    assert "hunter2" not in str(refused.value) and "https://***@cms.example:99999/cb" in str(refused.value)
+
+
 def _callback_settings(monkeypatch, tmp_path, url, secrets="", callback_secret=""):
     """An app's settings read with these callback settings (and no other secrets) in the environment."""
     monkeypatch.setenv("MODERATION_CALLBACK_URL", url)
@@ -360,3 +382,15 @@ def test_the_service_warns_at_start_when_its_model_lacks_a_head_the_policy_acts_
     with caplog.at_level("WARNING", logger="webhook.service"):
         make_app()
     assert "gives no score for these policy labels" not in caplog.text
+
+
+@pytest.mark.parametrize("raw", ["0", "-1"])
+def test_gunicorn_without_a_worker_is_refused_naming_the_setting(monkeypatch, raw):
+    """MODERATION_WORKERS=0 gave a gunicorn that listened with no worker to answer (found by a review)."""
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("MODERATION_WORKERS", raw)
+    conf = Path(__file__).resolve().parent.parent / "webhook" / "gunicorn_conf.py"
+    with pytest.raises(SystemExit, match=f"MODERATION_WORKERS must be 1 or more, got '{raw}'"):
+        runpy.run_path(str(conf))

@@ -146,7 +146,20 @@ def _number(setting: Setting, value):
         raise RuntimeError(f"cannot start: {where} must be a number such as {setting.default}, got {value!r}")
     if number < 0:
         raise RuntimeError(f"cannot start: {where} must not be negative, got {value!r}")
+    low, high = _RANGES.get(setting.name, (0, None))
+    if number < low or (high is not None and number > high):
+        allowed = f"from {low} to {high:,}" if high is not None else f"at least {low}"
+        raise RuntimeError(f"cannot start: {where} must be {allowed}, got {value!r}")
     return number
+
+
+# Settings whose 0 would switch what they bound off (every request refused as too large, every callback cut off
+# at once, gunicorn without workers), or whose largest values overflow what reads them: (lowest, highest).
+_RANGES = {
+    "MAX_BODY_BYTES": (1, None), "MAX_BATCH": (1, None), "WORKERS": (1, None), "CALLBACK_MAX_ATTEMPTS": (1, None),
+    "CALLBACK_TIMEOUT": (0.01, 3_600), "DB_TIMEOUT": (0, 86_400), "REVIEW_SESSION_HOURS": (0.01, 8_784),
+    "SIGNATURE_WINDOW": (1, 86_400), "RELOAD_INTERVAL": (0, 86_400), "CALLBACK_BACKOFF": (0, 86_400),
+}
 
 
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -174,9 +187,10 @@ def _check_callbacks(config) -> None:
     if not url:
         return
     if not _http_url(url):
+        shown = re.sub(r"//[^/@]*@", "//***@", url)  # a password in the URL is not written to the log
         raise RuntimeError(f"cannot start: {_where('CALLBACK_URL')} must be an http:// or https:// URL with a host "
                            f"(and a port from 1 to 65535, if any), such as https://cms.example.com/moderation-callback; "
-                           f"got {url!r}")
+                           f"got {shown!r}")
     if not (as_list(config["CALLBACK_SECRET"]) or as_list(config["SECRETS"])):
         raise RuntimeError(f"cannot start: {ENV_PREFIX}_CALLBACK_URL is set but no secret signs callbacks: set "
                            f"{_where('CALLBACK_SECRET')}, or {ENV_PREFIX}_SECRETS, whose first secret is then used")

@@ -14,6 +14,8 @@ try:
     workers = int(os.environ.get("MODERATION_WORKERS", "2"))
 except ValueError:
     raise SystemExit(f"MODERATION_WORKERS must be a whole number such as 2, got {os.environ['MODERATION_WORKERS']!r}") from None
+if workers < 1:  # gunicorn would listen with no worker to answer
+    raise SystemExit(f"MODERATION_WORKERS must be 1 or more, got {os.environ.get('MODERATION_WORKERS')!r}")
 worker_class = "sync"
 preload_app = False
 timeout = 30

@@ -122,6 +122,14 @@ class ModelWatcher:
         self._look(force=True)
         version = self._wanted
         if not version:
+            try:
+                lost = Registry(self.root).lineage()
+            except (RegistryError, OSError, ValueError):
+                lost = []
+            if lost:  # LIVE deleted: the history says which version was live; the operator must put it back
+                log.error("%s is missing or empty, but the registry's history says %s is live: this worker scores "
+                          "with %s until LIVE names a version again (echo %s > %s)", self.root / LIVE_FILE, lost[-1],
+                          fallback_dir or "the shipped model", lost[-1], self.root / LIVE_FILE)
             return _load_scorer(fallback_dir)
         try:
             return _load_version(self.root, version)
@@ -283,6 +291,10 @@ class Service:
         fails on a database that answers stops it.
         """
         registry = str(config.get("REGISTRY") or "")
+        if registry and not Path(registry).is_dir():  # else the fallback model would be served, and never left
+            raise RuntimeError(f"cannot start: MODERATION_REGISTRY (or REGISTRY in the instance folder's config.py) is "
+                               f"{registry!r}, which is not a folder: name the registry/ folder that `make promote` "
+                               "writes (`make train` or `python -m training.retrain init` makes it), or leave it empty")
         watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"])) if registry else None
         scorer = config.get("SCORER")
         if scorer is not None:
