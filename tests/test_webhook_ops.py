@@ -394,3 +394,17 @@ def test_gunicorn_without_a_worker_is_refused_naming_the_setting(monkeypatch, ra
     conf = Path(__file__).resolve().parent.parent / "webhook" / "gunicorn_conf.py"
     with pytest.raises(SystemExit, match=f"MODERATION_WORKERS must be 1 or more, got '{raw}'"):
         runpy.run_path(str(conf))
+
+
+def test_a_misspelt_setting_is_named_in_a_warning_at_start(tmp_path, monkeypatch, caplog):
+    """MODERATION_CORAL_SECRET (for CORAL_SECRETS) left the setting at its default without a word."""
+    import logging
+
+    monkeypatch.setenv("MODERATION_CORAL_SECRET", "s3cret")
+    monkeypatch.setenv("MODERATION_DATASETS", "/data")  # read by training, not the service: no warning
+    app = Flask("settings-test", instance_path=str(tmp_path), instance_relative_config=True)
+    with caplog.at_level(logging.WARNING, logger="webhook.config"):
+        load_config(app)
+    assert ("MODERATION_CORAL_SECRET is not a setting of the service and is ignored (did you mean "
+            "MODERATION_CORAL_SECRETS?)") in caplog.text
+    assert "MODERATION_DATASETS" not in caplog.text

@@ -7,6 +7,8 @@ table and a test keeps the two in step.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import math
 import os
 import re
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 __all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "flag", "load_config"]
 
 ENV_PREFIX = "MODERATION"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,30 @@ def load_config(app, test_config: dict | None = None) -> None:
                 app.config[setting.name] = os.environ[setting.env]
     else:
         app.config.from_mapping(test_config)
+    if test_config is None:
+        _warn_of_unknown_names(os.environ)
     for setting in SETTINGS:
         app.config[setting.name] = _yes_or_no(setting, _number(setting, app.config[setting.name]))
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     _check_callbacks(app.config)
+
+
+# Variables of the same prefix that other commands read (training, retraining, the tests), not the service.
+_OTHER_NAMES = frozenset("""DATASETS PROMOTE_TOLERANCE USER TEST_POSTGRES_URL REQUIRE_BROWSER REQUIRE_POSTGRES
+    SCREENSHOTS FIXTURES CHROMIUM""".split())
+
+
+def _warn_of_unknown_names(environ) -> None:
+    """A warning for each MODERATION_ variable that names no setting: a misspelt one (MODERATION_CORAL_SECRET,
+    MODERATION_DATABASE_URI) would otherwise leave its setting at its default without a word."""
+    known = {s.name for s in SETTINGS}
+    for name in sorted(environ):
+        short = name.removeprefix(f"{ENV_PREFIX}_")
+        if short == name or short in known or short in _OTHER_NAMES:
+            continue
+        close = difflib.get_close_matches(short, known, n=1)
+        hint = f" (did you mean {ENV_PREFIX}_{close[0]}?)" if close else ""
+        log.warning("%s is not a setting of the service and is ignored%s", name, hint)
 
 
 def _where(name: str) -> str:
