@@ -307,6 +307,10 @@ class Service:
         migration = None
         if flag(config["AUTO_MIGRATE"]):
             unreachable = _migrate(engine)
+            problem = _misconfigured(engine, unreachable) if unreachable is not None else None
+            if problem:  # no outage to wait out: a setting to fix
+                raise RuntimeError(f"cannot start: MODERATION_DATABASE_URL (or DATABASE_URL in the instance folder's "
+                                   f"config.py) names a database that cannot be used: {problem}")
             if unreachable is not None:
                 log.error("database unreachable at start (%s): this worker starts not ready (/readyz 503) and "
                           "migrates the database once it answers", _error_name(unreachable))
@@ -423,6 +427,21 @@ def _unreachable(engine: sa.Engine) -> Exception | None:
     except sa.exc.SQLAlchemyError as exc:
         return exc
     return None
+
+
+# What a database server answers for a setting that no wait will fix (it answered, so it is no outage).
+_SETTING_ERRORS = ("does not exist", "invalid port", "invalid integer value", "invalid connection option")
+
+
+def _misconfigured(engine: sa.Engine, exc: Exception) -> str | None:
+    """Why the configured database server cannot be used however long the service waits (it answered: the
+    database or role is unknown to it, or the URL's port or options are refused), or None when it may be an
+    outage (refused connections, timeouts, a password the server may yet accept; a SQLite file whose folder
+    is not there yet, a volume not mounted)."""
+    if engine.url.get_backend_name() == "sqlite":
+        return None
+    cause = str(getattr(exc, "orig", None) or exc)
+    return _error_name(exc) if any(sign in cause for sign in _SETTING_ERRORS) else None
 
 
 def _error_name(exc: Exception) -> str:
