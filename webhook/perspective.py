@@ -202,7 +202,7 @@ def analyze():
             continue  # Perspective returns no score below the attribute's scoreThreshold
         scores[name] = {"summaryScore": _probability(value)}
         if spans:
-            scores[name]["spanScores"] = [s for s in _span_scores(text, key, by_sentence)
+            scores[name]["spanScores"] = [s for s in _span_scores(key, by_sentence)
                                           if threshold is None or s["score"]["value"] >= threshold]
     if not do_not_store:
         site_id = body.get("communityId", DEFAULT_SITE) or DEFAULT_SITE
@@ -236,12 +236,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans or [(0, len(text))]
 
 
-def _span_scores(text: str, key: str, by_sentence: dict) -> list[dict]:
+def _span_scores(key: str, by_sentence: dict) -> list[dict]:
     """Perspective's span scores: each sentence of the text scored on its own, as Perspective gives them (one
-    span a sentence, the whole text covered), with ``begin`` and ``end`` in UTF-16 code units, as Perspective
-    counts them (its clients index strings so: JavaScript's ``substring``, Java's, C#'s), not code points."""
-    utf16 = _utf16_offsets(text)
-    return [{"begin": utf16(b), "end": utf16(e), "score": _probability(found.scores.get(key, 0.0))}
+    span a sentence, the whole text covered)."""
+    return [{"begin": b, "end": e, "score": _probability(found.scores.get(key, 0.0))}
             for (b, e), found in by_sentence.items()]
 
 
@@ -255,10 +253,12 @@ def _utf16_offsets(text: str):
 
 
 def _score_sentences(scorer, text: str, score) -> dict:
+    """Each sentence's score, by its ``(begin, end)`` in UTF-16 code units, as Perspective counts offsets (its
+    clients index strings so: JavaScript's ``substring``, Java's, C#'s), not code points."""
     spans = sentences(text)
-    if len(spans) == 1:
-        return {spans[0]: score}
-    return dict(zip(spans, _scores(scorer, [text[b:e] for b, e in spans])))
+    scores = [score] if len(spans) == 1 else _scores(scorer, [text[b:e] for b, e in spans])
+    utf16 = _utf16_offsets(text)
+    return {(utf16(b), utf16(e)): found for (b, e), found in zip(spans, scores)}
 
 
 def _scores(scorer, texts: list[str]) -> list:
