@@ -56,18 +56,19 @@ def _open_in(name: str):
     raw = sys.stdin.buffer if name == "-" else open(name, "rb")
     head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     encoding = next((enc for bom, enc in _OTHER_BOMS if head.startswith(bom)), None)
-    if head.startswith(b"\x1f\x8b"):
+    problem = ("is gzip-compressed: decompress it first (gunzip -c FILE | moderation score --input -)"
+               if head.startswith(b"\x1f\x8b") else
+               f"is {encoding} text (it starts with a {encoding} byte-order mark): save it as UTF-8" if encoding else None)
+    if problem:
         if name != "-":
             raw.close()
-        shown = "stdin" if name == "-" else name
-        raise InputError(f"{shown} is gzip-compressed: decompress it first (gunzip -c FILE | moderation score "
-                         "--input -)", field="input")
-    if encoding:
-        if name != "-":
-            raw.close()
-        raise InputError(f"{'stdin' if name == '-' else name} is {encoding} text (it starts with a {encoding} "
-                         "byte-order mark): save it as UTF-8", field="input")
+        raise InputError(f"{_shown(name)} {problem}", field="input")
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _shown(name: str) -> str:
+    """An input's name in a message: ``-`` is stdin."""
+    return "stdin" if name == "-" else name
 
 
 class _Lines:
@@ -127,8 +128,7 @@ def _json_records(lines: _Lines, name: str = "-"):
         number, value = lines.number, _json_value(line)
         if first and (line.strip() == "[" or (isinstance(value, list) and value
                                                and all(isinstance(v, dict) for v in value))):
-            shown = "stdin" if name == "-" else name
-            raise InputError(f"{shown} is a JSON array, not JSON lines (one comment object per line): convert it, "
+            raise InputError(f"{_shown(name)} is a JSON array, not JSON lines (one comment object per line): convert it, "
                              "e.g. jq -c '.[]' FILE > FILE.jsonl", field="input")
         first = False
         if _ran_out_at_cr(line, value):
