@@ -141,8 +141,7 @@ def show(name: str):
 # (``before``): risk (sorted by risk), time and row id, joined by "~". A page is the items after the last one shown,
 # whatever was added above it or decided meanwhile (page numbers shifted: a page repeated or skipped items).
 def _cursor_of(item: dict, order: str) -> str:
-    key = db.queue_key_columns(order)
-    return "~".join(str(item[c.name]) if c.name != "verdict_at" else item[c.name].isoformat() for c in key)
+    return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in db.queue_key(item, order))
 
 
 def _cursor(arg: str, order: str) -> tuple | None:

@@ -55,7 +55,7 @@ class Found:
         """One page of the comments found in ``queue``, newest or highest-risk first, as full review items
         (``after``, ``before``: a sort key, as ``db.review_queue`` takes them)."""
         def key(row) -> tuple:
-            return ((row["risk"],) if order == "risk" else ()) + (row["verdict_at"], row["id"])
+            return db.queue_key(row, order)
 
         rows = sorted((row for row in self.rows if row["queue"] == queue), key=key, reverse=True)
         if before is not None:

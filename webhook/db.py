@@ -1009,6 +1009,11 @@ def queue_key_columns(order: str) -> tuple:
     return ((review_items.c.risk,) if order == "risk" else ()) + (review_items.c.verdict_at, review_items.c.id)
 
 
+def queue_key(item: dict, order: str) -> tuple:
+    """An item's values of :func:`queue_key_columns`: where it stands in the queue's order."""
+    return tuple(item[column.name] for column in queue_key_columns(order))
+
+
 def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0, *,
                  after: tuple | None = None, before: tuple | None = None) -> list[dict]:
     """One page of a queue, newest or highest-risk first, with each comment and its verdict (filters: site,
