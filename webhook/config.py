@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "flag", "load_config"]
+__all__ = ["SETTINGS", "Setting", "as_list", "as_mapping", "default_policy_file", "flag", "load_config", "where_set"]
 
 ENV_PREFIX = "MODERATION"
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def _warn_of_unknown_names(environ) -> None:
         log.warning("%s is not a setting of the service and is ignored%s", name, hint)
 
 
-def _where(name: str) -> str:
+def where_set(name: str) -> str:
     """Where a setting is set, as a refusal names it."""
     return f"{ENV_PREFIX}_{name} (or {name} in the instance folder's config.py)"
 
@@ -154,7 +154,7 @@ def _number(setting: Setting, value):
     setting otherwise."""
     if type(setting.default) not in (int, float):
         return value
-    where = _where(setting.name)
+    where = where_set(setting.name)
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = value
@@ -200,7 +200,7 @@ def _yes_or_no(setting: Setting, value):
         return setting.default
     if text in _YES or text in _NO:
         return text in _YES
-    raise RuntimeError(f"cannot start: {_where(setting.name)} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
+    raise RuntimeError(f"cannot start: {where_set(setting.name)} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
 
 
 def _check_callbacks(config) -> None:
@@ -211,12 +211,12 @@ def _check_callbacks(config) -> None:
         return
     if not _http_url(url):
         shown = re.sub(r"//[^/@]*@", "//***@", url)  # a password in the URL is not written to the log
-        raise RuntimeError(f"cannot start: {_where('CALLBACK_URL')} must be an http:// or https:// URL with a host "
+        raise RuntimeError(f"cannot start: {where_set('CALLBACK_URL')} must be an http:// or https:// URL with a host "
                            f"(and a port from 1 to 65535, if any), such as https://cms.example.com/moderation-callback; "
                            f"got {shown!r}")
     if not (as_list(config["CALLBACK_SECRET"]) or as_list(config["SECRETS"])):
         raise RuntimeError(f"cannot start: {ENV_PREFIX}_CALLBACK_URL is set but no secret signs callbacks: set "
-                           f"{_where('CALLBACK_SECRET')}, or {ENV_PREFIX}_SECRETS, whose first secret is then used")
+                           f"{where_set('CALLBACK_SECRET')}, or {ENV_PREFIX}_SECRETS, whose first secret is then used")
 
 
 def _http_url(url: str) -> bool:

@@ -25,7 +25,7 @@ from moderation.scorer import MAX_TEXT_CHARS, Article, Evidence, Score, Scorer, 
 from training.registry import LIVE_FILE, Registry, RegistryError, read_live
 
 from . import db
-from .config import as_list, as_mapping, default_policy_file, flag
+from .config import as_list, as_mapping, default_policy_file, flag, where_set
 from .errors import ServiceUnavailable
 from .metrics import Metrics
 
@@ -292,8 +292,8 @@ class Service:
         """
         registry = str(config.get("REGISTRY") or "")
         if registry and not Path(registry).is_dir():  # else the fallback model would be served, and never left
-            raise RuntimeError(f"cannot start: MODERATION_REGISTRY (or REGISTRY in the instance folder's config.py) is "
-                               f"{registry!r}, which is not a folder: name the registry/ folder that `make promote` "
+            raise RuntimeError(f"cannot start: {where_set('REGISTRY')} is {registry!r}, which is not a folder: "
+                               "name the registry/ folder that `make promote` "
                                "writes (`make train` or `python -m training.retrain init` makes it), or leave it empty")
         watcher = ModelWatcher(Path(registry), float(config["RELOAD_INTERVAL"])) if registry else None
         scorer = config.get("SCORER")
@@ -309,8 +309,8 @@ class Service:
             unreachable = _migrate(engine)
             problem = _misconfigured(engine, unreachable) if unreachable is not None else None
             if problem:  # no outage to wait out: a setting to fix
-                raise RuntimeError(f"cannot start: MODERATION_DATABASE_URL (or DATABASE_URL in the instance folder's "
-                                   f"config.py) names a database that cannot be used: {problem}")
+                raise RuntimeError(f"cannot start: {where_set('DATABASE_URL')} names a database that cannot be used: "
+                                   f"{problem}")
             if unreachable is not None:
                 log.error("database unreachable at start (%s): this worker starts not ready (/readyz 503) and "
                           "migrates the database once it answers", _error_name(unreachable))
