@@ -146,3 +146,37 @@ def test_functional_probes_are_scored_per_half(tmp_path):
     assert 0.0 <= metrics["hateful"] <= 1.0 and 0.0 <= metrics["non_hateful"] <= 1.0
     assert metrics["accuracy"] == cases["passed"].mean()
     assert any("Functional probes" in line for line in report.lines)
+
+
+# Everyday words that are, hold or resemble swear words and insults (data/behaviour/homonyms.jsonl, written by a
+# helper that saw neither the model nor its word lists). With the shipped model the example policy held or
+# rejected 14 of the 100 innocent comments before normalisation read set phrases in their innocent sense
+# (lexicon.INNOCENT_SENSE_PHRASES: "a bastard file", "spotted dick"), 9 after, and caught 34 of the 40 abusive
+# ones both times. The bars guard that: at most 10 innocent held, at least 32 abusive caught.
+def test_innocent_words_that_look_like_abuse(scorer):
+    from moderation.policy import load_policy
+
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    cases = [json.loads(line) for line in (ROOT / "data" / "behaviour" / "homonyms.jsonl").read_text().splitlines()]
+    actions = [policy.decide(s).action for s in scorer.score_batch([c["text"] for c in cases])]
+    held = [c["text"] for c, a in zip(cases, actions) if c["set"] == "innocent" and a != "approve"]
+    missed = [c["text"] for c, a in zip(cases, actions) if c["set"] == "abusive" and a == "approve"]
+    assert sum(c["set"] == "innocent" for c in cases) == 100 and sum(c["set"] == "abusive" for c in cases) == 40
+    assert len(held) <= 10, held
+    assert len(missed) <= 8, missed
+
+
+@pytest.mark.parametrize("text", [
+    "The pussy willow by the pond is out already, a sure sign of spring.",
+    "We had spotted dick with custard for pudding at school every Friday.",
+    "Use a bastard file to take the burr off before you switch to a finer one.",
+    "Our brood bitch had six puppies last week.",
+    "Dick Van Dyke was great in that film.",
+    "Cock-a-leekie soup is the best thing to eat in January.",
+])
+def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
+    """Each scored 0.43-0.98 for profanity (0.90 and 0.98 rejected) before normalisation read the phrase."""
+    from moderation.policy import load_policy
+
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    assert policy.decide(scorer.score(text)).action == "approve", scorer.score(text).scores

@@ -119,6 +119,24 @@ CASES = [
     ("&#x202e;toidi na era uoy&#x202c;!", "you are an idiot!"), ("ok \u202eabc\ndef", "ok cba def"),
     ("<p>\u202etoidi <b>na</b> era uoy</p>", "toidi na era uoy"),  # a tag inside: the HTML decides
     ("I am certin of it", "i am certin of it"),  # "certain" misspelt, not "cretin"
+    # a swear word in a set phrase that gives it its innocent sense reads as a plain word for the thing
+    ("The Pussy Willow is out, and pussy-willows", "the catkin willow is out, and catkin-willows"),
+    ("Our pussycats, a pussy cat, stop pussyfooting", "our cats, a cat, stop dithering"),
+    ("Spotted Dick with custard; I read Moby Dick", "spotted pudding with custard; i read moby whale"),
+    ("Cock-a-leekie soup, a cock-and-bull story, cock-a-doodle-doo", "chicken-and-leek soup, a far-fetched story, crowing"),
+    ("Turn off the stopcock; the ballcocks; a weathercock", "turn off the stopvalve; the ballvalves; a weathervane"),
+    ("The cockerel and two cockerels", "the rooster and two roosters"),
+    ("a bastard file, bastard-cut files, a bastard sword", "a coarse file, coarse-cut files, a coarse sword"),
+    ("Our brood bitch, two maiden bitches, a bitch in whelp", "our brood dog, two maiden dogs, a dog in whelp"),
+    ("bitch puppies, dogs and bitches, best bitch in show", "dog puppies, dogs and dogs, best dog in show"),
+    ("Prick the sausages, pricking out seedlings", "pick the sausages, picking out seedlings"),
+    ("she pricked her finger; the dog pricked up its ears", "she picked her finger; the dog perked up its ears"),
+    ("Dick Van Dyke and Dick Smith", "xxname van dijk and xxname smith"),  # "Dick" before a surname is a name
+    # ... and the same words said of a person stay as they are
+    ("you pussy, what a prick, spotted a dick", "you pussy, what a prick, spotted a dick"),
+    ("you bastard, stupid bitch, cock", "you bastard, stupid bitch, cock"),
+    ("Dick Head. Dick. You Dick", "dick head. dick. you dick"),
+    ("prick out there, a prick up front", "prick out there, a prick up front"),
 ]
 
 
@@ -148,6 +166,8 @@ def test_normalise(original, expected):
     ("oh \U0001f595\U0001f3fd", "fuck", "\U0001f595\U0001f3fd"),
     ("What a st\u00fcpid plan", "stupid", "st\u00fcpid"), ("fu\u0301ck off", "fuck", "fu\u0301ck"),
     ("well f\u2022ck that", "fuck", "f\u2022ck"), ("oh s***!", "shit", "s***"),
+    ("The Pussy willow is out", "catkin", "Pussy"), ("We had <b>spotted dick</b>", "pudding", "dick"),
+    ("Dick Van Dyke", "xxname", "Dick"), ("A maiden bitches' class", "dogs", "bitches"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
@@ -293,12 +313,13 @@ def _exact_conditions():
     return {  # look: (exact condition, whether its step comes after lower)
         n._may_hold_surrogates: (lambda t: n.LONE_SURROGATE.search(t) is not None, False),
         n._may_hold_invisible: (lambda t: n._INVISIBLE.search(t) is not None, False),
-        n._may_name_someone: (lambda t: any(w in n._NAMES for w in n._CAPITALISED.findall(t)), False),
+        n._may_name_someone: (lambda t: any(w in n._NAMES or w == "Dick" for w in n._CAPITALISED.findall(t)), False),
         n._may_hold_leet: (leet, True),
         n._may_repeat: (lambda t: n._REPEAT.search(t) is not None, True),
         n._may_slip: (lambda t: any(w in n.SLIPS for w in n._LETTER_WORD.findall(t)), True),
         n._may_space_oddly: (lambda t: n._SPACES_HINT.search(t) is not None, True),
         n._may_name_a_group: (lambda t: not n._GROUP_WORD_STARTS.isdisjoint(n._WORD_RUN.findall(t)), True),
+        n._may_hold_innocent_sense: (lambda t: n._INNOCENT_SENSE.search(t) is not None, True),
     }
 
 
@@ -317,7 +338,9 @@ _LOOK_CASES = [
     "idoit\u00e9", "\u00e9idoit", "\x1cfine", "fine\x1c", "one\x0btwo", "a\x7fb", " lead", "trail ", "a  b", "a\tb",
     "a\u00a0\u00a0b", "a\u00a0b", "\u2003x", "sooo", "SOOO", "so\u00f6\u00f6", "women\u2019s", "women2", "xwomen",
     "covid19", "idiot!!", "sh1t", "!!!", "a!b", "#metoo", "@nytimes", "$5", "f\u00fcck sh1t\u2019", "\ud800x", "x\u200by",
-    "gay\u2019 people", "A55 road", "l33t", "\u00a00Jews", "f#ck", "f%ck", "sh!t", "a$$", "f||ck", "h8", "t+", "",
+    "gay\u2019 people", "Dick Smith",
+    "pussy willow", "spotted dick", "a bastard file", "A55 road",
+    "l33t", "\u00a00Jews", "f#ck", "f%ck", "sh!t", "a$$", "f||ck", "h8", "t+", "",
     " ", "plain words only",
 ]
 
@@ -330,6 +353,7 @@ def test_each_cheap_look_says_yes_where_its_step_would_act(text):
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(list("abcdeflostuwxyzADS 019!@$*_#|+.\t\n\x0b\x1c\x1f\x00\x7f'")
                                 + ["\u00a0", "\u2003", "\u200b", "\u00e9", "\u2019", "\u20ac", "\ud800", "\u0130",
-                                   "Dave", "women", "fcuk", "idoit", "sh1t", "sooo", "gay", "Jews"]), max_size=30))
+                                   "Dave", "women", "fcuk", "idoit", "sh1t", "sooo", "gay", "Jews", "Dick", "pussy",
+                                   "willow", "stopcock", "bitch", "brood"]), max_size=30))
 def test_each_cheap_look_says_yes_where_its_step_would_act_on_any_text(parts):
     _check_looks("".join(parts))

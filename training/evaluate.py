@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_curve, roc_auc_score
 
 from moderation.labels import HEADS, POLICY_LABELS, STANCES
-from moderation.normalise import Normalised, mask_given_names, mask_group_words, normalise, normalise_text
+from moderation.normalise import Normalised, mask_given_names, mask_group_words, normalise, normalise_text, read_innocent_senses
 from moderation.policy import load_policy
 from moderation.scorer import Article, Scorer
 
@@ -117,10 +117,10 @@ def plot_confusion(y, pred, out: Path, title: str) -> str:
 
 
 def _obfuscated(text: str) -> bool:
-    # a name or group word read as its placeholder is not obfuscation
+    # a name or group word read as its placeholder, or a swear word read in its innocent sense, is not obfuscation
     named = mask_given_names(Normalised.of(text)).text
     plain = " ".join(re.sub(r"<[^>]+>", " ", named).lower().split())
-    plain = mask_group_words(Normalised.of(plain)).text
+    plain = mask_group_words(read_innocent_senses(Normalised.of(plain))).text
     return normalise(text).text != plain and bool(re.search(r"[*@$!0-9]|\w[ .]\w[ .]\w|(\w)\1\1", text))
 
 
@@ -542,6 +542,32 @@ def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
     return cases
 
 
+def evaluate_homonyms(scorer: Scorer, report: Report, policy) -> None:
+    """Everyday words that are, hold or resemble swear words and insults (``data/behaviour/homonyms.jsonl``):
+    the share of innocent comments the example policy does not approve, and of abusive ones it does."""
+    cases = pd.read_json(DATA / "behaviour" / "homonyms.jsonl", lines=True)
+    scores = scorer.score_batch(cases["text"].tolist())
+    cases["action"] = [policy.decide(s).action for s in scores]
+    innocent = cases[cases["set"] == "innocent"]
+    abusive = cases[cases["set"] == "abusive"]
+    flagged = innocent[innocent["action"] != "approve"]
+    missed = abusive[abusive["action"] == "approve"]
+    report.metrics["homonyms"] = {"innocent": len(innocent), "innocent_not_approved": len(flagged),
+                                  "abusive": len(abusive), "abusive_approved": len(missed)}
+    report.add("## Innocent words that look like abuse (`data/behaviour/homonyms.jsonl`)", "",
+               f"{len(innocent)} innocent comments holding everyday words that are, hold or resemble swear words "
+               f"and insults (a bastard file, a brood bitch, Scunthorpe, rats in the shed) and {len(abusive)} abusive "
+               "ones using the same kinds of words, written by a helper that saw neither the model nor its word "
+               "lists. Under the example policy, innocent comments not approved: "
+               f"**{len(flagged)} of {len(innocent)}**; abusive comments approved: **{len(missed)} of {len(abusive)}**.", "")
+    if len(flagged):
+        report.add("Innocent comments held or rejected:", "")
+        report.table(flagged[["word", "action", "text"]])
+    if len(missed):
+        report.add("Abusive comments approved:", "")
+        report.table(missed[["word", "label", "text"]])
+
+
 def evaluate_identity_probes(scorer: Scorer, report: Report, policy) -> None:
     """Neutral identity-term sentences: the share the example policy would not approve."""
     texts = [t.format(g=g) for t in PROBE_TEMPLATES for g in IDENTITY_GROUPS]
@@ -656,6 +682,7 @@ def main(argv=None) -> int:
     evaluate_behaviour(scorer, report)
     evaluate_functional(scorer, report)
     evaluate_identity_probes(scorer, report, policy)
+    evaluate_homonyms(scorer, report, policy)
     (args.report / "README.md").write_text("\n".join(report.lines) + "\n")
     (args.report / "metrics.json").write_text(json.dumps(report.metrics, indent=2, default=float) + "\n")
     model_dir = Path(scorer.directory)
