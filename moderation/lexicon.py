@@ -27,20 +27,23 @@ PROFANITY = frozenset(
 # lowered OLID macro-F1 from 0.745 to 0.743, on tweets where they are nearly always vulgar).
 INNOCENT_SENSES = frozenset("dick dicks cock cocks tits hoe hoes".split())
 
-# Set phrases in which a swear word has its innocent sense (a plant, a pudding, a plumbing part, a dog
-# breeder's word), each the word as a regular expression on lower-case text (what must stand before or
-# after it as look-arounds, so only the word is read anew) with a plain piece of it every match holds, and
-# what normalisation reads the word as (``normalise.read_innocent_senses``). Trained on the public data,
-# where these words are nearly always vulgar, the model read the whole phrase as abuse: "The pussy willow
-# by the pond is out already" scored 0.90 for profanity (rejected by the example policy), "We had spotted
-# dick with custard" 0.81, "Use a bastard file to take the burr off" 0.90, "Our brood bitch had six
-# puppies" 0.98. Only phrases with no vulgar reading are here: "a prick" or "you pussy" stay as written.
+# Set phrases in which a swear word has its innocent sense (a plant, a pudding, a plumbing part, a tool),
+# each the word as a regular expression on lower-case text (what must stand before or after it as
+# look-arounds, so only the word is read anew) with a plain piece of it every match holds, and what
+# normalisation reads the word as (``normalise.read_innocent_senses``). Trained on the public data, where
+# these words are nearly always vulgar, the model read the whole phrase as abuse: "The pussy willow by the
+# pond is out already" scored 0.90 for profanity (rejected by the example policy), "We had spotted dick
+# with custard" 0.81, "Use a bastard file to take the burr off" 0.90. A phrase here is read so whoever it
+# is said of, so only phrases hardly ever aimed at a person are listed: a review found the dog breeders'
+# "brood bitch", "bitch in whelp" and "best bitch in show" used against women, "bastard cut" where "cut"
+# is a verb ("That bastard cut me up") and "prick the base" in politics, and they were taken out. The
+# words alone ("you pussy", "what a prick") are read as written.
 INNOCENT_SENSE_PHRASES = (
     ("pussy", r"pussy(?=[ -]willows?\b)", "catkin"),
     ("pussy", r"pussy ?cat(?=s?\b)", "cat"),
     ("pussy", r"pussyfoot(?=(?:s|ed|ing)?\b)", "dither"),
-    ("dick", r"(?<=\bspotted )dick\b", "pudding"),
-    ("dick", r"(?<=\bmoby )dick\b", "whale"),
+    ("dick", r"(?:(?<=\bspotted )|(?<=\bspotted-))dick\b", "pudding"),
+    ("dick", r"(?:(?<=\bmoby )|(?<=\bmoby-))dick\b", "whale"),
     ("dyke", r"(?<=\bvan )dyke\b", "dijk"),  # Dick Van Dyke, Anthony van Dyke
     ("cock", r"cock-a-leekie\b", "chicken-and-leek"),
     ("cock", r"cock-a-doodle-doo\b", "crowing"),
@@ -49,18 +52,11 @@ INNOCENT_SENSE_PHRASES = (
     ("cock", r"ballcock(?=s?\b)", "ballvalve"),
     ("cock", r"weathercock(?=s?\b)", "weathervane"),
     ("cock", r"cockerel(?=s?\b)", "rooster"),
-    ("bastard", r"bastard(?=[ -](?:files?|swords?|cut)\b)", "coarse"),
-    ("bitch", r"bitches(?=[ -](?:in[ -]whelp|puppies|class|classes)\b)", "dogs"),
-    ("bitch", r"bitch(?=[ -](?:in[ -]whelp|puppy|puppies|class|classes)\b)", "dog"),
-    ("bitch", r"(?:(?<=\bbrood )|(?<=\bmaiden )|(?<=\bin-whelp ))bitches\b", "dogs"),
-    ("bitch", r"(?:(?<=\bbrood )|(?<=\bmaiden )|(?<=\bin-whelp ))bitch\b", "dog"),
-    ("bitch", r"(?<=\bbest )bitch(?= in (?:show|breed)\b)", "dog"),
-    ("bitch", r"(?<=\bdogs and )bitches\b", "dogs"),
-    ("bitch", r"(?<=\bdog or )bitch\b", "dog"),
+    ("bastard", r"bastard(?=[ -](?:file|swords?)\b|-cut\b)", "coarse"),
     ("prick", r"prick(?=(?:s|ed|ing)? up (?:(?:his|her|its|their|my|your|our) )?ears\b)", "perk"),
     ("prick", r"prick(?=(?:s|ed|ing)? (?:out (?:the |your |these |those )?seedlings?|holes?"
      r"|(?:them|it) all over|(?:them|it) with a fork"
-     r"|the (?:skins?|sausages?|potatoes?|pastry|base|dough|yolks?|chestnuts?|plums?|tomatoes?|seedlings?)"
+     r"|the (?:skins?|sausages?|potatoes?|pastry|dough|yolks?|chestnuts?|plums?|tomatoes?|seedlings?)"
      r"|(?:his|her|my|your|their|a) (?:finger|thumb)s?)\b)", "pick"),
 )
 

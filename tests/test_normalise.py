@@ -127,15 +127,16 @@ CASES = [
     ("Turn off the stopcock; the ballcocks; a weathercock", "turn off the stopvalve; the ballvalves; a weathervane"),
     ("The cockerel and two cockerels", "the rooster and two roosters"),
     ("a bastard file, bastard-cut files, a bastard sword", "a coarse file, coarse-cut files, a coarse sword"),
-    ("Our brood bitch, two maiden bitches, a bitch in whelp", "our brood dog, two maiden dogs, a dog in whelp"),
-    ("bitch puppies, dogs and bitches, best bitch in show", "dog puppies, dogs and dogs, best dog in show"),
     ("Prick the sausages, pricking out seedlings", "pick the sausages, picking out seedlings"),
     ("she pricked her finger; the dog pricked up its ears", "she picked her finger; the dog perked up its ears"),
-    ("Dick Van Dyke and Dick Smith", "xxname van dijk and xxname smith"),  # "Dick" before a surname is a name
-    # ... and the same words said of a person stay as they are
+    ("'pussy willow', spotted  dick,\nspotted-dick, Moby-Dick", "'catkin willow', spotted pudding, spotted-pudding, moby-whale"),
+    # ... and the same words said of a person stay as they are, the phrases a review found aimed at people too
     ("you pussy, what a prick, spotted a dick", "you pussy, what a prick, spotted a dick"),
     ("you bastard, stupid bitch, cock", "you bastard, stupid bitch, cock"),
-    ("Dick Head. Dick. You Dick", "dick head. dick. you dick"),
+    ("Dick Head. Dick. You Dick Cheese", "dick head. dick. you dick cheese"),
+    ("You are a brood bitch, a bitch in whelp", "you are a brood bitch, a bitch in whelp"),
+    ("That bastard cut me up; the bastard files suits", "that bastard cut me up; the bastard files suits"),
+    ("What a prick the base keeps electing", "what a prick the base keeps electing"),
     ("prick out there, a prick up front", "prick out there, a prick up front"),
 ]
 
@@ -167,7 +168,7 @@ def test_normalise(original, expected):
     ("What a st\u00fcpid plan", "stupid", "st\u00fcpid"), ("fu\u0301ck off", "fuck", "fu\u0301ck"),
     ("well f\u2022ck that", "fuck", "f\u2022ck"), ("oh s***!", "shit", "s***"),
     ("The Pussy willow is out", "catkin", "Pussy"), ("We had <b>spotted dick</b>", "pudding", "dick"),
-    ("Dick Van Dyke", "xxname", "Dick"), ("A maiden bitches' class", "dogs", "bitches"),
+    ("A bastard-cut file", "coarse", "bastard"),
 ])
 def test_spans_point_into_the_original(original, word, expected_span):
     norm = normalise(original)
@@ -313,7 +314,7 @@ def _exact_conditions():
     return {  # look: (exact condition, whether its step comes after lower)
         n._may_hold_surrogates: (lambda t: n.LONE_SURROGATE.search(t) is not None, False),
         n._may_hold_invisible: (lambda t: n._INVISIBLE.search(t) is not None, False),
-        n._may_name_someone: (lambda t: any(w in n._NAMES or w == "Dick" for w in n._CAPITALISED.findall(t)), False),
+        n._may_name_someone: (lambda t: any(w in n._NAMES for w in n._CAPITALISED.findall(t)), False),
         n._may_hold_leet: (leet, True),
         n._may_repeat: (lambda t: n._REPEAT.search(t) is not None, True),
         n._may_slip: (lambda t: any(w in n.SLIPS for w in n._LETTER_WORD.findall(t)), True),
@@ -354,6 +355,6 @@ def test_each_cheap_look_says_yes_where_its_step_would_act(text):
 @given(st.lists(st.sampled_from(list("abcdeflostuwxyzADS 019!@$*_#|+.\t\n\x0b\x1c\x1f\x00\x7f'")
                                 + ["\u00a0", "\u2003", "\u200b", "\u00e9", "\u2019", "\u20ac", "\ud800", "\u0130",
                                    "Dave", "women", "fcuk", "idoit", "sh1t", "sooo", "gay", "Jews", "Dick", "pussy",
-                                   "willow", "stopcock", "bitch", "brood"]), max_size=30))
+                                   "willow", "stopcock", "spotted", "file"]), max_size=30))
 def test_each_cheap_look_says_yes_where_its_step_would_act_on_any_text(parts):
     _check_looks("".join(parts))

@@ -214,7 +214,7 @@ Hand-written test cases, never trained on; `make evaluate` and the tests read th
 - `functional.json`: {functional_cases} templates, filled with {functional_groups} identity groups, for the
   functional probes of `make evaluate` (hateful and non-hateful halves).
 - `homonyms.jsonl`: {homonyms.get("innocent", 0)} innocent comments holding everyday words that are, hold or
-  resemble swear words and insults (a bastard file, a brood bitch, Scunthorpe, a literal pig), and
+  resemble swear words and insults (a bastard file, rats in the shed, Scunthorpe, a literal pig), and
   {homonyms.get("abusive", 0)} abusive ones using the same kinds of words, each with the word at issue. Written
   on 2026-12-07 by a helper that saw neither the model nor its word lists, to measure how many innocent
   comments the example policy holds (`make evaluate`, `tests/test_behaviour.py`). The list of set phrases

@@ -120,7 +120,7 @@ def _obfuscated(text: str) -> bool:
     # a name or group word read as its placeholder, or a swear word read in its innocent sense, is not obfuscation
     named = mask_given_names(Normalised.of(text)).text
     plain = " ".join(re.sub(r"<[^>]+>", " ", named).lower().split())
-    plain = mask_group_words(read_innocent_senses(Normalised.of(plain))).text
+    plain = read_innocent_senses(mask_group_words(Normalised.of(plain))).text
     return normalise(text).text != plain and bool(re.search(r"[*@$!0-9]|\w[ .]\w[ .]\w|(\w)\1\1", text))
 
 
@@ -556,7 +556,7 @@ def evaluate_homonyms(scorer: Scorer, report: Report, policy) -> None:
                                   "abusive": len(abusive), "abusive_approved": len(missed)}
     report.add("## Innocent words that look like abuse (`data/behaviour/homonyms.jsonl`)", "",
                f"{len(innocent)} innocent comments holding everyday words that are, hold or resemble swear words "
-               f"and insults (a bastard file, a brood bitch, Scunthorpe, rats in the shed) and {len(abusive)} abusive "
+               f"and insults (a bastard file, a literal pig, Scunthorpe, rats in the shed) and {len(abusive)} abusive "
                "ones using the same kinds of words, written by a helper that saw neither the model nor its word "
                "lists. Under the example policy, innocent comments not approved: "
                f"**{len(flagged)} of {len(innocent)}**; abusive comments approved: **{len(missed)} of {len(abusive)}**.", "")
