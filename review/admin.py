@@ -8,7 +8,7 @@ from webhook import db
 
 from . import auth, throttle
 from .auth import admin_required, login_required
-from .queue import page_arg
+from .queue import paged
 
 __all__ = ["bp"]
 
@@ -30,12 +30,13 @@ def _counts() -> dict:
 @bp.get("/audit")
 @login_required
 def audit():
-    page = page_arg()
     actor = request.args.get("actor", "").strip() or None
     with db.connect(_engine()) as conn:
-        lines = db.list_audit(conn, _AUDIT_PAGE, (page - 1) * _AUDIT_PAGE, actor=actor, hidden=_hidden_events())
-    return render_template("review/audit.html", lines=lines, page=page, actor=actor, counts=_counts(),
-                           page_size=_AUDIT_PAGE, subject_url=_subject_url)
+        page = paged("admin.audit", dict(actor=actor), ("id",), lambda line: (line["id"],),
+                     lambda limit, offset, **place: db.list_audit(conn, limit, offset, actor=actor,
+                                                                  hidden=_hidden_events(), **place),
+                     _AUDIT_PAGE, "the audit log", "the audit log")
+    return render_template("review/audit.html", page=page, actor=actor, counts=_counts(), subject_url=_subject_url)
 
 
 def _hidden_events() -> tuple[str, ...]:
@@ -120,12 +121,12 @@ def _audit(event_name: str, subject: str, detail: dict) -> None:
 def deliveries():
     status = request.args.get("status")
     status = status if status in _CALLBACK_STATUSES else None
-    page = page_arg()
-    with db.connect(_engine()) as conn:  # one row past the page says whether there is an older page
-        rows = db.list_callbacks(conn, status, _DELIVERIES_PAGE + 1, (page - 1) * _DELIVERIES_PAGE)
+    with db.connect(_engine()) as conn:
+        page = paged("admin.deliveries", dict(status=status), ("id",), lambda row: (row["id"],),
+                     lambda limit, offset, **place: db.list_callbacks(conn, status, limit, offset, **place),
+                     _DELIVERIES_PAGE, "the deliveries", "the deliveries")
         tally = db.callback_counts(conn)
-    return render_template("review/deliveries.html", rows=rows[:_DELIVERIES_PAGE], more=len(rows) > _DELIVERIES_PAGE,
-                           page=page, tally=tally, status=status, counts=_counts(),
+    return render_template("review/deliveries.html", page=page, tally=tally, status=status, counts=_counts(),
                            url=current_app.config.get("CALLBACK_URL"))
 
 

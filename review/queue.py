@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,7 +18,7 @@ from . import actions, search, throttle
 from .auth import login_required, safe_next, signed_in_required
 from .cards import REJECTION_CODES_ALL, allowed_note, build_cards, classify, effective_status
 
-__all__ = ["MAX_PAGE", "QUEUE_TITLES", "bp", "page_arg", "queue_counts", "sync"]
+__all__ = ["MAX_PAGE", "QUEUE_TITLES", "Page", "bp", "page_arg", "paged", "queue_counts", "sync"]
 
 QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected", "approved": "Approved"}
 PAGE_SIZE = 50
@@ -102,64 +103,99 @@ def show(name: str):
     if name not in QUEUE_TITLES:
         abort(404, f"There is no queue called {name!r}.")
     filters, order = _filters(), "risk" if request.args.get("order") == "risk" else "newest"
-    page = page_arg()  # links made before pages had cursors
-    after, before = _cursor("after", order), _cursor("before", order)
-    offset, found = (page - 1) * PAGE_SIZE if after is None and before is None else 0, None
+    found = None
     with db.connect(_svc().engine) as conn:
         counts = db.review_counts(conn, {})  # the header's badges: whole queues, whatever the filters
         if filters.get("q"):
             found = search.find(conn, filters)
             shown = found.counts()
 
-            def fetch(**cursor):
-                return found.page(conn, name, order, PAGE_SIZE + 1, offset, **cursor)
+            def fetch(limit, offset, **place):
+                return found.page(conn, name, order, limit, offset, **place)
         else:
             shown = db.review_counts(conn, filters) if filters else counts  # the heading: this list
 
-            def fetch(**cursor):
-                return db.review_queue(conn, name, filters, order, PAGE_SIZE + 1, offset, **cursor)
-        # One more than a page, to know whether there is another beyond it.
-        items = fetch(before=before) if before is not None else fetch(after=after)
-        if before is not None and len(items) <= PAGE_SIZE:
-            before, items = None, fetch()  # back at the top: the first page, whole
-        if before is not None:
-            newer, older, items = True, True, items[-PAGE_SIZE:]
-        else:
-            newer, older, items = after is not None or offset > 0, len(items) > PAGE_SIZE, items[:PAGE_SIZE]
-        cards = build_cards(conn, _svc(), items)
-    links = dict(name=name, order=order, **filters)
+            def fetch(limit, offset, **place):
+                return db.review_queue(conn, name, filters, order, limit, offset, **place)
+        kinds = (("risk",) if order == "risk" else ()) + ("time", "id")
+        page = paged("queue.show", dict(name=name, order=order, **filters), kinds, lambda item: db.queue_key(item, order),
+                     fetch, PAGE_SIZE, f"this queue's {order} order", "the queue")
+        cards = build_cards(conn, _svc(), page.items)
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
-                           order=order, page=page, page_size=PAGE_SIZE, labels=POLICY_LABELS + OTHER_LABELS,
-                           codes=REJECTION_CODES_ALL, capped=search.CANDIDATES if found and found.capped else None,
-                           newer_url=url_for("queue.show", **links, before=_cursor_of(items[0], order))
-                           if newer and items else (url_for("queue.show", **links) if newer else None),
-                           older_url=url_for("queue.show", **links, after=_cursor_of(items[-1], order))
-                           if older and items else None)
+                           order=order, page=page, labels=POLICY_LABELS + OTHER_LABELS,
+                           codes=REJECTION_CODES_ALL, capped=search.CANDIDATES if found and found.capped else None)
 
 
-# A queue page's place, as its links carry it: the sort key of the item it follows (``after``) or precedes
-# (``before``): risk (sorted by risk), time and row id, joined by "~". A page is the items after the last one shown,
-# whatever was added above it or decided meanwhile (page numbers shifted: a page repeated or skipped items).
-def _cursor_of(item: dict, order: str) -> str:
-    return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in db.queue_key(item, order))
+# A list page's place, as its links carry it: the sort key of the row it follows (``after``) or precedes
+# (``before``), its values joined by "~": for a queue, risk (sorted by risk), time and row id. A page is the rows
+# after the last one shown, whatever was added above it or decided meanwhile (with page numbers, a page repeated
+# or skipped rows). ``page=N`` is still read, for links made before pages had places.
+def _place_value(kind: str, text: str):
+    if kind == "risk":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
+    if kind == "time":
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is not None:  # stored times are naive UTC
+            raise ValueError(text)
+        return value
+    value = int(text)
+    if not 0 <= value <= 2**63 - 1:  # a row id a database column holds
+        raise ValueError(text)
+    return value
 
 
-def _cursor(arg: str, order: str) -> tuple | None:
+def _place_of(values: tuple) -> str:
+    return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)
+
+
+def _place_arg(arg: str, kinds: tuple[str, ...], what: str, again: str) -> tuple | None:
     raw = request.args.get(arg)
     if not raw:
         return None
     parts = raw.split("~")
     try:
-        if len(parts) != len(db.queue_key_columns(order)):
+        if len(parts) != len(kinds):
             raise ValueError(raw)
-        *risk, at, row_id = parts
-        risks, when, row = [float(r) for r in risk], datetime.fromisoformat(at), int(row_id)
-        # Finite, a naive time (stored times are naive UTC) and a row id a database column holds.
-        if not all(math.isfinite(r) for r in risks) or when.tzinfo is not None or not 0 <= row <= 2**63 - 1:
-            raise ValueError(raw)
-        return (*risks, when, row)
+        return tuple(_place_value(kind, part) for kind, part in zip(kinds, parts))
     except (ValueError, OverflowError):
-        abort(400, f"{arg}: not a place in this queue's {order} order ({raw[:60]!r}); open the queue again")
+        abort(400, f"{arg}: not a place in {what} ({raw[:60]!r}); open {again} again")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the links to the pages either side of it."""
+
+    items: list
+    newer_url: str | None
+    older_url: str | None
+    deep: bool  # not the list's first page
+
+
+def paged(endpoint: str, links: dict, kinds: tuple[str, ...], key_of, fetch, size: int, what: str, again: str) -> Page:
+    """The page of a list the request asks for (``after``, ``before`` or ``page``) with its links.
+
+    ``fetch(limit, offset, after=..., before=...)`` gives the list's rows as ``db._page`` does; ``key_of(row)`` a
+    row's sort key, whose values are of ``kinds`` ("risk", "time", "id"); ``what`` and ``again`` name the list
+    in the refusal of a place that is not one.
+    """
+    after, before = _place_arg("after", kinds, what, again), _place_arg("before", kinds, what, again)
+    offset = (page_arg() - 1) * size if after is None and before is None else 0
+    # One more than a page, to know whether there is another beyond it.
+    items = fetch(size + 1, 0, before=before) if before is not None else fetch(size + 1, offset, after=after)
+    if before is not None and len(items) <= size:
+        before, items = None, fetch(size + 1, 0)  # back at the top: the first page, whole
+    if before is not None:
+        newer, older, items = True, True, items[-size:]
+    else:
+        newer, older, items = after is not None or offset > 0, len(items) > size, items[:size]
+    newer_url = None
+    if newer:
+        newer_url = url_for(endpoint, **links, before=_place_of(key_of(items[0]))) if items else url_for(endpoint, **links)
+    older_url = url_for(endpoint, **links, after=_place_of(key_of(items[-1]))) if older and items else None
+    return Page(items, newer_url, older_url, newer)
 
 
 @bp.get("/mine")
@@ -167,14 +203,16 @@ def _cursor(arg: str, order: str) -> tuple | None:
 def mine():
     """The comments the signed-in moderator decided (and nobody has since), newest decision first: where a
     mistaken decision is found again and corrected."""
-    page = page_arg()
+    user = g.user["username"]
     with db.connect(_svc().engine) as conn:
-        items = db.decided_by(conn, g.user["username"], PAGE_SIZE, (page - 1) * PAGE_SIZE)
-        total = db.decided_by_count(conn, g.user["username"])
-        cards = build_cards(conn, _svc(), items)
+        page = paged("queue.mine", {}, ("time", "id"), lambda item: (item["decided_at"], item["id"]),
+                     lambda limit, offset, **place: db.decided_by(conn, user, limit, offset, **place),
+                     PAGE_SIZE, "your decisions' order", "My decisions")
+        total = db.decided_by_count(conn, user)
+        cards = build_cards(conn, _svc(), page.items)
         counts = db.review_counts(conn, {})
     return render_template("review/mine.html", cards=cards, total=total, counts=counts, page=page,
-                           page_size=PAGE_SIZE, codes=REJECTION_CODES_ALL, name="mine")
+                           codes=REJECTION_CODES_ALL, name="mine")
 
 
 @bp.get("/comment")
@@ -194,12 +232,15 @@ def comment():
 @login_required
 def author():
     site_id, author_id = request.args.get("site_id", ""), request.args.get("author_id", "")
-    page = page_arg()
     policy = _svc().policy_for(site_id)
     with db.connect(_svc().engine) as conn:
         record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
         history = db.author_history(conn, site_id, [author_id]).get(author_id, {})
-        cards = build_cards(conn, _svc(), db.author_items(conn, site_id, author_id, PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        page = paged("queue.author", dict(site_id=site_id, author_id=author_id), ("time", "id"),
+                     lambda item: (item["verdict_at"], item["id"]),
+                     lambda limit, offset, **place: db.author_items(conn, site_id, author_id, limit, offset, **place),
+                     PAGE_SIZE, "this author's comments", "the author's page")
+        cards = build_cards(conn, _svc(), page.items)
         # A failed sign-in's subject is the name typed, which may be an author id: it is no line about the author.
         audit = db.list_audit(conn, limit=50, subject=author_id, hidden=(throttle.EVENT,))
         counts = db.review_counts(conn, {})
@@ -207,7 +248,7 @@ def author():
     if not total and author_id not in {a["subject"] for a in audit} and record.get("updated_at") is None:
         abort(404, "No comments by that author are stored.")
     return render_template("review/author.html", site_id=site_id, author_id=author_id, record=record,
-                           history=history, cards=cards, page=page, page_size=PAGE_SIZE, total=total,
+                           history=history, cards=cards, page=page, total=total,
                            rules=policy.authors, audit=audit, counts=counts,
                            effective=effective_status(policy, record), codes=REJECTION_CODES_ALL,
                            statuses=actions.AUTHOR_STATUSES, clears={

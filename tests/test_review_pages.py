@@ -613,11 +613,13 @@ def test_the_author_page_pages_through_all_of_an_author_s_comments(review_app, m
     for i in range(52):
         seed(f"c{i:02d}", f"Comment number {i}.", author_id="u-big")
     mod_client.get("/review/queue/pending")  # the queue takes them in
-    first = mod_client.get("/review/author?site_id=default&author_id=u-big").get_data(as_text=True)
-    second = mod_client.get("/review/author?site_id=default&author_id=u-big&page=2").get_data(as_text=True)
-    shown = [re.findall(r">(c\d\d)</a>", page) for page in (first, second)]
-    assert len(shown[0]) == 50 and len(shown[1]) == 2 and sorted(shown[0] + shown[1]) == [f"c{i:02d}" for i in range(52)]
-    assert "page=2\">older</a>" in first and "older</a>" not in second and "page=1\">newer</a>" in second
+    first, links = _listed(mod_client, "/review/author?site_id=default&author_id=u-big")
+    second, second_links = _listed(mod_client, links["older"])
+    assert len(first) == 50 and len(second) == 2 and sorted(first + second) == [f"c{i:02d}" for i in range(52)]
+    assert "older" not in second_links and _listed(mod_client, second_links["newer"])[0] == first
+    assert "author_id=u-big" in links["older"] and "site_id=default" in links["older"]
+    numbered, _ = _listed(mod_client, "/review/author?site_id=default&author_id=u-big&page=2")  # a link made before
+    assert numbered == second
     beyond = mod_client.get("/review/author?site_id=default&author_id=u-big&page=9")
     assert beyond.status_code == 200 and "No comments stored this far back." in beyond.get_data(as_text=True)
 
@@ -659,3 +661,42 @@ def test_a_nul_character_anywhere_is_a_400_on_either_database(make_review_app, d
     response = client.get(path)
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert "NUL character" in response.get_data(as_text=True)
+
+
+def test_my_decisions_and_the_audit_log_follow_the_last_row_shown_whatever_was_added_since(
+        review_app, admin_client, seed, monkeypatch):
+    """Both list the newest first: with page numbers, each decision made while someone read an older page
+    pushed a row of the page before onto it again."""
+    monkeypatch.setattr("review.queue.PAGE_SIZE", 2)
+    monkeypatch.setattr("review.admin._AUDIT_PAGE", 2)
+    for i in range(6):
+        seed(f"c{i}", f"You idiot {i}.")
+    admin_client.get("/review/queue/pending")  # the queue takes them in
+    items = sorted(_rows(review_app, "review_items"), key=lambda item: item["comment_id"])
+
+    def decide(item):
+        with db.transaction(_engine(review_app)) as conn:
+            db.decide_review_item(conn, item["id"], item["verdict_id"], "approve", "admin", None, None)
+            db.insert_audit(conn, "review.approve", "default", item["comment_id"], {}, actor="admin")
+
+    for item in items[:4]:
+        decide(item)
+    first, links = _listed(admin_client, "/review/mine")
+    audit = admin_client.get("/review/audit").get_data(as_text=True)
+    audit_older = html.unescape(re.search(r'<a href="([^"]+)">older</a>', audit).group(1))
+    decide(items[4])  # decided while the first pages were read
+    second, second_links = _listed(admin_client, links["older"])
+    assert first == ["c3", "c2"] and second == ["c1", "c0"] and "older" not in second_links
+    back, back_links = _listed(admin_client, second_links["newer"])
+    assert back == ["c3", "c2"] and _listed(admin_client, back_links["newer"])[0] == ["c4", "c3"], "the top, whole"
+    subjects = re.findall(r'review/comment\?[^"]*comment_id=(c\d)', admin_client.get(audit_older).get_data(as_text=True))
+    assert subjects == ["c1", "c0"]
+
+
+@pytest.mark.parametrize("path", ["/review/mine?after=2026-01-01T00:00:00", "/review/mine?before=x~1",
+                                  "/review/audit?after=1~2", "/review/audit?before=-1",
+                                  "/review/author?site_id=default&author_id=u1&after=2026-01-01T00:00:00~99999999999999999999"])
+def test_a_place_in_a_list_that_is_not_one_is_a_400(admin_client, seed, path):
+    seed("c1", "You idiot.", author_id="u1")
+    response = admin_client.get(path)
+    assert response.status_code == 400 and "not a place in" in response.get_data(as_text=True)

@@ -1021,8 +1021,15 @@ def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: 
 
     ``after``: the sort key (:func:`queue_key_columns`' values) of the last item a page showed: the page after it,
     whatever was added or decided since; ``before``: the first item's, for the page before it (in order)."""
-    columns = queue_key_columns(order)
     query = _filtered(_ITEMS.where(review_items.c.queue == queue), filters)
+    return _page(conn, query, queue_key_columns(order), limit, offset, after, before)
+
+
+def _page(conn, query, columns: tuple, limit: int, offset: int, after: tuple | None, before: tuple | None) -> list[dict]:
+    """One page of ``query``'s rows in descending order of ``columns`` (the last one unique): the ``limit`` rows
+    after the first ``offset``, or those after the row whose values of ``columns`` are ``after``, or, still in
+    descending order, the ``limit`` rows just before the row whose values are ``before``. A page so placed
+    follows the row the page before ended on, whatever was added or removed since."""
     if before is not None:
         query = query.where(sa.tuple_(*columns) > sa.tuple_(*before)).order_by(*(c.asc() for c in columns))
         return [r._asdict() for r in conn.execute(query.limit(limit))][::-1]
@@ -1032,11 +1039,16 @@ def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: 
     return [r._asdict() for r in conn.execute(query)]
 
 
-def decided_by(conn, user: str, limit: int = 25, offset: int = 0) -> list[dict]:
-    """One page of the comments whose decision now in force is ``user``'s, the most recently decided first."""
-    query = (_ITEMS.where(review_items.c.decided_by == user)
-             .order_by(review_items.c.decided_at.desc(), review_items.c.id.desc()).limit(limit).offset(offset))
-    return [r._asdict() for r in conn.execute(query)]
+# The order of My decisions, an author's comments, the audit log and the deliveries, as :func:`_page` takes it.
+DECIDED_KEY = (review_items.c.decided_at, review_items.c.id)
+AUTHOR_KEY = (review_items.c.verdict_at, review_items.c.id)
+
+
+def decided_by(conn, user: str, limit: int = 25, offset: int = 0, *, after: tuple | None = None,
+               before: tuple | None = None) -> list[dict]:
+    """One page of the comments whose decision now in force is ``user``'s, the most recently decided first
+    (``after``, ``before``: see :func:`_page`)."""
+    return _page(conn, _ITEMS.where(review_items.c.decided_by == user), DECIDED_KEY, limit, offset, after, before)
 
 
 def decided_by_count(conn, user: str) -> int:
@@ -1074,11 +1086,12 @@ def author_known(conn, site_id: str, author_id: str) -> bool:
                             .limit(1)).first() for table in (authors, review_items, comments))
 
 
-def author_items(conn, site_id: str, author_id: str, limit: int = 50, offset: int = 0) -> list[dict]:
-    """An author's comments in the queue, newest first (``limit`` of them, after the first ``offset``)."""
+def author_items(conn, site_id: str, author_id: str, limit: int = 50, offset: int = 0, *, after: tuple | None = None,
+                 before: tuple | None = None) -> list[dict]:
+    """An author's comments in the queue, newest first (``limit`` of them, after the first ``offset``, or placed
+    by ``after`` or ``before``: see :func:`_page`)."""
     query = _ITEMS.where(review_items.c.site_id == site_id, review_items.c.author_id == author_id)
-    query = query.order_by(review_items.c.verdict_at.desc(), review_items.c.id.desc()).limit(limit).offset(offset)
-    return [r._asdict() for r in conn.execute(query)]
+    return _page(conn, query, AUTHOR_KEY, limit, offset, after, before)
 
 
 def author_history(conn, site_id: str, author_ids) -> dict[str, dict[str, int]]:
@@ -1141,8 +1154,9 @@ def clear_strikes(conn, site_id: str, author_id: str) -> None:
 
 
 def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None, subject: str | None = None,
-               hidden: tuple[str, ...] = ()) -> list[dict]:
-    """Audit lines, newest first, leaving out the ``hidden`` events (failed sign-ins, for a moderator)."""
+               hidden: tuple[str, ...] = (), *, after: tuple | None = None, before: tuple | None = None) -> list[dict]:
+    """Audit lines, newest first, leaving out the ``hidden`` events (failed sign-ins, for a moderator); ``after``
+    and ``before`` (a line's ``(id,)``) place the page: see :func:`_page`."""
     query = sa.select(audit_log)
     if actor:
         query = query.where(audit_log.c.actor == actor)
@@ -1150,7 +1164,7 @@ def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None
         query = query.where(audit_log.c.subject == subject)
     if hidden:
         query = query.where(audit_log.c.event.not_in(hidden))
-    return [r._asdict() for r in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit).offset(offset))]
+    return _page(conn, query, (audit_log.c.id,), limit, offset, after, before)
 
 
 _AUDIT_FROM = sa.select(audit_log.c.id, audit_log.c.at).where(audit_log.c.id >= _P("id")).order_by(
@@ -1272,12 +1286,13 @@ def retry_failed_callbacks(conn) -> int:
     return result.rowcount
 
 
-def list_callbacks(conn, status: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """Callbacks, newest first."""
+def list_callbacks(conn, status: str | None = None, limit: int = 100, offset: int = 0, *, after: tuple | None = None,
+                   before: tuple | None = None) -> list[dict]:
+    """Callbacks, newest first; ``after`` and ``before`` (a callback's ``(id,)``) place the page: see :func:`_page`."""
     query = sa.select(outbox)
     if status:
         query = query.where(outbox.c.status == status)
-    return [r._asdict() for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit).offset(offset))]
+    return _page(conn, query, (outbox.c.id,), limit, offset, after, before)
 
 
 def callback_counts(conn) -> dict[str, int]:
