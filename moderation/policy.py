@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .errors import PolicyError
 from .labels import ACTIONS, HEADS, POLICY_LABELS, REJECTION_CODES
-from .language import LANGUAGES as DETECTED_LANGUAGES
 from .language import NO_WORDS as NO_WORDS_LANGUAGE
+from .language import REPORTED_LANGUAGES as DETECTED_LANGUAGES
 
 __all__ = ["AuthorState", "Clause", "Policy", "Reason", "Verdict", "load_policy", "parse_policy"]
 
@@ -266,7 +266,7 @@ def _languages(data: dict) -> tuple[str, ...]:
     unknown = [code for code in languages if code not in DETECTED_LANGUAGES]
     if unknown:
         raise PolicyError(f"languages: {unknown[0]!r} is not a code the language identifier reports; it reports "
-                          f"{', '.join(DETECTED_LANGUAGES)} (ISO 639-1, lower case)")
+                          f"{', '.join(DETECTED_LANGUAGES)} (ISO 639 codes, lower case)")
     return tuple(languages)
 
 

@@ -71,6 +71,14 @@ def test_small_batches_and_texts_without_letters():
     # ... unless it holds a letter English never uses and the guess is sure (found by a review)
     ("Jeste\u015b idiot\u0105", "pl"), ("Kurwa ma\u0107", "pl"), ("Schei\u00dfe", "de"),
     ("Great caf\u00e9!", "en"), ("Bravo Jos\u00e9", "en"), ("M\u00fcller scored", "en"),  # loanwords, names
+    ("Kat\u0131l\u0131yorum", "tr"), ("Salak m\u0131s\u0131n", "tr"),  # Turkish dotless i (found by a review)
+    # scripts of languages that are no candidate: the script's language, never the default (found by a review:
+    # Hebrew was read as Czech at 0.19, Thai as Indonesian at 0.52, both given English and approved)
+    ("\u05d0\u05ea\u05d4 \u05d0\u05d9\u05d3\u05d9\u05d5\u05d8", "he"),
+    ("\u0e14\u0e35\u0e21\u0e32\u0e01 \u0e1a\u0e17\u0e04\u0e27\u0e32\u0e21\u0e19\u0e35\u0e49\u0e14\u0e35\u0e21\u0e32\u0e01", "th"),
+    ("\u0996\u09c1\u09ac \u09ad\u09be\u09b2\u09cb \u09b2\u09c7\u0996\u09be", "bn"),
+    ("\u1230\u120b\u121d \u1290\u12cd", "am"),
+    ("\u182e\u1823\u1829\u182d\u1823\u182f \u182c\u1821\u182f\u1821", language.UNKNOWN_SCRIPT),  # Mongolian
 ])
 def test_short_text_gets_the_default_only_in_its_script(text, expected):
     assert identify_language(text)[0] == expected
@@ -81,8 +89,25 @@ def test_short_text_gets_the_default_only_in_its_script(text, expected):
     ("Eres un idiota, vete a la mierda", "es"),  # 0.87: under the 0.9 a shorter text needs
     ("Sei un idiota totale e un cretino", "it"),  # 0.71
     ("haha that was so funny", "en"),  # five words: the default unless the guess is sure
+    # languages that joined the candidates when a review found them read as English
+    ("Papatayin kita kapag nakita kita ulit dito sa comments", "tl"),
+    ("B\u00e0i vi\u1ebft n\u00e0y r\u1ea5t hay, c\u1ea3m \u01a1n t\u00e1c gi\u1ea3 nhi\u1ec1u l\u1eafm", "vi"),
+    ("Huyu mwandishi hajui anachosema kabisa, ni mjinga", "sw"),
+    ("Saya setuju dengan penulis artikel ini, sangat bagus", "id"),
     ("The council voted 7-2 to close the library on Tuesday.", "en"),
 ])
 def test_a_text_of_six_words_or_more_is_read_as_its_language_at_a_lower_confidence(text, expected):
     assert identify_language(text)[0] == expected
     assert identify_languages([text] * 20)[0][0] == expected
+
+
+def test_every_code_reported_is_one_a_policy_may_list():
+    import tomllib
+
+    from moderation.policy import parse_policy
+
+    from .conftest import ROOT
+
+    assert set(language.LANGUAGES) | {language.UNKNOWN_SCRIPT} <= set(language.REPORTED_LANGUAGES)
+    data = tomllib.loads((ROOT / "data" / "policy.toml").read_text())
+    assert parse_policy({**data, "languages": ["en", "he", "tl"]}).languages == ("en", "he", "tl")
