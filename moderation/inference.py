@@ -18,11 +18,11 @@ import scipy.sparse as sp
 
 from .errors import ModelError
 from .hashing import HashedTfidf, Reading, token_columns, tokenize, unpack_word_columns, word_columns_packed
-from .labels import STANCES
+from .labels import HEADS, POLICY_LABELS, STANCES
 from .lexicon import INNOCENT_SENSES, PROFANITY
 from .normalise import NAME_PLACEHOLDER
 
-__all__ = ["LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
+__all__ = ["ARRAY_NAMES", "LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
            "check_arrays", "content_words", "from_arrays", "relatedness_features", "row_cosines", "to_arrays"]
 
 FORMAT = 1  # bump when the arrays' meaning changes
@@ -271,8 +271,11 @@ def from_arrays(arrays) -> tuple[CompiledViolation, CompiledStance]:
     return violation, stance
 
 
+_SEED_ARRAYS = ("seed_words", "seed_lengths", "seed_columns")
 _ARRAY_NAMES = ("format", "heads", "n_features", "word_ngrams", "char_ngrams", "sublinear_tf", "idf", "violation_W",
                 "violation_b", "curve_lengths", "curve_x", "curve_y", "stance_W", "stance_b", "relatedness_scale")
+# Every array scoring reads, the optional shipped words included: what a scoring process loads.
+ARRAY_NAMES = _ARRAY_NAMES + _SEED_ARRAYS
 _KINDS = {"iu": "whole numbers", "fiu": "numbers", "b": "a true/false value", "U": "text", "u": "bytes (UTF-8 text)"}
 
 
@@ -294,6 +297,13 @@ def check_arrays(arrays) -> None:
     heads = _array(arrays, "heads", "U", (None,)).tolist()
     if not heads or len(set(heads)) != len(heads) or not all(heads):
         raise ModelError(f"scoring array heads is {heads}: expected one or more distinct head names")
+    # A policy reads a label the model has no head for as 0: a model without one would approve what it should
+    # hold (found by a review: heads renamed in a rewritten file passed every check and approved threats).
+    unknown, lacking = [h for h in heads if h not in HEADS], [label for label in POLICY_LABELS if label not in heads]
+    if unknown or lacking:
+        raise ModelError(f"scoring array heads is {heads}: " + (f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                         f"no label of this version ({', '.join(HEADS)})" if unknown else
+                         f"it lacks {', '.join(lacking)}, which every model scores"))
     n = _check_featurizer(arrays)
     _finite(arrays, "violation_W", (n, len(heads)), f"a row per feature (n_features = {n}), a column per head "
                                                     f"({len(heads)} heads)")
@@ -307,7 +317,6 @@ def check_arrays(arrays) -> None:
     _check_seeds(arrays, n)
 
 
-_SEED_ARRAYS = ("seed_words", "seed_lengths", "seed_columns")
 
 
 def _seed_words(arrays) -> list[str]:

@@ -212,9 +212,15 @@ def _open_regular(path: Path):
     return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
 
 
-def load_arrays(directory: Path, data: bytes | None = None) -> dict[str, np.ndarray]:
-    """The arrays of ``scoring.npz``: ``data``, its bytes as :func:`verify_files` checked them (read from
-    the directory when None)."""
+# The most the arrays of ``scoring.npz`` may take once uncompressed: the shipped model's take 31 MB. Compressed
+# zeros shrink about a thousandfold, so a file under the 25 MB a model may ship could otherwise ask for tens of GB.
+MAX_ARRAY_BYTES = 512 * 2**20
+
+
+def load_arrays(directory: Path, data: bytes | None = None, names=None) -> dict[str, np.ndarray]:
+    """The arrays of ``scoring.npz`` (only ``names`` of them, where given; the others are not read): ``data``,
+    its bytes as :func:`verify_files` checked them (read from the directory when None). Arrays that would take
+    more than :data:`MAX_ARRAY_BYTES` once uncompressed are refused before any is read."""
     path = Path(directory) / SCORING_ARRAYS
     source = io.BytesIO(data) if data is not None else path
     if not zipfile.is_zipfile(source):  # np.load would try it as a pickle, and say so
@@ -222,8 +228,16 @@ def load_arrays(directory: Path, data: bytes | None = None) -> dict[str, np.ndar
     if data is not None:
         source.seek(0)
     try:
+        with zipfile.ZipFile(source) as archive:
+            wanted = [m for m in archive.infolist() if names is None or m.filename.removesuffix(".npy") in names]
+            size = sum(m.file_size for m in wanted)
+        if size > MAX_ARRAY_BYTES:
+            raise ModelError(f"{path} holds {size:,} bytes of arrays once uncompressed, more than the "
+                             f"{MAX_ARRAY_BYTES:,} a model's scoring arrays may take: not written by this library")
+        if data is not None:
+            source.seek(0)
         with np.load(source, allow_pickle=False) as arrays:
-            return {name: arrays[name] for name in arrays.files}
+            return {name: arrays[name] for name in arrays.files if names is None or name in names}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
         # zlib.error: a flipped byte can break the compressed stream itself before the CRC is checked
         raise ModelError(f"{path} is not a readable array file: {exc}") from exc

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
-from .inference import LEXICON, check_arrays, content_words, from_arrays, to_arrays
+from .inference import ARRAY_NAMES, LEXICON, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
@@ -117,7 +117,7 @@ class Scorer:
         check_model_version(manifest, directory)
         if SCORING_ARRAYS in manifest.get("files", {}):
             checked = verify_files(directory, manifest, keep=(SCORING_ARRAYS,))
-            arrays = load_arrays(directory, checked[SCORING_ARRAYS])
+            arrays = load_arrays(directory, checked[SCORING_ARRAYS], ARRAY_NAMES)
             try:
                 violation, stance = from_arrays(arrays)
             except (ModelError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:

@@ -64,7 +64,12 @@ ARRAY_CASES = {
     "violation_b cut short": (_cut("violation_b", 2), r"violation_b has shape \(2,\): expected \(7,\)"),
     # Seven weight columns read as one head: "You absolute moron" scored as approve, with no error.
     "fewer heads than weight columns": (lambda a: {**a, "heads": np.array(["profanity"])},
-                                        r"violation_W has shape \(262144, 7\): expected \(262144, 1\)"),
+                                        "it lacks personal_attack, incitement, which every model scores"),
+    # Renamed heads passed every check, and the policy, reading a label without a head as 0, approved threats.
+    "heads renamed": (lambda a: {**a, "heads": np.array([f"h{i}" for i in range(7)])},
+                      "h0, h1, h2, h3, h4, h5, h6 are no label of this version"),
+    "a head renamed": (lambda a: {**a, "heads": np.array([h if h != "spam" else "adverts" for h in a["heads"]])},
+                       "adverts is no label of this version"),
     "the same head twice": (lambda a: {**a, "heads": np.array(["profanity"] * 7)}, "distinct head names"),
     "featurizer wider than the weights": (lambda a: {**a, "n_features": np.array(2**19), "idf": np.resize(a["idf"], 2**19)},
                                           r"violation_W has shape \(262144, 7\): expected \(524288, 7\)"),
@@ -263,3 +268,19 @@ def test_a_model_path_that_is_a_file_is_named_as_such(model_copy, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="manifest.json is missing"):  # a folder: what it lacks
         Scorer.load(tmp_path / "empty")
+
+
+def test_only_the_arrays_scoring_reads_are_loaded(model_copy, shipped_arrays):
+    """An array scoring never reads is not loaded (a review put 600 MB of zeros in a file under 25 MB)."""
+    from moderation.persistence import load_arrays
+
+    _write_arrays(model_copy, {**shipped_arrays, "extra": np.zeros(10**6)})
+    assert Scorer.load(model_copy).score("You absolute moron").scores == Scorer.load().score("You absolute moron").scores
+    assert "extra" not in load_arrays(model_copy, names=("heads", "format"))
+
+
+def test_arrays_too_large_once_uncompressed_are_refused_before_they_are_read(model_copy, shipped_arrays, monkeypatch):
+    monkeypatch.setattr("moderation.persistence.MAX_ARRAY_BYTES", 2**20)
+    _write_arrays(model_copy, shipped_arrays)
+    with pytest.raises(ModelError, match=r"scoring.npz holds [\d,]+ bytes of arrays once uncompressed, more than the 1,048,576"):
+        Scorer.load(model_copy)
