@@ -180,3 +180,26 @@ def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
 
     policy = load_policy(ROOT / "data" / "policy.toml")
     assert policy.decide(scorer.score(text)).action == "approve", scorer.score(text).scores
+
+
+# Hate-speech tests written blind by a helper that saw neither the model, its data nor our probes
+# (data/behaviour/functional_blind.jsonl, identity_blind.jsonl; evaluation report). With model 20261207-3daf1931:
+# functional accuracy 55.5% (hateful half 43.0%, non-hateful 68.0%: under the 65% and 45% bars, a known
+# gap the README states), and 4 of the 240 neutral identity sentences held. The bars guard against regressions.
+def test_hate_speech_tests_written_blind(scorer):
+    from moderation.labels import POLICY_LABELS
+    from moderation.policy import load_policy
+
+    def read(name):
+        return [json.loads(line) for line in (ROOT / "data" / "behaviour" / name).read_text().splitlines()]
+
+    cases, identity = read("functional_blind.jsonl"), read("identity_blind.jsonl")
+    flagged = [max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scorer.score_batch([c["text"] for c in cases])]
+    hateful = [f for f, c in zip(flagged, cases) if c["hateful"]]
+    passed = [f == c["hateful"] for f, c in zip(flagged, cases)]
+    assert len(cases) == 200 and len(identity) == 240
+    assert sum(passed) >= 104 and sum(hateful) >= 38, (sum(passed), sum(hateful))
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    held = [c["text"] for c, s in zip(identity, scorer.score_batch([c["text"] for c in identity]))
+            if policy.decide(s).action != "approve"]
+    assert len(held) <= 12, held

@@ -542,6 +542,47 @@ def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
     return cases
 
 
+def evaluate_blind_probes(scorer: Scorer, report: Report, policy) -> None:
+    """Functional cases and neutral identity mentions written blind (``data/behaviour/functional_blind.jsonl``,
+    ``identity_blind.jsonl``): how the model does on hate-speech tests nobody tuned it on."""
+    cases = pd.read_json(DATA / "behaviour" / "functional_blind.jsonl", lines=True)
+    scores = scorer.score_batch(cases["text"].tolist())
+    cases["flagged"] = [max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scores]
+    cases["held"] = [policy.decide(s).action != "approve" for s in scores]
+    cases["passed"] = cases["flagged"] == cases["hateful"]
+    halves = {name: float(cases.loc[cases["hateful"] == hateful, "passed"].mean())
+              for name, hateful in (("hateful", True), ("non_hateful", False))}
+    held = {name: float((cases.loc[cases["hateful"] == hateful, "held"] == hateful).mean())
+            for name, hateful in (("hateful", True), ("non_hateful", False))}
+    identity = pd.read_json(DATA / "behaviour" / "identity_blind.jsonl", lines=True)
+    id_scores = scorer.score_batch(identity["text"].tolist())
+    identity["action"] = [policy.decide(s).action for s in id_scores]
+    not_approved = identity[identity["action"] != "approve"]
+    report.metrics["functional_blind"] = {"accuracy": float(cases["passed"].mean()), **halves,
+                                          "policy_accuracy": float((cases["held"] == cases["hateful"]).mean()),
+                                          "policy_hateful": held["hateful"], "policy_non_hateful": held["non_hateful"]}
+    report.metrics["identity_blind_flag_rate"] = len(not_approved) / len(identity)
+    by = cases.groupby(["hateful", "functionality"]).agg(cases=("passed", "size"), accuracy=("passed", "mean"))
+    report.add("## Hate-speech tests written blind (`data/behaviour/functional_blind.jsonl`, `identity_blind.jsonl`)", "",
+               f"{len(cases)} functional cases in the style of published functional test suites ({int(cases['hateful'].sum())} "
+               f"hateful, {int((~cases['hateful']).sum())} not: counter-speech, negated hate, abuse of things and of "
+               f"people who are no group, non-hateful profanity) and {len(identity)} neutral or positive sentences naming "
+               f"{identity['group'].nunique()} groups, written on 2026-12-07 by a helper that saw neither the model, "
+               "its data nor our own probes. Nothing was tuned on them. A functional case passes when any policy label "
+               "scores >= 0.5 for a hateful one and none does for the others, as our own probes are read.", "",
+               f"Functional accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful "
+               f"half {halves['non_hateful']:.1%} (our own, in-sample probes above read higher). Under the example "
+               f"policy (held or rejected counts as flagged): {(cases['held'] == cases['hateful']).mean():.1%}, hateful "
+               f"{held['hateful']:.1%}, non-hateful {held['non_hateful']:.1%}. The non-hateful half counts abuse of "
+               "people and things and non-hateful profanity as passes only when unflagged, though our policy flags "
+               "them as profanity or personal attacks.", "")
+    report.table(by.reset_index().sort_values(["hateful", "accuracy"]))
+    report.add(f"Neutral identity sentences not approved under the example policy: **{len(not_approved)} of "
+               f"{len(identity)}** ({len(not_approved) / len(identity):.1%}; target at most 10%).", "")
+    if len(not_approved):
+        report.table(not_approved[["group", "action", "text"]])
+
+
 def evaluate_homonyms(scorer: Scorer, report: Report, policy) -> None:
     """Everyday words that are, hold or resemble swear words and insults (``data/behaviour/homonyms.jsonl``):
     the share of innocent comments the example policy does not approve, and of abusive ones it does."""
@@ -617,6 +658,11 @@ def write_model_card(scorer: Scorer, report: Report, card: Path) -> None:
         f = report.metrics["functional"]
         lines.append(f"- functional probes accuracy: {f['accuracy']:.3f} (hateful half {f['hateful']:.3f}, "
                      f"non-hateful half {f['non_hateful']:.3f})")
+    if "functional_blind" in report.metrics:
+        f = report.metrics["functional_blind"]
+        lines.append(f"- functional cases written blind (nothing tuned on them): accuracy {f['accuracy']:.3f} (hateful "
+                     f"half {f['hateful']:.3f}, non-hateful half {f['non_hateful']:.3f}); neutral identity sentences "
+                     f"written blind, not approved: {report.metrics['identity_blind_flag_rate']:.3f}")
     if "published_news" in report.metrics:
         news = report.metrics["published_news"]
         lines.append(f"- published New York Times comments (validation split, {news['n']:,}) the example policy "
@@ -682,6 +728,7 @@ def main(argv=None) -> int:
     evaluate_behaviour(scorer, report)
     evaluate_functional(scorer, report)
     evaluate_identity_probes(scorer, report, policy)
+    evaluate_blind_probes(scorer, report, policy)
     evaluate_homonyms(scorer, report, policy)
     (args.report / "README.md").write_text("\n".join(report.lines) + "\n")
     (args.report / "metrics.json").write_text(json.dumps(report.metrics, indent=2, default=float) + "\n")
