@@ -735,13 +735,59 @@ def cmd_score(args) -> int:
     return 0
 
 
+# What the highlighted text shows as an escape: characters a terminal acts on instead of showing (C0 and C1
+# controls, DEL: an ESC sequence can clear the screen or retitle the window, a carriage return overwrite the line),
+# the bidi controls and marks that reorder what follows, line and paragraph separators, and bytes 0x80-0x9f of a
+# text that is not UTF-8 (lone surrogates here; a terminal not in UTF-8 reads them as C1 controls). A backslash and
+# brackets of the text are escaped too, so that an unescaped "[[" or "]]" is only ever a highlight marker.
+_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      "\udc80-\udc9f\\\\\\[\\]]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", "[": "\\[", "]": "\\]"}
+# A text longer than this is shown only around its evidence, this many characters either side.
+_SHOWN_WHOLE = 2_000
+_CONTEXT = 80
+
+
+def _escape(match) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def _visible(text: str) -> str:
+    """The text safe to print for a person: see ``_ESCAPED``."""
+    return _ESCAPED.sub(_escape, text)
+
+
+def _between(text: str, begin: int, end: int) -> str:
+    """``text[begin:end]``, the text before, between or after evidence, shown; of a long text, only the
+    ``_CONTEXT`` characters next to evidence, with how many were left out between them."""
+    head = _CONTEXT if begin > 0 else 0  # evidence ends at ``begin`` unless it is the text's start
+    tail = _CONTEXT if end < len(text) else 0
+    left_out = end - begin - head - tail
+    if len(text) <= _SHOWN_WHOLE or left_out < _CONTEXT:
+        return _visible(text[begin:end])
+    return f"{_visible(text[begin:begin + head])}[... {left_out:,} characters ...]{_visible(text[end - tail:end])}"
+
+
 def _highlight(text: str, evidence) -> str:
-    """The text with each evidence span in [[ ]]; overlapping or touching spans are merged into one."""
+    """The text with each evidence span in [[ ]] (overlapping or touching spans merged into one), shown
+    with ``_visible``; a text over ``_SHOWN_WHOLE`` characters only around its evidence."""
     out, pos = [], 0
     for begin, end in merge_spans((e.begin, e.end) for e in evidence):
-        out += [text[pos:begin], "[[", text[begin:end], "]]"]
+        out += [_between(text, pos, begin), "[[", _visible(text[begin:end]), "]]"]
         pos = end
-    return "".join(out + [text[pos:]])
+    return "".join(out + [_between(text, pos, len(text))])
+
+
+def _evidence(scorer: Scorer, pieces, score, labels, policy, min_score: float) -> list:
+    """Evidence for each label scoring at least ``min_score`` and, with a policy, for each at or above its
+    clause's hold threshold, as ``score --policy`` gives it: a verdict is never shown without its spans."""
+    def least(label: str) -> float:
+        clause = policy.clause_for(label) if policy else None
+        return min(min_score, clause.hold_at) if clause else min_score
+
+    evidence = scorer.explain_pieces(pieces, labels, min_score=min(map(least, labels)))
+    return [e for e in evidence if score.scores.get(e.label, 0.0) >= least(e.label)]
 
 
 def cmd_explain(args) -> int:
@@ -758,7 +804,7 @@ def cmd_explain(args) -> int:
     pieces = scorer.score_pieces([args.text], [article_id])[0]  # a long text in pieces
     score = worst_of([s for _, _, s in pieces])
     labels = tuple(dict.fromkeys((*POLICY_LABELS, *(policy.labels if policy else ()))))
-    evidence = scorer.explain_pieces(pieces, labels, min_score=args.min_score)
+    evidence = _evidence(scorer, pieces, score, labels, policy, args.min_score)
     print(f"model {scorer.version}   language {score.language}")
     for label, value in score.scores.items():
         print(f"  {label:<16} {value:6.3f}  {'#' * int(round(value * 30))}")

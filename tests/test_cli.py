@@ -363,6 +363,48 @@ def test_overlapping_evidence_spans_are_merged():
     assert cli._highlight(text, evidence) == "<b>[[f&#117;ck</b> you <i>moron]]<[[/i]]>"
 
 
+@pytest.mark.parametrize("text, span, shown", [
+    # a terminal would clear the screen, retitle the window, ring, overwrite the line, reverse what follows
+    ("you idiot\x1b[2J\x1b]0;pwned\x07 ok\nnext\rCR", (4, 9), r"you [[idiot]]\x1b\[2J\x1b\]0;pwned\x07 ok\nnext\rCR"),
+    ("\u202eidiot\u2066 \x85\x9b\x7f\t", (1, 6), r"\u202e[[idiot]]\u2066 \x85\x9b\x7f\t"),
+    ("caf\udce9 \udc9b idiot", (7, 12), "caf\udce9 \\udc9b [[idiot]]"),  # not UTF-8: 0x9b is C1 in Latin-1
+    ("id\x1biot", (0, 6), r"[[id\x1biot]]"),  # an escape inside evidence stays inside its markers
+    # the text's own markers (and backslashes) are escaped: an unescaped [[ ]] is evidence
+    ("You idiot. [[not evidence]]", (4, 9), r"You [[idiot]]. \[\[not evidence\]\]"),
+    ("a\\[[idiot]] b", (4, 9), r"a\\\[\[[[idiot]]\]\] b"),
+])
+def test_explain_shows_the_text_s_controls_and_markers_as_escapes(text, span, shown):
+    begin, end = span
+    assert cli._highlight(text, [Evidence("personal_attack", begin, end, text[begin:end], 1.0)]) == shown
+
+
+def test_explain_prints_no_terminal_control_of_the_comment():
+    result = run("explain", "You absolute moron\x1b[2J\x1b]0;pwned\x07 ok\nnext line\rCR \u202eabc")
+    assert result.returncode == 0, result.stderr
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.stdout), result.stdout
+    assert r"\x1b\[2J\x1b\]0;pwned\x07 ok\nnext line\rCR \u202eabc" in result.stdout and "[[" in result.stdout
+
+
+def test_explain_shows_a_long_text_around_its_evidence():
+    text = "a" * 28_000 + " What a load of bullshit " + "b" * 28_000
+    at = text.index("bullshit")
+    shown = cli._highlight(text, [Evidence("profanity", at, at + 8, "bullshit", 1.0)])
+    assert shown == ("[... 27,936 characters ...]" + "a" * 64 + " What a load of [[bullshit]] " + "b" * 79
+                     + "[... 27,921 characters ...]")
+    short = "a" * 1_900 + " bullshit"
+    assert cli._highlight(short, [Evidence("profanity", 1_901, 1_909, "bullshit", 1.0)]) == short[:1_901] + "[[bullshit]]"
+
+
+def test_explain_with_a_policy_gives_evidence_for_each_label_at_its_hold_threshold(tmp_path):
+    low = tmp_path / "low.toml"
+    low.write_text((ROOT / "data/policy.toml").read_text().replace("hold_at = 0.45", "hold_at = 0.05"))
+    text = "Honestly that take is a bit daft"
+    held = run("explain", text, "--policy", str(low), "--min-score", "0.9")
+    assert re.search(r"hold \(no-profanity\) profanity 0\.\d{3} >= 0\.05", held.stdout), held.stdout
+    assert "evidence profanity" in held.stdout and "[[" in held.stdout
+    assert "evidence profanity" not in run("explain", text, "--min-score", "0.9").stdout  # without a policy, as before
+
+
 def test_a_closed_pipe_ends_quietly(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"id": i, "text": f"comment number {i}"}) + "\n" for i in range(3000)))
