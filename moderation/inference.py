@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from .errors import ModelError
 from .hashing import HashedTfidf, Reading, token_columns, tokenize, unpack_word_columns, word_columns_packed
-from .labels import HEADS, POLICY_LABELS, STANCES
+from .labels import HEADS, STANCES
 from .lexicon import INNOCENT_SENSES, PROFANITY
 from .normalise import NAME_PLACEHOLDER
 
@@ -297,13 +297,12 @@ def check_arrays(arrays) -> None:
     heads = _array(arrays, "heads", "U", (None,)).tolist()
     if not heads or len(set(heads)) != len(heads) or not all(heads):
         raise ModelError(f"scoring array heads is {heads}: expected one or more distinct head names")
-    # A policy reads a label the model has no head for as 0: a model without one would approve what it should
-    # hold (found by a review: heads renamed in a rewritten file passed every check and approved threats).
-    unknown, lacking = [h for h in heads if h not in HEADS], [label for label in POLICY_LABELS if label not in heads]
-    if unknown or lacking:
-        raise ModelError(f"scoring array heads is {heads}: " + (f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
-                         f"no label of this version ({', '.join(HEADS)})" if unknown else
-                         f"it lacks {', '.join(lacking)}, which every model scores"))
+    # A policy reads a label the model has no head for as 0 (found by a review: heads renamed in a rewritten file
+    # passed every check and approved threats); a scoring model must also have every policy label (Scorer.load).
+    unknown = [h for h in heads if h not in HEADS]
+    if unknown:
+        raise ModelError(f"scoring array heads is {heads}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                         f"no label of this version ({', '.join(HEADS)})")
     n = _check_featurizer(arrays)
     _finite(arrays, "violation_W", (n, len(heads)), f"a row per feature (n_features = {n}), a column per head "
                                                     f"({len(heads)} heads)")

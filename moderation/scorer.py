@@ -120,6 +120,7 @@ class Scorer:
             arrays = load_arrays(directory, checked[SCORING_ARRAYS], ARRAY_NAMES)
             try:
                 violation, stance = from_arrays(arrays)
+                _check_policy_heads(violation.heads)
             except (ModelError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
                 raise ModelError(f"{directory / SCORING_ARRAYS} does not hold a scoring model: {exc}") from exc
             return cls(violation, stance, manifest, directory)
@@ -136,6 +137,7 @@ class Scorer:
                                  f"not a {kind.__name__}")
         try:  # what scoring would read from scoring.npz, checked the same way
             check_arrays(to_arrays(components["violation"].compiled(), components["stance"].compiled()))
+            _check_policy_heads(list(components["violation"].heads))
         except (ModelError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             raise ModelError(f"{directory}'s skops files do not hold a scoring model: {exc}") from exc
         return cls(components["violation"], components["stance"], manifest, directory)
@@ -322,6 +324,14 @@ class Scorer:
             evidence += [replace(e, begin=e.begin + offset, end=e.end + offset) if offset else e
                          for e in self.explain(piece, wanted, score=score, min_score=min_score)]
         return evidence
+
+
+def _check_policy_heads(heads) -> None:
+    """A scoring model has a head for every policy label: a policy reads a label without one as 0, so a model
+    lacking one would approve what it should hold."""
+    lacking = [label for label in POLICY_LABELS if label not in heads]
+    if lacking:
+        raise ModelError(f"its heads are {list(heads)}: it lacks {', '.join(lacking)}, which every scoring model has")
 
 
 def _cosines(X, articles: list[tuple[np.ndarray, np.ndarray]], slots: np.ndarray) -> np.ndarray:

@@ -59,12 +59,25 @@ def _cut(name, n):
     return lambda a: {**a, name: a[name][:n]}
 
 
+def _without_head(a, head):
+    """The arrays of a model trained without ``head``: its weight column, bias and calibration curve left out."""
+    keep = np.array([h != head for h in a["heads"].tolist()])
+    ends = np.cumsum(a["curve_lengths"])
+    points = np.concatenate([np.full(n, k) for n, k in zip(a["curve_lengths"], keep)]).astype(bool)
+    assert ends[-1] == len(points)
+    return {**a, "heads": a["heads"][keep], "violation_W": a["violation_W"][:, keep], "violation_b": a["violation_b"][keep],
+            "curve_lengths": a["curve_lengths"][keep], "curve_x": a["curve_x"][points], "curve_y": a["curve_y"][points]}
+
+
 ARRAY_CASES = {
     "violation_W cut short": (_cut("violation_W", 100), r"violation_W has shape \(100, 7\): expected \(262144, 7\)"),
     "violation_b cut short": (_cut("violation_b", 2), r"violation_b has shape \(2,\): expected \(7,\)"),
     # Seven weight columns read as one head: "You absolute moron" scored as approve, with no error.
     "fewer heads than weight columns": (lambda a: {**a, "heads": np.array(["profanity"])},
-                                        "it lacks personal_attack, incitement, which every model scores"),
+                                        r"violation_W has shape \(262144, 7\): expected \(262144, 1\)"),
+    # A policy reads a label without a head as 0: threats would be approved.
+    "a policy label's head left out": (lambda a: _without_head(a, "incitement"),
+                                       "it lacks incitement, which every scoring model has"),
     # Renamed heads passed every check, and the policy, reading a label without a head as 0, approved threats.
     "heads renamed": (lambda a: {**a, "heads": np.array([f"h{i}" for i in range(7)])},
                       "h0, h1, h2, h3, h4, h5, h6 are no label of this version"),
