@@ -176,7 +176,10 @@ def test_spam_is_learnt_from_the_corpus_and_every_public_source_is_its_clean_exa
     part = train_df["item_id"].str.startswith("c-spam-")
     assert part.sum() > 50 and train_df.loc[part, "spam"].notna().all()
     assert train_df.loc[part, [h for h in HEADS if h != "spam"]].isna().all().all()
-    assert train_df.loc[(train_df["source"] == "corpus") & ~part, "personal_attack"].notna().all()
+    hate = train_df["item_id"].str.startswith("c-hate-")  # the hate part: identity_attack (train.PART_HEADS says why)
+    assert hate.sum() > 100 and train_df.loc[hate, ["identity_attack", "spam"]].notna().all().all()
+    assert train_df.loc[hate, [h for h in HEADS if h not in ("identity_attack", "spam")]].isna().all().all()
+    assert train_df.loc[(train_df["source"] == "corpus") & ~part & ~hate, "personal_attack"].notna().all()
 
 
 @needs_datasets
