@@ -152,8 +152,8 @@ def test_functional_probes_are_scored_per_half(tmp_path):
 # helper that saw neither the model nor its word lists). With the shipped model the example policy held or
 # rejected 14 of the 100 innocent comments before normalisation read set phrases in their innocent sense
 # (lexicon.INNOCENT_SENSE_PHRASES: "a bastard file", "spotted dick"), 10 after, and caught 34 of the 40 abusive
-# ones both times (none of which the phrases change). The bars guard that: at most 10 innocent held, at least 32
-# abusive caught.
+# ones both times (none of which the phrases change); 33 with the model retrained on the hate part. The bars guard
+# that: at most 10 innocent held, at least 32 abusive caught.
 def test_innocent_words_that_look_like_abuse(scorer):
     from moderation.policy import load_policy
 
@@ -184,8 +184,9 @@ def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
 
 # Hate-speech tests written blind by a helper that saw neither the model, its data nor our probes
 # (data/behaviour/functional_blind.jsonl, identity_blind.jsonl; evaluation report). With model 20261207-3daf1931:
-# functional accuracy 55.5% (hateful half 43.0%, non-hateful 68.0%: under the 65% and 45% bars, a known
-# gap the README states), and 4 of the 240 neutral identity sentences held. The bars guard against regressions.
+# functional accuracy 55.5% (hateful half 43.0%, non-hateful 68.0%), and 4 of the 240 neutral identity sentences
+# held; with 20261207-605184f3, trained on the corpus's hate part, 59.0% (hateful half 51.0%: the 65%
+# overall bar still missed, a known gap the README states) and 6 held. The bars guard against regressions.
 def test_hate_speech_tests_written_blind(scorer):
     from moderation.labels import POLICY_LABELS
     from moderation.policy import load_policy
@@ -198,7 +199,7 @@ def test_hate_speech_tests_written_blind(scorer):
     hateful = [f for f, c in zip(flagged, cases) if c["hateful"]]
     passed = [f == c["hateful"] for f, c in zip(flagged, cases)]
     assert len(cases) == 200 and len(identity) == 240
-    assert sum(passed) >= 104 and sum(hateful) >= 38, (sum(passed), sum(hateful))
+    assert sum(passed) >= 112 and sum(hateful) >= 46, (sum(passed), sum(hateful))
     policy = load_policy(ROOT / "data" / "policy.toml")
     held = [c["text"] for c, s in zip(identity, scorer.score_batch([c["text"] for c in identity]))
             if policy.decide(s).action != "approve"]

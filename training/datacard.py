@@ -152,20 +152,31 @@ comments (scam texts quoted word for word, fake accounts named and reported, fun
 pages, real helplines, a shop recommended in passing, a community event's times and prices) among 121
 ordinary ones, and one advert per story, each answered by a reader warning about it. 138 adverts in
 all, beside 494 readers' comments in 30 stories. It is split by article like the first parts.
-The newest part, `life` (sixteen stories on everyday subjects: a recipe column, allotments, a pet show, a
+Then `life` (sixteen stories on everyday subjects: a recipe column, allotments, a pet show, a
 garden centre, DIY, a book festival, a model railway club, a flight delay, a village fete), was written
 because the model read rare everyday words as abuse ("Mushrooms are tasty." scored 0.69 for toxicity): 332
 comments, 85% clean and full of ordinary concrete words, 41 of them holding innocent words that hold or
 resemble swear words (cockpit, shiitake, pussy willow, spotted dick, hoeing, water butt, blue tits), beside
 profanity, insults, two threats, two identity attacks and four adverts in the same settings. Trained on, it
 did not help more than it cost (`training/corpus.py` has the figures), so it is held out whole, to measure that.
+The last, `hate` (sixteen stories where readers argue about groups of people: asylum housing, a mosque's
+planning application, trans athletes, a benefits reform, a Traveller site, a gay couple's adoption, an
+antisemitic incident), was written on 2026-12-07 after functional tests written blind found that hate said
+without a slur or swear word was mostly missed: 335 comments, a third of them identity hate in many forms
+(derogation, dehumanising metaphors, threats without swear words, hate phrased as a question or an opinion,
+negated positives, hate carried by a pronoun in a second sentence, masked slurs), beside neutral and positive
+mentions of the same groups (self-identification too), counter-speech quoting hate to condemn it, negated hate,
+civil criticism of policies and institutions, personal attacks about no group and swearing at no one. It is split
+by article like the first parts, and trains the identity-attack head only (`training/train.py`, `PART_HEADS`,
+has the figures).
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
 A second annotator relabelled {checked / sampled:.0%} of the comments ({checked} of {sampled:,}) blind: a random 10% (seed
 2026) of the parts written first, and a sample of each of `idea`, `dmnd` and `spam` when they were written (10,
 30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth), and of each of the `spam` part's two
-additions (24 and 14 comments, at random) and 60 of its third (at random). It saw the article title, claim, parent
+additions (24 and 14 comments, at random) and 60 of its third (at random), and every tenth comment of `hate` (34).
+It saw the article title, claim, parent
 comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
