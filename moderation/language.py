@@ -66,9 +66,11 @@ def _identifier():
 def _decide(text: str, lang: str, confidence: float, default: str) -> tuple[str, float]:
     if lang == default:
         return lang, float(confidence)
-    # Text with letters but no Latin one is not in a Latin-script default language, however short
-    # ("مقالة رائعة"); one letter is too little to go on ("π", the shrug's "ツ").
-    if default in _LATIN_SCRIPT and not _LATIN.search(text) and len(_LETTER.findall(text)) >= 2:
+    # Text whose letters are mostly not Latin is not in a Latin-script default language, however short
+    # ("مقالة رائعة", and "אני ארצח אותך lol", which one Latin letter used to make English: found by a review);
+    # one letter is too little to go on ("π", the shrug's "ツ").
+    letters = len(_LETTER.findall(text))
+    if default in _LATIN_SCRIPT and letters >= 2 and 2 * len(_LATIN.findall(text)) < letters:
         if confidence >= _MIN_SCRIPT_CONFIDENCE and lang not in _LATIN_SCRIPT:
             return lang, float(confidence)
         # The candidates fit it badly (Thai was read as Indonesian at 0.52): the language of its script where
@@ -100,7 +102,9 @@ def _script_language(text: str) -> str | None:
 # Letters of other Latin-script languages that English words, names and loanwords do not use (unlike é, ñ,
 # ü, ç: "café", "jalapeño", "Müller"): a short text holding one is not given the default language
 # ("Jesteś idiotą", "Kurwa mać" and "Scheiße" were reported as English and scored as it; found by a review).
-_NOT_ENGLISH_LETTERS = re.compile("[ąęśćźżłńřěůčšžďťňßğşıțșăőűœđơư]", re.IGNORECASE)
+# Upper and lower case listed, not matched ignoring case: Python's regular expressions then take "ı" (Turkish dotless
+# i) for "i" and "I", which every English text holds (found by a review).
+_NOT_ENGLISH_LETTERS = re.compile("[ąęśćźżłńřěůčšžďťňßğşıțșăőűœĄĘŚĆŹŻŁŃŘĚŮČŠŽĎŤŇĞŞİȚȘĂŐŰŒ]")
 
 
 def _foreign_letters(text: str, default: str) -> bool:

@@ -79,6 +79,14 @@ def test_small_batches_and_texts_without_letters():
     ("\u0996\u09c1\u09ac \u09ad\u09be\u09b2\u09cb \u09b2\u09c7\u0996\u09be", "bn"),
     ("\u1230\u120b\u121d \u1290\u12cd", "am"),
     ("\u182e\u1823\u1829\u182d\u1823\u182f \u182c\u1821\u182f\u1821", language.UNKNOWN_SCRIPT),  # Mongolian
+    # ... a Latin letter or word among them does not make them English (found by a review: "I will kill you" in
+    # Hebrew with "x" or "lol" after it was scored as English and approved)
+    ("\u05d0\u05e0\u05d9 \u05d0\u05e8\u05e6\u05d7 \u05d0\u05d5\u05ea\u05da x", "he"),
+    ("\u05d0\u05ea\u05d4 \u05de\u05d8\u05d5\u05de\u05d8\u05dd lol", "he"),
+    ("\u0e09\u0e31\u0e19\u0e08\u0e30\u0e06\u0e48\u0e32\u0e41\u0e01 ok", "th"),
+    ("Shalom \u05e9\u05dc\u05d5\u05dd everyone here", "en"),  # mostly Latin letters: read as before
+    # plain i and I are no Turkish dotless i (found by a review: matched ignoring case, they were)
+    ("omg is he", "en"), ("townie", "en"), ("hi", "en"),
 ])
 def test_short_text_gets_the_default_only_in_its_script(text, expected):
     assert identify_language(text)[0] == expected
@@ -111,3 +119,10 @@ def test_every_code_reported_is_one_a_policy_may_list():
     assert set(language.LANGUAGES) | {language.UNKNOWN_SCRIPT} <= set(language.REPORTED_LANGUAGES)
     data = tomllib.loads((ROOT / "data" / "policy.toml").read_text())
     assert parse_policy({**data, "languages": ["en", "he", "tl"]}).languages == ("en", "he", "tl")
+
+
+def test_english_letters_are_no_letters_english_never_uses():
+    import string
+
+    assert not [c for c in string.ascii_letters if language._NOT_ENGLISH_LETTERS.search(c)]
+    assert language._foreign_letters("Kat\u0131l\u0131yorum", "en") and language._foreign_letters("\u0130zmir", "en")
