@@ -185,7 +185,7 @@ def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
 # Hate-speech tests written blind by a helper that saw neither the model, its data nor our probes
 # (data/behaviour/functional_blind.jsonl, identity_blind.jsonl; evaluation report). With model 20261207-3daf1931:
 # functional accuracy 55.5% (hateful half 43.0%, non-hateful 68.0%), and 4 of the 240 neutral identity sentences
-# held; with 20261207-605184f3, trained on the corpus's hate part, 59.0% (hateful half 51.0%: the 65%
+# held; with 20261207-2a8f566b, trained on the corpus's hate part, 59.0% (hateful half 52.0%: the 65%
 # overall bar still missed, a known gap the README states) and 6 held. The bars guard against regressions.
 def test_hate_speech_tests_written_blind(scorer):
     from moderation.labels import POLICY_LABELS
