@@ -230,7 +230,9 @@ def load_arrays(directory: Path, data: bytes | None = None, names=None) -> dict[
     try:
         with zipfile.ZipFile(source) as archive:
             wanted = [m for m in archive.infolist() if names is None or m.filename.removesuffix(".npy") in names]
-            size = sum(m.file_size for m in wanted)
+            # The larger of what the archive says a member holds and what its array header says it is: NumPy
+            # allocates from the header (a review wrote one 64 bytes long whose header asked for 8 TiB).
+            size = sum(max(m.file_size, _declared_bytes(archive, m)) for m in wanted)
         if size > MAX_ARRAY_BYTES:
             raise ModelError(f"{path} holds {size:,} bytes of arrays once uncompressed, more than the "
                              f"{MAX_ARRAY_BYTES:,} a model's scoring arrays may take: not written by this library")
@@ -241,6 +243,17 @@ def load_arrays(directory: Path, data: bytes | None = None, names=None) -> dict[
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
         # zlib.error: a flipped byte can break the compressed stream itself before the CRC is checked
         raise ModelError(f"{path} is not a readable array file: {exc}") from exc
+
+
+def _declared_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """How many bytes the array in ``member`` says it holds (its .npy header's shape times item size)."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in readers:
+            raise ValueError(f"{member.filename} is in .npy format {version[0]}.{version[1]}, which no model writes")
+        shape, _, dtype = readers[version](f)
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize
 
 
 def load_components(directory: Path) -> tuple[dict, dict]:

@@ -297,3 +297,27 @@ def test_arrays_too_large_once_uncompressed_are_refused_before_they_are_read(mod
     _write_arrays(model_copy, shipped_arrays)
     with pytest.raises(ModelError, match=r"scoring.npz holds [\d,]+ bytes of arrays once uncompressed, more than the 1,048,576"):
         Scorer.load(model_copy)
+
+
+def test_an_array_whose_header_asks_for_more_than_the_cap_is_refused_not_allocated(model_copy, shipped_arrays):
+    """A review wrote an idf.npy 64 bytes long whose header declared 2**40 floats: NumPy tried to allocate 8 TiB
+    and the load failed with a MemoryError, which the service and registry do not turn into a named refusal."""
+    import io
+    import zipfile
+
+    _write_arrays(model_copy, shipped_arrays)
+    path = model_copy / "scoring.npz"
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, dtype=np.float64))
+    header["shape"] = (2**40,)
+    forged = io.BytesIO()
+    np.lib.format.write_array_header_1_0(forged, header)
+    forged.write(b"\0" * 64)
+    with zipfile.ZipFile(path) as archive:
+        members = {m.filename: archive.read(m) for m in archive.infolist()}
+    members["idf.npy"] = forged.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _rewrite_manifest(model_copy, "scoring.npz")
+    with pytest.raises(ModelError, match=r"holds [\d,]+ bytes of arrays once uncompressed"):
+        Scorer.load(model_copy)
