@@ -32,7 +32,7 @@ def _counts() -> dict:
 def audit():
     actor = request.args.get("actor", "").strip() or None
     with db.connect(_engine()) as conn:
-        page = paged("admin.audit", dict(actor=actor), ("id",), lambda line: (line["id"],),
+        page = paged("admin.audit", dict(actor=actor), db.AUDIT_KEY,
                      lambda limit, offset, **place: db.list_audit(conn, limit, offset, actor=actor,
                                                                   hidden=_hidden_events(), **place),
                      _AUDIT_PAGE, "the audit log", "the audit log")
@@ -122,7 +122,7 @@ def deliveries():
     status = request.args.get("status")
     status = status if status in _CALLBACK_STATUSES else None
     with db.connect(_engine()) as conn:
-        page = paged("admin.deliveries", dict(status=status), ("id",), lambda row: (row["id"],),
+        page = paged("admin.deliveries", dict(status=status), db.CALLBACK_KEY,
                      lambda limit, offset, **place: db.list_callbacks(conn, status, limit, offset, **place),
                      _DELIVERIES_PAGE, "the deliveries", "the deliveries")
         tally = db.callback_counts(conn)

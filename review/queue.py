@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
@@ -117,9 +118,8 @@ def show(name: str):
 
             def fetch(limit, offset, **place):
                 return db.review_queue(conn, name, filters, order, limit, offset, **place)
-        kinds = (("risk",) if order == "risk" else ()) + ("time", "id")
-        page = paged("queue.show", dict(name=name, order=order, **filters), kinds, lambda item: db.queue_key(item, order),
-                     fetch, PAGE_SIZE, f"this queue's {order} order", "the queue")
+        page = paged("queue.show", dict(name=name, order=order, **filters), db.queue_key_columns(order), fetch,
+                     PAGE_SIZE, f"this queue's {order} order", "the queue")
         cards = build_cards(conn, _svc(), page.items)
     return render_template("review/queue.html", name=name, cards=cards, counts=counts, shown=shown, filters=filters,
                            order=order, page=page, labels=POLICY_LABELS + OTHER_LABELS,
@@ -130,13 +130,13 @@ def show(name: str):
 # (``before``), its values joined by "~": for a queue, risk (sorted by risk), time and row id. A page is the rows
 # after the last one shown, whatever was added above it or decided meanwhile (with page numbers, a page repeated
 # or skipped rows). ``page=N`` is still read, for links made before pages had places.
-def _place_value(kind: str, text: str):
-    if kind == "risk":
+def _place_value(column, text: str):
+    if isinstance(column.type, sa.Float):  # a risk
         value = float(text)
         if not math.isfinite(value):
             raise ValueError(text)
         return value
-    if kind == "time":
+    if isinstance(column.type, sa.DateTime):
         value = datetime.fromisoformat(text)
         if value.tzinfo is not None:  # stored times are naive UTC
             raise ValueError(text)
@@ -151,15 +151,15 @@ def _place_of(values: tuple) -> str:
     return "~".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)
 
 
-def _place_arg(arg: str, kinds: tuple[str, ...], what: str, again: str) -> tuple | None:
+def _place_arg(arg: str, columns: tuple, what: str, again: str) -> tuple | None:
     raw = request.args.get(arg)
     if not raw:
         return None
     parts = raw.split("~")
     try:
-        if len(parts) != len(kinds):
+        if len(parts) != len(columns):
             raise ValueError(raw)
-        return tuple(_place_value(kind, part) for kind, part in zip(kinds, parts))
+        return tuple(_place_value(column, part) for column, part in zip(columns, parts))
     except (ValueError, OverflowError):
         abort(400, f"{arg}: not a place in {what} ({raw[:60]!r}); open {again} again")
 
@@ -174,14 +174,17 @@ class Page:
     deep: bool  # not the list's first page
 
 
-def paged(endpoint: str, links: dict, kinds: tuple[str, ...], key_of, fetch, size: int, what: str, again: str) -> Page:
+def paged(endpoint: str, links: dict, columns: tuple, fetch, size: int, what: str, again: str) -> Page:
     """The page of a list the request asks for (``after``, ``before`` or ``page``) with its links.
 
-    ``fetch(limit, offset, after=..., before=...)`` gives the list's rows as ``db._page`` does; ``key_of(row)`` a
-    row's sort key, whose values are of ``kinds`` ("risk", "time", "id"); ``what`` and ``again`` name the list
-    in the refusal of a place that is not one.
+    ``fetch(limit, offset, after=..., before=...)`` gives the list's rows as ``db._page`` does, sorted by the
+    table ``columns`` (``db.DECIDED_KEY``, ...); ``what`` and ``again`` name the list in the refusal of a place
+    that is not one.
     """
-    after, before = _place_arg("after", kinds, what, again), _place_arg("before", kinds, what, again)
+    def key_of(row: dict) -> tuple:
+        return db.row_key(row, columns)
+
+    after, before = _place_arg("after", columns, what, again), _place_arg("before", columns, what, again)
     offset = (page_arg() - 1) * size if after is None and before is None else 0
     # One more than a page, to know whether there is another beyond it.
     items = fetch(size + 1, 0, before=before) if before is not None else fetch(size + 1, offset, after=after)
@@ -205,7 +208,7 @@ def mine():
     mistaken decision is found again and corrected."""
     user = g.user["username"]
     with db.connect(_svc().engine) as conn:
-        page = paged("queue.mine", {}, ("time", "id"), lambda item: (item["decided_at"], item["id"]),
+        page = paged("queue.mine", {}, db.DECIDED_KEY,
                      lambda limit, offset, **place: db.decided_by(conn, user, limit, offset, **place),
                      PAGE_SIZE, "your decisions' order", "My decisions")
         total = db.decided_by_count(conn, user)
@@ -236,8 +239,7 @@ def author():
     with db.connect(_svc().engine) as conn:
         record = db.authors_by_id(conn, site_id, [author_id]).get(author_id) or {"strikes": 0, "status": "active"}
         history = db.author_history(conn, site_id, [author_id]).get(author_id, {})
-        page = paged("queue.author", dict(site_id=site_id, author_id=author_id), ("time", "id"),
-                     lambda item: (item["verdict_at"], item["id"]),
+        page = paged("queue.author", dict(site_id=site_id, author_id=author_id), db.AUTHOR_KEY,
                      lambda limit, offset, **place: db.author_items(conn, site_id, author_id, limit, offset, **place),
                      PAGE_SIZE, "this author's comments", "the author's page")
         cards = build_cards(conn, _svc(), page.items)

@@ -1011,7 +1011,12 @@ def queue_key_columns(order: str) -> tuple:
 
 def queue_key(item: dict, order: str) -> tuple:
     """An item's values of :func:`queue_key_columns`: where it stands in the queue's order."""
-    return tuple(item[column.name] for column in queue_key_columns(order))
+    return row_key(item, queue_key_columns(order))
+
+
+def row_key(row: dict, columns: tuple) -> tuple:
+    """A row's values of ``columns``: where it stands in a list sorted by them (:func:`_page`)."""
+    return tuple(row[column.name] for column in columns)
 
 
 def review_queue(conn, queue: str, filters: dict, order: str = "newest", limit: int = 25, offset: int = 0, *,
@@ -1042,6 +1047,8 @@ def _page(conn, query, columns: tuple, limit: int, offset: int, after: tuple | N
 # The order of My decisions, an author's comments, the audit log and the deliveries, as :func:`_page` takes it.
 DECIDED_KEY = (review_items.c.decided_at, review_items.c.id)
 AUTHOR_KEY = (review_items.c.verdict_at, review_items.c.id)
+AUDIT_KEY = (audit_log.c.id,)
+CALLBACK_KEY = (outbox.c.id,)
 
 
 def decided_by(conn, user: str, limit: int = 25, offset: int = 0, *, after: tuple | None = None,
@@ -1164,7 +1171,7 @@ def list_audit(conn, limit: int = 100, offset: int = 0, actor: str | None = None
         query = query.where(audit_log.c.subject == subject)
     if hidden:
         query = query.where(audit_log.c.event.not_in(hidden))
-    return _page(conn, query, (audit_log.c.id,), limit, offset, after, before)
+    return _page(conn, query, AUDIT_KEY, limit, offset, after, before)
 
 
 _AUDIT_FROM = sa.select(audit_log.c.id, audit_log.c.at).where(audit_log.c.id >= _P("id")).order_by(
@@ -1292,7 +1299,7 @@ def list_callbacks(conn, status: str | None = None, limit: int = 100, offset: in
     query = sa.select(outbox)
     if status:
         query = query.where(outbox.c.status == status)
-    return _page(conn, query, (outbox.c.id,), limit, offset, after, before)
+    return _page(conn, query, CALLBACK_KEY, limit, offset, after, before)
 
 
 def callback_counts(conn) -> dict[str, int]:
