@@ -316,8 +316,6 @@ def check_arrays(arrays) -> None:
     _check_seeds(arrays, n)
 
 
-
-
 def _seed_words(arrays) -> list[str]:
     """The shipped words (see :func:`to_arrays`)."""
     try:

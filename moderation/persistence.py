@@ -233,13 +233,14 @@ def load_arrays(directory: Path, data: bytes | None = None, names=None) -> dict[
             # The larger of what the archive says a member holds and what its array header says it is: NumPy
             # allocates from the header (a review wrote one 64 bytes long whose header asked for 8 TiB).
             size = sum(max(m.file_size, _declared_bytes(archive, m)) for m in wanted)
-        if size > MAX_ARRAY_BYTES:
-            raise ModelError(f"{path} holds {size:,} bytes of arrays once uncompressed, more than the "
-                             f"{MAX_ARRAY_BYTES:,} a model's scoring arrays may take: not written by this library")
-        if data is not None:
-            source.seek(0)
-        with np.load(source, allow_pickle=False) as arrays:
-            return {name: arrays[name] for name in arrays.files if names is None or name in names}
+            if size > MAX_ARRAY_BYTES:
+                raise ModelError(f"{path} holds {size:,} bytes of arrays once uncompressed, more than the "
+                                 f"{MAX_ARRAY_BYTES:,} a model's scoring arrays may take: not written by this library")
+            arrays = {}
+            for member in wanted:  # as np.load reads an .npz, without opening the archive again
+                with archive.open(member) as f:
+                    arrays[member.filename.removesuffix(".npy")] = np.lib.format.read_array(f, allow_pickle=False)
+            return arrays
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
         # zlib.error: a flipped byte can break the compressed stream itself before the CRC is checked
         raise ModelError(f"{path} is not a readable array file: {exc}") from exc
