@@ -511,16 +511,26 @@ def evaluate_behaviour(scorer: Scorer, report: Report) -> pd.DataFrame:
     return cases
 
 
+def _flagged(scores) -> list[bool]:
+    """Whether any policy label scores 0.5 or more: how a functional case is read."""
+    return [max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scores]
+
+
+def _halves(cases: pd.DataFrame, column: str) -> dict[str, float]:
+    """The mean of ``column`` over the hateful cases and over the others."""
+    return {name: float(cases.loc[cases["hateful"] == hateful, column].mean())
+            for name, hateful in (("hateful", True), ("non_hateful", False))}
+
+
 def evaluate_functional(scorer: Scorer, report: Report) -> pd.DataFrame:
     """Our functional probes (templates x identity groups): accuracy on the hateful and non-hateful halves."""
     spec = json.loads((DATA / "behaviour" / "functional.json").read_text())
     rows = [{**case, "group": g, "text": case["template"].format(g=g)} for case in spec["cases"] for g in spec["groups"]]
     cases = pd.DataFrame(rows)
     scores = scorer.score_batch(cases["text"].tolist())
-    flagged = np.array([max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scores])
+    flagged = np.array(_flagged(scores))
     cases["passed"] = np.where(cases["hateful"], flagged, ~flagged)
-    halves = {name: float(cases.loc[cases["hateful"] == hateful, "passed"].mean())
-              for name, hateful in (("hateful", True), ("non_hateful", False))}
+    halves = _halves(cases, "passed")
     report.metrics["functional"] = {"accuracy": float(cases["passed"].mean()), **halves}
     by = cases.groupby(["hateful", "functionality"]).agg(cases=("passed", "size"), accuracy=("passed", "mean"))
     report.add("## Functional probes (`data/behaviour/functional.json`)", "",
@@ -547,19 +557,15 @@ def evaluate_blind_probes(scorer: Scorer, report: Report, policy) -> None:
     ``identity_blind.jsonl``): how the model does on hate-speech tests nobody tuned it on."""
     cases = pd.read_json(DATA / "behaviour" / "functional_blind.jsonl", lines=True)
     scores = scorer.score_batch(cases["text"].tolist())
-    cases["flagged"] = [max(s.scores[label] for label in POLICY_LABELS) >= 0.5 for s in scores]
-    cases["held"] = [policy.decide(s).action != "approve" for s in scores]
-    cases["passed"] = cases["flagged"] == cases["hateful"]
-    halves = {name: float(cases.loc[cases["hateful"] == hateful, "passed"].mean())
-              for name, hateful in (("hateful", True), ("non_hateful", False))}
-    held = {name: float((cases.loc[cases["hateful"] == hateful, "held"] == hateful).mean())
-            for name, hateful in (("hateful", True), ("non_hateful", False))}
+    cases["passed"] = np.array(_flagged(scores)) == cases["hateful"]
+    cases["held_right"] = np.array([policy.decide(s).action != "approve" for s in scores]) == cases["hateful"]
+    halves, held = _halves(cases, "passed"), _halves(cases, "held_right")
     identity = pd.read_json(DATA / "behaviour" / "identity_blind.jsonl", lines=True)
     id_scores = scorer.score_batch(identity["text"].tolist())
     identity["action"] = [policy.decide(s).action for s in id_scores]
     not_approved = identity[identity["action"] != "approve"]
     report.metrics["functional_blind"] = {"accuracy": float(cases["passed"].mean()), **halves,
-                                          "policy_accuracy": float((cases["held"] == cases["hateful"]).mean()),
+                                          "policy_accuracy": float(cases["held_right"].mean()),
                                           "policy_hateful": held["hateful"], "policy_non_hateful": held["non_hateful"]}
     report.metrics["identity_blind_flag_rate"] = len(not_approved) / len(identity)
     by = cases.groupby(["hateful", "functionality"]).agg(cases=("passed", "size"), accuracy=("passed", "mean"))
@@ -572,7 +578,7 @@ def evaluate_blind_probes(scorer: Scorer, report: Report, policy) -> None:
                "scores >= 0.5 for a hateful one and none does for the others, as our own probes are read.", "",
                f"Functional accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful "
                f"half {halves['non_hateful']:.1%} (our own, in-sample probes above read higher). Under the example "
-               f"policy (held or rejected counts as flagged): {(cases['held'] == cases['hateful']).mean():.1%}, hateful "
+               f"policy (held or rejected counts as flagged): {cases['held_right'].mean():.1%}, hateful "
                f"{held['hateful']:.1%}, non-hateful {held['non_hateful']:.1%}. The non-hateful half counts abuse of "
                "people and things and non-hateful profanity as passes only when unflagged, though our policy flags "
                "them as profanity or personal attacks.", "")
