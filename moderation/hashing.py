@@ -203,13 +203,15 @@ def hashed_counts(texts, n_features: int, word_ngrams, char_ngrams, seeds: dict[
 class Reading(NamedTuple):
     """The rows a batch of texts is read as: each whole text; each sentence of the texts that have two or
     more (``sentence_owner[k]`` the text of sentence row ``k``); and each distinct word of a lexicon
-    that the texts hold, read alone (``word_pairs``: (text, word row) pairs)."""
+    that the texts hold, read alone (``word_pairs``: (text, word row) pairs; ``word_names[r]`` the word of
+    word row ``r``)."""
 
     whole: sp.csr_matrix
     sentences: sp.csr_matrix | None
     sentence_owner: np.ndarray
     words: sp.csr_matrix | None
     word_pairs: np.ndarray
+    word_names: tuple[str, ...]
 
 
 # A sentence ends at a run of these tokens; one with fewer than this many word tokens is not read alone.
@@ -288,15 +290,16 @@ def read_counts(texts, n_features: int, word_ngrams, char_ngrams, sentences: boo
                                 lexicon, seeds)) for i in range(0, len(texts), BATCH_MAX_TEXTS)]
     sentence_parts = [p.sentences for p in parts if p.sentences is not None]
     word_parts = [p.words for p in parts if p.words is not None]
-    owners, pairs, words_before = [], [], 0
+    owners, pairs, names, words_before = [], [], [], 0
     for k, p in enumerate(parts):
+        names.extend(p.word_names)
         owners.append(p.sentence_owner + k * BATCH_MAX_TEXTS)
         pairs.append(p.word_pairs + np.array([k * BATCH_MAX_TEXTS, words_before]))
         words_before += 0 if p.words is None else p.words.shape[0]
     return Reading(sp.vstack([p.whole for p in parts], format="csr"),
                    sp.vstack(sentence_parts, format="csr") if sentence_parts else None,
                    np.concatenate(owners), sp.vstack(word_parts, format="csr") if word_parts else None,
-                   np.concatenate(pairs).reshape(-1, 2))
+                   np.concatenate(pairs).reshape(-1, 2), tuple(names))
 
 
 class _Counts(NamedTuple):
@@ -308,6 +311,7 @@ class _Counts(NamedTuple):
     n_sentences: int
     sentence_owner: np.ndarray
     word_pairs: np.ndarray
+    word_names: tuple[str, ...]
 
 
 def _counts(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
@@ -322,7 +326,8 @@ def _split(read: _Counts) -> Reading:
     weights them)."""
     counts, a, b = read.counts, read.n_texts, read.n_texts + read.n_sentences
     return Reading(_row_block(counts, 0, a), _row_block(counts, a, b) if b > a else None, read.sentence_owner,
-                   _row_block(counts, b, counts.shape[0]) if counts.shape[0] > b else None, read.word_pairs)
+                   _row_block(counts, b, counts.shape[0]) if counts.shape[0] > b else None, read.word_pairs,
+                   read.word_names)
 
 
 def _row_block(counts: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
@@ -362,7 +367,7 @@ def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sent
                                         array("i", [c for j, c in gctx if a <= j < b]).tobytes()]))
                 owner.append(t)
     return _Counts(_count_matrix([*chunks, *pieces, *(table[w] for w in found)], n), len(chunks), len(pieces),
-                   np.asarray(owner, dtype=np.int64), np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+                   np.asarray(owner, dtype=np.int64), np.asarray(pairs, dtype=np.int64).reshape(-1, 2), tuple(found))
 
 
 def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
@@ -475,7 +480,7 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
                 rows.append(n_texts + row_of[s[inside]])
                 entries.append(entry[inside])
     pairs = np.zeros((0, 2), dtype=np.int64)
-    n_words = 0
+    n_words, names = 0, ()
     if lexicon:
         held = np.flatnonzero(np.fromiter((w in lexicon for w in vocab), dtype=bool, count=n_vocab)[ids])
         if len(held):
@@ -483,9 +488,10 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
             distinct, row = np.unique(pair % n_vocab, return_inverse=True)
             pairs = np.stack([pair // n_vocab, row.reshape(-1)], axis=1)
             n_words = len(distinct)
+            names = tuple(vocab[v] for v in distinct.tolist())
             rows.append(n_texts + len(owner) + np.arange(n_words))
             entries.append(distinct)
-    return _Counts(counts(rows, entries, n_texts + len(owner) + n_words), n_texts, len(owner), owner, pairs)
+    return _Counts(counts(rows, entries, n_texts + len(owner) + n_words), n_texts, len(owner), owner, pairs, names)
 
 
 def _count_matrix(chunks: list[bytes], n: int) -> sp.csr_matrix:

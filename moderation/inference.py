@@ -19,10 +19,11 @@ import scipy.sparse as sp
 from .errors import ModelError
 from .hashing import HashedTfidf, Reading, token_columns, tokenize, unpack_word_columns, word_columns_packed
 from .labels import HEADS, STANCES
-from .lexicon import INNOCENT_SENSES, PROFANITY
+from .lexicon import INNOCENT_SENSES, PROFANITY, SLURS
 from .normalise import NAME_PLACEHOLDER
 
-__all__ = ["ARRAY_NAMES", "LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "SENTENCE_HEADS", "CompiledStance", "CompiledViolation",
+__all__ = ["ARRAY_NAMES", "LEXICON", "LEXICON_HEADS", "LEXICON_WEIGHT", "READ_ALONE", "SENTENCE_HEADS", "SLUR_HEADS",
+           "CompiledStance", "CompiledViolation",
            "check_arrays", "content_words", "from_arrays", "relatedness_features", "row_cosines", "to_arrays"]
 
 FORMAT = 1  # bump when the arrays' meaning changes
@@ -48,6 +49,13 @@ SENTENCE_WEIGHT = 0.5
 LEXICON_HEADS = ("profanity",)
 LEXICON = PROFANITY - INNOCENT_SENSES  # "Dick Smith", "the cock crowed": only the whole comment decides
 LEXICON_WEIGHT = 0.5
+# A slur (``lexicon.SLURS``) is read alone the same way, for identity attack: "This street used to be nice
+# before the niggers moved in." scored 0.39 for it, the word alone 1.00. Only the slurs the model learnt
+# from its data move a score (the word alone scores what the weights give it: "kike" alone 0.04).
+SLUR_HEADS = ("identity_attack",)
+# Every word scoring reads alone, and the heads each word list moves.
+READ_ALONE = LEXICON | SLURS
+_ALONE = ((LEXICON, LEXICON_HEADS), (SLURS, SLUR_HEADS))
 _STOP = frozenset(
     """the and for are but not you all any can had her was one our out has him his how its may new now
     see two who did get let say she too use that with have this will your from they been were said
@@ -114,14 +122,19 @@ class CompiledViolation:
         """Comment scores from a :class:`~moderation.hashing.Reading` of the comments (their TF-IDF rows,
         their sentences', their lexicon words'): each of :data:`SENTENCE_HEADS` moves from the whole
         comment's score towards its worst sentence's, then each of :data:`LEXICON_HEADS` towards its
-        worst lexicon word's, never down."""
+        worst profanity word's and each of :data:`SLUR_HEADS` towards its worst slur's, never down (the
+        reading's words: those of :data:`READ_ALONE` its texts hold)."""
         P = self.predict_proba_features(reading.whole)
         if reading.sentences is not None and reading.sentences.shape[0]:
             self._move_towards_worst(P, SENTENCE_HEADS, SENTENCE_WEIGHT, reading.sentences, reading.sentence_owner,
                                      np.arange(reading.sentences.shape[0]))
         if reading.words is not None and reading.words.shape[0]:
-            self._move_towards_worst(P, LEXICON_HEADS, LEXICON_WEIGHT, reading.words, reading.word_pairs[:, 0],
-                                     reading.word_pairs[:, 1])
+            for words, heads in _ALONE:
+                listed = np.fromiter((w in words for w in reading.word_names), dtype=bool, count=len(reading.word_names))
+                pairs = reading.word_pairs[listed[reading.word_pairs[:, 1]]]
+                if len(pairs):
+                    self._move_towards_worst(P, heads, LEXICON_WEIGHT, reading.words, pairs[:, 0], pairs[:, 1])
+            P = self._or_consistent(P)  # incitement again, from the moved identity attack
         return P
 
     def _move_towards_worst(self, P, heads, weight, rows, owner, row_of) -> None:

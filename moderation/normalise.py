@@ -22,6 +22,7 @@ from .lexicon import (
     OBFUSCATION_TARGETS,
     PERSON_NOUNS,
     PHONETIC,
+    SLURS,
 )
 
 __all__ = [
@@ -465,6 +466,10 @@ _SPACED_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", 
 _SPACED_LEET_CHARS = frozenset("0134578@$")
 
 
+# Words that three spread-out letters are joined into: the target words and the group words ("g a y people").
+_JOINED_THREE = OBFUSCATION_TARGETS | GROUP_WORDS
+
+
 def _leading_words(joined: str) -> int:
     """How many leading letters of joined spaced letters are one-letter words ("a", "i", "u" for you,
     "r" for are) before a target word, when the whole is not one: "uracunt" -> 3 ("u r a cunt"); else 0."""
@@ -515,7 +520,7 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
                     text.extend([joined[k], " "])
                     spans.extend([(group[k], group[k] + 1), (group[k] + 1, group[k + 1])])
                 group = group[words:]
-            elif not (len(joined) >= 4 or joined in OBFUSCATION_TARGETS):
+            elif not (len(joined) >= 4 or joined in _JOINED_THREE):
                 return False
             text.extend(s[i].translate(_SPACED_LEET) for i in group)
             spans.extend((i, i + 1) for i in group)
@@ -525,7 +530,7 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
             if n:  # the gap between two words, as written
                 as_written(groups[n - 1][-1] + 1, group[0])
             joined = "".join(s[i] for i in group).translate(_SPACED_LEET)
-            if all("a" <= s[i] <= "z" for i in group) or joined in OBFUSCATION_TARGETS or _leading_words(joined):
+            if all("a" <= s[i] <= "z" for i in group) or joined in _JOINED_THREE or _leading_words(joined):
                 if not word(group):
                     as_written(group[0], group[-1] + 1)
                 continue
@@ -568,11 +573,15 @@ _CODE = re.compile(r"[A-Z]{1,3}[0-9]{2,}")
 # An exam grade: "three A*s at A-level", "an A**" (not "a*s", "a**", which mask "ass").
 _GRADE = re.compile(r"A\*{1,2}s?")
 _TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
+# Slurs are looked for only where a mask fits none of the other target words, so that listing them changed
+# no reading of a mask that fits a swear word or an insult ("k***s" stays "kills", not "kikes"; "w******"
+# "wankers", not "wetback").
+_SLUR_WORDS_BY_LEN: dict[int, list[str]] = {}
 # Sorted: where a masked token fits several words ("p****": prick, pussy) the first one wins, and a
 # set's order changes from process to process (string hashing is salted), so training would not be
 # reproducible.
 for _w in sorted(OBFUSCATION_TARGETS):
-    _TARGET_WORDS_BY_LEN.setdefault(len(_w), []).append(_w)
+    (_SLUR_WORDS_BY_LEN if _w in SLURS else _TARGET_WORDS_BY_LEN).setdefault(len(_w), []).append(_w)
 
 
 # The words people mask most, the most masked first. A mask that fits several target words is read as the
@@ -588,11 +597,16 @@ _MOST_MASKED = ("fuck", "fucking", "fucked", "fucker", "fuckers", "fuckin", "mot
 def _unmask(core: str, masks: str = _MASK_CHARS) -> str | None:
     """Resolve a masked token ("f*ck", "f**king", "a$$") against the target words: the one word it fits, or
     the most masked of several (see ``_MOST_MASKED``); None when none fits or the guess is no better than chance."""
-    fits = [word for word in _TARGET_WORDS_BY_LEN.get(len(core), ())
-            if all(c == w or c in masks or c.translate(_LEET) == w for c, w in zip(core, word))]
+    fits = _fits(core, masks, _TARGET_WORDS_BY_LEN) or _fits(core, masks, _SLUR_WORDS_BY_LEN)
     if len(fits) <= 1:
         return fits[0] if fits else None
     return next((word for word in _MOST_MASKED if word in fits), None)
+
+
+def _fits(core: str, masks: str, words_by_len: dict[int, list[str]]) -> list[str]:
+    """The words of ``words_by_len`` that the masked token ``core`` may stand for."""
+    return [word for word in words_by_len.get(len(core), ())
+            if all(c == w or c in masks or c.translate(_LEET) == w for c, w in zip(core, word))]
 
 
 # Markdown-style emphasis around a word: "*am*", "**I**", "_really_" (the marks are not masked letters).
@@ -724,17 +738,30 @@ _NOT_SLIPS = frozenset("""ares arts carp cnut cnuts hose lair lairs lira liras r
     ipss rtas dman omron hatte sult trud rast morno ilar certin""".split())
 
 
+# A word naming a group (``lexicon.GROUP_WORDS``, ``GROUP_ADJECTIVES``) is read through the same slips, and one
+# of seven letters or more also with one letter inside it missing ("Musilms", "Disbaled people", "immigrnts"),
+# so that a misspelt group word is the group's placeholder as the word is (``mask_group_words``): written
+# as slips, "Musilms are all savages." scored 0.49 for identity attack, "Immigrnts are parasites." 0.16.
+# Not read so: the slips that are words ("morons" for "mormons", "refuge", "refuges", "tarns", "chines",
+# "Paik"), "indias" (India's without its apostrophe) and the "lbgt" the model has learnt as it is.
+_NOT_GROUP_SLIPS = frozenset("morons refuge refuges tarns chines indias lbgt paik paiks".split())
+_GROUP_SLIP_MIN_MISSING = 7
+
+
 def _slips() -> dict[str, str]:
     found: dict[str, set[str]] = {}
-    for word in OBFUSCATION_TARGETS:
+    groups = {w for w in GROUP_WORDS | GROUP_ADJECTIVES if w.isalpha()}
+    for word in OBFUSCATION_TARGETS | groups:
         if len(word) < 4 or not word.isalpha():
             continue
         swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
         doubled = {word[:i + 1] + word[i:] for i in range(len(word))}
-        for slip in swapped | doubled:
+        missing = ({word[:i] + word[i + 1:] for i in range(1, len(word) - 1)}
+                   if word in groups and len(word) >= _GROUP_SLIP_MIN_MISSING else set())
+        for slip in swapped | doubled | missing:
             found.setdefault(slip, set()).add(word)
     return {slip: words.pop() for slip, words in found.items()
-            if len(words) == 1 and slip not in OBFUSCATION_TARGETS and slip not in _NOT_SLIPS}
+            if len(words) == 1 and slip not in OBFUSCATION_TARGETS | groups and slip not in _NOT_SLIPS | _NOT_GROUP_SLIPS}
 
 
 SLIPS = _slips()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, ModelError
-from .inference import ARRAY_NAMES, LEXICON, check_arrays, content_words, from_arrays, to_arrays
+from .inference import ARRAY_NAMES, READ_ALONE, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
 from .normalise import Normalised, normalise
@@ -183,7 +183,7 @@ class Scorer:
         if len(article_ids) != len(texts):
             raise InputError("article_ids must be as long as texts", field="article_ids")
         norms = [normalise(t) for t in texts]
-        reading = self.violation.featurizer_.read([n.text for n in norms], lexicon=LEXICON)
+        reading = self.violation.featurizer_.read([n.text for n in norms], lexicon=READ_ALONE)
         X = reading.whole
         probs = self.violation.predict_proba_comments(reading)
         neutral = self._read_idea_criticism(norms, probs)
@@ -214,7 +214,7 @@ class Scorer:
             return {}
         rows = list(rewritten)
         Q = self.violation.predict_proba_comments(
-            self.violation.featurizer_.read([text for text, _ in rewritten.values()], lexicon=LEXICON))
+            self.violation.featurizer_.read([text for text, _ in rewritten.values()], lexicon=READ_ALONE))
         lowered: dict[int, list[str]] = {}
         for head in heads:
             j = self.violation.heads.index(head)

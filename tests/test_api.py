@@ -88,6 +88,29 @@ def test_a_swear_word_is_not_diluted_by_a_long_comment(scorer):
     assert scorer.score(clean).scores["profanity"] == round(float(j_whole), 4)
 
 
+def test_a_slur_is_read_alone_for_identity_attack(scorer):
+    """Identity attack moves halfway towards the worst slur's score read alone (incitement, the larger of
+    threat and identity attack, with it); profanity moves only for the profanity lexicon's words, and
+    identity attack not for them."""
+    from moderation.inference import LEXICON_WEIGHT
+    from moderation.normalise import normalise_text
+
+    heads = list(scorer.violation.heads)
+    a, i, p = heads.index("identity_attack"), heads.index("incitement"), heads.index("profanity")
+    text = "This street used to be nice before the n*ggers moved in."
+    whole = scorer.violation.predict_proba([normalise_text(text)])[0]
+    word = scorer.violation.predict_proba(["niggers"])[0]
+    got = scorer.score(text).scores
+    assert got["identity_attack"] == round(float(whole[a] + LEXICON_WEIGHT * (word[a] - whole[a])), 4)
+    assert got["identity_attack"] > whole[a] + 0.2 and got["identity_attack"] >= 0.5
+    assert got["incitement"] == round(float(max(got["identity_attack"], whole[heads.index("threat")])), 4)
+    assert got["profanity"] == round(float(whole[p]), 4)  # a slur is not in the profanity lexicon
+    swearing = "should deport the f*ckers the day they're convicted, not after three years of free bed and board."
+    assert scorer.score(swearing).scores["identity_attack"] == round(
+        float(scorer.violation.predict_proba([normalise_text(swearing)])[0, a]), 4)
+    assert whole[i] < 0.5 <= got["incitement"]
+
+
 def test_text_with_lone_surrogates_is_scored_not_crashed(scorer):
     # A lone surrogate (a broken encoder, or bytes Python could not decode) reached the feature
     # hash, which crashed the whole process; it is now one U+FFFD, so offsets still hold.

@@ -210,7 +210,7 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone(batch_min_chars,
     ]]
     n, words, chars = 2**18, (1, 2), (2, 5)
     monkeypatch.setattr(hashing, "BATCH_MIN_CHARS", batch_min_chars)
-    whole, sentences, owner, _, _ = hashing.read_counts(texts, n, words, chars)
+    whole, sentences, owner = hashing.read_counts(texts, n, words, chars)[:3]
     assert (whole != hashing.hashed_counts(texts, n, words, chars)).nnz == 0
     expected, owners = [], []
     for t, text in enumerate(texts):
@@ -239,6 +239,7 @@ def test_lexicon_word_rows_are_each_word_read_alone(batch_min_chars, monkeypatch
         [row_word[row]] = [w for w, m in alone.items() if (reading.words[row] != m).nnz == 0]
     assert sorted((t, row_word[row]) for t, row in reading.word_pairs.tolist()) == [(0, "shit"), (2, "ass"),
                                                                                    (2, "damn")]
+    assert list(reading.word_names) == [row_word[row] for row in range(reading.words.shape[0])]  # each row's word
     plain = hashing.read_counts(texts, n, words, chars)
     assert plain.words is None and plain.word_pairs.shape == (0, 2)
 
@@ -346,7 +347,7 @@ def test_group_context_features_pair_each_word_of_a_sentence_naming_a_group():
 
 def _lexicon_rows(reading) -> list:
     """Each (text, its lexicon word's row) pair, the row as (column, count) pairs: row order aside."""
-    return sorted((t, tuple(zip(reading.words[w].indices.tolist(), reading.words[w].data.tolist())))
+    return sorted((t, reading.word_names[w], tuple(zip(reading.words[w].indices.tolist(), reading.words[w].data.tolist())))
                   for t, w in reading.word_pairs.tolist())
 
 
@@ -384,7 +385,7 @@ def test_batch_reading_equals_reading_each_text(params):
 def test_batch_reading_of_texts_without_tokens():
     batch = hashing._split(hashing._read_batch(["", " ", ""], 2**10, (1, 2), (2, 5), True, frozenset({"ass"})))
     assert batch.whole.shape == (3, 2**10) and batch.whole.nnz == 0
-    assert batch.sentences is None and batch.words is None and batch.word_pairs.shape == (0, 2)
+    assert batch.sentences is None and batch.words is None and batch.word_pairs.shape == (0, 2) and batch.word_names == ()
 
 
 def test_read_counts_reads_large_batches_in_parts(monkeypatch):

@@ -130,6 +130,8 @@ CASES = [
     ("Prick the sausages, pricking out seedlings", "pick the sausages, picking out seedlings"),
     ("she pricked her finger; the dog pricked up its ears", "she picked her finger; the dog perked up its ears"),
     ("'pussy willow', spotted  dick,\nspotted-dick, Moby-Dick", "'catkin willow', spotted pudding, spotted-pudding, moby-whale"),
+    ("Faggots and peas, faggots in onion gravy, Brains faggots",
+     "meatballs and peas, meatballs in onion gravy, brains meatballs"),
     # ... and the same words said of a person stay as they are, the phrases a review found aimed at people too
     ("you pussy, what a prick, spotted a dick", "you pussy, what a prick, spotted a dick"),
     ("you bastard, stupid bitch, cock", "you bastard, stupid bitch, cock"),
@@ -138,6 +140,7 @@ CASES = [
     ("That bastard cut me up; the bastard files suits", "that bastard cut me up; the bastard files suits"),
     ("What a prick the base keeps electing", "what a prick the base keeps electing"),
     ("prick out there, a prick up front", "prick out there, a prick up front"),
+    ("faggots and their agenda, you faggot with your parade", "faggots and their agenda, you faggot with your parade"),
 ]
 
 
@@ -292,12 +295,58 @@ def test_a_slip_keeps_its_span_in_the_original():
 
 def test_slips_are_no_target_word_and_no_english_word_listed():
     from moderation import normalise as n
-    from moderation.lexicon import OBFUSCATION_TARGETS
+    from moderation.lexicon import GROUP_ADJECTIVES, GROUP_WORDS, OBFUSCATION_TARGETS
 
+    groups = GROUP_WORDS | GROUP_ADJECTIVES
     assert n.SLIPS and all(len(word) >= 4 for word in n.SLIPS.values())
-    assert not set(n.SLIPS) & OBFUSCATION_TARGETS and not set(n.SLIPS) & n._NOT_SLIPS
-    assert set(n.SLIPS.values()) <= OBFUSCATION_TARGETS
+    assert not set(n.SLIPS) & (OBFUSCATION_TARGETS | groups) and not set(n.SLIPS) & (n._NOT_SLIPS | n._NOT_GROUP_SLIPS)
+    assert set(n.SLIPS.values()) <= OBFUSCATION_TARGETS | groups
     assert n.SLIPS["fcuk"] == "fuck" and n.SLIPS["scumm"] == "scum" and "arts" not in n.SLIPS
+    assert n.SLIPS["musilms"] == "muslims" and n.SLIPS["immigrnts"] == "immigrants" and n.SLIPS["disbaled"] == "disabled"
+    # a letter missing only from group words of seven letters or more, never the first or last ("igrants", "jew")
+    assert "mslims" in n.SLIPS and "wmen" not in n.SLIPS and "igrants" not in n.SLIPS and "muslim" not in n.SLIPS
+
+
+def test_no_slip_is_a_word_the_model_learnt():
+    """A slip that is itself a common word ("morons" of "mormons", "refuge" of "refugee") would rewrite what a
+    commenter meant: none is among the shipped model's words (its training data's most common)."""
+    from moderation import normalise as n
+    from moderation.scorer import load_scorer
+
+    learnt = set(load_scorer().violation.featurizer_.seeds)
+    assert learnt and not (set(n.SLIPS) & learnt) - {"jiggaboo"}  # a spelling of the slur it is a slip of
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Musilms are all savages.", "xxgroup are all savages."),
+    ("Immigrnts are parasites.", "xxgroup are parasites."),
+    ("Disbaled people are a waste of space.", "xxgroup are a waste of space."),
+    ("G a y people are vermin.", "xxgroup are vermin."),
+    ("the jeeews", "the xxgroup"),
+    ("Mormons are friendly and so are morons", "xxgroup are friendly and so are morons"),
+    ("a refuge for refugees, not refuges", "a refuge for xxgroup, not refuges"),
+    ("a b c and x y z", "a b c and x y z"),
+])
+def test_misspelt_or_spread_out_group_words_read_as_the_group(text, expected):
+    assert normalise(text).text == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("before the n*ggers moved in", "before the niggers moved in"),
+    ("typical k*kes", "typical kikes"),
+    ("the tr*nnies", "the trannies"),
+    ("you f@ggot", "you faggot"),
+    ("p4ki", "paki"),
+    ("towleheads", "towelheads"),
+    ("t o w e l h e a d s", "towelheads"),
+    # a mask that fits a swear word or an insult still reads as it did before slurs were listed
+    ("k***s", "kills"),
+    ("w******", "wankers"),
+    ("he's a s******", "he's a scumbag"),
+    ("spick and span, a chink of light, fag break", "spick and span, a chink of light, fag break"),
+])
+def test_masked_or_misspelt_slurs_read_as_the_slur(text, expected):
+    assert normalise(text).text == expected
 
 
 # The cheap looks before the steps' regular expressions: a look may say a text needs a step when it does
