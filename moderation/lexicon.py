@@ -89,7 +89,7 @@ SLURS = frozenset(
     faggot faggots faggy poofter poofters towelhead towelheads raghead ragheads sandnigger sandniggers
     wetback wetbacks beaner beaners golliwog golliwogs gollywog gollywogs darkie darkies darky jigaboo
     jigaboos muzzie muzzies muzrat muzrats pikey pikeys gyppo gyppos spastics spaz spazzes
-    retard retards paki pakis zipperhead zipperheads slanteye slanteyes
+    retard retards paki pakis zipperhead zipperheads slanteye slanteyes wog wogs chinky chinkies spacker spackers
     """.split()
 )
 

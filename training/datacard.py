@@ -169,9 +169,13 @@ mentions of the same groups (self-identification too), counter-speech quoting ha
 civil criticism of policies and institutions, personal attacks about no group and swearing at no one. A review
 found style tells (quotes and numbers nearly only in clean comments, hateful comments shorter and never replies),
 near-copies of other parts' comments and no hate against majority groups; the part was revised the same day (81
-comments reworded, 37 added, 25 of them hate against white, English, Christian, male and straight people). It is
-split by article like the first parts, and trains the identity-attack head only (`training/train.py`,
-`PART_HEADS`, has the figures).
+comments reworded, 37 added, 25 of them hate against white, English, Christian, male and straight people). Four
+more stories (an asylum hotel closing, a market hall's new stalls, a trans swimming session, buggies and wheelchair
+spaces on buses) were added the same day, 120 comments, because the model did not know most slurs for protected
+groups (the public data barely holds them): 69 hateful comments using one, masked or plain, beside 25 quoting one
+to condemn it and 26 clean ones; a review found them written to the word list (two slurs in one comment, American
+slurs in British voices, typos only in the hateful ones), and they were revised. It is split by article like the
+first parts, and trains the identity-attack head only (`training/train.py`, `PART_HEADS`, has the figures).
 So the label mix is **not** the mix of a real comment section: real sections have far fewer violations.
 
 ## Double check
