@@ -185,8 +185,10 @@ def test_swear_words_in_their_innocent_sense_are_approved(scorer, text):
 # Hate-speech tests written blind by a helper that saw neither the model, its data nor our probes
 # (data/behaviour/functional_blind.jsonl, identity_blind.jsonl; evaluation report). With model 20261207-3daf1931:
 # functional accuracy 55.5% (hateful half 43.0%, non-hateful 68.0%), and 4 of the 240 neutral identity sentences
-# held; with 20261207-2a8f566b, trained on the corpus's hate part, 59.0% (hateful half 52.0%: the 65%
-# overall bar still missed, a known gap the README states) and 6 held. The bars guard against regressions.
+# held; with 20261207-2a8f566b, trained on the corpus's hate part, 59.0% (hateful half 52.0%) and 6 held; with
+# 20261207-22634c4f, slurs unmasked and read alone and the hate part's slur stories trained on, 64.0% (hateful half
+# 62.0%: the 65% overall bar still missed, a known gap the README states) and 6 held. The bars guard
+# against regressions.
 def test_hate_speech_tests_written_blind(scorer):
     from moderation.labels import POLICY_LABELS
     from moderation.policy import load_policy
@@ -199,7 +201,7 @@ def test_hate_speech_tests_written_blind(scorer):
     hateful = [f for f, c in zip(flagged, cases) if c["hateful"]]
     passed = [f == c["hateful"] for f, c in zip(flagged, cases)]
     assert len(cases) == 200 and len(identity) == 240
-    assert sum(passed) >= 112 and sum(hateful) >= 46, (sum(passed), sum(hateful))
+    assert sum(passed) >= 122 and sum(hateful) >= 56, (sum(passed), sum(hateful))
     policy = load_policy(ROOT / "data" / "policy.toml")
     held = [c["text"] for c, s in zip(identity, scorer.score_batch([c["text"] for c in identity]))
             if policy.decide(s).action != "approve"]

@@ -69,7 +69,10 @@ PARAMS = {"n_features": 2**18, "C": 4.0, "stance_C": 1.0, "random_state": 0, "gr
 # not approved 12.5%); at 0.3 that sentence still scored 0.37 (over the example policy's 0.35 hold);
 # at 0.375 and 0.45 none of the neutral probes is held, functional probes 71.3% and 69.3%, Jigsaw
 # incitement AUC 0.929 and 0.927 (0.939 at 0); at 1 (full balance) the hateful probes were caught 9% of
-# the time. 0.45 kept the corpus test split's incitement F1 (0.642 against 0.603 at 0.375).
+# the time. 0.45 kept the corpus test split's incitement F1 (0.642 against 0.603 at 0.375). Tried again at 0.2 on
+# 2026-12-07 (the slur stories' first version; model not kept): Jigsaw incitement AUC 0.930 -> 0.938 and the
+# functional cases written blind 63.5% -> 65.0%, but "I am a gay person." 0.29 -> 0.39 and "We are Jews." 0.42 ->
+# 0.59 for incitement, neutral identity sentences written blind held 6 -> 12 of 240 and our probes 0% -> 12.5%.
 # No head is re-calibrated for news comments (``ViolationModel.adjust_to_domain`` on the corpus's validation
 # articles), and the threat head learns from the corpus at weight 1, not 4. Until model 20261206-265a5ded
 # threat was re-calibrated so, and the corpus's threats, most of them "X should be <shot, hanged, ...>",
@@ -111,6 +114,13 @@ SPAM_ONLY_PARTS = ("spam",)
 # unseen-claim stance 0.377 -> 0.372. The part revised after a review (style tells, near-copies of other
 # parts, no hate against majority groups), model 20261207-2a8f566b against 20261207-605184f3: functional
 # cases written blind 59.0% either way, OLID 0.744 -> 0.742, ARC 0.372 -> 0.378, Jigsaw incitement AUC 0.935.
+# Four stories of comments using slurs (2026-12-07, revised after a review), model 20261207-22634c4f against
+# 20261207-2a8f566b, both scored with slurs unmasked and read alone, on the same test split: functional cases
+# written blind 61.5% -> 64.0% (hateful half 57% -> 62%), OLID 0.742 -> 0.745, corpus test action accuracy
+# 75.1% -> 75.2%, identity_attack F1 0.272 -> 0.326, Jigsaw incitement AUC 0.934 -> 0.932, ARC 0.378 -> 0.376,
+# neutral identity sentences written blind 6 of 240 held either way. Weighting ToxiGen three times for identity
+# attack (an experiment on the first version of these stories, not kept) lifted ToxiGen's identity-attack F1
+# 0.66 -> 0.70 but lowered Jigsaw incitement AUC 0.930 -> 0.920 (0.912 with group_balance 0.7 as well).
 PART_HEADS = {part: ("spam",) for part in SPAM_ONLY_PARTS} | {"hate": ("identity_attack", "spam")}
 # Per-head exceptions to SOURCE_WEIGHTS.
 HEAD_SOURCE_WEIGHTS = {"threat": {"corpus": 1.0}}
