@@ -56,7 +56,9 @@ STANCE_VALIDATION_SHARE = 0.2
 # test split's incitement F1 0.516 -> 0.433 (the comments discuss guns, wars and police shootings, so the
 # threat head learnt violent words as clean). Read as runs of sentences (tweet-length pieces) and clean for
 # every head, the functional probes' non-hateful half fell 91.7% -> 75.0%. What they cost: OLID tweets addressed to
-# someone ("@USER your son is very handsome") score higher, as these comments rarely say "you".
+# someone ("@USER your son is very handsome") score higher, as these comments rarely say "you". Clean for identity
+# attack as well (2026-12-07, an experiment, not kept): Jigsaw incitement AUC 0.932 -> 0.928, neutral identity
+# sentences written blind held 6 -> 8 of 240, functional cases written blind 64.0% -> 65.0%.
 SOURCE_WEIGHTS = {"corpus": 4.0, "davidson2017": 0.5, "nyt_comments": 0.3}
 # The site's own moderators' decisions: in-domain like the corpus, and the point of retraining.
 DECISIONS_WEIGHT = 4.0
