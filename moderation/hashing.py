@@ -249,7 +249,10 @@ def _sentence_spans(words: list[str]) -> list[tuple[int, int]]:
 # out here so that scoring needs nothing but this module), each other word is also a feature "g <word>",
 # so that what is said about a group is learnt apart from the same word elsewhere ("I hate Mondays").
 # Trained with them, Jigsaw incitement AUC went from 0.923 to 0.931 and ToxiGen identity attack from
-# 0.902 to 0.904 on validation (functional probes 71.3% -> 68.7%).
+# 0.902 to 0.904 on validation (functional probes 71.3% -> 68.7%). One more feature shared by every pejorative word
+# (insults, "vermin", "disgusting", "criminals", ...) of such a sentence, so what those words say about a group is
+# learnt from all of them together, was tried on 2026-12-07 and not kept: functional cases written blind 64.0% ->
+# 63.0%, OLID macro-F1 0.745 -> 0.746, corpus test incitement F1 0.513 -> 0.501, Jigsaw AUCs within 0.003.
 _GROUP = "xxgroup"
 
 
