@@ -340,13 +340,29 @@ def _row_block(counts: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
                          shape=(b - a, counts.shape[1]), copy=False)
 
 
+def lexicon_form(token: str, lexicon: frozenset) -> str | None:
+    """The ``lexicon`` word a token is, as written or in quotes or with a possessive ("'niggers'", "nigger's"):
+    tokens keep their apostrophes, and a scare-quoted slur was not read alone (found by a review)."""
+    if token in lexicon:
+        return token
+    if "'" not in token:
+        return None
+    bare = token.strip("'")
+    if bare.endswith("'s"):
+        bare = bare[:-2]
+    return bare if bare in lexicon else None
+
+
 def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sentences: bool,
                lexicon: frozenset, seeds: dict[str, bytes] | None = None) -> _Counts:
     """``read_counts``' counts, text by text."""
     (wlo, whi), (clo, chi) = tuple(word_ngrams), tuple(char_ngrams)
     n = n_features
     words_per_text = [_TOKEN.findall(t) for t in texts]
-    table = _word_columns({w for words in words_per_text for w in words}, n, wlo <= 1 <= whi, clo, chi, seeds)
+    held_by_text = [{f for f in (lexicon_form(w, lexicon) for w in set(words)) if f} if lexicon else set()
+                    for words in words_per_text]
+    table = _word_columns({w for words in words_per_text for w in words}.union(*held_by_text), n, wlo <= 1 <= whi,
+                          clo, chi, seeds)
     chunks: list[bytes] = []
     pieces: list[bytes] = []
     owner: list[int] = []
@@ -354,9 +370,8 @@ def _read_each(texts: list[str], n_features: int, word_ngrams, char_ngrams, sent
     found: dict[str, int] = {}
     pairs: list[tuple[int, int]] = []
     for t, words in enumerate(words_per_text):
-        if lexicon:
-            for w in lexicon.intersection(words):
-                pairs.append((t, found.setdefault(w, len(found))))
+        for w in held_by_text[t]:
+            pairs.append((t, found.setdefault(w, len(found))))
         longer = {k: _ngram_columns(words, k, n) for k in orders}
         word_cols = [table[w] for w in words]
         gctx = _group_context_columns(words, n)
@@ -388,6 +403,12 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
     words_per_text = [_TOKEN.findall(t) for t in texts]
     flat = list(chain.from_iterable(words_per_text))
     number = {w: i for i, w in enumerate(dict.fromkeys(flat))}
+    # Each token's lexicon word, when it is one (``lexicon_form``); a lexicon word written only in quotes or with a
+    # possessive joins the vocabulary as an entry of its own, which no token is.
+    forms = [lexicon_form(w, lexicon) for w in number] if lexicon else []
+    for form in forms:
+        if form is not None:
+            number.setdefault(form, len(number))
     vocab = list(number)
     n_vocab, n_tokens = len(vocab), len(flat)
     ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=n_tokens)
@@ -485,9 +506,13 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
     pairs = np.zeros((0, 2), dtype=np.int64)
     n_words, names = 0, ()
     if lexicon:
-        held = np.flatnonzero(np.fromiter((w in lexicon for w in vocab), dtype=bool, count=n_vocab)[ids])
+        form_of = np.full(n_vocab, -1, dtype=np.int64)
+        for v, form in enumerate(forms):  # the tokens' own words come first in the vocabulary
+            if form is not None:
+                form_of[v] = number[form]
+        held = np.flatnonzero(form_of[ids] >= 0)
         if len(held):
-            pair = np.unique(text_of[held] * n_vocab + ids[held])
+            pair = np.unique(text_of[held] * n_vocab + form_of[ids[held]])
             distinct, row = np.unique(pair % n_vocab, return_inverse=True)
             pairs = np.stack([pair // n_vocab, row.reshape(-1)], axis=1)
             n_words = len(distinct)

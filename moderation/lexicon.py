@@ -54,8 +54,11 @@ INNOCENT_SENSE_PHRASES = (
     ("cock", r"cockerel(?=s?\b)", "rooster"),
     ("bastard", r"bastard(?=[ -](?:file|swords?)\b|-cut\b)", "coarse"),
     # faggots, the Black Country's meatballs (the word is also a slur, ``SLURS``)
-    ("faggot", r"faggots?(?=,? (?:and|with|in) (?:mushy )?(?:peas|mash|(?:onion )?gravy|chips)\b)", "meatballs"),
-    ("faggot", r"(?:(?<=\bpork )|(?<=\bbrains )|(?<=\bbrains' )|(?<=\bhomemade ))faggots?\b", "meatballs"),
+    # (peas and gravy only: "faggots and mash their heads in", "faggots with chips on their shoulders" are abuse)
+    ("faggot", r"faggots?(?=(?:,| and| with| in| &)? (?:mushy )?peas\b|(?:,| and| with| in| &)? (?:onion )?gravy\b)",
+     "meatballs"),
+    ("faggot", r"(?:(?<=\bpork )|(?<=\bbrains )|(?<=\bbrains' )|(?<=\bbrain's )|(?<=\bhomemade ))faggots?\b", "meatballs"),
+    ("faggot", r"faggots?(?= of (?:sticks|wood|twigs|kindling|brushwood)\b)", "bundle"),
     ("prick", r"prick(?=(?:s|ed|ing)? up (?:(?:his|her|its|their|my|your|our) )?ears\b)", "perk"),
     ("prick", r"prick(?=(?:s|ed|ing)? (?:out (?:the |your |these |those )?seedlings?|holes?"
      r"|(?:them|it) all over|(?:them|it) with a fork"
@@ -67,7 +70,7 @@ INNOCENT_SENSE_PHRASES = (
 INSULTS = frozenset(
     """
     idiot idiots idiotic moron morons moronic stupid imbecile imbeciles cretin cretins
-    retard retarded loser losers scum clown clowns dumb dimwit halfwit nitwit
+    retard retards retarded loser losers scum clown clowns dumb dimwit halfwit nitwit
     pig pigs rat rats vermin trash garbage coward cowards liar liars hack hacks
     """.split()
 )
@@ -80,7 +83,7 @@ INSULTS = frozenset(
 # scored 0.39 for identity attack (the word alone 1.00), and masked as "n*ggers" 0.04. Left out: words
 # with an innocent sense that turns up in news comments ("fag" a cigarette, "dyke" a bank of earth, "chink"
 # of light, "spic and span", "coon" hound, "homo sapiens", "poof" it's gone, "cripple" an economy, "spastic"
-# colon, "chinaman" in cricket, "negro" in historical names, "gypsy" moth, "retarded" growth) and words
+# colon, "chinaman" in cricket, "negro" in historical names, "gypsy" moth, "retard" and "retarded" growth) and words
 # that groups reclaim or use among themselves ("queer", "nigga" and its spellings, Tottenham's "yid"):
 # those are scored by their comment alone, as any other word.
 SLURS = frozenset(
@@ -89,7 +92,7 @@ SLURS = frozenset(
     faggot faggots faggy poofter poofters towelhead towelheads raghead ragheads sandnigger sandniggers
     wetback wetbacks beaner beaners golliwog golliwogs gollywog gollywogs darkie darkies darky jigaboo
     jigaboos muzzie muzzies muzrat muzrats pikey pikeys gyppo gyppos spastics spaz spazzes
-    retard retards paki pakis zipperhead zipperheads slanteye slanteyes wog wogs chinky chinkies spacker spackers
+    paki pakis zipperhead zipperheads slanteye slanteyes wog wogs chinky chinkies spacker spackers
     """.split()
 )
 

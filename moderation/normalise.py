@@ -577,6 +577,10 @@ _TARGET_WORDS_BY_LEN: dict[int, list[str]] = {}
 # no reading of a mask that fits a swear word or an insult ("k***s" stays "kills", not "kikes"; "w******"
 # "wankers", not "wetback").
 _SLUR_WORDS_BY_LEN: dict[int, list[str]] = {}
+# ... and only where more than half its letters show ("n*gg*rs", "p*ki"): a mask that shows its first letter or
+# two may hide any word, and was read as a slur where it hid one no list holds ("t*****" tosser, "b****rs"
+# buggers, "w******s" wazzocks; found by a review).
+_SLUR_MIN_SHOWN = 0.5
 # Sorted: where a masked token fits several words ("p****": prick, pussy) the first one wins, and a
 # set's order changes from process to process (string hashing is salted), so training would not be
 # reproducible.
@@ -597,7 +601,9 @@ _MOST_MASKED = ("fuck", "fucking", "fucked", "fucker", "fuckers", "fuckin", "mot
 def _unmask(core: str, masks: str = _MASK_CHARS) -> str | None:
     """Resolve a masked token ("f*ck", "f**king", "a$$") against the target words: the one word it fits, or
     the most masked of several (see ``_MOST_MASKED``); None when none fits or the guess is no better than chance."""
-    fits = _fits(core, masks, _TARGET_WORDS_BY_LEN) or _fits(core, masks, _SLUR_WORDS_BY_LEN)
+    fits = _fits(core, masks, _TARGET_WORDS_BY_LEN)
+    if not fits and _SLUR_MIN_SHOWN * len(core) < sum(c not in masks for c in core):
+        fits = _fits(core, masks, _SLUR_WORDS_BY_LEN)
     if len(fits) <= 1:
         return fits[0] if fits else None
     return next((word for word in _MOST_MASKED if word in fits), None)
@@ -742,9 +748,14 @@ _NOT_SLIPS = frozenset("""ares arts carp cnut cnuts hose lair lairs lira liras r
 # of seven letters or more also with one letter inside it missing ("Musilms", "Disbaled people", "immigrnts"),
 # so that a misspelt group word is the group's placeholder as the word is (``mask_group_words``): written
 # as slips, "Musilms are all savages." scored 0.49 for identity attack, "Immigrnts are parasites." 0.16.
-# Not read so: the slips that are words ("morons" for "mormons", "refuge", "refuges", "tarns", "chines",
-# "Paik"), "indias" (India's without its apostrophe) and the "lbgt" the model has learnt as it is.
-_NOT_GROUP_SLIPS = frozenset("morons refuge refuges tarns chines indias lbgt paik paiks".split())
+# Not read so: the slips that are words or names ("morons" for "mormons", "refuge", "refuges", "tarns", "chines",
+# "Paik", "Raab", "Christina", "Cristian", "Romain", "Milvus migrans", Italian "chiese"), words of other languages
+# that are slips of slurs (Norwegian "ikke", Dutch "kiek", Hungarian "Paksi"), a country's name with its
+# possessive's apostrophe left out ("indias", "africas", "pakistans") and the "lbgt" the model has learnt as it is
+# (a review found most of them).
+_NOT_GROUP_SLIPS = frozenset("""morons refuge refuges tarns chines indias lbgt paik paiks raab christina christin christan
+    cristian romain migrans africas nigerias pakistans mexicas arba latios latias chiese poolish defa lation ikke kiek
+    paksi""".split())
 _GROUP_SLIP_MIN_MISSING = 7
 
 

@@ -109,6 +109,15 @@ def test_a_slur_is_read_alone_for_identity_attack(scorer):
     assert scorer.score(swearing).scores["identity_attack"] == round(
         float(scorer.violation.predict_proba([normalise_text(swearing)])[0, a]), 4)
     assert whole[i] < 0.5 <= got["incitement"]
+    # in scare quotes or with a possessive the token keeps its apostrophes: still the slur read alone (a review's find)
+    for written in ("'niggers'", "niggers'"):
+        quoted = text.replace("n*ggers", written)
+        whole_q = scorer.violation.predict_proba([normalise_text(quoted)])[0, a]
+        assert scorer.score(quoted).scores["identity_attack"] == round(float(whole_q + LEXICON_WEIGHT * (word[a] - whole_q)), 4)
+    # "retard" is a verb too ("retard the growth"): unmasked as an insult, never read alone for identity attack
+    verb = "Cold weather will retard the growth of the wheat."
+    assert scorer.score(verb).scores["identity_attack"] == round(float(scorer.violation.predict_proba(
+        [normalise_text(verb)])[0, a]), 4)
 
 
 def test_text_with_lone_surrogates_is_scored_not_crashed(scorer):

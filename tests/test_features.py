@@ -242,6 +242,11 @@ def test_lexicon_word_rows_are_each_word_read_alone(batch_min_chars, monkeypatch
     assert list(reading.word_names) == [row_word[row] for row in range(reading.words.shape[0])]  # each row's word
     plain = hashing.read_counts(texts, n, words, chars)
     assert plain.words is None and plain.word_pairs.shape == (0, 2)
+    # a lexicon word in quotes or with a possessive is read as the word itself, even where no text holds it bare
+    quoted = hashing.read_counts(["the 'shit' and damn's", "ok"], n, words, chars, lexicon=lexicon)
+    assert sorted(quoted.word_names) == ["damn", "shit"] and sorted(quoted.word_pairs[:, 0].tolist()) == [0, 0]
+    for row, word in enumerate(quoted.word_names):
+        assert (quoted.words[row] != alone[word]).nnz == 0
 
 
 def _contributions_from_feature_strings(model, text: str, heads: list[str], row=None) -> np.ndarray:

@@ -132,6 +132,8 @@ CASES = [
     ("'pussy willow', spotted  dick,\nspotted-dick, Moby-Dick", "'catkin willow', spotted pudding, spotted-pudding, moby-whale"),
     ("Faggots and peas, faggots in onion gravy, Brains faggots",
      "meatballs and peas, meatballs in onion gravy, brains meatballs"),
+    ("Faggots & peas, faggots, mushy peas and chips, Mr Brain's faggots, a faggot of sticks",
+     "meatballs & peas, meatballs, mushy peas and chips, mr brain's meatballs, a bundle of sticks"),
     # ... and the same words said of a person stay as they are, the phrases a review found aimed at people too
     ("you pussy, what a prick, spotted a dick", "you pussy, what a prick, spotted a dick"),
     ("you bastard, stupid bitch, cock", "you bastard, stupid bitch, cock"),
@@ -141,6 +143,9 @@ CASES = [
     ("What a prick the base keeps electing", "what a prick the base keeps electing"),
     ("prick out there, a prick up front", "prick out there, a prick up front"),
     ("faggots and their agenda, you faggot with your parade", "faggots and their agenda, you faggot with your parade"),
+    # (a review's finds: "mash" and "chips" may be no food at all)
+    ("round up the faggots and mash their heads in", "round up the faggots and mash their heads in"),
+    ("those faggots with chips on their shoulders", "those faggots with chips on their shoulders"),
 ]
 
 
@@ -325,6 +330,9 @@ def test_no_slip_is_a_word_the_model_learnt():
     ("the jeeews", "the xxgroup"),
     ("Mormons are friendly and so are morons", "xxgroup are friendly and so are morons"),
     ("a refuge for refugees, not refuges", "a refuge for xxgroup, not refuges"),
+    # names, words and other languages' words that are slips of a group word or a slur stay themselves (a review's finds)
+    ("Raab, Christina, Cristian, Romain, Milvus migrans", "raab, christina, cristian, romain, milvus migrans"),
+    ("pakistans army, jeg vet ikke, Paksi FC", "pakistans army, jeg vet ikke, paksi fc"),
     ("a b c and x y z", "a b c and x y z"),
 ])
 def test_misspelt_or_spread_out_group_words_read_as_the_group(text, expected):
@@ -343,6 +351,10 @@ def test_misspelt_or_spread_out_group_words_read_as_the_group(text, expected):
     ("k***s", "kills"),
     ("w******", "wankers"),
     ("he's a s******", "he's a scumbag"),
+    # a slur only where more than half its letters show: a mask may hide any word ("tosser", "buggers", "wazzocks")
+    ("t*****, t*******, b****rs, w******s, s*****r", "t*****, t*******, b****rs, w******s, s*****r"),
+    ("p***s, w**, g****", "p***s, w**, g****"),
+    ("n***ers, p**i", "niggers, p**i"),
     ("spick and span, a chink of light, fag break", "spick and span, a chink of light, fag break"),
 ])
 def test_masked_or_misspelt_slurs_read_as_the_slur(text, expected):

@@ -182,8 +182,8 @@ So the label mix is **not** the mix of a real comment section: real sections hav
 A second annotator relabelled {checked / sampled:.0%} of the comments ({checked} of {sampled:,}) blind: a random 10% (seed
 2026) of the parts written first, and a sample of each of `idea`, `dmnd` and `spam` when they were written (10,
 30 and 13 comments; in `dmnd` every eighth, in `spam` every tenth), and of each of the `spam` part's two
-additions (24 and 14 comments, at random) and 60 of its third (at random), and every tenth comment of `hate` (34) and every eighth of its four slur stories (15).
-It saw the article title, claim, parent
+additions (24 and 14 comments, at random) and 60 of its third (at random), and every tenth comment of `hate` (34)
+and every eighth of its four slur stories (15). It saw the article title, claim, parent
 comment and text, never the first labels.{later} Its labels are in
 [`double_check.jsonl`](double_check.jsonl). Disagreement per field:
 
