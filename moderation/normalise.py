@@ -726,8 +726,12 @@ def squeeze_repeats(norm: Normalised) -> Normalised:
     return _rewrite(norm, _LETTER_WORD, squeeze)
 
 
+_THRICE = re.compile(r"([a-z])\1\1")  # what _REPEAT finds, without its open repeat: a faster search
+
+
 def _may_repeat(text: str) -> bool:
-    return any(c * 3 in text for c in "abcdefghijklmnopqrstuvwxyz")
+    # One search for a letter three times over: about half the time of 26 substring scans on news comments.
+    return _THRICE.search(text) is not None
 
 
 # Slips of the keyboard, written or meant: two letters of an abusive word swapped ("fcuk", "idoit",
