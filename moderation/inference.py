@@ -129,21 +129,21 @@ class CompiledViolation:
         reading's words: those of :data:`READ_ALONE` its texts hold)."""
         P = self.predict_proba_features(reading.whole)
         if reading.sentences is not None and reading.sentences.shape[0]:
-            self._move_towards_worst(P, SENTENCE_HEADS, SENTENCE_WEIGHT, reading.sentences, reading.sentence_owner,
-                                     np.arange(reading.sentences.shape[0]))
+            self._move_towards_worst(P, SENTENCE_HEADS, SENTENCE_WEIGHT, self.decision_function(reading.sentences),
+                                     reading.sentence_owner, np.arange(reading.sentences.shape[0]))
         if reading.words is not None and reading.words.shape[0]:
+            Q = self.decision_function(reading.words)  # once for every word list's heads
             for words, heads in _ALONE:
                 listed = np.fromiter((w in words for w in reading.word_names), dtype=bool, count=len(reading.word_names))
                 pairs = reading.word_pairs[listed[reading.word_pairs[:, 1]]]
                 if len(pairs):
-                    self._move_towards_worst(P, heads, LEXICON_WEIGHT, reading.words, pairs[:, 0], pairs[:, 1])
+                    self._move_towards_worst(P, heads, LEXICON_WEIGHT, Q, pairs[:, 0], pairs[:, 1])
             P = self._or_consistent(P)  # incitement again, from the moved identity attack
         return P
 
-    def _move_towards_worst(self, P, heads, weight, rows, owner, row_of) -> None:
-        # Part k of comment owner[k] is feature row row_of[k]; each head's score moves ``weight`` of the
-        # way towards its worst part's, never down.
-        Q = self.decision_function(rows)
+    def _move_towards_worst(self, P, heads, weight, Q, owner, row_of) -> None:
+        # Part k of comment owner[k] has the linear scores Q[row_of[k]]; each head's score moves ``weight`` of
+        # the way towards its worst part's, never down.
         for head in heads:
             if head not in self.heads:
                 continue

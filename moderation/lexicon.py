@@ -55,8 +55,7 @@ INNOCENT_SENSE_PHRASES = (
     ("bastard", r"bastard(?=[ -](?:file|swords?)\b|-cut\b)", "coarse"),
     # faggots, the Black Country's meatballs (the word is also a slur, ``SLURS``)
     # (peas and gravy only: "faggots and mash their heads in", "faggots with chips on their shoulders" are abuse)
-    ("faggot", r"faggots?(?=(?:,| and| with| in| &)? (?:mushy )?peas\b|(?:,| and| with| in| &)? (?:onion )?gravy\b)",
-     "meatballs"),
+    ("faggot", r"faggots?(?=(?:,| and| with| in| &)? (?:(?:mushy )?peas|(?:onion )?gravy)\b)", "meatballs"),
     ("faggot", r"(?:(?<=\bpork )|(?<=\bbrains )|(?<=\bbrains' )|(?<=\bbrain's )|(?<=\bhomemade ))faggots?\b", "meatballs"),
     ("faggot", r"faggots?(?= of (?:sticks|wood|twigs|kindling|brushwood)\b)", "bundle"),
     ("prick", r"prick(?=(?:s|ed|ing)? up (?:(?:his|her|its|their|my|your|our) )?ears\b)", "perk"),

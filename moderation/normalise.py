@@ -775,8 +775,9 @@ def _slips() -> dict[str, str]:
                    if word in groups and len(word) >= _GROUP_SLIP_MIN_MISSING else set())
         for slip in swapped | doubled | missing:
             found.setdefault(slip, set()).add(word)
+    known, excluded = OBFUSCATION_TARGETS | groups, _NOT_SLIPS | _NOT_GROUP_SLIPS
     return {slip: words.pop() for slip, words in found.items()
-            if len(words) == 1 and slip not in OBFUSCATION_TARGETS | groups and slip not in _NOT_SLIPS | _NOT_GROUP_SLIPS}
+            if len(words) == 1 and slip not in known and slip not in excluded}
 
 
 SLIPS = _slips()
