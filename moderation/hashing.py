@@ -433,8 +433,9 @@ def _read_batch(texts: list[str], n_features: int, word_ngrams, char_ngrams, sen
         key = ids[at]
         for j in range(1, k):  # number each distinct k-gram, a word at a time
             _, first, key = np.unique(key * n_vocab + ids[at + j], return_index=True, return_inverse=True)
-        words = [list(map(flat.__getitem__, (at[first] + j).tolist())) for j in range(k)]
-        feats = ["w" + " ".join(gram) for gram in zip(*words)]
+        words = [list(map(vocab.__getitem__, ids[at[first] + j].tolist())) for j in range(k)]
+        # (a format string builds a bigram's feature string in about three quarters of a join's time)
+        feats = [f"w{a} {b}" for a, b in zip(*words)] if k == 2 else ["w" + " ".join(gram) for gram in zip(*words)]
         sizes.append(np.ones(len(feats), dtype=np.int64))
         columns.append(_columns(feats, n_features).astype(np.int32))
         kinds.append((n_entries + key.reshape(-1), text_of[at], at, at + k - 1))

@@ -218,11 +218,13 @@ def _batch_probabilities(ident, texts: list[str]) -> np.ndarray:
     encoded = [ident._encode(t) for t in texts]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     rows, features = _hits(encoded)
-    n_features = ident.nb_ptc.shape[0]
-    keys, counts = np.unique(rows * n_features + features, return_counts=True)
-    # Each text's log1p(count)-weighted sum of its features' rows: one sparse product (texts x features).
-    weights = sp.csr_matrix((np.log1p(counts.astype(np.float32)), (keys // n_features, keys % n_features)),
-                            shape=(len(encoded), n_features))
+    # Each text's log1p(count)-weighted sum of its features' rows: one sparse product (texts x features). The
+    # counts: scipy sums a row's repeated features (sorting each row's few, not all the hits at once: a
+    # quarter faster than one sort of every (text, feature) key; whole numbers, so exactly the same).
+    weights = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, features)),
+                            shape=(len(encoded), ident.nb_ptc.shape[0]))
+    weights.sum_duplicates()
+    np.log1p(weights.data, out=weights.data)
     scores = np.asarray(weights @ _nb_ptc32(ident), dtype=np.float32)
     has = np.diff(weights.indptr) > 0  # a text with no features scores py3langid's 0
     scores[has] += ident.nb_pc

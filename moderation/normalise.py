@@ -108,8 +108,20 @@ _LETTER_RUNS = _ascii_table(_LOWER + _LOWER.upper())
 def _runs(text: str, table: bytes) -> list[bytes]:
     """The maximal runs of the characters ``table`` keeps, as ASCII bytes. Every other character, and
     each non-ASCII one (encoded as "?", which no table keeps), separates runs: a whole word of those
-    characters that a regular expression finds between non-word characters is always one of the runs."""
-    return text.encode("ascii", "replace").translate(table).split()
+    characters that a regular expression finds between non-word characters is always one of the runs.
+
+    The last text's runs are kept: the looks of several steps (and ``targets``) read the same text's runs,
+    as most steps change nothing. Callers must not change the list."""
+    global _LAST_RUNS
+    last = _LAST_RUNS
+    if last[0] is text and last[1] is table:
+        return last[2]
+    runs = text.encode("ascii", "replace").translate(table).split()
+    _LAST_RUNS = (text, table, runs)  # one tuple, swapped whole: threads never see a text with another's runs
+    return runs
+
+
+_LAST_RUNS: tuple = (None, None, [])
 
 
 def _rewrite(norm: Normalised, pattern: re.Pattern, replace) -> Normalised:
@@ -271,9 +283,14 @@ def undo_right_to_left_override(norm: Normalised) -> Normalised:
     reference stands in the run, the override is only dropped (``drop_invisible``) and the text read as
     written (reversing "everything after a stray override" let abuse that a reader sees the right way round
     through)."""
-    if not _MAY_OVERRIDE.search(norm.text):
+    if not _may_override(norm.text):
         return norm
     return _rewrite(norm, _OVERRIDDEN, lambda m: m.group(1)[::-1])
+
+
+def _may_override(text: str) -> bool:
+    # Every override starts with U+202E or "&": two substring scans skip the pattern for nearly every text.
+    return ("\u202e" in text or "&" in text) and _MAY_OVERRIDE.search(text) is not None
 
 
 # The ASCII characters ``_INVISIBLE`` matches (control characters but tab, line feed and carriage return).
@@ -552,7 +569,36 @@ def join_spaced_letters(norm: Normalised) -> Normalised:
         out = "".join(text)
         return s if out == s else Spelled(out, tuple(spans))
 
+    if not _may_space_out(norm.text):
+        return norm
     return _rewrite(norm, _SPACED, join)
+
+
+def _ascii_classes() -> bytes:
+    # a-z "a"; the leet characters "d" (digits) and "x" (the symbols, which are not word characters); other
+    # word characters "w"; _SPACED's separators "s" ("_" and "*" too: as separators they are); the rest "o".
+    table = bytearray(b"o" * 256)
+    for chars, cls in ((_LOWER, b"a"), (b"0134578", b"d"), (b"@$", b"x"), (_LOWER.upper() + b"269", b"w"),
+                       (b" .-_*/,+|", b"s")):
+        for c in chars:
+            table[c] = cls[0]
+    return bytes(table)
+
+
+_SPACED_CLASSES = _ascii_classes()
+# What every match of _SPACED holds, in those classes: a letter after no word character (or first), a separator
+# and maybe a space, a letter or leet character, a separator and maybe a space, a letter or leet character
+# followed by no word character. "s" is put before the text for its first letter (and "_" or "*" may come before,
+# which _SPACED does not allow: a look may say yes where the step does nothing, never the other way round).
+_SPACED_LOOK = re.compile(rb"[sox]as{1,2}[adx]s{1,2}[adx](?:[sox]|$)")
+
+
+def _may_space_out(text: str) -> bool:
+    """Whether ``text`` may hold letters spread out (``_SPACED``). ASCII text is read in character classes, where
+    a search is about twice as fast as _SPACED's (whose look-behind is tried at every character)."""
+    if not text.isascii():
+        return _SPACED.search(text) is not None
+    return _SPACED_LOOK.search(b"s" + text.encode("ascii").translate(_SPACED_CLASSES)) is not None
 
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",

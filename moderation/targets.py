@@ -268,7 +268,6 @@ def idea_criticism_spans(text: str, written_as_name=None) -> list[tuple[int, int
     """
     if _ADJECTIVE_RUNS.isdisjoint(_runs(text, _LOWER_RUNS)) or ADJECTIVES.isdisjoint(_WORDS.findall(text)):
         return []  # most comments: no pattern to try
-        return []
     found = set()
     for pattern in (_ATTRIBUTIVE, _PREDICATIVE, _EXTRAPOSED):
         for m in pattern.finditer(text):

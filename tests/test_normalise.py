@@ -375,6 +375,8 @@ def _exact_conditions():
     return {  # look: (exact condition, whether its step comes after lower)
         n._may_hold_surrogates: (lambda t: n.LONE_SURROGATE.search(t) is not None, False),
         n._may_hold_invisible: (lambda t: n._INVISIBLE.search(t) is not None, False),
+        n._may_override: (lambda t: n._MAY_OVERRIDE.search(t) is not None, False),
+        n._may_space_out: (lambda t: n._SPACED.search(t) is not None, True),
         n._may_name_someone: (lambda t: any(w in n._NAMES for w in n._CAPITALISED.findall(t)), False),
         n._may_hold_leet: (leet, True),
         n._may_repeat: (lambda t: n._REPEAT.search(t) is not None, True),
@@ -404,6 +406,8 @@ _LOOK_CASES = [
     "pussy willow", "spotted dick", "a bastard file", "A55 road",
     "l33t", "\u00a00Jews", "f#ck", "f%ck", "sh!t", "a$$", "f||ck", "h8", "t+", "",
     " ", "plain words only",
+    "\u202etoidi", "&#x202e;toidi", "&RLO;x", "b u l l", "f.u.c.k", "s-h-i-t", "_f u c k", "*f u c k", "@b u m",
+    "f u c k_", "s h 1 t", "s h 2 t", "a b C", "e.g. a", "b\u00b7u\u00b7m", "x\ta b c", "b . u . m", "b  u  m",
 ]
 
 
@@ -413,8 +417,9 @@ def test_each_cheap_look_says_yes_where_its_step_would_act(text):
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(list("abcdeflostuwxyzADS 019!@$*_#|+.\t\n\x0b\x1c\x1f\x00\x7f'")
+@given(st.lists(st.sampled_from(list("abcdeflostuwxyzADS 019!@$*_#|+.\t\n\x0b\x1c\x1f\x00\x7f'-,/&")
                                 + ["\u00a0", "\u2003", "\u200b", "\u00e9", "\u2019", "\u20ac", "\ud800", "\u0130",
+                                   "\u202e", "\u00b7", "&#x202e;", "&rlo;", "u r a",
                                    "Dave", "women", "fcuk", "idoit", "sh1t", "sooo", "gay", "Jews", "Dick", "pussy",
                                    "willow", "stopcock", "spotted", "file"]), max_size=30))
 def test_each_cheap_look_says_yes_where_its_step_would_act_on_any_text(parts):
