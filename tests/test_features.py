@@ -14,6 +14,7 @@ from sklearn.preprocessing import normalize
 
 from moderation import features, hashing
 from moderation.features import CommentFeaturizer, analyze
+from moderation.inference import SENTENCE_HEADS
 from moderation.normalise import normalise_text
 
 TEXTS = [
@@ -221,6 +222,19 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone(batch_min_chars,
             owners += [t] * len(spans)
     assert owner.tolist() == owners == [0, 0, 2, 2, 2, 6, 6, 6]
     assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
+
+
+def test_sentence_scores_are_the_sentence_heads_columns_of_all_heads_scores(scorer):
+    """The sentences' own product (their heads' columns alone) gives each of those heads the scores that all the
+    heads' product gives it, bit for bit."""
+    model = scorer.violation
+    assert model.sentence_heads == tuple(h for h in SENTENCE_HEADS if h in model.heads) and model.sentence_heads
+    texts = [normalise_text(t) for t in ["The council met. You are a complete idiot!! Why bother, you morons?",
+                                         "Fine words. Shit plans. Deport them all. Nice weather though."] * 40]
+    sentences = model.featurizer_.read(texts).sentences
+    cols = [model.heads.index(h) for h in model.sentence_heads]
+    assert sentences.shape[0] >= 160
+    assert np.array_equal(model.sentence_decision_function(sentences), model.decision_function(sentences)[:, cols])
 
 
 @pytest.mark.parametrize("batch_min_chars", [0, 10**9], ids=["batch", "each"])
