@@ -218,15 +218,23 @@ def _batch_probabilities(ident, texts: list[str]) -> np.ndarray:
     encoded = [ident._encode(t) for t in texts]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     rows, features = _hits(encoded)
-    # Each text's log1p(count)-weighted sum of its features' rows: one sparse product (texts x features). The
-    # counts: scipy sums a row's repeated features (sorting each row's few, not all the hits at once: a
-    # quarter faster than one sort of every (text, feature) key; whole numbers, so exactly the same).
-    weights = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, features)),
-                            shape=(len(encoded), ident.nb_ptc.shape[0]))
-    weights.sum_duplicates()
-    np.log1p(weights.data, out=weights.data)
-    scores = np.asarray(weights @ _nb_ptc32(ident), dtype=np.float32)
-    has = np.diff(weights.indptr) > 0  # a text with no features scores py3langid's 0
+    if len(encoded) == 1:
+        # One text (a service's call): the same sum with numpy alone, its features' rows added in the order the
+        # sparse product adds them (ascending features), so the same float32 sums bit for bit (tested), in
+        # about two thirds of the time scipy's matrix costs for one row.
+        found, counts = np.unique(features, return_counts=True)
+        scores = (np.log1p(counts.astype(np.float32))[:, None] * _nb_ptc32(ident)[found]).sum(axis=0, keepdims=True)
+        has = np.array([len(found) > 0])
+    else:
+        # Each text's log1p(count)-weighted sum of its features' rows: one sparse product (texts x features). The
+        # counts: scipy sums a row's repeated features (sorting each row's few, not all the hits at once: a
+        # quarter faster than one sort of every (text, feature) key; whole numbers, so exactly the same).
+        weights = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, features)),
+                                shape=(len(encoded), ident.nb_ptc.shape[0]))
+        weights.sum_duplicates()
+        np.log1p(weights.data, out=weights.data)
+        scores = np.asarray(weights @ _nb_ptc32(ident), dtype=np.float32)
+        has = np.diff(weights.indptr) > 0  # a text with no features scores py3langid's 0
     scores[has] += ident.nb_pc
     scores *= (1.0 / np.sqrt(np.maximum(lengths, 1)))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))

@@ -32,6 +32,17 @@ def test_the_batch_gives_what_one_at_a_time_gives(monkeypatch, pass_chars):
     assert [identify_languages([t]) for t in EDGE] == [[answer] for answer in identify_languages(EDGE)]
 
 
+def test_one_text_alone_gets_the_probabilities_it_gets_in_a_batch_bit_for_bit():
+    """One text's pass sums its features without scipy: the same float32 sums, in the same order."""
+    import numpy as np
+
+    ident = language._identifier()
+    texts = [t for t in _corpus_texts()[:400] + EDGE if language._LETTER.search(t)]
+    together = language._batch_probabilities(ident, texts)
+    for k, text in enumerate(texts):
+        assert np.array_equal(language._batch_probabilities(ident, [text])[0], together[k]), text
+
+
 def test_the_windowed_walk_meets_what_py3langids_walk_meets():
     """Every byte position stepped at once over its last ``depth`` bytes gives py3langid's own walk's
     feature counts, on random bytes (zero bytes, the padding, among them) and on real text."""
