@@ -105,12 +105,26 @@ class CompiledViolation:
         self.b = np.asarray(b, dtype=np.float32)
         self.curves = [(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)) for xs, ys in curves]
         # The sentences' rows are scored for SENTENCE_HEADS alone, with those heads' columns as one array of
-        # their own: the product's time follows the columns read for each feature (about 0.6 of all seven's
+        # their own: the product's time follows the columns read for each feature (about 0.4 of all seven's
         # time for three on news comments; each head's scores the same, bit for bit, tested).
-        self.sentence_heads = tuple(h for h in SENTENCE_HEADS if h in self.heads)
-        cols = [self.heads.index(h) for h in self.sentence_heads]
-        self._sentence_W = np.ascontiguousarray(self.W[:, cols])
-        self._sentence_b = self.b[cols]
+        self._sentence: tuple = ()
+        self._sentence_weights()
+
+    def _sentence_weights(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """(sentence heads, their columns of W, of b): made again whenever ``W``, ``b`` or ``heads`` has been
+        replaced since (a copy of the model given other heads); one tuple, swapped whole."""
+        made = self._sentence
+        if not made or made[0] is not self.W or made[1] is not self.b or made[2] != self.heads:
+            heads = tuple(h for h in SENTENCE_HEADS if h in self.heads)
+            cols = [self.heads.index(h) for h in heads]
+            made = self._sentence = (self.W, self.b, self.heads, heads, np.ascontiguousarray(self.W[:, cols]),
+                                     self.b[cols])
+        return made[3:]
+
+    @property
+    def sentence_heads(self) -> tuple[str, ...]:
+        """The heads of SENTENCE_HEADS this model has, in that order."""
+        return self._sentence_weights()[0]
 
     def decision_function(self, X) -> np.ndarray:
         """Raw linear scores, (n_rows, n_heads), for a feature matrix."""
@@ -118,7 +132,8 @@ class CompiledViolation:
 
     def sentence_decision_function(self, X) -> np.ndarray:
         """``decision_function``'s columns of ``sentence_heads`` alone, (n_rows, len(sentence_heads))."""
-        return np.asarray(X @ self._sentence_W) + self._sentence_b
+        _, W, b = self._sentence_weights()
+        return np.asarray(X @ W) + b
 
     def predict_proba_features(self, X) -> np.ndarray:
         """Calibrated probabilities, (n_rows, n_heads), for a feature matrix."""
@@ -140,8 +155,8 @@ class CompiledViolation:
         reading's words: those of :data:`READ_ALONE` its texts hold)."""
         P = self.predict_proba_features(reading.whole)
         if reading.sentences is not None and reading.sentences.shape[0]:
-            self._move_towards_worst(P, self.sentence_heads, SENTENCE_WEIGHT,
-                                     self.sentence_decision_function(reading.sentences), self.sentence_heads,
+            heads, W, b = self._sentence_weights()
+            self._move_towards_worst(P, heads, SENTENCE_WEIGHT, np.asarray(reading.sentences @ W) + b, heads,
                                      reading.sentence_owner, np.arange(reading.sentences.shape[0]))
         if reading.words is not None and reading.words.shape[0]:
             Q = self.decision_function(reading.words)  # once for every word list's heads

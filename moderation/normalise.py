@@ -619,9 +619,10 @@ _SPACED_LOOK = re.compile(rb"[sox]as{1,2}[adx]s{1,2}[adx](?:[sox]|$)")
 
 def _may_space_out(text: str) -> bool:
     """Whether ``text`` may hold letters spread out (``_SPACED``). ASCII text is read in character classes, where
-    a search is about twice as fast as _SPACED's (whose look-behind is tried at every character)."""
-    if not text.isascii():
-        return _SPACED.search(text) is not None
+    a search is about twice as fast as _SPACED's (whose look-behind is tried at every character); other text
+    is left to the step."""
+    if not text.isascii():  # the step's own search decides (searching here too would read the text twice)
+        return True
     return _SPACED_LOOK.search(b"s" + text.encode("ascii").translate(_SPACED_CLASSES)) is not None
 
 
@@ -763,7 +764,7 @@ def _may_hold_leet(text: str) -> bool:
 
     In ASCII, such a token holds a letter next to one of its other characters that is not "!" ("an", "na" in
     the classes below), a letter after "!" ("!a"), or a letter before "!"s that more of the token follows
-    ("a!+" then "a" or "n"): walking from the letter towards the other character, a letter first meets one
+    ("a!+" then "n"; then "a" holds "!a"): walking from the letter towards the other character, a letter first meets one
     that is not a letter. A capital counts as a letter here (the step sees lower-case text), so the look may
     say yes for "A1", which the step leaves; never no where it acts."""
     if not text.isascii():
@@ -783,7 +784,7 @@ def _leet_classes() -> bytes:
 
 
 _LEET_CLASSES = _leet_classes()
-_LEET_BANG = re.compile(rb"a!+[an]")
+_LEET_BANG = re.compile(rb"a!+n")
 
 
 _REPEAT = re.compile(r"([a-z])\1{2,}")

@@ -237,6 +237,26 @@ def test_sentence_scores_are_the_sentence_heads_columns_of_all_heads_scores(scor
     assert np.array_equal(model.sentence_decision_function(sentences), model.decision_function(sentences)[:, cols])
 
 
+def test_a_copy_given_its_heads_in_another_order_scores_each_head_as_before(scorer):
+    """The sentence heads' own weights follow the model's heads and weights when a copy is given others (a review
+    found them kept from the first)."""
+    import copy
+
+    model = scorer.violation
+    texts = [normalise_text(t) for t in ["The council met. You are a complete idiot!! Why bother, you morons?",
+                                         "Fine words. Shit plans. Deport them all. Nice weather though."]]
+    reading = model.featurizer_.read(texts)
+    before = model.predict_proba_comments(reading)
+    order = list(range(len(model.heads)))[::-1]
+    other = copy.copy(model)
+    other.heads = tuple(model.heads[j] for j in order)
+    # Weights and curves doubled (exactly, in floating point) and in another order: the same probabilities.
+    other.W, other.b = model.W[:, order] * 2, model.b[order] * 2
+    other.curves = [(model.curves[j][0] * 2, model.curves[j][1]) for j in order]
+    assert other.sentence_heads == model.sentence_heads
+    assert np.array_equal(other.predict_proba_comments(reading), before[:, order])
+
+
 @pytest.mark.parametrize("batch_min_chars", [0, 10**9], ids=["batch", "each"])
 def test_lexicon_word_rows_are_each_word_read_alone(batch_min_chars, monkeypatch):
     """A text's lexicon words get one row each (once, however often the word occurs), equal to hashing

@@ -33,7 +33,8 @@ def test_the_batch_gives_what_one_at_a_time_gives(monkeypatch, pass_chars):
 
 
 def test_one_text_alone_gets_the_probabilities_it_gets_in_a_batch_bit_for_bit():
-    """One text's pass sums its features without scipy: the same float32 sums, in the same order."""
+    """One text's pass sums its features without scipy: the same float32 sums, in the same order. (A platform whose
+    compiler fuses scipy's multiply and add could differ in the last bit; x86-64 builds do not.)"""
     import numpy as np
 
     ident = language._identifier()

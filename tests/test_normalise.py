@@ -410,6 +410,7 @@ _LOOK_CASES = [
     " ", "plain words only",
     "\u202etoidi", "&#x202e;toidi", "&RLO;x", "b u l l", "f.u.c.k", "s-h-i-t", "_f u c k", "*f u c k", "@b u m",
     "f u c k_", "s h 1 t", "s h 2 t", "a b C", "e.g. a", "b\u00b7u\u00b7m", "x\ta b c", "b . u . m", "b  u  m",
+    "a $ s", "a s s@", "f|u|c|k", "!diot", "a!!1",  # each would pass a look missing one class or scan (a review)
 ]
 
 
