@@ -224,6 +224,47 @@ def test_sentence_rows_are_the_rows_of_each_sentence_read_alone(batch_min_chars,
     assert (sentences != hashing.hashed_counts(expected, n, words, chars)).nnz == 0
 
 
+@pytest.mark.parametrize("n", [2**18, 2**30], ids=["int32 keys", "int64 keys"])
+def test_count_matrix_counts_each_rows_columns(n):
+    rng = np.random.default_rng(3)
+    rows = [rng.integers(0, min(n, 50), size=int(rng.integers(0, 40))).astype(np.int32) for _ in range(5)]
+    rows[2] = np.array([n - 1, 0, n - 1], dtype=np.int32)  # the largest column of the last key
+    got = hashing._count_matrix([r.tobytes() for r in rows], n)
+    want = sp.csr_matrix((np.ones(sum(map(len, rows)), dtype=np.float32),
+                          (np.repeat(np.arange(len(rows)), [len(r) for r in rows]), np.concatenate(rows))),
+                         shape=(len(rows), n))
+    want.sum_duplicates()
+    assert got.has_sorted_indices and (got != want).nnz == 0 and got[2, n - 1] == 2
+
+
+def _sentences_token_by_token(words):
+    """The sentences rule walked a token at a time: a sentence ends at a run of end tokens, or at the text's end;
+    one with fewer than SENTENCE_MIN_WORDS word tokens is not read alone."""
+    spans, start, i = [], 0, 0
+    while i < len(words):
+        if words[i] in hashing._SENTENCE_END:
+            while i + 1 < len(words) and words[i + 1] in hashing._SENTENCE_END:
+                i += 1
+            spans.append((start, i + 1))
+            start = i + 1
+        i += 1
+    if start < len(words):
+        spans.append((start, len(words)))
+    kept = [(a, b) for a, b in spans if sum(1 for w in words[a:b] if w not in hashing._SENTENCE_END
+                                            and (w[0].isalnum() or w[0] == "'")) >= hashing.SENTENCE_MIN_WORDS]
+    return spans, kept
+
+
+def test_sentence_bounds_follow_the_rule_token_by_token():
+    import random
+
+    rng = random.Random(11)
+    tokens = [".", "!", "?", "a", "bb", "'s", ",", "-", "9", "xxgroup", "\u00e9", "\u2026"]
+    for _ in range(20_000):
+        words = [rng.choice(tokens) for _ in range(rng.randint(0, 14))]
+        assert (hashing._sentence_bounds(words), hashing._sentence_spans(words)) == _sentences_token_by_token(words)
+
+
 def test_sentence_scores_are_the_sentence_heads_columns_of_all_heads_scores(scorer):
     """The sentences' own product (their heads' columns alone) gives each of those heads the scores that all the
     heads' product gives it, bit for bit."""
