@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .derogation import FLOOR as DEROGATION_FLOOR
 from .errors import InputError, ModerationError, RepeatedKeyError, unique_keys
 from .labels import POLICY_LABELS
 from .normalise import LONE_SURROGATE
@@ -821,6 +822,11 @@ def cmd_explain(args) -> int:
                 b, e = piece.normalised.original_span(begin, end)
                 print(f"  aimed at a thing, read as 'bad' by {' and '.join(reading.heads)}: [{b + offset}:{e + offset}] "
                       f"{args.text[b + offset:e + offset]!r}")
+        if piece.derogation and piece.normalised is not None:
+            for begin, end in piece.derogation[0]:
+                b, e = piece.normalised.original_span(begin, end)
+                print(f"  a generalisation about a group, {' and '.join(piece.derogation[1])} raised to at least "
+                      f"{DEROGATION_FLOOR}: [{b + offset}:{e + offset}] {args.text[b + offset:e + offset]!r}")
     if policy:
         verdict = policy.decide(score, evidence)
         print(f"verdict: {verdict.action}" + _why_unscored(score, policy))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .derogation import FLOOR as DEROGATION_FLOOR
+from .derogation import derogation_spans
 from .errors import InputError, ModelError
 from .inference import ARRAY_NAMES, READ_ALONE, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
@@ -87,6 +89,9 @@ class Score:
     features: tuple | None = field(default=None, repr=False, compare=False)
     # Insult words aimed at things (moderation.targets), when the comment has any that lowered a head.
     idea_reading: IdeaReading | None = field(default=None, repr=False, compare=False)
+    # Generalisations about a group that raised identity attack (moderation.derogation): (begin, end) in the
+    # normalised text, and the heads raised.
+    derogation: tuple = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
@@ -187,6 +192,7 @@ class Scorer:
         X = reading.whole
         probs = self.violation.predict_proba_comments(reading)
         neutral = self._read_idea_criticism(norms, probs)
+        derogations = self._read_derogation(norms, probs)
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []
@@ -197,8 +203,34 @@ class Scorer:
             st = stance.get(i)
             out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
                              stance=st[0] if st else None, stance_scores=st[1] if st else None,
-                             empty=not norm.text, normalised=norm, features=(X, i), idea_reading=neutral.get(i)))
+                             empty=not norm.text, normalised=norm, features=(X, i), idea_reading=neutral.get(i),
+                             derogation=derogations.get(i, ())))
         return out
+
+    def _read_derogation(self, norms, probs) -> dict[int, tuple]:
+        """Raise identity attack to at least ``derogation.FLOOR`` for comments that state a dehumanising or
+        derogatory generalisation about a group (``moderation.derogation``), and incitement with it (the larger
+        of threat and identity attack, as ever). Returns, by comment index, ((spans), (heads raised))."""
+        if "identity_attack" not in self.violation.heads:
+            return {}
+        j = self.violation.heads.index("identity_attack")
+        raised = {}
+        for i, norm in enumerate(norms):
+            spans = derogation_spans(norm.text)
+            if not spans:
+                continue
+            heads = []
+            if probs[i, j] < DEROGATION_FLOOR:
+                probs[i, j] = DEROGATION_FLOOR
+                heads.append("identity_attack")
+            if "incitement" in self.violation.heads:
+                k = self.violation.heads.index("incitement")
+                if probs[i, k] < probs[i, j]:
+                    probs[i, k] = probs[i, j]
+                    heads.append("incitement")
+            if heads:
+                raised[i] = (tuple(spans), tuple(heads))
+        return raised
 
     def _read_idea_criticism(self, norms, probs) -> dict[int, IdeaReading]:
         """Score the personal-attack and toxicity heads of comments that aim insult words at things ("a
@@ -266,9 +298,15 @@ class Scorer:
             # word stands for the whole word.
             neutral_tokens, neutral = self.violation.token_contributions(reading.text, read)
             neutral_tokens = [_widened(t, reading.spans) for t in neutral_tokens]
+        # A head the derogation rule raised is explained by the generalisation it found, not by the model's words.
+        stated = score.derogation if score.normalised is not None and score.derogation else ((), ())
         evidence = []
         for label, head in wanted:
-            if head in read:
+            if head in stated[1]:
+                for begin, end in stated[0][:max_spans]:
+                    b, e = norm.original_span(begin, end)
+                    evidence.append(Evidence(label, b, e, norm.original[b:e], DEROGATION_FLOOR))
+            elif head in read:
                 evidence.extend(_spans(label, norm, neutral_tokens, neutral[:, read.index(head)], max_spans))
             else:
                 evidence.extend(_spans(label, norm, tokens, contrib[:, heads.index(head)], max_spans))
@@ -406,7 +444,7 @@ def worst_of(scores: list[Score]) -> Score:
     lead = next((s for s in scores if not s.empty), scores[0])
     worst = {label: max(s.scores[label] for s in scores) for label in lead.scores}
     return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None,
-                   idea_reading=None)
+                   idea_reading=None, derogation=())
 
 
 class _Token:

@@ -574,7 +574,10 @@ def evaluate_blind_probes(scorer: Scorer, report: Report, policy) -> None:
                f"hateful, {int((~cases['hateful']).sum())} not: counter-speech, negated hate, abuse of things and of "
                f"people who are no group, non-hateful profanity) and {len(identity)} neutral or positive sentences naming "
                f"{identity['group'].nunique()} groups, written on 2026-12-07 by a helper that saw neither the model, "
-               "its data nor our own probes. Nothing was tuned on them. A functional case passes when any policy label "
+               "its data nor our own probes. Nothing was trained on them, but three later steps were made after they showed "
+               "failures (masked slurs and misspelt group words read as the words, and the derogation rule's negated "
+               "opinion verbs: README), so those kinds of case are no longer unseen. A functional case passes when any "
+               "policy label "
                "scores >= 0.5 for a hateful one and none does for the others, as our own probes are read.", "",
                f"Functional accuracy **{cases['passed'].mean():.1%}**: hateful half {halves['hateful']:.1%}, non-hateful "
                f"half {halves['non_hateful']:.1%} (our own, in-sample probes above read higher). Under the example "
