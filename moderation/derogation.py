@@ -14,13 +14,17 @@ a moderator under the example policy (hold 0.35), not to be rejected unseen (0.7
 
 Left alone: a negated statement ("Women are not disgusting", "Not all immigrants are criminals"), one whose
 group is not where its clause begins ("Violence against women is a disgrace", "Only 2% of immigrants are ...",
-"Saying women are disgusting is wrong", "Trump believes Mexicans are ..."), a question, a quotation, one person
-("This woman is disgusting"), and a word inside another phrase ("Women are not human incubators"). Hate said in
-other shapes (a question, a pronoun for the group, an opinion without such a word) is left to the model.
+"Saying women are disgusting is wrong", "Trump believes Mexicans are ..."), one said to be someone else's
+("according to", "said", "propaganda"), a question, a quotation (of one sentence or several), one person ("This
+woman is disgusting"), and a word inside another phrase ("Women are not human incubators"). Hate said in other
+shapes (a question, a pronoun for the group, an opinion without such a word) is left to the model. Two reviews ran
+it over the corpus and the public data (95,552 texts): the second found it firing on 18 texts, each the writer's
+own hateful generalisation, and the synthetic inputs it still got wrong are tests now.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from .normalise import GROUP_PLACEHOLDER
@@ -41,42 +45,79 @@ PREDICATES = tuple(sorted(set("""vermin parasites parasite rats cockroaches roac
                                           "waste of space", "mentally ill", "a drain"}, key=len, reverse=True))
 
 # Between the verb and the word: intensifiers, articles and the like only ("are all just a bunch of ...").
-_BETWEEN = (r"(?:(?:all|just|only|nothing|but|such|so|really|truly|literally|basically|simply|always|naturally|"
-            r"inherently|genetically|clearly|obviously|the|a|an|bunch|pack|load|lot|lots|of|like|complete|total|"
-            r"utter|absolute|most|very|more|than|fucking|bloody|damn|dirty|filthy|disgusting|vile|worthless|evil|"
-            r"stupid|useless|lazy|primitive|little|no|better|born)\s+)*")
+_BETWEEN = (r"(?:(?:all|just|only|such|so|really|truly|literally|basically|simply|always|naturally|inherently|"
+            r"genetically|clearly|obviously|the|a|an|bunch|pack|load|lot|lots|of|like|complete|total|utter|absolute|"
+            r"most|very|fucking|bloody|damn|dirty|filthy|disgusting|vile|worthless|evil|stupid|useless|lazy|"
+            r"primitive|little|born|nothing but|nothing more than|no better than|no more than)\s+)*")
 # The group is the subject of its clause, which begins there or with one of these lead-ins (a later review found
 # "violence against women is a disgrace", "only 2% of immigrants are ...", "Trump believes Mexicans are ..."): the
 # statement is the writer's own. Only the plural verbs: "This woman is disgusting" is about one person.
 _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|let's face it|the truth is|the fact is|"
                       r"i think|i believe|i feel|i reckon|i know|we all know|everyone knows|in my opinion|imo)"
                       r"(?:\s+that)?")
+# The subject: the group, maybe with a word for people after it ("Muslim men", read "xxgroup men"), or a list of
+# groups ("Muslims, Jews and gays"), which must begin the clause as a whole (a review found "hate crimes against
+# Jews, Muslims, and gays are disgusting" read from its last group).
+_ONE = GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER + r"|men|women|boys|girls|lads|guys|kids|youths|people))?"
+_SUBJECT = (r"(?:(?:all|most|these|those|the|you|u)\s+)?" + _ONE + r"(?:\s*,\s*" + _ONE + r")*"
+            + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
 _GENERALISATION = re.compile(
-    r"(?<![\w'])(?:(?:all|most|these|those|the|you|u)\s+)?" + GROUP_PLACEHOLDER
-    + r"\s+(?:are|were|r)\s+" + _BETWEEN
+    r"(?<![\w'])" + _SUBJECT + r"\s+(?:are|were|r)\s+" + _BETWEEN
     + r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")"
     # ... and the word ends its phrase: "not human incubators", "the dirty little secret" are other statements.
     + r"(?=\s*$|\s*[^\w\s']|\s+(?:and|or|but|who|that|which|like|on|in|to|for|of|with|from|at|than|as)\b)")
+# Said to be someone else's view anywhere in its sentence (a review found "According to the Daily Mail, Muslims are
+# ...", "In Nazi propaganda, Jews were ...", "..., said the man in the dock").
+_ATTRIBUTED = re.compile(r"\b(?:according to|in the eyes of|propaganda|said|says|claimed|claims|wrote|writes|"
+                         r"reportedly|allegedly|supposedly)\b")
 # Negated: "not", "never" or "aren't" after the group never match (none of them may stand between the verb and
 # the word); "no" may ("no better than animals"), so a match holding it is left unless in one of these phrases.
 _NEGATION_INSIDE = re.compile(r"\b(?:not|never|no|n't)\b")
-_NOT_A_NEGATION = ("less than human", "not human", "not even human", "nothing but", "no better than", "no more than")
-# Quoted: a double quotation mark in the sentence, or a single one opening a word before one closing a word (an
-# apostrophe inside a word, "that\u2019s", or after one, "teachers'", is none). Found by two scans, not one
-# pattern, so that a sentence of many apostrophes is read once.
-_DOUBLE_QUOTE = re.compile("[\"\u201c\u201d\u00ab\u00bb]")
+_NOT_A_NEGATION = ("less than human", "not human", "not even human", "nothing but", "nothing more than", "no better than",
+                   "no more than")
+# Quoted: the statement begins inside a quotation, of this sentence or an earlier one (a review found a leaflet's
+# three quoted sentences read as the writer's). A single quotation mark opens a word and closes another: an
+# apostrophe inside a word ("that\u2019s") or after one ("teachers'") is none.
 _OPENING = re.compile("(?<!\\w)['\u2018](?=\\w)")
 _CLOSING = re.compile("(?<=\\w)['\u2019](?!\\w)")
 
 
-def _quoted(sentence: str) -> bool:
-    if _DOUBLE_QUOTE.search(sentence):
-        return True
-    opening = _OPENING.search(sentence)
-    return opening is not None and any(c.start() > opening.start() for c in _CLOSING.finditer(sentence))
+def _quotations(text: str) -> tuple[list[int], list[int]]:
+    """The quotations of a text as merged (begin, end) intervals, as two sorted lists: between straight double
+    quotes taken in pairs, curly or angled double quotes, or single quotes that open and close words (an unclosed
+    double quotation runs to the end)."""
+    spans = []
+    straight = [m.start() for m in re.finditer('"', text)]
+    spans += list(zip(straight[::2], [*straight[1::2], len(text)]))
+    for opening, closing in (("\u201c", "\u201d"), ("\u00ab", "\u00bb")):
+        at = text.find(opening)
+        while at >= 0:
+            end = text.find(closing, at + 1)
+            end = len(text) if end < 0 else end
+            spans.append((at, end))
+            at = text.find(opening, end + 1)
+    closings = [m.start() for m in _CLOSING.finditer(text)]
+    for m in _OPENING.finditer(text):
+        k = bisect.bisect_right(closings, m.start())
+        if k < len(closings):
+            spans.append((m.start(), closings[k]))
+    begins, ends = [], []
+    for a, b in sorted(spans):
+        if begins and a <= ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            begins.append(a)
+            ends.append(b)
+    return begins, ends
 
 
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+def _inside(position: int, quotations: tuple[list[int], list[int]]) -> bool:
+    begins, ends = quotations
+    k = bisect.bisect_right(begins, position) - 1
+    return k >= 0 and position < ends[k]
+
+
+_SENTENCE = re.compile(r"[^.!?\u203d]+[.!?\u203d]*")
 _CLAUSE_BREAK = re.compile(r"[,;:\u2013\u2014(]|\s-\s")
 _LOOK_BACK = 80  # characters of the clause read before a statement (a long sentence is not read again per match)
 
@@ -86,10 +127,13 @@ def derogation_spans(text: str) -> list[tuple[int, int]]:
     if GROUP_PLACEHOLDER not in text:
         return []
     found = []
+    quotations = None
     for sentence in _SENTENCE.finditer(text):
         s = sentence.group(0)
-        if GROUP_PLACEHOLDER not in s or s.rstrip().endswith("?") or _quoted(s):
-            continue  # a question ("Muslims are terrorists? Give me a break.") or a quotation is not a statement
+        end_marks = s[len(s.rstrip(".!?\u203d ")):]
+        if (GROUP_PLACEHOLDER not in s or "?" in end_marks or "\u203d" in end_marks or _ATTRIBUTED.search(s)
+                or s.rstrip().endswith("/s")):
+            continue  # a question ("Muslims are terrorists?!"), someone else's view, or sarcasm marked "/s"
         for m in _GENERALISATION.finditer(s):
             before = s[max(0, m.start() - _LOOK_BACK):m.start()]
             breaks = list(_CLAUSE_BREAK.finditer(before))
@@ -98,10 +142,17 @@ def derogation_spans(text: str) -> list[tuple[int, int]]:
             lead = before[start:].strip() if breaks or m.start() <= _LOOK_BACK else "?"
             if lead and not _LEAD_IN.fullmatch(lead):
                 continue  # the group is not where its clause begins: not the writer's own generalisation
-            inside = m.group(0)
-            for phrase in _NOT_A_NEGATION:
-                inside = inside.replace(phrase, "")
-            if _NEGATION_INSIDE.search(inside):
+            if _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
                 continue
-            found.append((sentence.start() + m.start(), sentence.start() + m.end()))
+            begin = sentence.start() + m.start()
+            quotations = _quotations(text) if quotations is None else quotations
+            if _inside(begin, quotations):
+                continue
+            found.append((begin, sentence.start() + m.end()))
     return found
+
+
+def _without_phrases(statement: str) -> str:
+    for phrase in _NOT_A_NEGATION:
+        statement = statement.replace(phrase, "")
+    return statement

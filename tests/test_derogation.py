@@ -35,6 +35,12 @@ def _found(text: str) -> list[str]:
     ("I'll say it: Jews are a plague.", "xxgroup are a plague"),
     ("Immigrants are no more than parasites.", "xxgroup are no more than parasites"),
     ("Muslims are sub-human.", "xxgroup are sub-human"),
+    # found by a second review: a word for people after the group, a list of groups, a quotation elsewhere
+    ("Muslim men are rapists.", "xxgroup men are rapists"),
+    ("Muslims and Jews are vermin.", "xxgroup and xxgroup are vermin"),
+    ("Muslims, Jews and gays are vermin.", "xxgroup, xxgroup and xxgroup are vermin"),
+    ('Muslims are vermin, and I don\'t care what the "experts" say.', "xxgroup are vermin"),
+    ("Immigrants are filth, the lot of 'em, and their kids' schools too.", "xxgroup are filth"),
 ])
 def test_a_generalisation_is_found(text, span):
     assert _found(text) == [span]
@@ -71,6 +77,13 @@ def test_a_generalisation_is_found(text, span):
     "Muslims are terrorists? Give me a break.", "Oh right, because all Muslims are terrorists. Grow up.",
     "Women are not human incubators!", "Women are better than the rubbish this paper prints.",
     "Migrants are the dirty little secret of our farming industry.",
+    # found by a second review: someone else's view after a comma, a list after "against", a quotation of several
+    # sentences, other question and sarcasm marks, "more than"
+    "According to the Daily Mail, Muslims are terrorists.", "In Nazi propaganda, Jews were vermin.",
+    "Jews were vermin, according to Goebbels.", "Muslims are vermin, said the man in the dock.",
+    "Hate crimes against Jews, Muslims, and gays are disgusting.", "The conditions for migrants, and refugees are disgusting.",
+    'The leaflet read: "We have had enough. Immigrants are parasites. Vote BNP." Disgusting.',
+    "Muslims are terrorists?!", "Immigrants are criminals /s", "Refugees are more than a burden, they are people.",
 ])
 def test_negated_reported_quoted_or_harmless_statements_are_left_alone(text):
     assert _found(text) == []
@@ -125,6 +138,12 @@ def test_long_texts_are_read_once():
     again for each (a review found 1.6 s for 20,000 characters): here, every one of 1,000 statements is found."""
     text = normalise_text("Muslims are vermin, " * 1_000)
     assert len(derogation_spans(text)) == 1_000
+
+
+def test_many_quotation_marks_are_read_once():
+    """Quotations are found with one pass and looked up by bisection (not every mark against every other)."""
+    text = normalise_text("'a' " * 2_000 + "\u201cx\u201d " * 1_000 + ". Muslims are vermin.")
+    assert len(derogation_spans(text)) == 1
 
 
 def test_spans_point_into_the_normalised_text():
