@@ -29,7 +29,7 @@ import re
 
 from .normalise import GROUP_PLACEHOLDER
 
-__all__ = ["FLOOR", "PREDICATES", "derogation_spans"]
+__all__ = ["FLOOR", "PREDICATES", "derogation_spans", "with_line_ends"]
 
 FLOOR = 0.7
 
@@ -117,7 +117,23 @@ def _inside(position: int, quotations: tuple[list[int], list[int]]) -> bool:
     return k >= 0 and position < ends[k]
 
 
-_SENTENCE = re.compile(r"[^.!?\u203d]+[.!?\u203d]*")
+_SENTENCE = re.compile(r"[^.!?\u203d\n]+[.!?\u203d]*")
+# What in the original text ends a line where the normalised text has one space: a line break, or a tag that
+# starts a paragraph, line or list item (a review found "Great article\nMuslims are vermin." read as one sentence).
+_LINE_END = re.compile(r"\n|<(?:/?(?:p|div|li|ul|ol|blockquote|h[1-6])|br)\b", re.IGNORECASE)
+
+
+def with_line_ends(norm) -> str:
+    """A :class:`~moderation.normalise.Normalised`'s text with each space that stands for a line end in the
+    original written as a line break (the same length, so every offset still points at the same character)."""
+    text = norm.text
+    if " " not in text or not _LINE_END.search(norm.original):
+        return text
+    chars = list(text)
+    for i, c in enumerate(chars):
+        if c == " " and _LINE_END.search(norm.original, norm.starts[i], norm.ends[i]):
+            chars[i] = "\n"
+    return "".join(chars)
 _CLAUSE_BREAK = re.compile(r"[,;:\u2013\u2014(]|\s-\s")
 _LOOK_BACK = 80  # characters of the clause read before a statement (a long sentence is not read again per match)
 
@@ -131,8 +147,8 @@ def derogation_spans(text: str) -> list[tuple[int, int]]:
     for sentence in _SENTENCE.finditer(text):
         s = sentence.group(0)
         end_marks = s[len(s.rstrip(".!?\u203d ")):]
-        if (GROUP_PLACEHOLDER not in s or "?" in end_marks or "\u203d" in end_marks or _ATTRIBUTED.search(s)
-                or s.rstrip().endswith("/s")):
+        if (GROUP_PLACEHOLDER not in s or "?" in end_marks or "\u203d" in end_marks
+                or _ATTRIBUTED.search(_in_context(text, sentence.start(), s)) or s.rstrip().endswith("/s")):
             continue  # a question ("Muslims are terrorists?!"), someone else's view, or sarcasm marked "/s"
         for m in _GENERALISATION.finditer(s):
             before = s[max(0, m.start() - _LOOK_BACK):m.start()]
@@ -150,6 +166,16 @@ def derogation_spans(text: str) -> list[tuple[int, int]]:
                 continue
             found.append((begin, sentence.start() + m.end()))
     return found
+
+
+def _in_context(text: str, start: int, sentence: str) -> str:
+    """A sentence with the end of the line before it when only a line break parted them ("The leaflet said" then a
+    new line): what attributes the statement to someone else may stand there."""
+    if start and text[start - 1] == "\n":
+        before = text[max(0, start - _LOOK_BACK):start - 1].rstrip()
+        if before and before[-1] not in ".!?\u203d":
+            return before + " " + sentence
+    return sentence
 
 
 def _without_phrases(statement: str) -> str:

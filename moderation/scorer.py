@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .derogation import FLOOR as DEROGATION_FLOOR
-from .derogation import derogation_spans
+from .derogation import derogation_spans, with_line_ends
 from .errors import InputError, ModelError
 from .inference import ARRAY_NAMES, READ_ALONE, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
@@ -216,7 +216,7 @@ class Scorer:
         j = self.violation.heads.index("identity_attack")
         raised = {}
         for i, norm in enumerate(norms):
-            spans = derogation_spans(norm.text)
+            spans = derogation_spans(with_line_ends(norm))
             if not spans:
                 continue
             heads = []

@@ -146,6 +146,30 @@ def test_many_quotation_marks_are_read_once():
     assert len(derogation_spans(text)) == 1
 
 
+@pytest.mark.parametrize(("text", "found"), [
+    ("Great article\nMuslims are vermin.", True),
+    ("<p>Great article</p><p>Muslims are vermin</p>", True),
+    ("Great article<br>Muslims are vermin", True),
+    ("Great article Muslims are vermin", False),  # one sentence, whose clause does not begin with the group
+    ("The leaflet said\nMuslims are vermin.", False),  # the line before says whose view it is
+])
+def test_a_line_end_in_the_original_ends_a_sentence(scorer, text, found):
+    score = scorer.score(text)
+    assert bool(score.derogation) is found
+    if found:
+        (evidence,) = scorer.explain(text, ["incitement"], score=score)
+        assert evidence.text == "Muslims are vermin" and text[evidence.begin:evidence.end] == evidence.text
+
+
+def test_line_ends_keep_every_offset():
+    from moderation.derogation import with_line_ends
+
+    norm = normalise("<p>One</p>\n<p>two  three</p><br/>four\nfive six")
+    marked = with_line_ends(norm)
+    assert len(marked) == len(norm.text) and marked.replace("\n", " ") == norm.text
+    assert marked == "one\ntwo three\nfour\nfive six"
+
+
 def test_spans_point_into_the_normalised_text():
     norm = normalise("<p>Gay   people are   filthy animals</p>")
     (a, b), = derogation_spans(norm.text)
