@@ -118,6 +118,8 @@ def _inside(position: int, quotations: tuple[list[int], list[int]]) -> bool:
 
 
 _SENTENCE = re.compile(r"[^.!?\u203d\n]+[.!?\u203d]*")
+_CLAUSE_BREAK = re.compile(r"[,;:\u2013\u2014(]|\s-\s")
+_LOOK_BACK = 80  # characters of the clause read before a statement (a long sentence is not read again per match)
 # What in the original text ends a line where the normalised text has one space: a line break, or a tag that
 # starts a paragraph, line or list item (a review found "Great article\nMuslims are vermin." read as one sentence).
 _LINE_END = re.compile(r"\n|<(?:/?(?:p|div|li|ul|ol|blockquote|h[1-6])|br)\b", re.IGNORECASE)
@@ -134,8 +136,6 @@ def with_line_ends(norm) -> str:
         if c == " " and _LINE_END.search(norm.original, norm.starts[i], norm.ends[i]):
             chars[i] = "\n"
     return "".join(chars)
-_CLAUSE_BREAK = re.compile(r"[,;:\u2013\u2014(]|\s-\s")
-_LOOK_BACK = 80  # characters of the clause read before a statement (a long sentence is not read again per match)
 
 
 def derogation_spans(text: str) -> list[tuple[int, int]]:

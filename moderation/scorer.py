@@ -17,7 +17,7 @@ from .errors import InputError, ModelError
 from .inference import ARRAY_NAMES, READ_ALONE, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
 from .language import identify_languages
-from .normalise import Normalised, normalise
+from .normalise import GROUP_PLACEHOLDER, Normalised, normalise
 from .persistence import SCORING_ARRAYS, check_model_version, load_arrays, load_components, read_manifest, verify_files
 from .targets import HEADS as TARGET_HEADS
 from .targets import neutralise_idea_criticism
@@ -213,23 +213,22 @@ class Scorer:
         of threat and identity attack, as ever). Returns, by comment index, ((spans), (heads raised))."""
         if "identity_attack" not in self.violation.heads:
             return {}
-        j = self.violation.heads.index("identity_attack")
+        heads = self.violation.heads
         raised = {}
         for i, norm in enumerate(norms):
+            if GROUP_PLACEHOLDER not in norm.text:  # most comments name no group: nothing to read
+                continue
             spans = derogation_spans(with_line_ends(norm))
             if not spans:
                 continue
-            heads = []
-            if probs[i, j] < DEROGATION_FLOOR:
-                probs[i, j] = DEROGATION_FLOOR
-                heads.append("identity_attack")
-            if "incitement" in self.violation.heads:
-                k = self.violation.heads.index("incitement")
-                if probs[i, k] < probs[i, j]:
-                    probs[i, k] = probs[i, j]
-                    heads.append("incitement")
-            if heads:
-                raised[i] = (tuple(spans), tuple(heads))
+            before = probs[i].copy()
+            row = probs[i:i + 1]  # a view: the model's own rule sets incitement from its parts
+            row[0, heads.index("identity_attack")] = max(row[0, heads.index("identity_attack")], DEROGATION_FLOOR)
+            self.violation._or_consistent(row)
+            lifted = tuple(h for h in ("identity_attack", "incitement")
+                           if h in heads and probs[i, heads.index(h)] > before[heads.index(h)])
+            if lifted:
+                raised[i] = (tuple(spans), lifted)
         return raised
 
     def _read_idea_criticism(self, norms, probs) -> dict[int, IdeaReading]:
