@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from functools import lru_cache
 from itertools import chain
 from typing import NamedTuple
 
@@ -543,6 +544,14 @@ def feature_columns(feats: list[str], n_features: int) -> np.ndarray:
     return _columns(feats, n_features)
 
 
+@lru_cache(maxsize=4)
+def _ones(n: int) -> np.ndarray:
+    """A read-only vector of ``n`` ones (float64), made once per width."""
+    ones = np.ones(n)
+    ones.flags.writeable = False
+    return ones
+
+
 class HashedTfidf:
     """TF-IDF over hashed word n-grams and word-bounded character n-grams, with a learnt IDF vector."""
 
@@ -580,10 +589,16 @@ class HashedTfidf:
             np.log(data, out=data)
             data += 1
         data *= self.idf_[counts.indices]
-        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]))
+        # Each row's sum of squares in float64, added in the row's order (a matrix-vector product with ones adds
+        # them one by one as np.bincount did, so the same norms bit for bit, in about three quarters of the time
+        # with the division below on news comments).
+        squares = data.astype(np.float64)
+        squares *= squares
+        sums = sp.csr_matrix((squares, counts.indices, counts.indptr), shape=counts.shape, copy=False) @ _ones(
+            counts.shape[1])
+        norms = np.sqrt(sums)
         norms[norms == 0] = 1.0
-        data /= norms[rows].astype(np.float32)
+        data /= np.repeat(norms.astype(np.float32), np.diff(counts.indptr))
         return counts
 
     def feature_index(self, feats: list[str]) -> np.ndarray:

@@ -200,15 +200,22 @@ def _hits(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     all positions take those ``depth`` steps together.
     """
     moves, row_base, output, depth = _automaton()
+    if not encoded:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     pad = b"\0" * (depth - 1)
     data = np.frombuffer(b"".join(pad + e for e in encoded), dtype=np.uint8)
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    text_of = np.repeat(np.arange(len(encoded)), lengths)
-    at = np.arange(len(text_of)) + (text_of + 1) * (depth - 1)  # each text byte's place in ``data``
-    state = np.zeros(len(at), dtype=np.int64)
+    # Every place of ``data`` from the first text byte on takes its steps, the padding's too (a few per cent more
+    # places, whose states are dropped): each step's bytes are then one slice of ``data``, not gathered.
+    walked = len(data) - (depth - 1)
+    state = np.zeros(walked, dtype=np.int64)
     for back in range(depth - 1, -1, -1):
-        state = moves[row_base[state] + data[at - back]]
-    feature = output[state]
+        state = moves[row_base[state] + data[depth - 1 - back:len(data) - back]]
+    # The text bytes among the places walked: each text's bytes, then the next text's padding.
+    is_text = np.repeat(np.tile(np.array([True, False]), len(encoded)),
+                        np.stack([lengths, np.full(len(encoded), depth - 1)], axis=1).ravel())[:walked]
+    feature = output[state[is_text]]
+    text_of = np.repeat(np.arange(len(encoded)), lengths)
     hit = feature >= 0
     return text_of[hit], feature[hit]
 

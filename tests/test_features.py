@@ -92,6 +92,23 @@ def test_weights_are_sublinear_tf_idf_with_l2_rows():
     assert np.allclose(np.sqrt(np.asarray(got.multiply(got).sum(axis=1)).ravel())[1:], 1.0, atol=1e-5)
 
 
+def test_weights_are_the_same_bit_for_bit_as_summing_each_rows_squares_in_order():
+    """The norms come from a matrix-vector product; the model was trained with norms from np.bincount, which adds
+    each row's squares one by one in float64: the same floats, so the same scores (an empty row stays empty)."""
+    texts = [normalise_text(t) for t in TEXTS] + ["", "! ?"]
+    featurizer = CommentFeaturizer().fit(texts)
+    counts = _reference(featurizer, texts).astype(np.float32)
+    data = np.log(counts.data) + np.float32(1)
+    data *= featurizer.idf_.astype(np.float32)[counts.indices]
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]))
+    norms[norms == 0] = 1.0
+    want = data / norms[rows].astype(np.float32)
+    tfidf = hashing.HashedTfidf(featurizer.n_features, featurizer.word_ngrams, featurizer.char_ngrams, True, featurizer.idf_)
+    got = tfidf.weight(counts.copy())
+    assert got.data.dtype == want.dtype and np.array_equal(got.data, want)
+
+
 def test_feature_index_matches_the_hasher():
     featurizer = CommentFeaturizer()
     feats = analyze(normalise_text(TEXTS[11]))

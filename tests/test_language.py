@@ -61,6 +61,7 @@ def test_the_windowed_walk_meets_what_py3langids_walk_meets():
     for k, text in enumerate(texts):
         want = visit_counts(ident.tk_nextmove, ident._rowbase, ident.tk_output, text) or Counter()
         assert Counter(features[rows == k].tolist()) == want
+    assert [len(a) for a in language._hits([])] == [0, 0]
 
 
 def test_small_batches_and_texts_without_letters():
