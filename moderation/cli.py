@@ -825,7 +825,7 @@ def cmd_explain(args) -> int:
         if piece.derogation and piece.normalised is not None:
             for begin, end in piece.derogation[0]:
                 b, e = piece.normalised.original_span(begin, end)
-                print(f"  a generalisation about a group, {' and '.join(piece.derogation[1])} raised to at least "
+                print(f"  a statement against a group, {' and '.join(piece.derogation[1])} raised to at least "
                       f"{DEROGATION_FLOOR}: [{b + offset}:{e + offset}] {args.text[b + offset:e + offset]!r}")
     if policy:
         verdict = policy.decide(score, evidence)

@@ -1,25 +1,47 @@
-"""Dehumanising or derogatory generalisations about a protected group, found by their shape.
+"""Dehumanising or derogatory generalisations about a protected group, violence wished on it and hatred of it,
+found by their shape.
 
 The example policy forbids "hateful or dehumanising generalisations about people because of their ethnicity,
 religion, nationality, gender, sexuality, disability or similar". The model reads short statements about a
 group more by their shape than their words (README, Known gaps): "Women are disgusting and worthless." scored
-0.13 for identity attack while "Women are here." scored 0.71. This rule finds the plainest form of such a
-generalisation in a normalised text, where every word naming a protected group is already one placeholder
-(``normalise.mask_group_words``): the group as the subject where its clause begins (or after a lead-in such as
-"but" or "I think"), a plural form of "to be", and a word or phrase that dehumanises or demeans
-(``PREDICATES``) ending its phrase, with only intensifiers between ("Muslims are nothing but vermin", "you gays
-are all disgusting", "Immigrants are like animals."). The scorer raises identity attack (and so incitement) to
-at least ``FLOOR`` for a comment that holds one, citing the statement as evidence: high enough to be held for
-a moderator under the example policy (hold 0.35), not to be rejected unseen (0.75).
+0.13 for identity attack while "Women are here." scored 0.71. This rule finds the plainest forms of such
+statements in a normalised text, where every word naming a protected group is already one placeholder
+(``normalise.mask_group_words``):
 
-Left alone: a negated statement ("Women are not disgusting", "Not all immigrants are criminals"), one whose
-group is not where its clause begins ("Violence against women is a disgrace", "Only 2% of immigrants are ...",
-"Saying women are disgusting is wrong", "Trump believes Mexicans are ..."), one said to be someone else's
-("according to", "said", "propaganda"), a question, a quotation (of one sentence or several), one person ("This
-woman is disgusting"), and a word inside another phrase ("Women are not human incubators"). Hate said in other
-shapes (a question, a pronoun for the group, an opinion without such a word) is left to the model. Two reviews ran
-it over the corpus and the public data (95,552 texts): the second found it firing on 18 texts, each the writer's
-own hateful generalisation, and the synthetic inputs it still got wrong are tests now.
+- a generalisation, the group the subject where its clause begins (or after a lead-in such as "but" or "I
+  think"), "are" (not "were": history is mostly a report), and a word or phrase that dehumanises or demeans
+  (``PREDICATES``) ending its phrase, with only intensifiers between ("Muslims are nothing but vermin", "you gays
+  are all disgusting", "Immigrants are like animals.", "Women are too stupid to vote", "Women are inferior
+  beings", "Gay people are vermin spreading disease"); also asked as a question that takes it as given ("Why are
+  women so stupid?");
+- violence wished on the whole group, said of it where its clause begins ("Black people should all be killed",
+  "Every Muslim should be killed", "Muslims don't deserve to live"), or urged by the writer where the sentence
+  begins ("Kill all immigrants", "We should exterminate the gays", "Death to Jews");
+- the writer's own hatred of the whole group, where the sentence begins ("I hate Muslims", "I despise women").
+
+The scorer raises identity attack (and so incitement) to at least ``FLOOR`` for a comment that holds one, citing
+the statement as evidence: high enough to be held for a moderator under the example policy (hold 0.35), not to be
+rejected unseen (0.75).
+
+Left alone: a negated statement ("Women are not disgusting", "Not all immigrants are criminals", "Muslims should
+never be killed", "I don't hate Muslims"), one not where its clause or sentence begins ("Violence against women is a
+disgrace", "Only 2% of immigrants are ...", "Saying women are disgusting is wrong", "Trump believes Mexicans are
+...", "Hamas wants to kill all Jews", "Hitler's plan was simple: exterminate the Jews"), one after a time, place or
+someone's view put first ("Until 1967, gays were ...", "For Hamas, Jews have no right to exist"), one said to be
+someone else's in its sentence or the next ("according to", "said", "shouted", "That's what the man yelled"), called
+a trope by the next sentence, sarcasm ("Yeah, ...", "Apparently, ...", "/s"), a question that does not take it as
+given ("Do you think Muslims are terrorists?", "Should we kill all Muslims?", "Why are Muslims the terrorists in
+every film?"), a quotation (of one sentence or several), one person or particular people ("This woman is
+disgusting", "The woman should die in prison", "These Christians are a disgrace"), some of the group ("I hate
+Christians who ..."), and a word inside another phrase ("Women are not human incubators", "Women should not live and
+work in fear", "... should be hanged for what they did", "... should hang out together").
+
+Hate said in other shapes (a pronoun for the group, an opinion without such a word, exclusion) is left to the model.
+Two reviews ran the generalisations over the corpus and the public data (95,552 texts): the second found them firing
+on 18 texts, each the writer's own hateful generalisation. The other shapes, the words after a predicate and the
+question were added later, from the kinds of hate that published functional test suites describe (not from any of
+their cases); a third and a fourth review found harmless comments their drafts held and a slowdown on long lists of
+groups. The synthetic inputs each review found are tests.
 """
 
 from __future__ import annotations
@@ -41,35 +63,134 @@ PREDICATES = tuple(sorted(set("""vermin parasites parasite rats cockroaches roac
     useless evil dirty stupid idiots morons imbeciles criminals rapists terrorists thieves pigs dogs apes monkeys
     freaks perverts degenerates degenerate paedophiles pedophiles predators disease diseased plague cancer virus
     infestation burden disgrace menace pests pest leeches maggots insects lice swine barbarians primitive
-    unclean pathetic lazy""".split()) | {"less than human", "not human", "not even human", "sub human", "sub-human",
-                                          "waste of space", "mentally ill", "a drain"}, key=len, reverse=True))
+    unclean pathetic lazy ugly hideous gross nasty violent dangerous dishonest untrustworthy backward brainless
+    dumb retarded abominations""".split()) | {"less than human", "not human", "not even human", "sub human", "sub-human",
+                                              "waste of space", "mentally ill", "a drain", "an abomination"},
+                          key=len, reverse=True))
+# A word for people after the word, which is still its phrase ("Women are inferior beings").
+_PEOPLE_AFTER = r"(?:\s+(?:people|human beings|beings|creatures|humans|individuals|specimens|things))?"
 
 # Between the verb and the word: intensifiers, articles and the like only ("are all just a bunch of ...").
 _BETWEEN = (r"(?:(?:all|just|only|such|so|really|truly|literally|basically|simply|always|naturally|inherently|"
             r"genetically|clearly|obviously|the|a|an|bunch|pack|load|lot|lots|of|like|complete|total|utter|absolute|"
-            r"most|very|fucking|bloody|damn|dirty|filthy|disgusting|vile|worthless|evil|stupid|useless|lazy|"
-            r"primitive|little|born|nothing but|nothing more than|no better than|no more than)\s+)*")
+            r"most|very|too|fucking|bloody|damn|dirty|filthy|disgusting|vile|worthless|evil|stupid|useless|lazy|"
+            r"primitive|violent|dangerous|dishonest|nasty|dumb|ugly|gross|backward|brainless|hideous|retarded|"
+            r"little|born|nothing but|nothing more than|no better than|no more than)\s+)*")
 # The group is the subject of its clause, which begins there or with one of these lead-ins (a later review found
 # "violence against women is a disgrace", "only 2% of immigrants are ...", "Trump believes Mexicans are ..."): the
 # statement is the writer's own. Only the plural verbs: "This woman is disgusting" is about one person.
 _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|let's face it|the truth is|the fact is|"
                       r"i think|i believe|i feel|i reckon|i know|we all know|everyone knows|in my opinion|imo)"
                       r"(?:\s+that)?")
+
 # The subject: the group, maybe with a word for people after it ("Muslim men", read "xxgroup men"), or a list of
 # groups ("Muslims, Jews and gays"), which must begin the clause as a whole (a review found "hate crimes against
-# Jews, Muslims, and gays are disgusting" read from its last group).
+# Jews, Muslims, and gays are disgusting" read from its last group); at most 21 groups, so that a long list is not
+# read to its end again from each of its groups (a review timed 18 s on 90,000 characters of "Muslim men, ...").
 _ONE = GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER + r"|men|women|boys|girls|lads|guys|kids|youths|people))?"
-_SUBJECT = (r"(?:(?:all|most|these|those|the|you|u)\s+)?" + _ONE + r"(?:\s*,\s*" + _ONE + r")*"
+_SUBJECT = (r"(?:(?:all|most|the|you|u)\s+)?" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}"
             + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
-_GENERALISATION = re.compile(
-    r"(?<![\w'])" + _SUBJECT + r"\s+(?:are|were|r)\s+" + _BETWEEN
-    + r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")"
-    # ... and the word ends its phrase: "not human incubators", "the dirty little secret" are other statements.
-    + r"(?=\s*$|\s*[^\w\s']|\s+(?:and|or|but|who|that|which|like|on|in|to|for|of|with|from|at|than|as)\b)")
+_PREDICATE = r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")" + _PEOPLE_AFTER
+# ... and the word ends its phrase ("not human incubators", "the dirty little secret" are other statements), or a
+# participle goes on to say more of the same ("vermin spreading disease").
+_PHRASE_END = (r"(?=\s*$|\s*[^\w\s']|\s+(?:and|or|but|who|that|which|like|on|in|to|for|of|with|from|at|than|as)\b"
+               r"|\s+(?!during\b|\w*thing\b|morning\b|evening\b)[a-z]{3,}ing\b)")
+# A participle after "a" or "an" and the word may make a compound of them ("a burden sharing problem").
+_COMPOUND = re.compile(r"\s+[a-z]+ing\b")
+_AFTER_AN_ARTICLE = re.compile(r"\ban?\s+\S+$")
+# Not where a list of groups goes on ("Muslims, Jews and gays"): the list was read from its first group, and trying
+# every group of a long list again would read it again each time.
+_NOT_LISTED = "".join(f"(?<!{GROUP_PLACEHOLDER}{sep})" for sep in (",", ", ", " , "))
+_GENERALISATION = re.compile(r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:are|r)\s+" + _BETWEEN + _PREDICATE
+                             + _PHRASE_END)
+# A question that takes it as given that the group is so ("Why are women so stupid?"), with no contrast after it
+# ("Why are Muslims so violent but Christians not?" asks about a double standard); other questions are left alone.
+_WHY = re.compile(r"(?<![\w'])why\s+(?:are|r)\s+(?:all\s+)?" + _ONE + r"\s+(?:all\s+)?so\s+(?:fucking\s+)?"
+                  + _PREDICATE + r"(?=\s*[?!\u203d]|\s*$)")
+_CONTRAST = re.compile(r"\b(?:but|while|whereas|unlike|compared|than)\b")
+# Violence wished on the whole group, said of it ("Muslims should all be killed", "Every Jew should be gassed",
+# "Immigrants don't deserve to live"): the violence ends the sentence or its clause, or "again", "now" and the like
+# follow ("Black men have to die on camera before ...", "... should be hanged for what they did", "Women should hang
+# on to their names", "Women should not live and work in fear" are other statements). Each shape is written so that
+# a negation cannot stand in it ("should never be killed"), except where the negation is the threat ("don't
+# deserve to live").
+_HARMED = (r"(?:killed|murdered|shot|shot dead|exterminated|wiped out|wiped off the face of the earth|eradicated|"
+           r"gassed|hanged|hung|lynched|burned|burnt|burned alive|burnt alive|executed|slaughtered|"
+           r"massacred|butchered|culled|put down|euthanised|euthanized|sterilised|sterilized|castrated|beheaded|"
+           r"stoned to death|annihilated|drowned|strung up|tortured|lined up and shot|put in camps|"
+           r"put in gas chambers)")
+_ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|all of them)\s+)*+"
+_THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them)"
+_ENDED = r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
+_ENDED_LIFE = r"(?=\s*(?:[^\w\s',]|$)|\s+(?:" + _THEN + r"|anymore|any more|at all|on this earth)\b)"
+_WHOLE = (r"(?:(?:all|every|each|of|the)\s+){0,3}" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}+"
+          + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
+_WISHED = re.compile(
+    r"(?<![\w'])" + _NOT_LISTED + _WHOLE + r"\s+(?:"
+    + r"(?:should|must|ought to|deserve to|deserves to|need to|needs to)\s+" + _ADVERBS
+    + r"(?:be\s+" + _ADVERBS + _HARMED + r"|die|perish|burn|hang|rot in hell)" + _ENDED
+    + r"|(?:don't|dont|do not|doesn't|does not)\s+(?:even\s+)?deserve\s+to\s+(?:live|exist|breathe)" + _ENDED_LIFE
+    + r"|(?:should not|shouldn't|should never|must not|mustn't)\s+(?:even\s+)?(?:be allowed to\s+)?(?:live|exist|breed)"
+    + _ENDED_LIFE
+    + r"|(?:have|has)\s+no\s+right\s+to\s+(?:live|exist)" + _ENDED_LIFE + r")")
+# ... or urged by the writer, at the start of the sentence: "Kill all immigrants", "We should exterminate the gays",
+# "I'm going to kill all Jews", "Death to Jews". After a comma or colon such words are mostly a report ("Cops,
+# sadly, kill black people with impunity", "Hitler's plan was simple: exterminate the Jews", "The graffiti read:
+# Death to Jews"), and "I" or "we" needs a modal ("In the West, we kill Muslims with drones" is a report).
+# Words between the verb and the group; a verb with an everyday sense needs one ("I shoot women and landscapes").
+_WHICH = r"(?:(?:all|every|each|the|them|of|last|single|one|fucking|damn|bloody|dirty|filthy)\s+)"
+_URGED = re.compile(
+    r"(?:(?:(?:let's|lets|let us|it's time to|time to)\s+|(?:i|we|someone|somebody)\s+(?:will|would|should|must|need to|"
+    r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
+    r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
+    + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
+    + r"*+|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out)\s+" + _WHICH + r"++)"
+    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}+(?:\s*,?\s+(?:and|&)\s+" + _ONE
+    + r")?" + _ENDED)
+# The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
+# not of some of it ("I hate Christians who ...", "... with extremist views").
+_HATED = re.compile(
+    r"(?:i|we|we all)\s+(?:(?:really|just|fucking|truly|honestly|absolutely|genuinely|simply|do|so|seriously)\s+)*+"
+    r"(?:hate|despise|loathe|detest|abhor|can't stand|cannot stand|can not stand)\s+"
+    r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*+" + _ONE
+    + r"(?:\s*,\s*" + _ONE + r"){0,20}+(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
+    + r"(?=\s*(?:[^\w\s']|$)|\s*,?\s+(?:and|but|so|because|cause|cos|they|more|too|as much)\b)")
+# (pattern, read from the start of the sentence (else of the clause), whether a negation inside a match leaves it
+# alone, whether the group must be named in the plural (a singular "woman" or "Muslim" is one person: "I could kill
+# the woman at the call centre", "The woman should die in prison"), words one of which a match holds (a sentence
+# without any is not searched; None: not looked for, the shape being tried at the start of the sentence alone, or
+# its words being in most sentences)).
+_SHAPES = ((_GENERALISATION, False, True, False, None), (_WHY, False, True, True, ("why",)),
+           (_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have", "has")),
+           (_URGED, True, False, True, None), (_HATED, True, False, True, None))
+# Said to be sarcasm where the sentence begins ("Yeah, let's just kill all the Muslims, that'll solve everything").
+_SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|right|great idea|good idea|brilliant|apparently|of course|"
+                      r"because)\b")
+# The next sentence says whose words these were ("I hate Muslims. That's what the man yelled at my daughter.").
+_REPORTED_NEXT = re.compile(
+    r"\W*(?:(?:that's|that is|this is|which is|those are|these are|those were|these were|that was|this was)\s+(?:what|"
+    r"how|the words|the order|the message|the slogan|the chant|the logic)|so said|said|says|those words|these words|"
+    r"the words|because)\b")
+# ... or said so later in the sentence ("Disabled people should not exist: that is the logic of eugenics").
+_REPORTED_AFTER = re.compile(r"[:,;\u2013\u2014-]\s*(?:that's|that is|this is|which is)\s+(?:what|how|the words|"
+                             r"the order|the message|the slogan|the chant|the logic)\b")
+# The next sentence calls it a trope ("Muslims are terrorists, immigrants are criminals. The same tired tropes."); not
+# "racist" or "bigotry", which hate says of itself as often ("Call me racist, I don't care").
+_COUNTER_NEXT = re.compile(r"\b(?:tropes?|stereotypes?|stereotyping|myths?|propaganda|dog ?whistles?)\b")
+# A sentence that begins with a time, place or someone's view ("Until 1967, gays were ...", "For Hamas, Jews have
+# no right to exist", "In Leviticus, women are unclean ..."): a statement after it is history or a report, unless
+# what comes first is a lead-in ("In my opinion, ...").
+_FRONTED = re.compile(r"[^\w']*(?:in|until|till|before|after|since|during|under|to|for|from|by|throughout|among|"
+                      r"within|at|as|with|on|back then|historically|once|formerly)\b")
+_LEAD_AT_START = re.compile(_LEAD_IN.pattern + r"\s*,?\s*")
+# Plural forms that end in no "s", and the words for people that can follow a group's name ("Muslim men").
+_PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry""".split())
 # Said to be someone else's view anywhere in its sentence (a review found "According to the Daily Mail, Muslims are
 # ...", "In Nazi propaganda, Jews were ...", "..., said the man in the dock").
 _ATTRIBUTED = re.compile(r"\b(?:according to|in the eyes of|propaganda|said|says|claimed|claims|wrote|writes|"
-                         r"reportedly|allegedly|supposedly)\b")
+                         r"reportedly|allegedly|supposedly|shouted|shouting|screamed|screaming|yelled|yelling|"
+                         r"chanted|chanting|posted|tweeted|told|graffiti|banner|placard|slogan|saying|read|"
+                         r"texted|taught|teaches|preached|preaches|manifesto|ideology|doctrine)\b")
 # Negated: "not", "never" or "aren't" after the group never match (none of them may stand between the verb and
 # the word); "no" may ("no better than animals"), so a match holding it is left unless in one of these phrases.
 _NEGATION_INSIDE = re.compile(r"\b(?:not|never|no|n't)\b")
@@ -138,43 +259,126 @@ def with_line_ends(norm) -> str:
     return "".join(chars)
 
 
-def derogation_spans(text: str) -> list[tuple[int, int]]:
-    """``(begin, end)`` in a normalised text of each generalisation the rule finds (see the module's notes)."""
+def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
+    """``(begin, end)`` in a normalised text of each statement the rule finds (see the module's notes), in order.
+
+    ``norm``: the :class:`~moderation.normalise.Normalised` the text was made from (the same offsets), whose
+    original words tell a group named in the plural from one person ("Muslims" from "Muslim"); without it, every
+    group word is taken to be plural."""
     if GROUP_PLACEHOLDER not in text:
         return []
-    found = []
+    found = set()
     quotations = None
-    for sentence in _SENTENCE.finditer(text):
+    sentences = list(_SENTENCE.finditer(text))
+    for k, sentence in enumerate(sentences):
         s = sentence.group(0)
+        if GROUP_PLACEHOLDER not in s:
+            continue
         end_marks = s[len(s.rstrip(".!?\u203d ")):]
-        if (GROUP_PLACEHOLDER not in s or "?" in end_marks or "\u203d" in end_marks
-                or _ATTRIBUTED.search(_in_context(text, sentence.start(), s)) or s.rstrip().endswith("/s")):
-            continue  # a question ("Muslims are terrorists?!"), someone else's view, or sarcasm marked "/s"
-        for m in _GENERALISATION.finditer(s):
-            before = s[max(0, m.start() - _LOOK_BACK):m.start()]
-            breaks = list(_CLAUSE_BREAK.finditer(before))
-            # Without a break, the clause began with the sentence, or further back than is read (no lead-in then).
-            start = breaks[-1].end() if breaks else 0
-            lead = before[start:].strip() if breaks or m.start() <= _LOOK_BACK else "?"
-            if lead and not _LEAD_IN.fullmatch(lead):
-                continue  # the group is not where its clause begins: not the writer's own generalisation
-            if _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
-                continue
-            begin = sentence.start() + m.start()
-            quotations = _quotations(text) if quotations is None else quotations
-            if _inside(begin, quotations):
-                continue
-            found.append((begin, sentence.start() + m.end()))
-    return found
+        question = "?" in end_marks or "\u203d" in end_marks
+        left_alone = None  # read once a shape matches (most sentences that name a group match none)
+        for pattern, from_start, negatable, plural, words in _SHAPES:
+            if question is not (pattern is _WHY) or (words and not any(w in s for w in words)):
+                continue  # a question only in the one shape that takes its statement as given
+            for m in _statements(pattern, s, from_start):
+                if left_alone is None:
+                    left_alone = _left_alone(text, sentence, sentences[k + 1] if k + 1 < len(sentences) else None)
+                if left_alone:
+                    break
+                if negatable and _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
+                    continue
+                if pattern is _WHY and _CONTRAST.search(s, m.end()):
+                    continue
+                if pattern is _GENERALISATION and _COMPOUND.match(s, m.end()) and _AFTER_AN_ARTICLE.search(m.group(0)):
+                    continue  # "Refugees are a burden sharing problem": a compound, not a participle saying more
+                begin, end = sentence.start() + m.start(), sentence.start() + m.end()
+                if plural and norm is not None and not _plural(text, norm, begin, end):
+                    continue
+                quotations = _quotations(text) if quotations is None else quotations
+                if _inside(begin, quotations):
+                    continue
+                found.add((begin, end))
+    return sorted(found)
+
+
+def _left_alone(text: str, sentence, following) -> bool:
+    """Whether a sentence is someone else's view, a trope or sarcasm: attributed in it ("according to", "said") or by
+    the next sentence ("That's what the man yelled"), called a trope by the next ("The same tired tropes"), opened as
+    sarcasm ("Yeah, ...", "Apparently, ...") or marked "/s" at its end or just after it."""
+    s = sentence.group(0)
+    return bool(_ATTRIBUTED.search(_in_context(text, sentence.start(), s)) or s.rstrip().endswith("/s")
+                or text[sentence.end():].lstrip().startswith("/s") or _SARCASM.match(s)
+                or (following is not None and (_REPORTED_NEXT.match(following.group(0))
+                                               or _COUNTER_NEXT.search(following.group(0)))))
+
+
+def _statements(pattern, s: str, from_start: bool):
+    """The matches of a shape in a sentence that are the writer's own statement: where the sentence begins, or
+    after one lead-in ("Honestly, ..."), for a shape read from the start; else where its clause begins, or after
+    one lead-in."""
+    at = _START.match(s).end()  # emoji, dashes and the like before the first word are no lead-in
+    if from_start:
+        m = pattern.match(s, at)
+        if m is None:
+            lead = _LEAD_AT_START.match(s, at)
+            m = pattern.match(s, lead.end()) if lead else None
+        if m is not None:
+            yield m
+        return
+    fronted = _FRONTED.match(s)
+    for m in pattern.finditer(s):
+        if _REPORTED_AFTER.search(s, m.end()):
+            continue
+        if fronted and m.start() > at and not _LEAD_IN.fullmatch(_SYMBOLS.sub(" ", s[at:m.start()]).strip()):
+            continue  # "Until 1967, gays were ...", "For Hamas, Jews ..." (but "In my opinion, ...")
+        lead = _lead_in(s, m.start())
+        if not lead or _LEAD_IN.fullmatch(lead):
+            yield m
+
+
+_START = re.compile(r"[^\w']*")
+_SYMBOLS = re.compile(r"[^\w\s']+")
+
+
+def _lead_in(sentence: str, start: int) -> str:
+    """What stands between the beginning of a statement's clause and the statement ("?" when it is further back
+    than is read: no lead-in then)."""
+    before = sentence[max(0, start - _LOOK_BACK):start]
+    breaks = list(_CLAUSE_BREAK.finditer(before))
+    # Without a break, the clause began with the sentence, or further back than is read.
+    begin = breaks[-1].end() if breaks else 0
+    return _SYMBOLS.sub(" ", before[begin:]).strip() if breaks or start <= _LOOK_BACK else "?"
+
+
+def _plural(text: str, norm, begin: int, end: int) -> bool:
+    """Whether every group a statement names is named in the plural ("Muslims", "gay people", "Muslim men",
+    "every Jew"), as the commenter wrote it."""
+    at = text.find(GROUP_PLACEHOLDER, begin, end)
+    while at >= 0:
+        after = text[at + len(GROUP_PLACEHOLDER):end].split()
+        before = text[begin:at].split()
+        if after and after[0] == GROUP_PLACEHOLDER:  # "Muslim women": the second word says
+            pass
+        elif not ((after and after[0] in _PLURALS) or {"every", "each"} & set(before[-2:])):
+            b, e = norm.original_span(at, at + len(GROUP_PLACEHOLDER))
+            word = re.sub(r"[^a-z]", " ", norm.original[b:e].lower()).split()
+            if not word or not (word[-1].endswith("s") or word[-1] in _PLURALS):
+                return False
+        at = text.find(GROUP_PLACEHOLDER, at + len(GROUP_PLACEHOLDER), end)
+    return True
 
 
 def _in_context(text: str, start: int, sentence: str) -> str:
     """A sentence with the end of the line before it when only a line break parted them ("The leaflet said" then a
-    new line): what attributes the statement to someone else may stand there."""
+    new line), or with what came before an ellipsis ("He yelled... death to Jews"): what attributes the statement to
+    someone else may stand there."""
     if start and text[start - 1] == "\n":
         before = text[max(0, start - _LOOK_BACK):start - 1].rstrip()
         if before and before[-1] not in ".!?\u203d":
             return before + " " + sentence
+    before = text[max(0, start - _LOOK_BACK):start].rstrip()
+    if before.endswith(("...", "\u2026")):  # "The defendant said... kill all Jews."
+        return before + " " + sentence
     return sentence
 
 

@@ -89,8 +89,8 @@ class Score:
     features: tuple | None = field(default=None, repr=False, compare=False)
     # Insult words aimed at things (moderation.targets), when the comment has any that lowered a head.
     idea_reading: IdeaReading | None = field(default=None, repr=False, compare=False)
-    # Generalisations about a group that raised identity attack (moderation.derogation): (begin, end) in the
-    # normalised text, and the heads raised.
+    # Statements against a group (generalisations, violence wished on it, hatred of it) that raised identity
+    # attack (moderation.derogation): (begin, end) in the normalised text, and the heads raised.
     derogation: tuple = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
@@ -209,8 +209,9 @@ class Scorer:
 
     def _read_derogation(self, norms, probs) -> dict[int, tuple]:
         """Raise identity attack to at least ``derogation.FLOOR`` for comments that state a dehumanising or
-        derogatory generalisation about a group (``moderation.derogation``), and incitement with it (the larger
-        of threat and identity attack, as ever). Returns, by comment index, ((spans), (heads raised))."""
+        derogatory generalisation about a group, wish violence on it or hate it (``moderation.derogation``), and
+        incitement with it (the larger of threat and identity attack, as ever). Returns, by comment index,
+        ((spans), (heads raised))."""
         if "identity_attack" not in self.violation.heads:
             return {}
         heads = self.violation.heads
@@ -218,7 +219,7 @@ class Scorer:
         for i, norm in enumerate(norms):
             if GROUP_PLACEHOLDER not in norm.text:  # most comments name no group: nothing to read
                 continue
-            spans = derogation_spans(with_line_ends(norm))
+            spans = derogation_spans(with_line_ends(norm), norm)
             if not spans:
                 continue
             before = probs[i].copy()
@@ -297,7 +298,7 @@ class Scorer:
             # word stands for the whole word.
             neutral_tokens, neutral = self.violation.token_contributions(reading.text, read)
             neutral_tokens = [_widened(t, reading.spans) for t in neutral_tokens]
-        # A head the derogation rule raised is explained by the generalisation it found, not by the model's words.
+        # A head the derogation rule raised is explained by the statement it found, not by the model's words.
         stated = score.derogation if score.normalised is not None and score.derogation else ((), ())
         evidence = []
         for label, head in wanted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.derogation import FLOOR, derogation_spans
+from moderation.derogation import FLOOR, derogation_spans, with_line_ends
 from moderation.normalise import normalise, normalise_text
 from moderation.policy import load_policy
 from moderation.scorer import worst_of
@@ -12,8 +12,9 @@ from tests.conftest import ROOT
 
 
 def _found(text: str) -> list[str]:
-    norm = normalise_text(text)
-    return [norm[a:b] for a, b in derogation_spans(norm)]
+    norm = normalise(text)
+    read = with_line_ends(norm)
+    return [read[a:b] for a, b in derogation_spans(read, norm)]
 
 
 @pytest.mark.parametrize(("text", "span"), [
@@ -44,6 +45,136 @@ def _found(text: str) -> list[str]:
 ])
 def test_a_generalisation_is_found(text, span):
     assert _found(text) == [span]
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    # a word for people after the word, "too ... to", a participle saying more of the same
+    ("Women are inferior beings.", "xxgroup are inferior beings"),
+    ("Muslims are disgusting people who should leave.", "xxgroup are disgusting people"),
+    ("Women are too stupid to vote.", "xxgroup are too stupid"),
+    ("Gay people are vermin spreading disease.", "xxgroup are vermin"),
+    # a question that takes the generalisation as given
+    ("Why are women so stupid?", "why are xxgroup so stupid"),
+    ("Why are Muslims all so fucking disgusting?", "why are xxgroup all so fucking disgusting"),
+    # violence wished on the group, said of it ...
+    ("Black people should all be killed.", "xxgroup should all be killed"),
+    ("I think that disabled people should all be killed.", "xxgroup should all be killed"),
+    ("Muslims, Jews and gays should be shot.", "xxgroup, xxgroup and xxgroup should be shot"),
+    ("Immigrants must die.", "xxgroup must die"),
+    ("Muslims don't deserve to live.", "xxgroup don't deserve to live"),
+    ("Jews have no right to exist.", "xxgroup have no right to exist"),
+    ("Trans people should not be allowed to exist.", "xxgroup should not be allowed to exist"),
+    # ... or urged by the writer
+    ("I'm going to kill all Jews.", "i'm going to kill all xxgroup"),
+    ("We should exterminate the gays.", "we should exterminate the xxgroup"),
+    ("Kill every last one of the immigrants!", "kill every last one of the xxgroup"),
+    ("Honestly, let's just gas the Jews.", "let's just gas the xxgroup"),
+    ("Death to Muslims!", "death to xxgroup"),
+    # the writer's own hatred of the group
+    ("I really hate immigrants.", "i really hate xxgroup"),
+    ("I despise women.", "i despise xxgroup"),
+    ("I hate all Muslims, they live like pigs.", "i hate all xxgroup"),
+    # found by a review of these shapes: other ways of naming the whole group, words after the violence
+    ("Every Muslim should be killed.", "every xxgroup should be killed"),
+    ("All of the Muslims should die.", "all of the xxgroup should die"),
+    ("Jews should be gassed again.", "xxgroup should be gassed"),
+    ("Immigrants should be wiped out completely.", "xxgroup should be wiped out"),
+    ("Kill all Muslims now!", "kill all xxgroup"),
+    ("Kill all Muslims, Jews and gays.", "kill all xxgroup, xxgroup and xxgroup"),
+    ("Muslims don't deserve to live on this earth.", "xxgroup don't deserve to live"),
+    ("Trans people shouldn't even exist.", "xxgroup shouldn't even exist"),
+    ("Someone should kill all the Jews.", "someone should kill all the xxgroup"),
+    ("It's time to kill all the Jews.", "it's time to kill all the xxgroup"),
+    ("Death to every Jew.", "death to every xxgroup"),
+    ("I hate every single Muslim.", "i hate every single xxgroup"),
+    ("We all hate Muslims.", "we all hate xxgroup"),
+    ("Muslims are violent savages.", "xxgroup are violent savages"),
+    # found by a second review: emoji or a dash around the statement, two group words ("Muslim women")
+    ("\U0001F44D Muslims are vermin", "xxgroup are vermin"), ("\U0001F621 I hate Muslims \U0001F621", "i hate xxgroup"),
+    ("- Kill all Jews \U0001F52A", "kill all xxgroup"), ("Muslim women should be killed.", "xxgroup xxgroup should be killed"),
+    ("Muslims should die, all of them.", "xxgroup should die"), ("Muslims are vermin. That's a fact.", "xxgroup are vermin"),
+    ("In my opinion, Muslims are vermin.", "xxgroup are vermin"),
+    ("Muslims are vermin. Call me racist, I don't care.", "xxgroup are vermin"),  # hate says "racist" of itself
+])
+def test_other_shapes_of_hate_against_a_group_are_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
+    # questions that do not take the statement as given, and other questions
+    "Why are women so underpaid?", "Do you think Muslims are terrorists?", "Why do people think immigrants are criminals?",
+    "Should we kill all Muslims?", "Why are Muslims not stupid?",
+    # the people or the violence are not what the sentence wishes on the group
+    "Women should be allowed to vote.", "Muslims should never be killed for their faith.", "No Muslim deserves to die.",
+    "Women should not live alone at night.", "Immigrants deserve to live in peace.", "Jews have no right to be silenced.",
+    "Nobody should kill Muslims.", "I would never kill Jews.", "They want to kill all Jews.", "Hamas wants to kill all Jews.",
+    "ISIS says we should kill all Christians.", "If we kill all the Muslims, there will be nothing left of us.",
+    "Police kill black people at twice the rate.", "Stop killing Muslims.", "Don't kill Muslims.",
+    "The rioters shouted 'kill all Jews' at the march.", "We should protect the Jews.",
+    "Burn the Muslim flag? No thanks.", "We should burn the Muslim flag.",
+    # not the writer's hatred of the group
+    "I don't hate Muslims.", "I used to hate immigrants until I met some.", "I hate it when people call Muslims terrorists.",
+    "I hate how women are treated.", "I hate Muslim extremists.", "I hate to say it, but I agree.",
+    "Sarah said: I hate Jews.", "My grandfather hated Jews.",
+    # the words are about something else
+    "Women are too often the victims.", "Refugees are fleeing violent regimes.", "Immigrants are victims of violent crime.",
+    "Women are dangerous drivers, says the insurer.", "Refugees are in dangerous conditions.",
+    "Immigrants are useful people to know.",
+    # found by a review of these shapes: a negation or a report before a comma or colon, a report after the
+    # statement or in the next sentence, one person, violence that is not what is wished, everyday verbs,
+    # questions about stereotypes, sarcasm, some of the group
+    "We should not, under any circumstances, kill Muslims.", "Cops, sadly, kill black people with impunity.",
+    "ISIS fighters behead journalists, burn pilots alive, rape women and sell children.",
+    "The Taliban flog gays, stone adulterers, and kill Christians.", "Saudi courts, under Sharia, execute gays.",
+    "In the West, we kill Muslims with drones and call it peace.", "Hitler's plan was simple: exterminate the Jews.",
+    "The Nazis had one goal - exterminate the Jews.", "In 1942 the order came: gas the Jews.",
+    "The graffiti on the synagogue read: Death to Jews.", "The mob chanted for hours; death to Jews, death to Israel.",
+    "Kill the Jews, the gunman shouted as he opened fire.",
+    "Kill all Jews - that's what the shooter posted online before the attack.",
+    "I hate Muslims. That's what the man yelled at my daughter on the bus.",
+    "Muslims should be executed. That's what the leaflet in my letterbox said.",
+    "Women should not live and work in fear.", "Refugees don't deserve to live and die in squalid camps.",
+    "Women don't deserve to live, work and raise children in fear.", "Refugees should not live, as they do now, in tents.",
+    "Jews have no right to live and work in Hebron.",
+    "I can't stand the woman, but she's right on this.", "I could kill the woman at the call centre.",
+    "The woman should die in prison.", "The woman should be executed.", "The Muslim should be executed for this.",
+    "These Pakistani men should be hanged for what they did to those girls.",
+    "Black men have to die on camera before white America notices.",
+    "So refugees have to die at sea before the EU acts.",
+    "So women deserve to be raped for wearing a short skirt. Disgusting attitude.",
+    "Muslims need to be shot at less by police.", "Women should hang on to their maiden names.",
+    "Catholics should hang in there.", "Women should die with dignity.",
+    "We're going to slaughter the Mexicans on Saturday.", "As a photographer, I shoot women and landscapes.",
+    "I hate Chinese, too greasy for me.",
+    "Why are Muslims the terrorists in every Hollywood film?", "Why are Black men always the criminals in these shows?",
+    "How come Muslims are terrorists but white shooters are mentally ill?",
+    "Why is it that Muslims are terrorists but white men are lone wolves?",
+    "Why are Muslims so violent but Christians not?",
+    "Yeah, let's just kill all the Muslims, that'll solve everything.", "Muslims should all be killed. /s",
+    "Muslims are vermin. /s",
+    "I hate Christians who use the Bible to justify bigotry.", "I can't stand Muslims with extremist views.",
+    "Refugees are a burden sharing problem for the EU.",
+    # found by a second review: everyday senses ("hang out", "burn off", a tournament), history or someone's view
+    # put first, past tense, more ways of saying whose words they are, tropes, sarcasm, particular people
+    "Muslims and Jews should hang out together.", "Women need to burn off more calories than men to lose weight.",
+    "The Mexicans should be eliminated.", "I want to shoot women and couples for my portfolio.",
+    "Until 1967, gays were criminals in England.", "In Nazi Germany, homosexuals were criminals.",
+    "To the Nazis, Jews were vermin.", "Christians were vermin to Nero.", "In Leviticus, women are unclean during their period.",
+    "For Hamas, Jews have no right to exist.", "To Hamas, Jews must die.", "For ISIS, gays must be executed.",
+    "Under the Nazis' logic, disabled people should not exist.",
+    "Disabled people should not exist: that is the logic of eugenics.",
+    "The Nigerians were dangerous from set pieces.", "The Pakistanis were lazy in the field today.",
+    "Muslims are vermin, my neighbour keeps saying.", "Jews must die, the leaflet read.",
+    "Muslims should be shot, he texted his brother.", "The defendant's manifesto: Jews are vermin.",
+    "Kill the Jews. That was the order given in 1942.", "Death to the Jews. Those words were painted on the synagogue.",
+    "The defendant said... kill all Jews.", "Then he yelled\u2026 death to Jews!",
+    "Muslims are terrorists, immigrants are criminals, women are hysterical. The same tired tropes every time.",
+    "Apparently, immigrants are criminals.", "Of course, immigrants are criminals. Never mind the stats.",
+    "Why are Muslims so evil? Because the tabloids tell you so.",
+    "These Christians are a disgrace to their faith.", "Those Muslims are criminals and should be jailed.",
+])
+def test_other_shapes_are_left_alone_when_negated_reported_asked_or_about_something_else(text):
+    assert _found(text) == []
 
 
 @pytest.mark.parametrize("text", [
@@ -108,7 +239,7 @@ def test_the_rule_never_lowers_a_score_and_leaves_other_comments_as_the_model_sc
     texts = ["Muslims are vermin and should be wiped out.", "Saying women are disgusting is wrong.",
              "The council voted to close the library.", "Women are disgusting and worthless."]
     with_rule = scorer.score_batch(texts)
-    monkeypatch.setattr(scoring, "derogation_spans", lambda text: [])
+    monkeypatch.setattr(scoring, "derogation_spans", lambda text, norm=None: [])
     without = scorer.score_batch(texts)
     for a, b in zip(with_rule, without):
         assert all(a.scores[h] >= b.scores[h] for h in a.scores)
@@ -129,7 +260,7 @@ def test_the_command_line_explanation_says_what_the_rule_raised(capsys):
 
     assert cli.main(["explain", "Immigrants are nothing but criminals."]) == 0
     out = capsys.readouterr().out
-    assert "a generalisation about a group, identity_attack" in out
+    assert "a statement against a group, identity_attack" in out
     assert "'Immigrants are nothing but criminals'" in out
 
 
@@ -138,6 +269,18 @@ def test_long_texts_are_read_once():
     again for each (a review found 1.6 s for 20,000 characters): here, every one of 1,000 statements is found."""
     text = normalise_text("Muslims are vermin, " * 1_000)
     assert len(derogation_spans(text)) == 1_000
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("xxgroup men, " * 7_000 + "are vermin", 0),  # a review timed 18 s: each group read the list to its end
+    ("xxgroup, " * 11_000 + "xxgroup are vermin", 0), ("xxgroup, " * 20 + "xxgroup are vermin", 1),
+    ("xxgroup kill " + "all " * 25_000, 0), ("xxgroup " + "just " * 20_000 + "kill", 0),
+    ("death to " + "xxgroup, " * 2_200, 1), ("kill all xxgroup. " * 1_100, 1_100),
+])
+def test_long_lists_and_runs_of_words_are_read_in_bounded_time(text, found):
+    """Lists of groups and runs of intensifiers are read a bounded stretch at a time: a list of more than 21 groups is
+    not read as a subject, from its first group or any later one."""
+    assert len(derogation_spans(text)) == found
 
 
 def test_many_quotation_marks_are_read_once():
