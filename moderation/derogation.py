@@ -119,11 +119,12 @@ _HARMED = (r"(?:killed|murdered|shot|shot dead|exterminated|wiped out|wiped off 
            r"massacred|butchered|culled|put down|euthanised|euthanized|sterilised|sterilized|castrated|beheaded|"
            r"stoned to death|annihilated|drowned|strung up|tortured|lined up and shot|put in camps|"
            r"put in gas chambers)")
-_ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|all of them)\s+)*+"
+# (No possessive quantifiers here: Python 3.11.2, which CI runs, matched "I hate all Muslims, they ..." with its comma.)
+_ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|all of them)\s+)*"
 _THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them)"
 _ENDED = r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
 _ENDED_LIFE = r"(?=\s*(?:[^\w\s',]|$)|\s+(?:" + _THEN + r"|anymore|any more|at all|on this earth)\b)"
-_WHOLE = (r"(?:(?:all|every|each|of|the)\s+){0,3}" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}+"
+_WHOLE = (r"(?:(?:all|every|each|of|the)\s+){0,3}" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}"
           + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
 _WISHED = re.compile(
     r"(?<![\w'])" + _NOT_LISTED + _WHOLE + r"\s+(?:"
@@ -144,16 +145,16 @@ _URGED = re.compile(
     r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
     + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
-    + r"*+|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out)\s+" + _WHICH + r"++)"
-    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}+(?:\s*,?\s+(?:and|&)\s+" + _ONE
+    + r"*|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out)\s+" + _WHICH + r"+)"
+    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE
     + r")?" + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
-    r"(?:i|we|we all)\s+(?:(?:really|just|fucking|truly|honestly|absolutely|genuinely|simply|do|so|seriously)\s+)*+"
+    r"(?:i|we|we all)\s+(?:(?:really|just|fucking|truly|honestly|absolutely|genuinely|simply|do|so|seriously)\s+)*"
     r"(?:hate|despise|loathe|detest|abhor|can't stand|cannot stand|can not stand)\s+"
-    r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*+" + _ONE
-    + r"(?:\s*,\s*" + _ONE + r"){0,20}+(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
+    r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*" + _ONE
+    + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
     + r"(?=\s*(?:[^\w\s']|$)|\s*,?\s+(?:and|but|so|because|cause|cos|they|more|too|as much)\b)")
 # (pattern, read from the start of the sentence (else of the clause), whether a negation inside a match leaves it
 # alone, whether the group must be named in the plural (a singular "woman" or "Muslim" is one person: "I could kill
