@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import NamedTuple
 
 from .normalise import GROUP_PLACEHOLDER
 
@@ -88,8 +89,8 @@ _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|le
 # Jews, Muslims, and gays are disgusting" read from its last group); at most 21 groups, so that a long list is not
 # read to its end again from each of its groups (a review timed 18 s on 90,000 characters of "Muslim men, ...").
 _ONE = GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER + r"|men|women|boys|girls|lads|guys|kids|youths|people))?"
-_SUBJECT = (r"(?:(?:all|most|the|you|u)\s+)?" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}"
-            + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
+_GROUPS = _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
+_SUBJECT = r"(?:(?:all|most|the|you|u)\s+)?" + _GROUPS
 _PREDICATE = r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")" + _PEOPLE_AFTER
 # ... and the word ends its phrase ("not human incubators", "the dirty little secret" are other statements), or a
 # participle goes on to say more of the same ("vermin spreading disease").
@@ -124,8 +125,7 @@ _ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|
 _THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them)"
 _ENDED = r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
 _ENDED_LIFE = r"(?=\s*(?:[^\w\s',]|$)|\s+(?:" + _THEN + r"|anymore|any more|at all|on this earth)\b)"
-_WHOLE = (r"(?:(?:all|every|each|of|the)\s+){0,3}" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}"
-          + r"(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?")
+_WHOLE = r"(?:(?:all|every|each|of|the)\s+){0,3}" + _GROUPS
 _WISHED = re.compile(
     r"(?<![\w'])" + _NOT_LISTED + _WHOLE + r"\s+(?:"
     + r"(?:should|must|ought to|deserve to|deserves to|need to|needs to)\s+" + _ADVERBS
@@ -146,24 +146,32 @@ _URGED = re.compile(
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
     + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
     + r"*|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out)\s+" + _WHICH + r"+)"
-    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE
-    + r")?" + _ENDED)
+    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
     r"(?:i|we|we all)\s+(?:(?:really|just|fucking|truly|honestly|absolutely|genuinely|simply|do|so|seriously)\s+)*"
     r"(?:hate|despise|loathe|detest|abhor|can't stand|cannot stand|can not stand)\s+"
-    r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*" + _ONE
-    + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
+    r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*" + _GROUPS
     + r"(?=\s*(?:[^\w\s']|$)|\s*,?\s+(?:and|but|so|because|cause|cos|they|more|too|as much)\b)")
-# (pattern, read from the start of the sentence (else of the clause), whether a negation inside a match leaves it
-# alone, whether the group must be named in the plural (a singular "woman" or "Muslim" is one person: "I could kill
-# the woman at the call centre", "The woman should die in prison"), words one of which a match holds (a sentence
-# without any is not searched; None: not looked for, the shape being tried at the start of the sentence alone, or
-# its words being in most sentences)).
-_SHAPES = ((_GENERALISATION, False, True, False, None), (_WHY, False, True, True, ("why",)),
-           (_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have", "has")),
-           (_URGED, True, False, True, None), (_HATED, True, False, True, None))
+
+
+class _Shape(NamedTuple):
+    pattern: re.Pattern
+    from_start: bool  # read from the start of the sentence (else of the clause)
+    negatable: bool  # a negation inside a match leaves it alone
+    # The group must be named in the plural (a singular "woman" or "Muslim" is one person: "I could kill the woman at
+    # the call centre", "The woman should die in prison").
+    plural: bool
+    # Words one of which a match holds: a sentence without any is not searched. None: not looked for, the shape being
+    # tried at the start of the sentence alone, or its words being in most sentences.
+    words: tuple[str, ...] | None
+
+
+_SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False, True, True, ("why",)),
+           _Shape(_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have",
+                                                 "has")),
+           _Shape(_URGED, True, False, True, None), _Shape(_HATED, True, False, True, None))
 # Said to be sarcasm where the sentence begins ("Yeah, let's just kill all the Muslims, that'll solve everything").
 _SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|right|great idea|good idea|brilliant|apparently|of course|"
                       r"because)\b")
