@@ -17,7 +17,14 @@ statements in a normalised text, where every word naming a protected group is al
 - violence wished on the whole group, said of it where its clause begins ("Black people should all be killed",
   "Every Muslim should be killed", "Muslims don't deserve to live"), or urged by the writer where the sentence
   begins ("Kill all immigrants", "We should exterminate the gays", "Death to Jews");
-- the writer's own hatred of the whole group, where the sentence begins ("I hate Muslims", "I despise women").
+- the writer's own hatred of the whole group, where the sentence begins ("I hate Muslims", "I despise women");
+- since 2026-12-08: disgust at the whole group ("Immigrants make me sick", "Gay people disgust me"), the group put
+  in a cage, a prison or the kitchen ("Women belong in the kitchen"), the old conspiracy of a group in charge ("Jews
+  control the media"), distrust of the whole group urged where the sentence begins ("Never trust a Muslim"), the
+  writer's threat to each one met ("I'll kill every Muslim I see"), questions that take a generalisation as given
+  ("Why is it that all immigrants are criminals?", "Isn't it obvious that women are inferior?") and the world said
+  to be better without the group ("We'd be better off without immigrants", "Wouldn't the world be better without
+  Jews?").
 
 The scorer raises identity attack (and so incitement) to at least ``FLOOR`` for a comment that holds one, citing
 the statement as evidence: high enough to be held for a moderator under the example policy (hold 0.35), not to be
@@ -36,12 +43,15 @@ disgusting", "The woman should die in prison", "These Christians are a disgrace"
 Christians who ..."), and a word inside another phrase ("Women are not human incubators", "Women should not live and
 work in fear", "... should be hanged for what they did", "... should hang out together").
 
-Hate said in other shapes (a pronoun for the group, an opinion without such a word, exclusion) is left to the model.
+Hate said in other shapes (a pronoun for the group, an opinion without such a word, most exclusion) is left to the
+model.
 Two reviews ran the generalisations over the corpus and the public data (95,552 texts): the second found them firing
 on 18 texts, each the writer's own hateful generalisation. The other shapes, the words after a predicate and the
 question were added later, from the kinds of hate that published functional test suites describe (not from any of
 their cases); a third and a fourth review found harmless comments their drafts held and a slowdown on long lists of
-groups. The synthetic inputs each review found are tests.
+groups. The shapes of 2026-12-08 were written the same way; over 148,435 public and corpus texts (stance data too)
+they fire on 2 more, both labelled hateful ("women belong in the kitchen, not in the boardroom"). The synthetic
+inputs each review found are tests.
 """
 
 from __future__ import annotations
@@ -88,7 +98,8 @@ _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|le
 # groups ("Muslims, Jews and gays"), which must begin the clause as a whole (a review found "hate crimes against
 # Jews, Muslims, and gays are disgusting" read from its last group); at most 21 groups, so that a long list is not
 # read to its end again from each of its groups (a review timed 18 s on 90,000 characters of "Muslim men, ...").
-_ONE = GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER + r"|men|women|boys|girls|lads|guys|kids|youths|people))?"
+_ONE = (GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER
+        + r"|men|women|boys|girls|lads|guys|kids|youths|people|person|man|guy|boy|girl|kid))?")
 _GROUPS = _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|&)\s+" + _ONE + r")?"
 _SUBJECT = r"(?:(?:all|most|the|you|u)\s+)?" + _GROUPS
 _PREDICATE = r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")" + _PEOPLE_AFTER
@@ -139,14 +150,17 @@ _WISHED = re.compile(
 # sadly, kill black people with impunity", "Hitler's plan was simple: exterminate the Jews", "The graffiti read:
 # Death to Jews"), and "I" or "we" needs a modal ("In the West, we kill Muslims with drones" is a report).
 # Words between the verb and the group; a verb with an everyday sense needs one ("I shoot women and landscapes").
-_WHICH = r"(?:(?:all|every|each|the|them|of|last|single|one|fucking|damn|bloody|dirty|filthy)\s+)"
+_WHICH = r"(?:(?:all|every|each|any|the|them|of|last|single|one|fucking|damn|bloody|dirty|filthy)\s+)"
+# ... where the writer may say which of them: each one met ("I'll kill every Muslim I see", "... on sight").
+_MET = (r"(?:\s+(?:that\s+|who\s+)?(?:i|we)\s+(?:see|meet|find|come across|run into|can find|get (?:my|our) hands on)"
+        r"|\s+on sight)?")
 _URGED = re.compile(
     r"(?:(?:(?:let's|lets|let us|it's time to|time to)\s+|(?:i|we|someone|somebody)\s+(?:will|would|should|must|need to|"
     r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
     + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
-    + r"*|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out)\s+" + _WHICH + r"+)"
-    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _ENDED)
+    + r"*|(?:shoot|gas|hang|execute|burn|nuke|slaughter|wipe out|hurt|harm|stab|torture)\s+" + _WHICH + r"+)"
+    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
@@ -155,6 +169,54 @@ _HATED = re.compile(
     r"(?:(?:all|the|you|every|single|of|fucking|damn|bloody|dirty|filthy|stinking)\s+)*" + _GROUPS
     + r"(?=\s*(?:[^\w\s']|$)|\s*,?\s+(?:and|but|so|because|cause|cos|they|more|too|as much)\b)")
 
+
+# Disgust at the whole group, said of it where its clause begins ("Immigrants make me sick", "Gay people disgust
+# me"): not of what is done to it ("Attacks on Muslims make me sick" begins its clause elsewhere).
+_DISGUSTED = re.compile(
+    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:(?:all|just|really|honestly|literally|fucking|frankly)\s+)*"
+    r"(?:(?:make|makes)\s+me\s+(?:so\s+|feel\s+|physically\s+|fucking\s+)?(?:sick|ill|nauseous|puke|vomit|throw up|"
+    r"want to (?:puke|vomit|throw up|be sick))|(?:disgust|disgusts|repulse|repulses|revolt|revolts|sicken|sickens|"
+    r"nauseate|nauseates)\s+me)"
+    r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|but|so much|to (?:my|the) (?:stomach|core|bones)|" + _THEN + r")\b)")
+# The whole group put in a cage, a prison, a camp or the kitchen, where its clause begins ("Women belong in the
+# kitchen", "Immigrants belong in cages"): the place ends the sentence or its clause ("Immigrants belong in prison
+# if they ..." is about some of them).
+_BELONGING = re.compile(
+    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:(?:all|only|just|really)\s+)*belong\s+(?:only\s+)?"
+    r"(?:in|behind|at|on|under|in a|in the|on a|on the|under the|behind the|at the)\s+"
+    r"(?:kitchens?|cages?|zoos?|gutters?|jails?|prisons?|camps|concentration camps|gas chambers|ovens|hell|ditch|"
+    r"ditches|trash|bin|dustbin|sewers?|chains|bars|ground|graves?|asylums?|barns?|stables?)" + _ENDED)
+# The old conspiracy of a group secretly in charge, where its clause begins ("Jews control the media", "... own the
+# banks"); running things without the conspiracy's objects is no such statement ("Women run the household").
+_CONTROLLED = re.compile(
+    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:(?:all|secretly|really|basically|still|already|now|literally|"
+    r"clearly|obviously)\s+)*(?:(?:control|controls|own|owns)\s+(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:media|banks|press|"
+    r"hollywood|government|governments|world|economy|money|financial system|banking system|federal reserve|fed|"
+    r"politicians|congress|everything)|(?:run|runs)\s+(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:media|banks|press|hollywood|"
+    r"financial system|banking system|federal reserve|fed))" + _ENDED)
+# Distrust of the whole group, urged where the sentence begins ("Never trust a Muslim", "You can't trust Jews"): one
+# "a" or "any" names the whole group here, a plural name or "every" too.
+_DISTRUSTED = re.compile(
+    r"(?:(?:never|don't|dont|do not)\s+(?:ever\s+)?|(?:you|we|one|i)\s+(?:can't|cant|cannot|can not|can never|should "
+    r"never|shouldn't|should not|could never|would never)\s+(?:ever\s+)?|(?:i'd|we'd)\s+never\s+(?:ever\s+)?)trust\s+"
+    r"(?:(?:a|an|any|all|every|the)\s+)?" + _GROUPS + _ENDED)
+# A question that takes a generalisation as given ("Why is it that immigrants are criminals?", "Isn't it obvious that
+# women are inferior?", "Don't you think Muslims are vermin?"); "Why is it that women are paid less?" asks.
+_ASKED = re.compile(
+    r"(?:why\s+is\s+it\s+that|(?:isn't|is it not|ain't)\s+it\s+(?:obvious|clear|true|a fact|plain|common knowledge)"
+    r"\s+that|(?:don't\s+you|dont\s+you|do\s+you\s+not)\s+(?:think|agree)(?:\s+that)?)\s+" + _SUBJECT + r"\s+(?:are|r)\s+"
+    + _BETWEEN + _PREDICATE + r"(?=\s*[?!\u203d]|\s*$)")
+# The world said to be better without the group, where the sentence begins ("The world would be better without
+# Muslims", "We'd be better off without immigrants"), or asked so as a question that takes it as given ("Wouldn't
+# the world be better without Jews?").
+_WORLD = (r"(?:the world|this world|the planet|this country|the country|our country|society|life|everyone|everybody|"
+          r"we|we all|things|everything|britain|america|europe|the uk|the us|this town|this city)")
+_BETTER_WITHOUT = (r"be\s+(?:(?:so\s+)?(?:much|a lot|far|way|a great deal)\s+)?(?:better|safer|nicer|cleaner|happier|"
+                   r"richer)(?:\s+off)?\s+(?:without|with no|if there were no|if we got rid of|once we get rid of)\s+"
+                   r"(?:(?:any|all|the|more|of|these|those)\s+)*" + _GROUPS)
+_WITHOUT = re.compile(_WORLD + r"(?:\s+(?:would|will)|'d|'ll)\s+" + _BETTER_WITHOUT + _ENDED)
+_WITHOUT_ASKED = re.compile(r"(?:wouldn't|would not|won't)\s+" + _WORLD + r"\s+" + _BETTER_WITHOUT
+                            + r"(?=\s*[?!\u203d]|\s*$)")
 
 class _Shape(NamedTuple):
     pattern: re.Pattern
@@ -166,12 +228,19 @@ class _Shape(NamedTuple):
     # Words one of which a match holds: a sentence without any is not searched. None: not looked for, the shape being
     # tried at the start of the sentence alone, or its words being in most sentences.
     words: tuple[str, ...] | None
+    asks: bool = False  # a question that takes its statement as given (other shapes are not read in a question)
 
 
-_SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False, True, True, ("why",)),
+_SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False, True, True, ("why",), True),
            _Shape(_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have",
                                                  "has")),
-           _Shape(_URGED, True, False, True, None), _Shape(_HATED, True, False, True, None))
+           _Shape(_URGED, True, False, True, None), _Shape(_HATED, True, False, True, None),
+           _Shape(_DISGUSTED, False, True, True, ("make", "disgust", "repulse", "revolt", "sicken", "nauseate")),
+           _Shape(_BELONGING, False, True, True, ("belong",)),
+           _Shape(_CONTROLLED, False, True, True, ("control", "own", "run")),
+           _Shape(_DISTRUSTED, True, False, True, None),
+           _Shape(_ASKED, False, False, False, ("why", "it", "you"), True),
+           _Shape(_WITHOUT, True, True, True, None), _Shape(_WITHOUT_ASKED, True, False, True, None, True))
 # Said to be sarcasm where the sentence begins ("Yeah, let's just kill all the Muslims, that'll solve everything").
 _SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|right|great idea|good idea|brilliant|apparently|of course|"
                       r"because)\b")
@@ -194,6 +263,9 @@ _FRONTED = re.compile(r"[^\w']*(?:in|until|till|before|after|since|during|under|
 _LEAD_AT_START = re.compile(_LEAD_IN.pattern + r"\s*,?\s*")
 # Plural forms that end in no "s", and the words for people that can follow a group's name ("Muslim men").
 _PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry""".split())
+# Words before a group named in the singular that make it the whole group ("every Jew", "never trust a Muslim"; no
+# shape takes "a" or "any" before a group except where it means the whole group).
+_WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an"})
 # Said to be someone else's view anywhere in its sentence (a review found "According to the Daily Mail, Muslims are
 # ...", "In Nazi propaganda, Jews were ...", "..., said the man in the dock").
 _ATTRIBUTED = re.compile(r"\b(?:according to|in the eyes of|propaganda|said|says|claimed|claims|wrote|writes|"
@@ -286,9 +358,9 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
         end_marks = s[len(s.rstrip(".!?\u203d ")):]
         question = "?" in end_marks or "\u203d" in end_marks
         left_alone = None  # read once a shape matches (most sentences that name a group match none)
-        for pattern, from_start, negatable, plural, words in _SHAPES:
-            if question is not (pattern is _WHY) or (words and not any(w in s for w in words)):
-                continue  # a question only in the one shape that takes its statement as given
+        for pattern, from_start, negatable, plural, words, asks in _SHAPES:
+            if question is not asks or (words and not any(w in s for w in words)):
+                continue  # a question only in the shapes that take their statement as given
             for m in _statements(pattern, s, from_start):
                 if left_alone is None:
                     left_alone = _left_alone(text, sentence, sentences[k + 1] if k + 1 < len(sentences) else None)
@@ -296,7 +368,7 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     break
                 if negatable and _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
                     continue
-                if pattern is _WHY and _CONTRAST.search(s, m.end()):
+                if asks and _CONTRAST.search(s, m.end()):
                     continue
                 if pattern is _GENERALISATION and _COMPOUND.match(s, m.end()) and _AFTER_AN_ARTICLE.search(m.group(0)):
                     continue  # "Refugees are a burden sharing problem": a compound, not a participle saying more
@@ -368,7 +440,7 @@ def _plural(text: str, norm, begin: int, end: int) -> bool:
         before = text[begin:at].split()
         if after and after[0] == GROUP_PLACEHOLDER:  # "Muslim women": the second word says
             pass
-        elif not ((after and after[0] in _PLURALS) or {"every", "each"} & set(before[-2:])):
+        elif not ((after and after[0] in _PLURALS) or _WHOLE_GROUP & set(before[-2:])):
             b, e = norm.original_span(at, at + len(GROUP_PLACEHOLDER))
             word = re.sub(r"[^a-z]", " ", norm.original[b:e].lower()).split()
             if not word or not (word[-1].endswith("s") or word[-1] in _PLURALS):

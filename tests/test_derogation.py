@@ -177,6 +177,72 @@ def test_other_shapes_are_left_alone_when_negated_reported_asked_or_about_someth
     assert _found(text) == []
 
 
+@pytest.mark.parametrize(("text", "span"), [
+    # disgust at the whole group
+    ("Immigrants make me sick.", "xxgroup make me sick"),
+    ("Gay people disgust me.", "xxgroup disgust me"),
+    ("Muslims make me want to throw up.", "xxgroup make me want to throw up"),
+    ("Honestly, Jews just make me sick to my stomach.", "xxgroup just make me sick"),
+    # the group put in a cage, a prison, a camp or the kitchen
+    ("Women belong in the kitchen.", "xxgroup belong in the kitchen"),
+    ("Immigrants belong in cages.", "xxgroup belong in cages"),
+    ("Gays belong in prison!", "xxgroup belong in prison"),
+    ("Muslims belong behind bars, all of them.", "xxgroup belong behind bars"),
+    # the conspiracy of a group in charge
+    ("Jews control the media.", "xxgroup control the media"),
+    ("The Jews own the banks and the press.", "the xxgroup own the banks"),
+    ("Jews run Hollywood.", "xxgroup run hollywood"),
+    # distrust of the whole group
+    ("Never trust a Muslim.", "never trust a xxgroup"),
+    ("You can't trust Jews.", "you can't trust xxgroup"),
+    ("I'd never trust an immigrant.", "i'd never trust an xxgroup"),
+    # the writer's threat to each one met
+    ("I'm going to kill every Muslim I see.", "i'm going to kill every xxgroup i see"),
+    ("I will hurt any gay person I meet.", "i will hurt any xxgroup person i meet"),
+    ("I'll stab every Jew on sight.", "i'll stab every xxgroup on sight"),
+    # a question that takes a generalisation as given
+    ("Why is it that all immigrants are criminals?", "why is it that all xxgroup are criminals"),
+    ("Isn't it obvious that women are inferior?", "isn't it obvious that xxgroup are inferior"),
+    ("Don't you think Muslims are vermin?", "don't you think xxgroup are vermin"),
+    # the world better without the group
+    ("The world would be better without Muslims.", "the world would be better without xxgroup"),
+    ("We'd be better off without immigrants.", "we'd be better off without xxgroup"),
+    ("I think this country would be a lot safer without any refugees.",
+     "this country would be a lot safer without any xxgroup"),
+    ("Wouldn't the world be better without Jews?", "wouldn't the world be better without xxgroup"),
+])
+def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
+    # negated, or not where the clause begins
+    "Gay people don't disgust me at all.", "Immigrants don't make me sick.", "Attacks on Muslims make me sick.",
+    "Saying immigrants make you sick is bigotry.", "The way they treat immigrants makes me sick.",
+    "Women don't belong in the kitchen.", "The idea that women belong in the kitchen is outdated.",
+    "Jews don't control the media.", "The idea that Jews control the media is an antisemitic myth.",
+    "Don't trust anyone who says you can't trust Muslims.",
+    # other places, other objects, some of the group or a condition
+    "Women belong in the boardroom.", "Muslims belong here as much as anyone.",
+    "Immigrants belong in prison if they commit crimes.", "Women belong in the kitchen as much as men do.",
+    "Girls run the world!", "Women run the household in most of these villages.", "Muslims own the corner shop.",
+    "Never trust a politician.", "Never trust the Muslim who runs that shop.", "You can't trust immigrants with a vote?",
+    # questions that ask, contrasts, someone else's words, sarcasm
+    "Why is it that women are paid less?", "Why is it that Muslims are criminals but white men are lone wolves?",
+    "Do you think women are inferior?", "Isn't it obvious that women are underpaid?",
+    "Immigrants make me sick, said the candidate.", "Yeah, the world would be better without Muslims, genius.",
+    "Jews control the media. The oldest conspiracy myth there is.",
+    # the world better without something else, or with the group
+    "We'd be better off without Islamic extremism.", "The country would be better off with more immigrants.",
+    "Without immigrants this country would collapse.", "The world would be better without racists.",
+    # past, history and reports
+    "In the 1950s, women belonged in the kitchen.", "For the Nazis, Jews controlled the media.",
+    "I will hurt the Germans on Saturday.", "We'll stab the Mexicans in the back at the negotiations table.",
+])
+def test_the_new_shapes_are_left_alone_when_negated_asked_conditional_reported_or_about_something_else(text):
+    assert _found(text) == []
+
+
 @pytest.mark.parametrize("text", [
     "Women are not disgusting.",
     "Muslims aren't terrorists.",
