@@ -190,7 +190,7 @@ def test_other_shapes_are_left_alone_when_negated_reported_asked_or_about_someth
     ("Muslims belong behind bars, all of them.", "xxgroup belong behind bars"),
     # the conspiracy of a group in charge
     ("Jews control the media.", "xxgroup control the media"),
-    ("The Jews own the banks and the press.", "the xxgroup own the banks"),
+    ("The Jews own the banks and the press.", "the xxgroup own the banks and the press"),
     ("Jews run Hollywood.", "xxgroup run hollywood"),
     # distrust of the whole group
     ("Never trust a Muslim.", "never trust a xxgroup"),
@@ -210,6 +210,21 @@ def test_other_shapes_are_left_alone_when_negated_reported_asked_or_about_someth
     ("I think this country would be a lot safer without any refugees.",
      "this country would be a lot safer without any xxgroup"),
     ("Wouldn't the world be better without Jews?", "wouldn't the world be better without xxgroup"),
+    # found by a review of these shapes: a typographic apostrophe (as phones type it), "you see", "a better place",
+    # "we'd all", words after the insult in a question, one woman for all, no comma before "not", "are controlling"
+    ("Don\u2019t trust Muslims.", "don\u2019t trust xxgroup"),
+    ("I\u2019ll kill every Muslim I see.", "i\u2019ll kill every xxgroup i see"),
+    ("Muslims don\u2019t deserve to live.", "xxgroup don\u2019t deserve to live"),
+    ("Wouldn\u2019t the world be better without Jews?", "wouldn\u2019t the world be better without xxgroup"),
+    ("Kill every Muslim you see.", "kill every xxgroup you see"),
+    ("The world would be a better place without Muslims.", "the world would be a better place without xxgroup"),
+    ("We'd all be better off without immigrants.", "we'd all be better off without xxgroup"),
+    ("Isn't it obvious that women are inferior to men?", "isn't it obvious that xxgroup are inferior"),
+    ("A woman belongs in the kitchen.", "a xxgroup belongs in the kitchen"),
+    ("A woman's place is in the kitchen.", "a xxgroup's place is in the kitchen"),
+    ("Women belong in the kitchen not in the workplace.", "xxgroup belong in the kitchen"),
+    ("Jews are controlling the media.", "xxgroup are controlling the media"),
+    ("Never trust Muslims or Jews.", "never trust xxgroup or xxgroup"),
 ])
 def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are_found(text, span):
     assert _found(text) == [span]
@@ -238,6 +253,31 @@ def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are
     # past, history and reports
     "In the 1950s, women belonged in the kitchen.", "For the Nazis, Jews controlled the media.",
     "I will hurt the Germans on Saturday.", "We'll stab the Mexicans in the back at the negotiations table.",
+    # found by a review of these shapes: a list that goes on to some of the groups, a warning ("... and you ..."),
+    # sport, running or controlling things that are no conspiracy, equality comebacks, particular people, how many
+    # come, a question answered "no", a conspiracy named as one, sarcasm, a view's name before a colon, "his words"
+    "Never trust Muslims or Christians who preach violence.",
+    "Never trust Christians, Muslims or atheists who claim God is on their side.",
+    "We'd be better off without Muslims and Christians who hate each other.",
+    "I hate Christians, Muslims and Jews who want religious law.",
+    "Harm any Muslim and you harm us all.", "Hurt the Jews and you hurt all of us.",
+    "Kill the Jews and you become the Nazis.", "We can hurt the Mexicans.", "We will hurt the Mexicans, no doubt.",
+    "Women run the media now, and good for them.", "Women now run the media and it shows in the coverage.",
+    "Women control the money and that's fine with me.", "Hindus control the government now.",
+    "Christians control Congress and always have.",
+    "Women belong in the kitchen and the boardroom.", "Women belong in the kitchen, and so do men.",
+    "Women belong in kitchens, and men belong in kitchens too.",
+    "Women belong in the kitchen... and the boardroom, and parliament, and anywhere they want.",
+    "Everyone would be better off without these Christians and their hypocrisy.",
+    "We'd be better off without more immigrants.", "Britain would be better off without more migrants, frankly.",
+    "Wouldn't Britain be better off without immigrants? No - the OBR says the opposite.",
+    "Why is it that immigrants are criminals? They aren't. Stop it.",
+    "Don't you think immigrants are lazy? I don't, they work harder than anyone.",
+    "Jews control the media. Classic antisemitic conspiracy.",
+    "Jews control the media. This conspiracy theory has been debunked a hundred times.",
+    "Jews control the media, or so the conspiracy theorists say.", "Jews control the media, apparently.",
+    "Ah yes, Jews control the media.", "Tate's philosophy: women belong in the kitchen.",
+    "Women belong in the kitchen. Those were his exact words.",
 ])
 def test_the_new_shapes_are_left_alone_when_negated_asked_conditional_reported_or_about_something_else(text):
     assert _found(text) == []
@@ -341,7 +381,9 @@ def test_long_texts_are_read_once():
     ("xxgroup men, " * 7_000 + "are vermin", 0),  # a review timed 18 s: each group read the list to its end
     ("xxgroup, " * 11_000 + "xxgroup are vermin", 0), ("xxgroup, " * 20 + "xxgroup are vermin", 1),
     ("xxgroup kill " + "all " * 25_000, 0), ("xxgroup " + "just " * 20_000 + "kill", 0),
-    ("death to " + "xxgroup, " * 2_200, 1), ("kill all xxgroup. " * 1_100, 1_100),
+    # (a list longer than is read is not found, nor a shorter one read from it)
+    ("death to " + "xxgroup, " * 2_200, 0), ("death to " + "xxgroup, " * 20 + "xxgroup.", 1),
+    ("kill all xxgroup. " * 1_100, 1_100),
 ])
 def test_long_lists_and_runs_of_words_are_read_in_bounded_time(text, found):
     """Lists of groups and runs of intensifiers are read a bounded stretch at a time: a list of more than 21 groups is
