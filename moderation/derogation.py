@@ -54,8 +54,9 @@ they fire on 2 more, both labelled hateful ("women belong in the kitchen, not in
 found their drafts holding warnings ("Kill the Jews and you become the Nazis"), sport ("We can hurt the Mexicans"),
 equality comebacks ("Women belong in the kitchen, and so do men"), lists going on to some of the groups ("Never
 trust Muslims or Christians who preach violence"), conspiracies named as such, leading questions answered "no",
-and every contraction typed with a typographic apostrophe missed. The synthetic inputs each review found are
-tests.
+and every contraction typed with a typographic apostrophe missed; a sixth found the first fixes losing hate in the
+older shapes too ("I'm not racist... but Muslims are vermin", "Kill all Jews and the world will be better", "I hate
+all Muslims and all Jews", "Why are women so stupid? No idea."). The synthetic inputs each review found are tests.
 """
 
 from __future__ import annotations
@@ -104,10 +105,12 @@ _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|le
 # read to its end again from each of its groups (a review timed 18 s on 90,000 characters of "Muslim men, ...").
 _ONE = (GROUP_PLACEHOLDER + r"(?:\s+(?:" + GROUP_PLACEHOLDER
         + r"|men|women|boys|girls|lads|guys|kids|youths|people|person|man|guy|boy|girl|kid))?")
-_GROUPS = _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}(?:\s*,?\s+(?:and|or|&)\s+" + _ONE + r")?"
-# After a group that ends a match: the list does not go on ("Never trust Muslims or Christians who preach violence" is
-# about some of them, and a shorter list must not be read from it).
-_LIST_ENDS = r"(?!\s*,?\s*(?:(?:and|or|&)\s+)?(?:(?:the|all|any|every)\s+)?" + GROUP_PLACEHOLDER + r")"
+_ANOTHER = r"(?:\s*,?\s+(?:and|or|&)\s+(?:(?:all|the|every|any)\s+)?" + _ONE + r")"
+_GROUPS = _ONE + r"(?:\s*,\s*" + _ONE + r"){0,20}" + _ANOTHER + "?"
+# After a group that ends a match: not a shorter list read from one that goes on to say which of them ("Never trust
+# Muslims or Christians who preach violence" is about some of them; "I hate Muslims and Jews alike" is not, nor
+# "Kill all Muslims, who ..." with its comma).
+_LIST_ENDS = (r"(?!(?:\s*,\s*" + _ONE + r"){0,20}" + _ANOTHER + r"?\s+(?:who|whom|whose|that|which)\b(?!'))")
 _SUBJECT = r"(?:(?:all|most|the|you|u)\s+)?" + _GROUPS
 _PREDICATE = r"(?:" + "|".join(re.escape(p) for p in PREDICATES) + r")" + _PEOPLE_AFTER
 # ... and the word ends its phrase ("not human incubators", "the dirty little secret" are other statements), or a
@@ -162,16 +165,19 @@ _EVERY = r"(?:(?:all|every|each|any)\s+)"
 # ... where the writer may say which of them: each one met ("I'll kill every Muslim I see", "... on sight").
 _MET = (r"(?:\s+(?:that\s+|who\s+)?(?:i|we|you)\s+(?:see|meet|find|come across|run into|can find|get (?:my|our|your) hands on)"
         r"|\s+on sight)?")
-# "Kill the Jews and you become the Nazis", "Harm any Muslim and you harm us all": a warning, not a wish.
-_WARNED = r"(?!\s*,?\s+(?:and|or)\s+(?:you|we|they|it|the world|everyone|everybody)\b)"
+# "Kill the Jews and you become the Nazis", "Harm any Muslim and you harm us all": a warning, not a wish (after a bare
+# imperative only: "Let's kill all Muslims and ..." is none).
+_WARNING = re.compile(r"\s*,?\s+and\s+(?:you|you'll|you've|you're)\b")
+_BARE_VERB = re.compile(r"(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide|"
+                        r"shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|hurt|harm|stab|torture)\b")
 _URGED = re.compile(
     r"(?:(?:(?:let's|lets|let us|it's time to|time to)\s+|(?:i|we|someone|somebody)\s+(?:will|would|should|must|need to|"
     r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
     + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
-    + r"*|(?:shoot|gas|hang|execute|burn|nuke|wipe out)\s+" + _WHICH + r"+"
-    + r"|(?:slaughter|hurt|harm|stab|torture)\s+" + _EVERY + _WHICH + r"*)"
-    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _LIST_ENDS + _WARNED + _ENDED)
+    + r"*|(?:stab|torture)\s+" + _WHICH + r"*|(?:shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|harm)\s+" + _WHICH
+    + r"+|hurt\s+" + _EVERY + _WHICH + r"*)"
+    r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _LIST_ENDS + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
@@ -183,8 +189,10 @@ _HATED = re.compile(
 
 # The sentence or its clause ends (not "and" or "now": "Women belong in the kitchen and the boardroom", "Women
 # run the media now, and good for them"); after a comma, not "and" or "too" ("..., and so do men").
-_CLAUSE_ENDS = (r"(?=\s*(?:(?!\.{2,}\s*(?:and|or|but)\b)[.!;:?\u203d)\u2013\u2014]|$)"
+_CLAUSE_ENDS = (r"(?=\s*(?:[.!;:?\u203d)\u2013\u2014]|$)"
                 r"|\s*,(?!\s*(?:and|too|as well|just like|same as)\b))")
+# After an ellipsis, the sentence may go on ("Women belong in the kitchen... and the boardroom", "... if they want").
+_GOES_ON = re.compile(r"\W*(?:and|or|but|if|unless|as long as|when)\b")
 # Disgust at the whole group, said of it where its clause begins ("Immigrants make me sick", "Gay people disgust
 # me"): not of what is done to it ("Attacks on Muslims make me sick" begins its clause elsewhere).
 _DISGUSTED = re.compile(
@@ -192,6 +200,7 @@ _DISGUSTED = re.compile(
     r"(?:(?:make|makes)\s+me\s+(?:so\s+|feel\s+|physically\s+|fucking\s+)?(?:sick|ill|nauseous|puke|vomit|throw up|"
     r"want to (?:puke|vomit|throw up|be sick))|(?:disgust|disgusts|repulse|repulses|revolt|revolts|sicken|sickens|"
     r"nauseate|nauseates)\s+me)"
+    r"(?!\s*,\s*(?:the way|how|when|what|seeing|watching|to see|hearing|the things)\b)"
     r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|but|so much|to (?:my|the) (?:stomach|core|bones)|" + _THEN + r")\b)")
 # The whole group put in a cage, a prison, a camp or the kitchen, where its clause begins ("Women belong in the
 # kitchen", "Immigrants belong in cages"): the place ends the sentence or its clause ("Immigrants belong in prison
@@ -224,7 +233,7 @@ _DISTRUSTED = re.compile(
 _ASKED = re.compile(
     r"(?:why\s+is\s+it\s+that|(?:isn't|is it not|ain't)\s+it\s+(?:obvious|clear|true|a fact|plain|common knowledge)"
     r"\s+that|(?:don't\s+you|dont\s+you|do\s+you\s+not)\s+(?:think|agree)(?:\s+that)?)\s+" + _SUBJECT + r"\s+(?:are|r)\s+"
-    + _BETWEEN + _PREDICATE + r"(?=\s*[?!\u203d]|\s*$|\s+(?:to|than|and|or)\b)")
+    + _BETWEEN + _PREDICATE + r"(?=\s*[?!\u203d]|\s*$|\s+(?:to|than)\b)")
 # The world said to be better without the group, where the sentence begins ("The world would be better without
 # Muslims", "We'd be better off without immigrants"), or asked so as a question that takes it as given ("Wouldn't
 # the world be better without Jews?").
@@ -260,8 +269,11 @@ _SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False
            _Shape(_DISTRUSTED, True, False, True, None),
            _Shape(_ASKED, False, False, False, ("why", "it", "you"), True),
            _Shape(_WITHOUT, True, True, True, None), _Shape(_WITHOUT_ASKED, True, False, True, None, True))
+# Hearsay or sarcasm at the end of the sentence ("Jews control the media, apparently.").
+_HEARSAY_AT_END = re.compile(r"[,\s]\s*(?:apparently|supposedly|allegedly|or so (?:they say|i'm told|we're told|i hear))"
+                             r"\W*$")
 # Said to be sarcasm where the sentence begins ("Yeah, let's just kill all the Muslims, that'll solve everything").
-_SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|ah|right|great idea|good idea|brilliant|apparently|of course|"
+_SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|ah yes|ah yeah|right|great idea|good idea|brilliant|apparently|of course|"
                       r"because)\b")
 # The next sentence says whose words these were ("I hate Muslims. That's what the man yelled at my daughter.").
 _REPORTED_NEXT = re.compile(
@@ -274,12 +286,21 @@ _REPORTED_AFTER = re.compile(r"[:,;\u2013\u2014-]\s*(?:that's|that is|this is|wh
                              r"the order|the message|the slogan|the chant|the logic)\b")
 # The next sentence calls it a trope ("Muslims are terrorists, immigrants are criminals. The same tired tropes."); not
 # "racist" or "bigotry", which hate says of itself as often ("Call me racist, I don't care").
-_COUNTER_NEXT = re.compile(r"\b(?:tropes?|stereotypes?|stereotyping|myths?|propaganda|dog ?whistles?|conspirac(?:y|ies)|"
-                           r"canards?|debunked|blood libel)\b")
+_COUNTER_NEXT = re.compile(r"\b(?:tropes?|stereotypes?|stereotyping|myths?|propaganda|dog ?whistles?|"
+                           r"conspiracy theor(?:y|ies|ists?)|(?:antisemitic|racist|old|oldest) conspirac(?:y|ies)|"
+                           r"canards?)\b")
+# ... unless it denies that ("Not a conspiracy theory, just look at the names", "Call it a conspiracy theory if you
+# want").
+_DENIED = re.compile(r"\b(?:not|no|isn't|n't|never|nothing|call it|call me)\b")
+# ... or the sentence goes on to call it so ("Jews control the media, the old antisemitic lie").
+_COUNTER_AFTER = re.compile(r"[,;:\u2013\u2014-]\s*(?:the|a|an|that|this|what)\s+(?:(?:old|oldest|tired|same|classic|"
+                            r"antisemitic|racist|usual|ancient|vile|big|bigoted)\s+){0,3}(?:lie|lies|myth|trope|canard|"
+                            r"conspiracy theory|libel)\b")
 # A question that takes a generalisation as given, answered "no" by the next sentence ("Why is it that immigrants
 # are criminals? They aren't.").
 _ANSWERED_NO = re.compile(r"\W*(?:no|nope|of course not|not at all|absolutely not|wrong|hardly|they aren't|they are not|"
-                          r"they're not|they don't|i don't|i do not|it wouldn't|it would not|not really)\b")
+                          r"they're not|they don't|i don't|i do not|it wouldn't|it would not|not really)"
+                          r"\s*(?:[.!,;:\u2013\u2014-]|$)")
 # A sentence that begins with a time, place or someone's view ("Until 1967, gays were ...", "For Hamas, Jews have
 # no right to exist", "In Leviticus, women are unclean ..."): a statement after it is history or a report, unless
 # what comes first is a lead-in ("In my opinion, ...").
@@ -296,9 +317,10 @@ _WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an"})
 _ATTRIBUTED = re.compile(r"\b(?:according to|in the eyes of|propaganda|said|says|claimed|claims|wrote|writes|"
                          r"reportedly|allegedly|supposedly|shouted|shouting|screamed|screaming|yelled|yelling|"
                          r"chanted|chanting|posted|tweeted|told|graffiti|banner|placard|slogan|saying|read|"
-                         r"texted|taught|teaches|preached|preaches|manifesto|ideology|doctrine|apparently|"
-                         r"philosophy|motto|mantra|creed|worldview|mindset|conspiracy theor\w*|or so\s+\w+(?:\s+\w+)?\s+"
-                         r"(?:say|says|claim|claims|goes|go|believe|believes|think|thinks))\b")
+                         r"texted|taught|teaches|preached|preaches|manifesto|ideology|doctrine|used to say|would say|"
+                         r"(?:\w+'s|his|her|their)\s+(?:philosophy|motto|mantra|creed|worldview|mindset|view|views)|"
+                         r"or so\s+(?:the|they|he|she|people|some|many|his|her|their|my \w+)\b(?:\s+\w+){0,2}\s+"
+                         r"(?:say|says|claim|claims|goes|go|believe|believes|think|thinks|thought|said|claimed))\b")
 # Negated: "not", "never" or "aren't" after the group never match (none of them may stand between the verb and
 # the word); "no" may ("no better than animals"), so a match holding it is left unless in one of these phrases.
 _NEGATION_INSIDE = re.compile(r"\b(?:not|never|no|n't)\b")
@@ -346,8 +368,7 @@ def _inside(position: int, quotations: tuple[list[int], list[int]]) -> bool:
     return k >= 0 and position < ends[k]
 
 
-# (An ellipsis before "and", "or" or "but" goes on with the sentence: "Women belong in the kitchen... and the boardroom".)
-_SENTENCE = re.compile(r"(?:[^.!?\u203d\n]|\.{2,}(?=[ \t]*(?:and|or|but)\b))+[.!?\u203d]*")
+_SENTENCE = re.compile(r"[^.!?\u203d\n]+[.!?\u203d]*")
 _CLAUSE_BREAK = re.compile(r"[,;:\u2013\u2014(]|\s-\s")
 _LOOK_BACK = 80  # characters of the clause read before a statement (a long sentence is not read again per match)
 # What in the original text ends a line where the normalised text has one space: a line break, or a tag that
@@ -399,9 +420,15 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     break
                 if negatable and _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
                     continue
-                if asks and (_CONTRAST.search(s, m.end()) or (k + 1 < len(sentences)
-                                                             and _ANSWERED_NO.match(sentences[k + 1].group(0)))):
-                    continue
+                following = sentences[k + 1].group(0) if k + 1 < len(sentences) else ""
+                if asks and (_CONTRAST.search(s, m.end()) or (pattern is not _WHY and _ANSWERED_NO.match(following))):
+                    continue  # "... but Christians not?"; "Why is it that immigrants are criminals? They aren't."
+                if pattern is _URGED and _BARE_VERB.match(m.group(0)) and _WARNING.match(s, m.end()):
+                    continue  # "Kill the Jews and you become the Nazis"
+                if pattern is _BELONGING and s[m.end():].strip() == "..." and _GOES_ON.match(following):
+                    continue  # "Women belong in the kitchen... and the boardroom"
+                if _COUNTER_AFTER.search(s, m.end(), m.end() + _LOOK_BACK):
+                    continue  # "Jews control the media, the old antisemitic lie"
                 if pattern is _GENERALISATION and _COMPOUND.match(s, m.end()) and _AFTER_AN_ARTICLE.search(m.group(0)):
                     continue  # "Refugees are a burden sharing problem": a compound, not a participle saying more
                 begin, end = sentence.start() + m.start(), sentence.start() + m.end()
@@ -420,9 +447,17 @@ def _left_alone(text: str, sentence, following) -> bool:
     sarcasm ("Yeah, ...", "Apparently, ...") or marked "/s" at its end or just after it."""
     s = sentence.group(0)
     return bool(_ATTRIBUTED.search(_in_context(text, sentence.start(), s)) or s.rstrip().endswith("/s")
+                or _HEARSAY_AT_END.search(s)
                 or text[sentence.end():].lstrip().startswith("/s") or _SARCASM.match(s)
                 or (following is not None and (_REPORTED_NEXT.match(following.group(0))
-                                               or _COUNTER_NEXT.search(following.group(0)))))
+                                               or _countered(following.group(0)))))
+
+
+def _countered(sentence: str) -> bool:
+    """Whether a sentence calls the one before a trope, a myth or a conspiracy theory, without denying it ("Not a
+    conspiracy theory, just look at the names")."""
+    m = _COUNTER_NEXT.search(sentence)
+    return m is not None and not _DENIED.search(sentence, 0, m.start())
 
 
 def _statements(pattern, s: str, from_start: bool):

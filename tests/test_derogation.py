@@ -225,8 +225,44 @@ def test_other_shapes_are_left_alone_when_negated_reported_asked_or_about_someth
     ("Women belong in the kitchen not in the workplace.", "xxgroup belong in the kitchen"),
     ("Jews are controlling the media.", "xxgroup are controlling the media"),
     ("Never trust Muslims or Jews.", "never trust xxgroup or xxgroup"),
+    ("Jews control the media... and Hollywood.", "xxgroup control the media"),
 ])
 def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    # found by a second review of these shapes, each a regression its first fixes made in the older shapes too: an
+    # ellipsis read as going on ("I'm not racist... but ..."), consequences read as warnings, lists with "all" or
+    # "the" before a later group or words after them, the "no" answer read after every question, hearsay and
+    # counter-speech words the writer denies or owns, "ah", verbs with no sporting sense
+    ("I'm not racist... but Muslims are vermin.", "xxgroup are vermin"),
+    ("Call me racist if you like... but I hate Muslims.", "i hate xxgroup"),
+    ("Kill all Jews and the world will be better.", "kill all xxgroup"),
+    ("Let's kill all Muslims and the world will thank us.", "let's kill all xxgroup"),
+    ("Kill all Muslims or they will kill us.", "kill all xxgroup"),
+    ("Death to Jews and the world will be free.", "death to xxgroup"),
+    ("I hate all Muslims and all Jews.", "i hate all xxgroup and all xxgroup"),
+    ("Kill the Muslims and the Jews.", "kill the xxgroup and the xxgroup"),
+    ("I hate Jews and Muslims alike.", "i hate xxgroup"),
+    ("Kill all Muslims and Jews in this country.", "kill all xxgroup"),
+    ("Kill all Jews, that's my philosophy.", "kill all xxgroup"),
+    ("Why are women so stupid? No idea.", "why are xxgroup so stupid"),
+    ("Why are Muslims so dirty? They don't wash.", "why are xxgroup so dirty"),
+    ("Why is it that immigrants are lazy? I don't know, but they are.", "why is it that xxgroup are lazy"),
+    ("Wouldn't the world be better without Jews? No doubt about it.", "wouldn't the world be better without xxgroup"),
+    ("Muslims are vermin, apparently the truth hurts.", "xxgroup are vermin"),
+    ("Muslims are vermin, or so I believe.", "xxgroup are vermin"),
+    ("Jews own the banks, it's not a conspiracy theory.", "xxgroup own the banks"),
+    ("Jews control the banks. Not a conspiracy theory, just look at the names.", "xxgroup control the banks"),
+    ("Jews control the media. Call it a conspiracy theory if you want, I call it the truth.",
+     "xxgroup control the media"),
+    ("Jews are parasites. This isn't a canard, it's reality.", "xxgroup are parasites"),
+    ("Ah, Muslims are vermin.", "xxgroup are vermin"),
+    ("Torture the gays.", "torture the xxgroup"),
+    ("Slaughter the Jews.", "slaughter the xxgroup"),
+])
+def test_hate_the_first_fixes_of_the_new_shapes_had_lost_is_found(text, span):
     assert _found(text) == [span]
 
 
@@ -278,6 +314,13 @@ def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are
     "Jews control the media, or so the conspiracy theorists say.", "Jews control the media, apparently.",
     "Ah yes, Jews control the media.", "Tate's philosophy: women belong in the kitchen.",
     "Women belong in the kitchen. Those were his exact words.",
+    # found by a second review
+    "Jews control the media, the old antisemitic lie.", "Jews control the media, a lie as old as time.",
+    "Women belong in the kitchen... if they want to be.", "Immigrants make me sick, the way they are treated.",
+    "Why is it that immigrants are lazy or criminals in every tabloid?",
+    "Never trust a Jew, my dad used to say, and he was wrong.",
+    "Wouldn't the world be better without Jews? Absolutely not, how dare you.",
+    "Why is it that immigrants are criminals? They aren\u2019t.",
 ])
 def test_the_new_shapes_are_left_alone_when_negated_asked_conditional_reported_or_about_something_else(text):
     assert _found(text) == []
@@ -381,8 +424,7 @@ def test_long_texts_are_read_once():
     ("xxgroup men, " * 7_000 + "are vermin", 0),  # a review timed 18 s: each group read the list to its end
     ("xxgroup, " * 11_000 + "xxgroup are vermin", 0), ("xxgroup, " * 20 + "xxgroup are vermin", 1),
     ("xxgroup kill " + "all " * 25_000, 0), ("xxgroup " + "just " * 20_000 + "kill", 0),
-    # (a list longer than is read is not found, nor a shorter one read from it)
-    ("death to " + "xxgroup, " * 2_200, 0), ("death to " + "xxgroup, " * 20 + "xxgroup.", 1),
+    ("death to " + "xxgroup, " * 2_200, 1), ("death to " + "xxgroup, " * 20 + "xxgroup who", 0),
     ("kill all xxgroup. " * 1_100, 1_100),
 ])
 def test_long_lists_and_runs_of_words_are_read_in_bounded_time(text, found):
