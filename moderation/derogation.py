@@ -24,7 +24,8 @@ statements in a normalised text, where every word naming a protected group is al
   writer's threat to each one met ("I'll kill every Muslim I see"), questions that take a generalisation as given
   ("Why is it that all immigrants are criminals?", "Isn't it obvious that women are inferior?") and the world said
   to be better without the group ("We'd be better off without immigrants", "Wouldn't the world be better without
-  Jews?").
+  Jews?"), and positives denied of the whole group ("I don't respect women", "Muslims can't be trusted", "Black
+  lives don't matter").
 
 The scorer raises identity attack (and so incitement) to at least ``FLOOR`` for a comment that holds one, citing
 the statement as evidence: high enough to be held for a moderator under the example policy (hold 0.35), not to be
@@ -228,6 +229,22 @@ _DISTRUSTED = re.compile(
     r"(?:(?:never|don't|dont|do not)\s+(?:ever\s+)?|(?:you|we|one|i)\s+(?:can't|cant|cannot|can not|can never|should "
     r"never|shouldn't|should not|could never|would never)\s+(?:ever\s+)?|(?:i'd|we'd)\s+never\s+(?:ever\s+)?)trust\s+"
     r"(?:(?:a|an|any|all|every|the)\s+)?" + _GROUPS + _LIST_ENDS + _ENDED)
+# A positive said not to hold of the whole group ("negated positives"): the writer's own lack of regard, where the
+# sentence begins ("I don't respect women", "I will never trust Muslims"; not "want" or "accept", which immigration
+# policy says: "We can't accept more refugees"), and the group said not to be trusted, not to matter or to be worth
+# nothing, where its clause begins ("Muslims can't be trusted", "Black lives don't matter", "Immigrants are not worth
+# anything").
+_DISREGARDED = re.compile(
+    r"(?:i|we)\s+(?:(?:really|just|honestly|simply|personally)\s+)*(?:don't|dont|do not|can't|cant|cannot|can never|"
+    r"will never|won't|could never|would never|never)\s+(?:ever\s+)?(?:respect|like|trust|tolerate)\s+"
+    r"(?:(?:any|all|the)\s+)?" + _GROUPS + _LIST_ENDS + _ENDED)
+_NEGATED_POSITIVE = re.compile(
+    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"(?:\s+lives)?\s+(?:"
+    r"(?:can't|cannot|can not|can never|should never|shouldn't|should not|must never)\s+(?:ever\s+)?be\s+trusted"
+    r"|(?:are|r)\s+(?:not|never)\s+to\s+be\s+trusted"
+    r"|(?:don't|dont|do not|doesn't|does not|will never|never)\s+matter"
+    r"|(?:are|r)\s+(?:not|never)\s+worth\s+(?:anything|a thing|shit|a damn|saving|the air they breathe|the oxygen|"
+    r"spitting on))" + _ENDED)
 # A question that takes a generalisation as given ("Why is it that immigrants are criminals?", "Isn't it obvious that
 # women are inferior?", "Don't you think Muslims are vermin?"); "Why is it that women are paid less?" asks.
 _ASKED = re.compile(
@@ -266,7 +283,8 @@ _SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False
            _Shape(_DISGUSTED, False, True, True, ("make", "disgust", "repulse", "revolt", "sicken", "nauseate")),
            _Shape(_BELONGING, False, True, True, ("belong", "place")),
            _Shape(_CONTROLLED, False, True, True, ("control", "own", "run")),
-           _Shape(_DISTRUSTED, True, False, True, None),
+           _Shape(_DISTRUSTED, True, False, True, None), _Shape(_DISREGARDED, True, False, True, None),
+           _Shape(_NEGATED_POSITIVE, False, False, True, ("trusted", "matter", "worth")),
            _Shape(_ASKED, False, False, False, ("why", "it", "you"), True),
            _Shape(_WITHOUT, True, True, True, None), _Shape(_WITHOUT_ASKED, True, False, True, None, True))
 # Hearsay or sarcasm at the end of the sentence ("Jews control the media, apparently.").
@@ -308,7 +326,7 @@ _FRONTED = re.compile(r"[^\w']*(?:in|until|till|before|after|since|during|under|
                       r"within|at|as|with|on|back then|historically|once|formerly)\b")
 _LEAD_AT_START = re.compile(_LEAD_IN.pattern + r"\s*,?\s*")
 # Plural forms that end in no "s", and the words for people that can follow a group's name ("Muslim men").
-_PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry""".split())
+_PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry lives""".split())
 # Words before a group named in the singular that make it the whole group ("every Jew", "never trust a Muslim"; no
 # shape takes "a" or "any" before a group except where it means the whole group).
 _WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an"})

@@ -266,6 +266,36 @@ def test_hate_the_first_fixes_of_the_new_shapes_had_lost_is_found(text, span):
     assert _found(text) == [span]
 
 
+@pytest.mark.parametrize(("text", "span"), [
+    # negated positives: the writer's lack of regard for the whole group, the group not to be trusted, not mattering
+    ("I don't respect women.", "i don't respect xxgroup"),
+    ("I will never trust Muslims.", "i will never trust xxgroup"),
+    ("Honestly, I don't like Muslims.", "i don't like xxgroup"),
+    ("I don\u2019t trust Jews.", "i don\u2019t trust xxgroup"),
+    ("We won't tolerate gays.", "we won't tolerate xxgroup"),
+    ("Muslims can't be trusted.", "xxgroup can't be trusted"),
+    ("Immigrants are not to be trusted.", "xxgroup are not to be trusted"),
+    ("Black lives don't matter.", "xxgroup lives don't matter"),
+    ("Immigrants are not worth anything.", "xxgroup are not worth anything"),
+])
+def test_negated_positives_about_the_whole_group_are_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
+    "I don't like Muslims being attacked.", "I don't respect women who cheat.", "We can't accept more refugees.",
+    "I don't trust immigrants to the tabloids.", "Black lives matter.", "Black lives don't matter to this government.",
+    "They act like Black lives don't matter.", "Do Black lives not matter?", "I don't like it when people attack Muslims.",
+    "I don't trust those immigrants, they looked shifty.", "Muslims can't be trusted? Says who?",
+    "The message was clear: Black lives don't matter to them.", "Saying Muslims can't be trusted is bigotry.",
+    "I don't like Chinese.", "I don't like Mexican food.", "We don't tolerate attacks on Muslims.",
+    "I can't trust the Muslim doctor at my clinic.", "The idea that immigrants are not to be trusted is poison.",
+    "I don't like women's football.", "Women's votes don't matter to this party.", "I don't like the Chinese government.",
+])
+def test_negated_positives_are_left_alone_about_something_else_some_of_the_group_or_asked(text):
+    assert _found(text) == []
+
+
 @pytest.mark.parametrize("text", [
     # negated, or not where the clause begins
     "Gay people don't disgust me at all.", "Immigrants don't make me sick.", "Attacks on Muslims make me sick.",
