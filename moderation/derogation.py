@@ -24,8 +24,10 @@ statements in a normalised text, where every word naming a protected group is al
   writer's threat to each one met ("I'll kill every Muslim I see"), questions that take a generalisation as given
   ("Why is it that all immigrants are criminals?", "Isn't it obvious that women are inferior?") and the world said
   to be better without the group ("We'd be better off without immigrants", "Wouldn't the world be better without
-  Jews?"), and positives denied of the whole group ("I don't respect women", "Muslims can't be trusted", "Black
-  lives don't matter").
+  Jews?"), and positives denied of the whole group ("I don't respect women", "Muslims can't be trusted",
+  "Immigrants are not worth anything"; a seventh review found protest ("The verdict is clear: Black lives don't
+  matter"), the writer's own correction ("I don't like women, I love them"), "and neither can men", conditions and
+  others' views held, all tests now).
 
 The scorer raises identity attack (and so incitement) to at least ``FLOOR`` for a comment that holds one, citing
 the statement as evidence: high enough to be held for a moderator under the example policy (hold 0.35), not to be
@@ -97,7 +99,8 @@ _BETWEEN = (r"(?:(?:all|just|only|such|so|really|truly|literally|basically|simpl
 # "violence against women is a disgrace", "only 2% of immigrants are ...", "Trump believes Mexicans are ..."): the
 # statement is the writer's own. Only the plural verbs: "This woman is disgusting" is about one person.
 _LEAD_IN = re.compile(r"(?:and|but|so|honestly|frankly|seriously|look|face it|let's face it|the truth is|the fact is|"
-                      r"i think|i believe|i feel|i reckon|i know|we all know|everyone knows|in my opinion|imo)"
+                      r"i think|i believe|i feel|i reckon|i know|we all know|everyone knows|in my opinion|imo|"
+                      r"personally|to be honest|tbh|truthfully|to be frank)"
                       r"(?:\s+that)?")
 
 # The subject: the group, maybe with a word for people after it ("Muslim men", read "xxgroup men"), or a list of
@@ -231,20 +234,29 @@ _DISTRUSTED = re.compile(
     r"(?:(?:a|an|any|all|every|the)\s+)?" + _GROUPS + _LIST_ENDS + _ENDED)
 # A positive said not to hold of the whole group ("negated positives"): the writer's own lack of regard, where the
 # sentence begins ("I don't respect women", "I will never trust Muslims"; not "want" or "accept", which immigration
-# policy says: "We can't accept more refugees"), and the group said not to be trusted, not to matter or to be worth
-# nothing, where its clause begins ("Muslims can't be trusted", "Black lives don't matter", "Immigrants are not worth
-# anything").
+# policy says: "We can't accept more refugees"), and the group said not to be trusted or to be worth nothing, where
+# its clause begins ("Muslims can't be trusted", "Immigrants are not worth anything"). Not "... lives don't matter",
+# which protest says as often ("The verdict is clear: Black lives don't matter."). The sentence or its clause ends
+# there, without "and neither ...", "or men", "unless ...", "as far as ..." or the writer's own correction ("I don't
+# like women, I love them"; a review found each held).
+_NEGATED_ENDS = (r"(?:\s+(?:at all|anymore|any more|one bit|one iota|an inch|whatsoever))?"
+                 r"(?=\s*(?:[.!;:?\u203d)\u2013\u2014]|$)|\s*,(?!\s*(?:and|or|nor|neither|too|as|just like|same as|unless|"
+                 r"if|except|when|until|not|but|i|i'm|we|it seems|evidently|is the|was the)\b)|\s+because\b)")
 _DISREGARDED = re.compile(
     r"(?:i|we)\s+(?:(?:really|just|honestly|simply|personally)\s+)*(?:don't|dont|do not|can't|cant|cannot|can never|"
     r"will never|won't|could never|would never|never)\s+(?:ever\s+)?(?:respect|like|trust|tolerate)\s+"
-    r"(?:(?:any|all|the)\s+)?" + _GROUPS + _LIST_ENDS + _ENDED)
+    r"(?:(?:any|all|the)\s+)?" + _GROUPS + _LIST_ENDS + _NEGATED_ENDS
+    + r"|(?:i'll|we'll|i'd|we'd)\s+never\s+(?:ever\s+)?(?:respect|like|trust|tolerate)\s+(?:(?:any|all|the)\s+)?" + _GROUPS
+    + _LIST_ENDS + _NEGATED_ENDS)
+# ... or corrected by the next sentence ("I don't like gays. I love them.").
+_CORRECTED = re.compile(r"\W*(?:i|we)\s+(?:(?:really|actually|just|simply)\s+)?(?:love|accept|welcome|respect|trust|admire|"
+                        r"adore|prefer)\b")
 _NEGATED_POSITIVE = re.compile(
-    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"(?:\s+lives)?\s+(?:"
+    r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:"
     r"(?:can't|cannot|can not|can never|should never|shouldn't|should not|must never)\s+(?:ever\s+)?be\s+trusted"
-    r"|(?:are|r)\s+(?:not|never)\s+to\s+be\s+trusted"
-    r"|(?:don't|dont|do not|doesn't|does not|will never|never)\s+matter"
-    r"|(?:are|r)\s+(?:not|never)\s+worth\s+(?:anything|a thing|shit|a damn|saving|the air they breathe|the oxygen|"
-    r"spitting on))" + _ENDED)
+    r"|(?:are|r)\s+(?:not|never)\s+to\s+be\s+trusted|aren't\s+to\s+be\s+trusted"
+    r"|(?:(?:are|r)\s+(?:not|never)|aren't)\s+worth\s+(?:anything|a thing|shit|a damn|a penny|saving|the air they breathe|"
+    r"the oxygen|spitting on))" + _NEGATED_ENDS)
 # A question that takes a generalisation as given ("Why is it that immigrants are criminals?", "Isn't it obvious that
 # women are inferior?", "Don't you think Muslims are vermin?"); "Why is it that women are paid less?" asks.
 _ASKED = re.compile(
@@ -284,24 +296,25 @@ _SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False
            _Shape(_BELONGING, False, True, True, ("belong", "place")),
            _Shape(_CONTROLLED, False, True, True, ("control", "own", "run")),
            _Shape(_DISTRUSTED, True, False, True, None), _Shape(_DISREGARDED, True, False, True, None),
-           _Shape(_NEGATED_POSITIVE, False, False, True, ("trusted", "matter", "worth")),
+           _Shape(_NEGATED_POSITIVE, False, False, True, ("trusted", "worth")),
            _Shape(_ASKED, False, False, False, ("why", "it", "you"), True),
            _Shape(_WITHOUT, True, True, True, None), _Shape(_WITHOUT_ASKED, True, False, True, None, True))
 # Hearsay or sarcasm at the end of the sentence ("Jews control the media, apparently.").
-_HEARSAY_AT_END = re.compile(r"[,\s]\s*(?:apparently|supposedly|allegedly|or so (?:they say|i'm told|we're told|i hear))"
-                             r"\W*$")
+_HEARSAY_AT_END = re.compile(r"[,\s]\s*(?:apparently|supposedly|allegedly|evidently|it seems|it would seem|or so it seems|"
+                             r"or so (?:they say|i'm told|we're told|i hear)|(?!i\b|we\b)(?:\w+\s+){1,3}(?:argues|argued|thinks|"
+                             r"thought|believes|believed|puts it|put it|claims|claimed|insists|insisted))\W*$")
 # Said to be sarcasm where the sentence begins ("Yeah, let's just kill all the Muslims, that'll solve everything").
 _SARCASM = re.compile(r"\W*(?:yeah|yea|yep|sure|oh|ah yes|ah yeah|right|great idea|good idea|brilliant|apparently|of course|"
                       r"because)\b")
 # The next sentence says whose words these were ("I hate Muslims. That's what the man yelled at my daughter.").
 _REPORTED_NEXT = re.compile(
     r"\W*(?:(?:that's|that is|this is|which is|those are|these are|those were|these were|that was|this was)\s+(?:what|"
-    r"how|the words|the order|the message|the slogan|the chant|the logic|"
+    r"how|the words|the order|the message|the slogan|the chant|the logic|the line|the subtext|the narrative|the lesson|"
     r"(?:his|her|their)\s+(?:exact\s+|very\s+|actual\s+)?words)|so said|said|says|those words|these words|"
     r"(?:his|her|their|the)\s+(?:exact\s+|very\s+|actual\s+|own\s+)?words|the words|because)\b")
 # ... or said so later in the sentence ("Disabled people should not exist: that is the logic of eugenics").
-_REPORTED_AFTER = re.compile(r"[:,;\u2013\u2014-]\s*(?:that's|that is|this is|which is)\s+(?:what|how|the words|"
-                             r"the order|the message|the slogan|the chant|the logic)\b")
+_REPORTED_AFTER = re.compile(r"[:,;\u2013\u2014-]\s*(?:that's|that is|this is|which is|that was|this was)\s+(?:what|how|"
+                             r"the words|the order|the message|the slogan|the chant|the logic|the line|the subtext)\b")
 # The next sentence calls it a trope ("Muslims are terrorists, immigrants are criminals. The same tired tropes."); not
 # "racist" or "bigotry", which hate says of itself as often ("Call me racist, I don't care").
 _COUNTER_NEXT = re.compile(r"\b(?:tropes?|stereotypes?|stereotyping|myths?|propaganda|dog ?whistles?|"
@@ -326,7 +339,7 @@ _FRONTED = re.compile(r"[^\w']*(?:in|until|till|before|after|since|during|under|
                       r"within|at|as|with|on|back then|historically|once|formerly)\b")
 _LEAD_AT_START = re.compile(_LEAD_IN.pattern + r"\s*,?\s*")
 # Plural forms that end in no "s", and the words for people that can follow a group's name ("Muslim men").
-_PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry lives""".split())
+_PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry""".split())
 # Words before a group named in the singular that make it the whole group ("every Jew", "never trust a Muslim"; no
 # shape takes "a" or "any" before a group except where it means the whole group).
 _WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an"})
@@ -443,6 +456,8 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     continue  # "... but Christians not?"; "Why is it that immigrants are criminals? They aren't."
                 if pattern is _URGED and _BARE_VERB.match(m.group(0)) and _WARNING.match(s, m.end()):
                     continue  # "Kill the Jews and you become the Nazis"
+                if pattern is _DISREGARDED and _CORRECTED.match(following):
+                    continue  # "I don't like gays. I love them."
                 if pattern is _BELONGING and s[m.end():].strip() == "..." and _GOES_ON.match(following):
                     continue  # "Women belong in the kitchen... and the boardroom"
                 if _COUNTER_AFTER.search(s, m.end(), m.end() + _LOOK_BACK):
@@ -471,9 +486,15 @@ def _left_alone(text: str, sentence, following) -> bool:
                                                or _countered(following.group(0)))))
 
 
+_REBUTTED = re.compile(r"\W*(?:nonsense|rubbish|garbage|bullshit|bs|wrong|false|untrue|not true|absurd|what rubbish|"
+                       r"what nonsense|utter nonsense|complete nonsense|total nonsense|utter rubbish)\W*$")
+
+
 def _countered(sentence: str) -> bool:
     """Whether a sentence calls the one before a trope, a myth or a conspiracy theory, without denying it ("Not a
     conspiracy theory, just look at the names")."""
+    if _REBUTTED.match(sentence):
+        return True  # "Women can't be trusted. Nonsense."
     m = _COUNTER_NEXT.search(sentence)
     return m is not None and not _DENIED.search(sentence, 0, m.start())
 

@@ -275,8 +275,16 @@ def test_hate_the_first_fixes_of_the_new_shapes_had_lost_is_found(text, span):
     ("We won't tolerate gays.", "we won't tolerate xxgroup"),
     ("Muslims can't be trusted.", "xxgroup can't be trusted"),
     ("Immigrants are not to be trusted.", "xxgroup are not to be trusted"),
-    ("Black lives don't matter.", "xxgroup lives don't matter"),
     ("Immigrants are not worth anything.", "xxgroup are not worth anything"),
+    # found by a review of these shapes: "aren't", "I'll", tails, lead-ins
+    ("Immigrants aren't to be trusted.", "xxgroup aren't to be trusted"),
+    ("Women aren't worth shit.", "xxgroup aren't worth shit"),
+    ("I'll never trust Muslims.", "i'll never trust xxgroup"),
+    ("I don't trust Muslims at all.", "i don't trust xxgroup at all"),
+    ("I don't like Muslims because they are violent.", "i don't like xxgroup"),
+    ("Personally, I don't like Muslims.", "i don't like xxgroup"),
+    ("To be honest, I don't trust Muslims.", "i don't trust xxgroup"),
+    ("I don't like Muslims, they are violent.", "i don't like xxgroup"),
 ])
 def test_negated_positives_about_the_whole_group_are_found(text, span):
     assert _found(text) == [span]
@@ -291,6 +299,18 @@ def test_negated_positives_about_the_whole_group_are_found(text, span):
     "I don't like Chinese.", "I don't like Mexican food.", "We don't tolerate attacks on Muslims.",
     "I can't trust the Muslim doctor at my clinic.", "The idea that immigrants are not to be trusted is poison.",
     "I don't like women's football.", "Women's votes don't matter to this party.", "I don't like the Chinese government.",
+    # found by a review: protest ("... lives don't matter" is left to the model), the writer's own correction,
+    # "and neither do men", a condition, someone else's view or history, a rebuttal, wine
+    "Black lives don't matter.", "The verdict is clear: Black lives don't matter.", "Sadly, Black lives don't matter.",
+    "I don't tolerate Muslims, I accept them.", "I don't like women, I love them.", "I don't like gays. I love them.",
+    "I don't trust women, I trust my wife.", "I don't respect women, I respect people.",
+    "Women can't be trusted, and neither can men.", "I don't trust women, or men for that matter.",
+    "I don't trust refugees, unless they have papers.", "Muslims can't be trusted, unless they denounce Hamas.",
+    "Refugees can't be trusted, if they've destroyed their documents.",
+    "Women can't be trusted, as the judge put it in 1950.", "Christians are not to be trusted, Dawkins argues.",
+    "Refugees are not worth saving, this government thinks.", "Women can't be trusted: that was the logic of the 1950s.",
+    "Muslims can't be trusted. That's the line the Mail has pushed.", "Women can't be trusted. Nonsense.",
+    "Muslims can't be trusted, it seems.", "I don't like whites, I prefer reds.", "I don't like whites, too acidic.",
 ])
 def test_negated_positives_are_left_alone_about_something_else_some_of_the_group_or_asked(text):
     assert _found(text) == []
