@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .derogation import AFFIRMED_AT_MOST
 from .derogation import FLOOR as DEROGATION_FLOOR
 from .errors import InputError, ModerationError, RepeatedKeyError, unique_keys
 from .labels import POLICY_LABELS
@@ -822,6 +823,8 @@ def cmd_explain(args) -> int:
                 b, e = piece.normalised.original_span(begin, end)
                 print(f"  aimed at a thing, read as 'bad' by {' and '.join(reading.heads)}: [{b + offset}:{e + offset}] "
                       f"{args.text[b + offset:e + offset]!r}")
+        if piece.affirmed:
+            print(f"  only affirms a group: {' and '.join(piece.affirmed)} kept at most {AFFIRMED_AT_MOST}")
         if piece.derogation and piece.normalised is not None:
             for begin, end in piece.derogation[0]:
                 b, e = piece.normalised.original_span(begin, end)

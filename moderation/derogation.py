@@ -70,9 +70,12 @@ from typing import NamedTuple
 
 from .normalise import GROUP_PLACEHOLDER
 
-__all__ = ["FLOOR", "PREDICATES", "derogation_spans", "with_line_ends"]
+__all__ = ["AFFIRMED_AT_MOST", "FLOOR", "PREDICATES", "affirmation_only", "derogation_spans", "with_line_ends"]
 
 FLOOR = 0.7
+# What identity attack (and so incitement) and toxicity score at most for a comment that only affirms a group
+# (``affirmation_only``): under every hold line of the example policy (0.35 the lowest).
+AFFIRMED_AT_MOST = 0.2
 
 # Words and phrases that, said of a whole group, dehumanise it (vermin, animals, a disease) or demean it (worthless,
 # inferior, criminals). Written from the kinds of derogation and dehumanisation that hate-speech test suites
@@ -144,10 +147,11 @@ _HARMED = (r"(?:killed|murdered|shot|shot dead|exterminated|wiped out|wiped off 
            r"gassed|hanged|hung|lynched|burned|burnt|burned alive|burnt alive|executed|slaughtered|"
            r"massacred|butchered|culled|put down|euthanised|euthanized|sterilised|sterilized|castrated|beheaded|"
            r"stoned to death|annihilated|drowned|strung up|tortured|lined up and shot|put in camps|"
-           r"put in gas chambers)")
+           r"put in gas chambers|removed from (?:this|the) (?:earth|planet|world)|removed from the face of the earth|"
+           r"wiped from the face of the earth|erased from (?:this|the) (?:earth|planet))")
 # (No possessive quantifiers here: Python 3.11.2, which CI runs, matched "I hate all Muslims, they ..." with its comma.)
 _ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|all of them)\s+)*"
-_THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them)"
+_THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them|once and for all)"
 _ENDED = r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
 _ENDED_LIFE = r"(?=\s*(?:[^\w\s',]|$)|\s+(?:" + _THEN + r"|anymore|any more|at all|on this earth)\b)"
 _WHOLE = r"(?:(?:all|every|each|of|the)\s+){0,3}" + _GROUPS
@@ -164,7 +168,7 @@ _WISHED = re.compile(
 # sadly, kill black people with impunity", "Hitler's plan was simple: exterminate the Jews", "The graffiti read:
 # Death to Jews"), and "I" or "we" needs a modal ("In the West, we kill Muslims with drones" is a report).
 # Words between the verb and the group; a verb with an everyday sense needs one ("I shoot women and landscapes").
-_WHICH = r"(?:(?:all|every|each|any|the|them|of|last|single|one|fucking|damn|bloody|dirty|filthy)\s+)"
+_WHICH = r"(?:(?:all|every|each|any|the|them|of|last|single|one|next|fucking|damn|bloody|dirty|filthy)\s+)"
 _EVERY = r"(?:(?:all|every|each|any)\s+)"
 # ... where the writer may say which of them: each one met ("I'll kill every Muslim I see", "... on sight").
 _MET = (r"(?:\s+(?:that\s+|who\s+)?(?:i|we|you)\s+(?:see|meet|find|come across|run into|can find|get (?:my|our|your) hands on)"
@@ -178,10 +182,19 @@ _URGED = re.compile(
     r"(?:(?:(?:let's|lets|let us|it's time to|time to)\s+|(?:i|we|someone|somebody)\s+(?:will|would|should|must|need to|"
     r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
-    + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide)\s+" + _WHICH
+    + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide|get rid of)\s+"
+    + _WHICH
     + r"*|(?:stab|torture)\s+" + _WHICH + r"*|(?:shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|harm)\s+" + _WHICH
     + r"+|hurt\s+" + _EVERY + _WHICH + r"*)"
     r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _LIST_ENDS + _ENDED)
+# Suffering the writer wishes to see, or means to cause, where the sentence begins ("I'd love to see Muslims suffer",
+# "I'll make sure you gays suffer"; not "I'd hate to see refugees suffer", nor "those" people).
+_SUFFERED = re.compile(
+    r"(?:i'd|i would|we'd|we would|i want to|we want to|i wanna|i'm going to|we're going to|i'm gonna|i'll|we'll|i will|"
+    r"we will|i can't wait to|can't wait to)\s+(?:(?:really\s+)?(?:love|like|enjoy)\s+to\s+)?(?:see|watch|make sure|"
+    r"make|ensure)\s+(?:that\s+)?(?:(?:all|the|every|you)\s+)*" + _GROUPS + r"\s+(?:all\s+)?(?:suffer|burn|die|bleed|rot|"
+    r"hang|starve|drown|perish|rot in hell|burn in hell|burn alive)(?:\s+in\s+(?:hell|agony|pain|misery|a fire|the sea))?"
+    + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
@@ -292,6 +305,7 @@ _SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False
            _Shape(_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have",
                                                  "has")),
            _Shape(_URGED, True, False, True, None), _Shape(_HATED, True, False, True, None),
+           _Shape(_SUFFERED, True, False, True, None),
            _Shape(_DISGUSTED, False, True, True, ("make", "disgust", "repulse", "revolt", "sicken", "nauseate")),
            _Shape(_BELONGING, False, True, True, ("belong", "place")),
            _Shape(_CONTROLLED, False, True, True, ("control", "own", "run")),
@@ -342,7 +356,7 @@ _LEAD_AT_START = re.compile(_LEAD_IN.pattern + r"\s*,?\s*")
 _PLURALS = frozenset("""men women people folk folks persons boys girls lads guys kids youths children jewry""".split())
 # Words before a group named in the singular that make it the whole group ("every Jew", "never trust a Muslim"; no
 # shape takes "a" or "any" before a group except where it means the whole group).
-_WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an"})
+_WHOLE_GROUP = frozenset({"every", "each", "any", "a", "an", "next"})
 # Said to be someone else's view anywhere in its sentence (a review found "According to the Daily Mail, Muslims are
 # ...", "In Nazi propaganda, Jews were ...", "..., said the man in the dock").
 _ATTRIBUTED = re.compile(r"\b(?:according to|in the eyes of|propaganda|said|says|claimed|claims|wrote|writes|"
@@ -472,6 +486,29 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     continue
                 found.add((begin, end))
     return sorted(found)
+
+
+# A sentence that only affirms a group's humanity, place or identity ("Jews are people.", "Muslims are people too!",
+# "Immigrants are our neighbours.", "Trans people are valid.", "We are Jews.", "I'm a proud Muslim."): said, not asked,
+# with nothing else in it.
+_AFFIRMATION = re.compile(
+    r"[^\w?]*(?:(?:" + _SUBJECT + r"|we|they)\s+(?:are|r)\s+(?:(?:all|just|also|still|simply|only|so)\s+)?"
+    r"(?:people|human|humans|human beings|persons|(?:our\s+)?(?:neighbours|neighbors|friends|fellow citizens|colleagues|"
+    r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy)"
+    r"(?:\s+(?:too|as well|like (?:you and me|everyone else|us|the rest of us)))?"
+    r"|(?:i am|i'm|we are|we're)\s+(?:(?:a|an|proud|all|also|both|the)\s+)*" + _GROUPS + r"(?:\s+(?:too|as well))?"
+    r")[.!\s]*")
+
+
+def affirmation_only(text: str) -> bool:
+    """Whether a normalised text (``with_line_ends``) is only sentences that affirm a group, at most 200 characters:
+    the model reads such short statements by their shape ("Jews are people." scored 0.66 for identity attack), and
+    nothing in them can attack anyone; the scorer keeps their identity attack, incitement and toxicity at most
+    ``AFFIRMED_AT_MOST``."""
+    if GROUP_PLACEHOLDER not in text or len(text) > 200:
+        return False
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    return bool(sentences) and all(_AFFIRMATION.fullmatch(s) for s in sentences)
 
 
 def _left_alone(text: str, sentence, following) -> bool:

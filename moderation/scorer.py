@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .derogation import AFFIRMED_AT_MOST, affirmation_only, derogation_spans, with_line_ends
 from .derogation import FLOOR as DEROGATION_FLOOR
-from .derogation import derogation_spans, with_line_ends
 from .errors import InputError, ModelError
 from .inference import ARRAY_NAMES, READ_ALONE, check_arrays, content_words, from_arrays, to_arrays
 from .labels import POLICY_LABELS, STANCES
@@ -92,6 +92,8 @@ class Score:
     # Statements against a group (generalisations, violence wished on it, hatred of it) that raised identity
     # attack (moderation.derogation): (begin, end) in the normalised text, and the heads raised.
     derogation: tuple = field(default=(), repr=False, compare=False)
+    # The heads kept at most derogation.AFFIRMED_AT_MOST because the comment only affirms a group ("Jews are people.").
+    affirmed: tuple = field(default=(), repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"scores": self.scores, "stance": self.stance, "stance_scores": self.stance_scores,
@@ -192,7 +194,7 @@ class Scorer:
         X = reading.whole
         probs = self.violation.predict_proba_comments(reading)
         neutral = self._read_idea_criticism(norms, probs)
-        derogations = self._read_derogation(norms, probs)
+        derogations, affirmed = self._read_derogation(norms, probs)
         stance = self._stance(X, norms, article_ids)
         languages = identify_languages([n.text for n in norms])
         out = []
@@ -204,23 +206,35 @@ class Scorer:
             out.append(Score(scores=scores, language=lang, language_confidence=round(conf, 4),
                              stance=st[0] if st else None, stance_scores=st[1] if st else None,
                              empty=not norm.text, normalised=norm, features=(X, i), idea_reading=neutral.get(i),
-                             derogation=derogations.get(i, ())))
+                             derogation=derogations.get(i, ()), affirmed=affirmed.get(i, ())))
         return out
 
-    def _read_derogation(self, norms, probs) -> dict[int, tuple]:
+    def _read_derogation(self, norms, probs) -> tuple[dict[int, tuple], dict[int, tuple]]:
         """Raise identity attack to at least ``derogation.FLOOR`` for comments that state a dehumanising or
         derogatory generalisation about a group, wish violence on it or hate it (``moderation.derogation``), and
-        incitement with it (the larger of threat and identity attack, as ever). Returns, by comment index,
-        ((spans), (heads raised))."""
+        incitement with it (the larger of threat and identity attack, as ever); keep identity attack, incitement and
+        toxicity at most ``derogation.AFFIRMED_AT_MOST`` for a comment that only affirms a group ("Jews are people.").
+        Returns, by comment index, ((spans), (heads raised)) and (heads lowered)."""
         if "identity_attack" not in self.violation.heads:
-            return {}
+            return {}, {}
         heads = self.violation.heads
-        raised = {}
+        raised, affirmed = {}, {}
         for i, norm in enumerate(norms):
             if GROUP_PLACEHOLDER not in norm.text:  # most comments name no group: nothing to read
                 continue
-            spans = derogation_spans(with_line_ends(norm), norm)
+            read = with_line_ends(norm)
+            spans = derogation_spans(read, norm)
             if not spans:
+                if affirmation_only(read):
+                    before = probs[i].copy()
+                    row = probs[i:i + 1]
+                    for h in ("identity_attack", "toxicity"):
+                        if h in heads:
+                            row[0, heads.index(h)] = min(row[0, heads.index(h)], AFFIRMED_AT_MOST)
+                    self.violation._or_consistent(row)
+                    lowered = tuple(h for h in heads if probs[i, heads.index(h)] < before[heads.index(h)])
+                    if lowered:
+                        affirmed[i] = lowered
                 continue
             before = probs[i].copy()
             row = probs[i:i + 1]  # a view: the model's own rule sets incitement from its parts
@@ -230,7 +244,7 @@ class Scorer:
                            if h in heads and probs[i, heads.index(h)] > before[heads.index(h)])
             if lifted:
                 raised[i] = (tuple(spans), lifted)
-        return raised
+        return raised, affirmed
 
     def _read_idea_criticism(self, norms, probs) -> dict[int, IdeaReading]:
         """Score the personal-attack and toxicity heads of comments that aim insult words at things ("a
@@ -444,7 +458,7 @@ def worst_of(scores: list[Score]) -> Score:
     lead = next((s for s in scores if not s.empty), scores[0])
     worst = {label: max(s.scores[label] for s in scores) for label in lead.scores}
     return replace(lead, scores=worst, empty=all(s.empty for s in scores), normalised=None, features=None,
-                   idea_reading=None, derogation=())
+                   idea_reading=None, derogation=(), affirmed=())
 
 
 class _Token:

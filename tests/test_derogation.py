@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.derogation import FLOOR, derogation_spans, with_line_ends
+from moderation.derogation import AFFIRMED_AT_MOST, FLOOR, affirmation_only, derogation_spans, with_line_ends
 from moderation.normalise import normalise, normalise_text
 from moderation.policy import load_policy
 from moderation.scorer import worst_of
@@ -461,6 +461,80 @@ def test_the_command_line_explanation_says_what_the_rule_raised(capsys):
     out = capsys.readouterr().out
     assert "a statement against a group, identity_attack" in out
     assert "'Immigrants are nothing but criminals'" in out
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    # suffering the writer wishes to see or means to cause, elimination, threats to the next one met
+    ("I'd love to see Muslims suffer.", "i'd love to see xxgroup suffer"),
+    ("I'll make sure you gays suffer.", "i'll make sure you xxgroup suffer"),
+    ("I want to see all immigrants die.", "i want to see all xxgroup die"),
+    ("I'd like to see Jews burn in hell.", "i'd like to see xxgroup burn in hell"),
+    ("We should get rid of Muslims once and for all.", "we should get rid of xxgroup"),
+    ("Get rid of all the immigrants.", "get rid of all the xxgroup"),
+    ("I'm going to shoot the next Muslim I see.", "i'm going to shoot the next xxgroup i see"),
+    ("Muslims should be removed from this earth.", "xxgroup should be removed from this earth"),
+    ("Gays should be wiped from the face of the earth.", "xxgroup should be wiped from the face of the earth"),
+])
+def test_suffering_wished_elimination_and_threats_to_the_next_one_are_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
+    "I'd hate to see refugees suffer.", "I don't want to see refugees suffer.", "I'd love to see women succeed.",
+    "We should get rid of the Muslim ban.", "We need to get rid of illegal immigrants.",
+    "I'd love to see those Muslims who attacked him suffer.", "I want to see immigrants thrive.",
+    "We'll make sure refugees don't suffer.", "I'd like to see women in charge.",
+    "Those who say Muslims should be removed from this earth are monsters.",
+    "I'd love to see the Mexicans suffer on Saturday.", "We should get rid of the Muslims' right to vote?",
+])
+def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_whole_group(text):
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Jews are people.", "Muslims are people too!", "Immigrants are human beings.", "Trans people are valid.",
+    "We are Jews.", "I'm a proud Muslim.", "Refugees are welcome here.", "Muslims are our neighbours. Jews are our neighbours.",
+    "Muslims are not the enemy.", "I am a gay man.",
+])
+def test_a_comment_that_only_affirms_a_group_is_read_so(text):
+    assert affirmation_only(with_line_ends(normalise(text)))
+
+
+@pytest.mark.parametrize("text", [
+    "Jews are people?", "Jews are people. Kill them all.", "Jews are people, but not like us.", "Trans women are men.",
+    "Muslims are people who should leave.", '"Jews are people." Sure.', "Jews are people too, unfortunately.",
+    "I'm a Muslim and I hate Jews.", "Women are women.", "They are people.", "Jews are people. " * 20,
+])
+def test_anything_more_than_affirming_a_group_is_not_read_as_an_affirmation(text):
+    assert not affirmation_only(with_line_ends(normalise(text)))
+
+
+def test_an_affirmation_is_kept_under_every_hold_line_and_nothing_else_is_lowered(scorer, monkeypatch):
+    from moderation import scorer as scoring
+
+    texts = ["Jews are people.", "We are Jews.", "Jews are people. Kill them all.", "The council closed the library."]
+    with_rule = scorer.score_batch(texts)
+    monkeypatch.setattr(scoring, "affirmation_only", lambda text: False)
+    without = scorer.score_batch(texts)
+    # the model alone holds the first (README, Known gaps); kept, it is approved under the example policy
+    assert without[0].scores["identity_attack"] > AFFIRMED_AT_MOST
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    assert policy.decide(without[0], scorer.explain(texts[0], score=without[0])).action == "hold"
+    assert policy.decide(with_rule[0], scorer.explain(texts[0], score=with_rule[0])).action == "approve"
+    for a, b in zip(with_rule[:2], without[:2]):
+        for head in ("identity_attack", "incitement", "toxicity"):
+            assert a.scores[head] == min(b.scores[head], AFFIRMED_AT_MOST)
+        assert all(a.scores[h] == b.scores[h] for h in ("profanity", "personal_attack", "threat", "spam"))
+        assert set(a.affirmed) == {h for h in ("identity_attack", "incitement", "toxicity") if b.scores[h] > AFFIRMED_AT_MOST}
+    for a, b in zip(with_rule[2:], without[2:]):
+        assert a.scores == b.scores and not a.affirmed
+
+
+def test_the_command_line_explanation_says_what_an_affirmation_kept_down(capsys):
+    from moderation import cli
+
+    assert cli.main(["explain", "Jews are people."]) == 0
+    assert "only affirms a group: " in capsys.readouterr().out
 
 
 def test_long_texts_are_read_once():
