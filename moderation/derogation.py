@@ -148,11 +148,12 @@ _HARMED = (r"(?:killed|murdered|shot|shot dead|exterminated|wiped out|wiped off 
            r"massacred|butchered|culled|put down|euthanised|euthanized|sterilised|sterilized|castrated|beheaded|"
            r"stoned to death|annihilated|drowned|strung up|tortured|lined up and shot|put in camps|"
            r"put in gas chambers|removed from (?:this|the) (?:earth|planet|world)|removed from the face of the earth|"
-           r"wiped from the face of the earth|erased from (?:this|the) (?:earth|planet))")
+           r"wiped from the face of the earth|erased from (?:this|the) (?:earth|planet)|wiped off the map)")
 # (No possessive quantifiers here: Python 3.11.2, which CI runs, matched "I hate all Muslims, they ..." with its comma.)
 _ADVERBS = r"(?:(?:all|just|simply|really|fucking|bloody|finally|each|every one|all of them)\s+)*"
 _THEN = r"(?:again|now|already|immediately|completely|too|as well|all of them|every one of them|once and for all)"
-_ENDED = r"(?=\s*(?:[^\w\s']|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
+# (A hyphen joining a word is no end: "get rid of women-only shortlists".)
+_ENDED = r"(?=\s*(?:[^\w\s'-]|-(?!\w)|$)|\s+(?:and|or|but|" + _THEN + r")\b)"
 _ENDED_LIFE = r"(?=\s*(?:[^\w\s',]|$)|\s+(?:" + _THEN + r"|anymore|any more|at all|on this earth)\b)"
 _WHOLE = r"(?:(?:all|every|each|of|the)\s+){0,3}" + _GROUPS
 _WISHED = re.compile(
@@ -172,7 +173,7 @@ _WHICH = r"(?:(?:all|every|each|any|the|them|of|last|single|one|next|fucking|dam
 _EVERY = r"(?:(?:all|every|each|any)\s+)"
 # ... where the writer may say which of them: each one met ("I'll kill every Muslim I see", "... on sight").
 _MET = (r"(?:\s+(?:that\s+|who\s+)?(?:i|we|you)\s+(?:see|meet|find|come across|run into|can find|get (?:my|our|your) hands on)"
-        r"|\s+on sight)?")
+        r"|\s+on sight|\s+in\s+(?:this|our|the)\s+(?:country|nation|town|city|world|land|area))?")
 # "Kill the Jews and you become the Nazis", "Harm any Muslim and you harm us all": a warning, not a wish (after a bare
 # imperative only: "Let's kill all Muslims and ..." is none).
 _WARNING = re.compile(r"\s*,?\s+and\s+(?:you|you'll|you've|you're)\b")
@@ -189,12 +190,19 @@ _URGED = re.compile(
     r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _LIST_ENDS + _ENDED)
 # Suffering the writer wishes to see, or means to cause, where the sentence begins ("I'd love to see Muslims suffer",
 # "I'll make sure you gays suffer"; not "I'd hate to see refugees suffer", nor "those" people).
+# Only wishes ("I'd love to see", "I want to see", "I can't wait to see", "I hope") and the writer's own doing ("I'll
+# make sure"): "We will see refugees starve" is a prediction (a review found it held).
+_SUFFER = (r"(?:all\s+)?(?:suffer|burn|die|bleed|rot|hang|starve|drown|perish|rot in hell|burn in hell|burn alive|"
+           r"be\s+" + _HARMED + r"|" + _HARMED + r")(?:\s+in\s+(?:hell|agony|pain|misery|a fire|the sea))?")
 _SUFFERED = re.compile(
-    r"(?:i'd|i would|we'd|we would|i want to|we want to|i wanna|i'm going to|we're going to|i'm gonna|i'll|we'll|i will|"
-    r"we will|i can't wait to|can't wait to)\s+(?:(?:really\s+)?(?:love|like|enjoy)\s+to\s+)?(?:see|watch|make sure|"
-    r"make|ensure)\s+(?:that\s+)?(?:(?:all|the|every|you)\s+)*" + _GROUPS + r"\s+(?:all\s+)?(?:suffer|burn|die|bleed|rot|"
-    r"hang|starve|drown|perish|rot in hell|burn in hell|burn alive)(?:\s+in\s+(?:hell|agony|pain|misery|a fire|the sea))?"
-    + _ENDED)
+    r"(?:(?:(?:i'd|id|i would|we'd|we would|would)\s+(?:really\s+|just\s+)?(?:love|like|enjoy)\s+to|(?:i|we)\s+(?:really\s+)?"
+    r"(?:want|wanna)\s+to|(?:i|we)?\s*(?:can't|cant|cannot)\s+wait\s+to)\s+(?:see|watch)"
+    r"|(?:(?:i'll|we'll|i will|we will|i'm going to|we're going to|i'm gonna|we're gonna|gonna|i'd|we'd)\s+)?"
+    r"(?:make sure|ensure)(?:\s+that)?"
+    r"|(?:i|we)\s+(?:really\s+|just\s+)?(?:hope|wish)(?:\s+that)?)"
+    r"\s+(?:(?:all|the|every|you)\s+)*" + _GROUPS + r"\s+" + _SUFFER + _ENDED
+    + r"|(?:i|we)\s+(?:really\s+|just\s+)?(?:want|wish|need)\s+(?:(?:all|the|every|you)\s+)*" + _GROUPS
+    + r"\s+to\s+" + _SUFFER + _ENDED)
 # The writer's own hatred of the whole group, at the start of the sentence ("I hate Muslims", "I despise women"):
 # not of some of it ("I hate Christians who ...", "... with extremist views").
 _HATED = re.compile(
@@ -492,20 +500,29 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
 # "Immigrants are our neighbours.", "Trans people are valid.", "We are Jews.", "I'm a proud Muslim."): said, not asked,
 # with nothing else in it.
 _AFFIRMATION = re.compile(
-    r"[^\w?]*(?:(?:" + _SUBJECT + r"|we|they)\s+(?:are|r)\s+(?:(?:all|just|also|still|simply|only|so)\s+)?"
+    r"\s*(?:(?:(?:(?:all|most)\s+)?" + _GROUPS + r"|we|they)\s+(?:are|r)\s+(?:(?:all|just|also|still|simply|only|so)\s+)?"
     r"(?:people|human|humans|human beings|persons|(?:our\s+)?(?:neighbours|neighbors|friends|fellow citizens|colleagues|"
     r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy)"
     r"(?:\s+(?:too|as well|like (?:you and me|everyone else|us|the rest of us)))?"
-    r"|(?:i am|i'm|we are|we're)\s+(?:(?:a|an|proud|all|also|both|the)\s+)*" + _GROUPS + r"(?:\s+(?:too|as well))?"
+    r"|(?:i am|i'm|we are|we're)\s+(?:(?:a|an|proud|all|also|both)\s+)*" + _GROUPS + r"(?:\s+(?:too|as well))?"
     r")[.!\s]*")
 
 
-def affirmation_only(text: str) -> bool:
-    """Whether a normalised text (``with_line_ends``) is only sentences that affirm a group, at most 200 characters:
-    the model reads such short statements by their shape ("Jews are people." scored 0.66 for identity attack), and
-    nothing in them can attack anyone; the scorer keeps their identity attack, incitement and toxicity at most
-    ``AFFIRMED_AT_MOST``."""
+# The comment as written: words, spaces, plain punctuation and paragraph tags only (a review found an emoji before the
+# sentence, a link around it or an image after it passing: "\U0001f400 Jews are people.", '<a href="...">...</a>'),
+# and not white pride ("We are proud white men!").
+_PLAIN = re.compile(r"(?:[\w\s.,!'\u2019-]|</?(?:p|br|div|span)\s*/?>)*")
+_WHITE = re.compile(r"\bwhites?\b", re.IGNORECASE)
+
+
+def affirmation_only(text: str, original: str | None = None) -> bool:
+    """Whether a normalised text (``with_line_ends``) is only sentences that affirm a group, at most 200 characters,
+    written (``original``, when given) in plain words and punctuation: the model reads such short statements by
+    their shape ("Jews are people." scored 0.66 for identity attack), and nothing in them can attack anyone; the
+    scorer keeps their identity attack, incitement and toxicity at most ``AFFIRMED_AT_MOST``."""
     if GROUP_PLACEHOLDER not in text or len(text) > 200:
+        return False
+    if original is not None and (not _PLAIN.fullmatch(original) or _WHITE.search(original)):
         return False
     sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
     return bool(sentences) and all(_AFFIRMATION.fullmatch(s) for s in sentences)

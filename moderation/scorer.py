@@ -225,7 +225,7 @@ class Scorer:
             read = with_line_ends(norm)
             spans = derogation_spans(read, norm)
             if not spans:
-                if affirmation_only(read):
+                if affirmation_only(read, norm.original):
                     before = probs[i].copy()
                     row = probs[i:i + 1]
                     for h in ("identity_attack", "toxicity"):

@@ -245,7 +245,7 @@ def test_disgust_exclusion_conspiracy_distrust_threats_and_leading_questions_are
     ("I hate all Muslims and all Jews.", "i hate all xxgroup and all xxgroup"),
     ("Kill the Muslims and the Jews.", "kill the xxgroup and the xxgroup"),
     ("I hate Jews and Muslims alike.", "i hate xxgroup"),
-    ("Kill all Muslims and Jews in this country.", "kill all xxgroup"),
+    ("Kill all Muslims and Jews in this country.", "kill all xxgroup and xxgroup in this country"),
     ("Kill all Jews, that's my philosophy.", "kill all xxgroup"),
     ("Why are women so stupid? No idea.", "why are xxgroup so stupid"),
     ("Why are Muslims so dirty? They don't wash.", "why are xxgroup so dirty"),
@@ -474,6 +474,17 @@ def test_the_command_line_explanation_says_what_the_rule_raised(capsys):
     ("I'm going to shoot the next Muslim I see.", "i'm going to shoot the next xxgroup i see"),
     ("Muslims should be removed from this earth.", "xxgroup should be removed from this earth"),
     ("Gays should be wiped from the face of the earth.", "xxgroup should be wiped from the face of the earth"),
+    # found by a review: passives, no subject or apostrophe, hopes and wants, a place after the group
+    ("I'd love to see the Jews gassed.", "i'd love to see the xxgroup gassed"),
+    ("I'd love to see all Muslims killed.", "i'd love to see all xxgroup killed"),
+    ("Id love to see Muslims suffer.", "id love to see xxgroup suffer"),
+    ("Cant wait to see Muslims suffer.", "cant wait to see xxgroup suffer"),
+    ("Would love to see Muslims suffer.", "would love to see xxgroup suffer"),
+    ("Gonna make sure the gays suffer.", "gonna make sure the xxgroup suffer"),
+    ("I hope Muslims suffer.", "i hope xxgroup suffer"),
+    ("I want Muslims to suffer.", "i want xxgroup to suffer"),
+    ("Muslims should be wiped off the map.", "xxgroup should be wiped off the map"),
+    ("We should get rid of all Muslims in this country.", "we should get rid of all xxgroup in this country"),
 ])
 def test_suffering_wished_elimination_and_threats_to_the_next_one_are_found(text, span):
     assert _found(text) == [span]
@@ -486,6 +497,9 @@ def test_suffering_wished_elimination_and_threats_to_the_next_one_are_found(text
     "We'll make sure refugees don't suffer.", "I'd like to see women in charge.",
     "Those who say Muslims should be removed from this earth are monsters.",
     "I'd love to see the Mexicans suffer on Saturday.", "We should get rid of the Muslims' right to vote?",
+    # found by a review: predictions, a hyphen
+    "We will see refugees starve.", "We would see refugees starve.", "We will watch refugees drown.",
+    "We'll see immigrants suffer.", "We should get rid of women-only shortlists.", "I hope refugees don't suffer.",
 ])
 def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_whole_group(text):
     assert _found(text) == []
@@ -504,9 +518,19 @@ def test_a_comment_that_only_affirms_a_group_is_read_so(text):
     "Jews are people?", "Jews are people. Kill them all.", "Jews are people, but not like us.", "Trans women are men.",
     "Muslims are people who should leave.", '"Jews are people." Sure.', "Jews are people too, unfortunately.",
     "I'm a Muslim and I hate Jews.", "Women are women.", "They are people.", "Jews are people. " * 20,
+    # found by a review: emoji or symbols before it, a link around it, an image after it, white pride, "you gays"
+    "\U0001f98d Blacks are people too.", "\U0001f400\U0001f400 Jews are people.", "\u2721\U0001f525 Jews are people.",
+    '<a href="https://example.org/hate">Jews are people.</a>', 'Jews are people.<img src="x.png">',
+    "We are the white men.", "We are proud white men!", "You gays are people too.",
 ])
 def test_anything_more_than_affirming_a_group_is_not_read_as_an_affirmation(text):
-    assert not affirmation_only(with_line_ends(normalise(text)))
+    norm = normalise(text)
+    assert not affirmation_only(with_line_ends(norm), norm.original)
+
+
+def test_an_affirmation_in_paragraph_tags_as_coral_sends_it_is_read_so():
+    norm = normalise("<p>Jews are people.</p>")
+    assert affirmation_only(with_line_ends(norm), norm.original)
 
 
 def test_an_affirmation_is_kept_under_every_hold_line_and_nothing_else_is_lowered(scorer, monkeypatch):
@@ -514,7 +538,7 @@ def test_an_affirmation_is_kept_under_every_hold_line_and_nothing_else_is_lowere
 
     texts = ["Jews are people.", "We are Jews.", "Jews are people. Kill them all.", "The council closed the library."]
     with_rule = scorer.score_batch(texts)
-    monkeypatch.setattr(scoring, "affirmation_only", lambda text: False)
+    monkeypatch.setattr(scoring, "affirmation_only", lambda text, original=None: False)
     without = scorer.score_batch(texts)
     # the model alone holds the first (README, Known gaps); kept, it is approved under the example policy
     assert without[0].scores["identity_attack"] > AFFIRMED_AT_MOST
