@@ -496,16 +496,21 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
     return sorted(found)
 
 
+# Words of hate a comment may deny of a group and so affirm it ("Immigrants are not criminals.", "Disabled people are
+# not a burden."): the predicates, less those that are themselves denials ("not human") and comparisons.
+_DENIED_WORD = r"(?:" + "|".join(re.escape(p.removeprefix("a ").removeprefix("an ")) for p in PREDICATES
+                                 if not p.startswith(("not ", "less ", "sub"))) + r")"
 # A sentence that only affirms a group's humanity, place or identity ("Jews are people.", "Muslims are people too!",
-# "Immigrants are our neighbours.", "Trans people are valid.", "We are Jews.", "I'm a proud Muslim."): said, not asked,
-# with nothing else in it.
+# "Immigrants are our neighbours.", "Trans people are valid.", "We are Jews.", "I'm a proud Muslim."), or denies hate
+# of it ("Immigrants are not criminals.", "I don't hate Muslims."): said, not asked, with nothing else in it.
 _AFFIRMATION = re.compile(
     r"\s*(?:(?:(?:(?:all|most)\s+)?" + _GROUPS + r"|we|they)\s+(?:are|r)\s+(?:(?:all|just|also|still|simply|only|so)\s+)?"
     r"(?:people|human|humans|human beings|persons|(?:our\s+)?(?:neighbours|neighbors|friends|fellow citizens|colleagues|"
-    r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy)"
+    r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy|(?:not|never)\s+(?:(?:a|an)\s+)?" + _DENIED_WORD + r")"
     r"(?:\s+(?:too|as well|like (?:you and me|everyone else|us|the rest of us)))?"
     r"|(?:i am|i'm|we are|we're)\s+(?:(?:a|an|proud|all|also|both)\s+)*" + _GROUPS + r"(?:\s+(?:too|as well))?"
-    r")[.!\s]*")
+    r"|(?:i|we)\s+(?:really\s+|just\s+)?(?:don't|dont|do not|never|did not|didn't)\s+hate\s+" + _GROUPS
+    + r")[.!\s]*")
 
 
 # The comment as written: words, spaces, plain punctuation and paragraph tags only (a review found an emoji before the

@@ -509,6 +509,10 @@ def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_
     "Jews are people.", "Muslims are people too!", "Immigrants are human beings.", "Trans people are valid.",
     "We are Jews.", "I'm a proud Muslim.", "Refugees are welcome here.", "Muslims are our neighbours. Jews are our neighbours.",
     "Muslims are not the enemy.", "I am a gay man.",
+    # hate denied of the group
+    "Immigrants are not criminals.", "Disabled people are not a burden.", "Gay people are not a disease.",
+    "Women are not stupid!", "Muslims are not terrorists. Jews are not vermin.", "Refugees are never a burden.",
+    "I don't hate Muslims.",
 ])
 def test_a_comment_that_only_affirms_a_group_is_read_so(text):
     assert affirmation_only(with_line_ends(normalise(text)))
@@ -522,6 +526,11 @@ def test_a_comment_that_only_affirms_a_group_is_read_so(text):
     "\U0001f98d Blacks are people too.", "\U0001f400\U0001f400 Jews are people.", "\u2721\U0001f525 Jews are people.",
     '<a href="https://example.org/hate">Jews are people.</a>', 'Jews are people.<img src="x.png">',
     "We are the white men.", "We are proud white men!", "You gays are people too.",
+    # a denial that dehumanises, "not all", more after it
+    "Muslims are not human.", "Jews are not even human.", "Muslims are not all terrorists.",
+    "Immigrants are not criminals, they are parasites.", "Women are not stupid?",
+    "Immigrants are not criminals. They are vermin.", "Muslims are not the problem, Jews are.",
+    "I don't hate Muslims, but I don't trust them.", "I don't hate Muslims?", "I don't hate Muslims. I despise them.",
 ])
 def test_anything_more_than_affirming_a_group_is_not_read_as_an_affirmation(text):
     norm = normalise(text)
