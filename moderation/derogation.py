@@ -73,7 +73,7 @@ from .normalise import GROUP_PLACEHOLDER
 __all__ = ["AFFIRMED_AT_MOST", "FLOOR", "PREDICATES", "affirmation_only", "derogation_spans", "with_line_ends"]
 
 FLOOR = 0.7
-# What identity attack (and so incitement) and toxicity score at most for a comment that only affirms a group
+# What identity attack (and so incitement), toxicity and personal attack score at most for a comment that only affirms a group
 # (``affirmation_only``): under every hold line of the example policy (0.35 the lowest).
 AFFIRMED_AT_MOST = 0.2
 
@@ -503,13 +503,16 @@ _DENIED_WORD = r"(?:" + "|".join(re.escape(p.removeprefix("a ").removeprefix("an
 # A sentence that only affirms a group's humanity, place or identity ("Jews are people.", "Muslims are people too!",
 # "Immigrants are our neighbours.", "Trans people are valid.", "We are Jews.", "I'm a proud Muslim."), or denies hate
 # of it ("Immigrants are not criminals.", "I don't hate Muslims."): said, not asked, with nothing else in it.
+# (Not "most" or "all" before the group: "Most Muslims are not vermin" says the rest are; a review found it passing.)
 _AFFIRMATION = re.compile(
-    r"\s*(?:(?:(?:(?:all|most)\s+)?" + _GROUPS + r"|we|they)\s+(?:are|r)\s+(?:(?:all|just|also|still|simply|only|so)\s+)?"
+    r"\s*(?:(?:" + _GROUPS + r"|we|they)\s+(?:are|r)\s+(?:"
+    r"(?:(?:all|just|also|still|simply|only|so)\s+)?"
     r"(?:people|human|humans|human beings|persons|(?:our\s+)?(?:neighbours|neighbors|friends|fellow citizens|colleagues|"
-    r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy|(?:not|never)\s+(?:(?:a|an)\s+)?" + _DENIED_WORD + r")"
+    r"family)|welcome(?:\s+here)?|equal|valid|loved|not the enemy)"
     r"(?:\s+(?:too|as well|like (?:you and me|everyone else|us|the rest of us)))?"
+    r"|(?:(?:just|simply)\s+)?(?:not|never)\s+(?:(?:a|an)\s+)?" + _DENIED_WORD + r")"
     r"|(?:i am|i'm|we are|we're)\s+(?:(?:a|an|proud|all|also|both)\s+)*" + _GROUPS + r"(?:\s+(?:too|as well))?"
-    r"|(?:i|we)\s+(?:really\s+|just\s+)?(?:don't|dont|do not|never|did not|didn't)\s+hate\s+" + _GROUPS
+    r"|(?:i|we)\s+(?:really\s+|just\s+)?(?:don't|dont|do not)\s+hate\s+" + _GROUPS
     + r")[.!\s]*")
 
 
@@ -524,12 +527,12 @@ def affirmation_only(text: str, original: str | None = None) -> bool:
     """Whether a normalised text (``with_line_ends``) is only sentences that affirm a group, at most 200 characters,
     written (``original``, when given) in plain words and punctuation: the model reads such short statements by
     their shape ("Jews are people." scored 0.66 for identity attack), and nothing in them can attack anyone; the
-    scorer keeps their identity attack, incitement and toxicity at most ``AFFIRMED_AT_MOST``."""
+    scorer keeps their identity attack, incitement, toxicity and personal attack at most ``AFFIRMED_AT_MOST``."""
     if GROUP_PLACEHOLDER not in text or len(text) > 200:
         return False
     if original is not None and (not _PLAIN.fullmatch(original) or _WHITE.search(original)):
         return False
-    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text.replace("\u2019", "'"))]
     return bool(sentences) and all(_AFFIRMATION.fullmatch(s) for s in sentences)
 
 

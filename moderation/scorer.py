@@ -212,8 +212,9 @@ class Scorer:
     def _read_derogation(self, norms, probs) -> tuple[dict[int, tuple], dict[int, tuple]]:
         """Raise identity attack to at least ``derogation.FLOOR`` for comments that state a dehumanising or
         derogatory generalisation about a group, wish violence on it or hate it (``moderation.derogation``), and
-        incitement with it (the larger of threat and identity attack, as ever); keep identity attack, incitement and
-        toxicity at most ``derogation.AFFIRMED_AT_MOST`` for a comment that only affirms a group ("Jews are people.").
+        incitement with it (the larger of threat and identity attack, as ever); keep identity attack, incitement,
+        toxicity and personal attack at most ``derogation.AFFIRMED_AT_MOST`` for a comment that only affirms a group
+        ("Jews are people."; it names no one to attack: "Women are not stupid!" scored 0.81 for personal attack).
         Returns, by comment index, ((spans), (heads raised)) and (heads lowered)."""
         if "identity_attack" not in self.violation.heads:
             return {}, {}
@@ -228,7 +229,7 @@ class Scorer:
                 if affirmation_only(read, norm.original):
                     before = probs[i].copy()
                     row = probs[i:i + 1]
-                    for h in ("identity_attack", "toxicity"):
+                    for h in ("identity_attack", "toxicity", "personal_attack"):
                         if h in heads:
                             row[0, heads.index(h)] = min(row[0, heads.index(h)], AFFIRMED_AT_MOST)
                     self.violation._or_consistent(row)

@@ -512,7 +512,7 @@ def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_
     # hate denied of the group
     "Immigrants are not criminals.", "Disabled people are not a burden.", "Gay people are not a disease.",
     "Women are not stupid!", "Muslims are not terrorists. Jews are not vermin.", "Refugees are never a burden.",
-    "I don't hate Muslims.",
+    "I don't hate Muslims.", "I don\u2019t hate Muslims.",
 ])
 def test_a_comment_that_only_affirms_a_group_is_read_so(text):
     assert affirmation_only(with_line_ends(normalise(text)))
@@ -531,6 +531,9 @@ def test_a_comment_that_only_affirms_a_group_is_read_so(text):
     "Immigrants are not criminals, they are parasites.", "Women are not stupid?",
     "Immigrants are not criminals. They are vermin.", "Muslims are not the problem, Jews are.",
     "I don't hate Muslims, but I don't trust them.", "I don't hate Muslims?", "I don't hate Muslims. I despise them.",
+    # found by a review: "most" or "all" (the rest are), the past, "still"
+    "Most Muslims are not vermin.", "All Muslims are not terrorists.", "Immigrants are all not criminals.",
+    "Most Jews are people.", "I didn't hate Jews.", "Muslims are still not terrorists.",
 ])
 def test_anything_more_than_affirming_a_group_is_not_read_as_an_affirmation(text):
     norm = normalise(text)
@@ -555,12 +558,21 @@ def test_an_affirmation_is_kept_under_every_hold_line_and_nothing_else_is_lowere
     assert policy.decide(without[0], scorer.explain(texts[0], score=without[0])).action == "hold"
     assert policy.decide(with_rule[0], scorer.explain(texts[0], score=with_rule[0])).action == "approve"
     for a, b in zip(with_rule[:2], without[:2]):
-        for head in ("identity_attack", "incitement", "toxicity"):
+        for head in ("identity_attack", "incitement", "toxicity", "personal_attack"):
             assert a.scores[head] == min(b.scores[head], AFFIRMED_AT_MOST)
-        assert all(a.scores[h] == b.scores[h] for h in ("profanity", "personal_attack", "threat", "spam"))
-        assert set(a.affirmed) == {h for h in ("identity_attack", "incitement", "toxicity") if b.scores[h] > AFFIRMED_AT_MOST}
+        assert all(a.scores[h] == b.scores[h] for h in ("profanity", "threat", "spam"))
+        assert set(a.affirmed) == {h for h in ("identity_attack", "incitement", "toxicity", "personal_attack")
+                                   if b.scores[h] > AFFIRMED_AT_MOST}
     for a, b in zip(with_rule[2:], without[2:]):
         assert a.scores == b.scores and not a.affirmed
+
+
+def test_hate_denied_of_a_group_is_approved_not_rejected_as_an_attack(scorer):
+    """A review found "Women are not stupid!" rejected with a strike: 0.81 for personal attack, though it names no one."""
+    policy = load_policy(ROOT / "data" / "policy.toml")
+    for text in ("Women are not stupid!", "Immigrants are not criminals.", "I don't hate Muslims."):
+        score = scorer.score(text)
+        assert policy.decide(score, scorer.explain(text, score=score)).action == "approve", text
 
 
 def test_the_command_line_explanation_says_what_an_affirmation_kept_down(capsys):
