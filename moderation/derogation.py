@@ -473,19 +473,8 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     break
                 if negatable and _NEGATION_INSIDE.search(_without_phrases(m.group(0))):
                     continue
-                following = sentences[k + 1].group(0) if k + 1 < len(sentences) else ""
-                if asks and (_CONTRAST.search(s, m.end()) or (pattern is not _WHY and _ANSWERED_NO.match(following))):
-                    continue  # "... but Christians not?"; "Why is it that immigrants are criminals? They aren't."
-                if pattern is _URGED and _BARE_VERB.match(m.group(0)) and _WARNING.match(s, m.end()):
-                    continue  # "Kill the Jews and you become the Nazis"
-                if pattern is _DISREGARDED and _CORRECTED.match(following):
-                    continue  # "I don't like gays. I love them."
-                if pattern is _BELONGING and s[m.end():].strip() == "..." and _GOES_ON.match(following):
-                    continue  # "Women belong in the kitchen... and the boardroom"
-                if _COUNTER_AFTER.search(s, m.end(), m.end() + _LOOK_BACK):
-                    continue  # "Jews control the media, the old antisemitic lie"
-                if pattern is _GENERALISATION and _COMPOUND.match(s, m.end()) and _AFTER_AN_ARTICLE.search(m.group(0)):
-                    continue  # "Refugees are a burden sharing problem": a compound, not a participle saying more
+                if _excepted(pattern, asks, m, s, sentences[k + 1].group(0) if k + 1 < len(sentences) else ""):
+                    continue
                 begin, end = sentence.start() + m.start(), sentence.start() + m.end()
                 if plural and norm is not None and not _plural(text, norm, begin, end):
                     continue
@@ -494,6 +483,25 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                     continue
                 found.add((begin, end))
     return sorted(found)
+
+
+def _excepted(pattern, asks: bool, m, s: str, following: str) -> bool:
+    """Whether a shape's match in sentence ``s`` is one of the exceptions reviews found (``following``: the next
+    sentence, or "")."""
+    end = m.end()
+    return bool(
+        # "Why are Muslims so violent but Christians not?"; "Why is it that immigrants are criminals? They aren't."
+        (asks and (_CONTRAST.search(s, end) or (pattern is not _WHY and _ANSWERED_NO.match(following))))
+        # "Kill the Jews and you become the Nazis": a warning
+        or (pattern is _URGED and _BARE_VERB.match(m.group(0)) and _WARNING.match(s, end))
+        # "I don't like gays. I love them."
+        or (pattern is _DISREGARDED and _CORRECTED.match(following))
+        # "Women belong in the kitchen... and the boardroom"
+        or (pattern is _BELONGING and s[end:].strip() == "..." and _GOES_ON.match(following))
+        # "Jews control the media, the old antisemitic lie"
+        or _COUNTER_AFTER.search(s, end, end + _LOOK_BACK)
+        # "Refugees are a burden sharing problem": a compound, not a participle saying more
+        or (pattern is _GENERALISATION and _COMPOUND.match(s, end) and _AFTER_AN_ARTICLE.search(m.group(0))))
 
 
 # Words of hate a comment may deny of a group and so affirm it ("Immigrants are not criminals.", "Disabled people are
