@@ -28,6 +28,10 @@ statements in a normalised text, where every word naming a protected group is al
   "Immigrants are not worth anything"; a seventh review found protest ("The verdict is clear: Black lives don't
   matter"), the writer's own correction ("I don't like women, I love them"), "and neither can men", conditions and
   others' views held, all tests now).
+- hate carried by a pronoun: in a clause after people the writer has met ("I have met many Muslims and I hate every
+  single one of them"), or in the next sentence after a short one about the whole group, with nothing else between
+  that the pronoun could stand for ("Refugees think they are special. I hate them.", "Immigrants keep coming. They
+  are vermin."; not "Muslims are attacked by thugs. I hate them.").
 
 The scorer raises identity attack (and so incitement) to at least ``FLOOR`` for a comment that holds one, citing
 the statement as evidence: high enough to be held for a moderator under the example policy (hold 0.35), not to be
@@ -46,7 +50,7 @@ disgusting", "The woman should die in prison", "These Christians are a disgrace"
 Christians who ..."), and a word inside another phrase ("Women are not human incubators", "Women should not live and
 work in fear", "... should be hanged for what they did", "... should hang out together").
 
-Hate said in other shapes (a pronoun for the group, an opinion without such a word, most exclusion) is left to the
+Hate said in other shapes (a pronoun further off, an opinion without such a word, most exclusion) is left to the
 model.
 Two reviews ran the generalisations over the corpus and the public data (95,552 texts): the second found them firing
 on 18 texts, each the writer's own hateful generalisation. The other shapes, the words after a predicate and the
@@ -253,6 +257,25 @@ _DISTRUSTED = re.compile(
     r"(?:(?:never|don't|dont|do not)\s+(?:ever\s+)?|(?:you|we|one|i)\s+(?:can't|cant|cannot|can not|can never|should "
     r"never|shouldn't|should not|could never|would never)\s+(?:ever\s+)?|(?:i'd|we'd)\s+never\s+(?:ever\s+)?)trust\s+"
     r"(?:(?:a|an|any|all|every|the)\s+)?" + _GROUPS + _LIST_ENDS + _ENDED)
+# Hatred of the group carried by a pronoun: in a second clause about people the writer has met ("I have met many
+# Muslims and I hate every single one of them"), or in the next sentence after a short one about the group as a
+# whole ("Refugees think they are special. I hate them.", "Immigrants keep coming. They are vermin."), where nothing
+# else the pronoun could stand for comes between (no "by", "of", "for" ...: "Muslims are attacked by thugs. I hate
+# them." is about the thugs).
+_THEM_ALL = r"(?:them(?:\s+all)?|all of them|every (?:single )?one of them|each (?:and every )?one of them)"
+_HATE_VERB = (r"(?:(?:really|just|honestly|fucking|truly|absolutely)\s+)*(?:hate|despise|loathe|detest|can't stand|"
+              r"cannot stand)")
+_MET_AND_HATED = re.compile(
+    r"(?:i|we)(?:'ve|\s+have|\s+had)?\s+(?:(?:met|known|seen|worked with|lived with|lived among|lived next to|grown up with|"
+    r"dealt with|been around)|(?:know|knew|grew up with))\s+(?:(?:many|lots of|a lot of|plenty of|loads of|some|enough|"
+    r"hundreds of|dozens of|so many|too many|a few|all kinds of)\s+)?" + _GROUPS
+    + r"(?:\s+in my (?:life|time)|\s+over the years)?\s*,?\s+(?:and|but)\s+(?:i\s+)?" + _HATE_VERB + r"\s+" + _THEM_ALL
+    + _ENDED)
+_TOPIC = re.compile(r"[^\w']*(?:(?:all|the|most)\s+)?(" + _GROUPS + r")\s+(?!(?:who|that|which|whom)\b)")
+_ANOTHER_REFERENT = re.compile(r"\b(?:by|of|for|from|with|against|than|like|about|at|to|on|in)\b")
+_BY_PRONOUN = re.compile(
+    r"[^\w']*(?:(?:i|we)\s+" + _HATE_VERB + r"\s+" + _THEM_ALL
+    + r"|they\s+(?:are|r)\s+" + _BETWEEN + _PREDICATE + _PHRASE_END + r")" + _ENDED)
 # A positive said not to hold of the whole group ("negated positives"): the writer's own lack of regard, where the
 # sentence begins ("I don't respect women", "I will never trust Muslims"; not "want" or "accept", which immigration
 # policy says: "We can't accept more refugees"), and the group said not to be trusted or to be worth nothing, where
@@ -313,7 +336,7 @@ _SHAPES = (_Shape(_GENERALISATION, False, True, False, None), _Shape(_WHY, False
            _Shape(_WISHED, False, False, True, ("should", "must", "ought", "deserve", "need", "don", "doesn", "have",
                                                  "has")),
            _Shape(_URGED, True, False, True, None), _Shape(_HATED, True, False, True, None),
-           _Shape(_SUFFERED, True, False, True, None),
+           _Shape(_SUFFERED, True, False, True, None), _Shape(_MET_AND_HATED, True, False, True, None),
            _Shape(_DISGUSTED, False, True, True, ("make", "disgust", "repulse", "revolt", "sicken", "nauseate")),
            _Shape(_BELONGING, False, True, True, ("belong", "place")),
            _Shape(_CONTROLLED, False, True, True, ("control", "own", "run")),
@@ -482,7 +505,33 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                 if _inside(begin, quotations):
                     continue
                 found.add((begin, end))
+        if k + 1 < len(sentences) and not question:
+            spans = _by_pronoun(text, sentence, sentences, k, norm)
+            if spans:
+                quotations = _quotations(marked) if quotations is None else quotations
+                if not any(_inside(at, quotations) for at in spans):
+                    found.add(spans)
     return sorted(found)
+
+
+def _by_pronoun(text: str, sentence, sentences, k: int, norm) -> tuple[int, int] | None:
+    """The span from a short sentence about the group as a whole to the hate the next sentence says of it by a
+    pronoun ("Refugees think they are special. I hate them."), or None (quotations not read here)."""
+    s, following = sentence.group(0), sentences[k + 1]
+    topic = _TOPIC.match(s)
+    if (topic is None or len(s.split()) > 10 or _ANOTHER_REFERENT.search(s, topic.end())
+            or _NEGATION_INSIDE.search(following.group(0))):
+        return None
+    m = _BY_PRONOUN.match(following.group(0))
+    if m is None or "?" in following.group(0) or "\u203d" in following.group(0):
+        return None
+    begin, end = sentence.start() + topic.start(1), following.start() + m.end()
+    if norm is not None and not _plural(text, norm, begin, sentence.start() + topic.end(1)):
+        return None
+    after = sentences[k + 2] if k + 2 < len(sentences) else None
+    if _left_alone(text, sentence, following) or _left_alone(text, following, after):
+        return None
+    return begin, end
 
 
 def _excepted(pattern, asks: bool, m, s: str, following: str) -> bool:

@@ -505,6 +505,36 @@ def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_
     assert _found(text) == []
 
 
+@pytest.mark.parametrize(("text", "span"), [
+    # hate carried by a pronoun: in a clause after people the writer has met, or the next sentence after a short one
+    # about the whole group
+    ("I have met many Jews and I hate every single one of them.",
+     "i have met many xxgroup and i hate every single one of them"),
+    ("I've known lots of Muslims, and I despise them all.", "i've known lots of xxgroup, and i despise them all"),
+    ("Refugees think they are special. I hate them.", "xxgroup think they are special. i hate them"),
+    ("Immigrants keep coming. They are vermin.", "xxgroup keep coming. they are vermin"),
+    ("Muslims are everywhere these days. I can't stand them.", "xxgroup are everywhere these days. i can't stand them"),
+    ("Gay people want special treatment. I hate them all.", "xxgroup want special treatment. i hate them all"),
+])
+def test_hate_carried_by_a_pronoun_is_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
+    "Muslims are attacked by thugs. I hate them.", "I have met many Jews and I love every single one of them.",
+    "Refugees think they are special. I hate that.", "Immigrants keep coming. They are desperate.",
+    "Women voted for Trump. I hate them.", "Refugees are fleeing war. They are not vermin.",
+    "Muslims who attack churches are evil. I hate them.",
+    '"Refugees think they are special. I hate them." That is what the leaflet said.',
+    "Immigrants keep coming. Do I hate them?", "The Muslim next door is loud. I hate him.",
+    "My Muslim neighbours are lovely. I hate the people who attack them.",
+    "Immigrants built this country. I hate those who forget it.", "Refugees drown in the sea. I hate it.",
+    "Muslims pray five times a day. They are devout.",
+])
+def test_a_pronoun_is_left_alone_where_it_may_stand_for_something_else_or_says_no_hate(text):
+    assert _found(text) == []
+
+
 @pytest.mark.parametrize("text", [
     "Jews are people.", "Muslims are people too!", "Immigrants are human beings.", "Trans people are valid.",
     "We are Jews.", "I'm a proud Muslim.", "Refugees are welcome here.", "Muslims are our neighbours. Jews are our neighbours.",
