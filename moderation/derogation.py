@@ -260,8 +260,10 @@ _DISTRUSTED = re.compile(
 # Hatred of the group carried by a pronoun: in a second clause about people the writer has met ("I have met many
 # Muslims and I hate every single one of them"), or in the next sentence after a short one about the group as a
 # whole ("Refugees think they are special. I hate them.", "Immigrants keep coming. They are vermin."), where nothing
-# else the pronoun could stand for comes between (no "by", "of", "for" ...: "Muslims are attacked by thugs. I hate
-# them." is about the thugs).
+# else the pronoun could stand for comes between: no preposition ("Muslims are attacked by thugs. I hate them."), no
+# article, determiner or "and" ("Muslims fear the far right", "Muslims and the police clashed"), no other plural
+# ("Women face double standards"), no passive ("Women get raped. They are animals."), no negation ("Refugees are not
+# criminals. I hate them."); a review found each held.
 _THEM_ALL = r"(?:them(?:\s+all)?|all of them|every (?:single )?one of them|each (?:and every )?one of them)"
 _HATE_VERB = (r"(?:(?:really|just|honestly|fucking|truly|absolutely)\s+)*(?:hate|despise|loathe|detest|can't stand|"
               r"cannot stand)")
@@ -272,10 +274,17 @@ _MET_AND_HATED = re.compile(
     + r"(?:\s+in my (?:life|time)|\s+over the years)?\s*,?\s+(?:and|but)\s+(?:i\s+)?" + _HATE_VERB + r"\s+" + _THEM_ALL
     + _ENDED)
 _TOPIC = re.compile(r"[^\w']*(?:(?:all|the|most)\s+)?(" + _GROUPS + r")\s+(?!(?:who|that|which|whom)\b)")
-_ANOTHER_REFERENT = re.compile(r"\b(?:by|of|for|from|with|against|than|like|about|at|to|on|in)\b")
+_ANOTHER_REFERENT = re.compile(
+    r"\b(?:by|of|for|from|with|against|than|like|about|at|to|on|in|into|over|under|the|a|an|this|that|these|those|their|"
+    r"our|my|your|his|her|its|and|or|nor|not|no|never|nobody|nothing)\b|n't\b"
+    r"|\b(?!(?:always|perhaps|nowadays|sometimes|afterwards|towards|besides|anyways)\b)[a-z]{2,}(?<!ss|us|is)(?<!ou)s\b"
+    r"|\b(?:are|were|be|been|being|get|gets|got|gotten|getting|is|was)\s+(?:\w+\s+)?\w+(?:ed|en)\b")
 _BY_PRONOUN = re.compile(
-    r"[^\w']*(?:(?:i|we)\s+" + _HATE_VERB + r"\s+" + _THEM_ALL
-    + r"|they\s+(?:are|r)\s+" + _BETWEEN + _PREDICATE + _PHRASE_END + r")" + _ENDED)
+    r"[^\w']*(?:(?:honestly|frankly|god|seriously)\s*,?\s+)?(?:(?:i|we)\s+" + _HATE_VERB + r"\s+" + _THEM_ALL
+    + r"(?:\s+(?:so much|with a passion|more than anything))?|(?:they\s+(?:are|r)|they're)\s+" + _BETWEEN + _PREDICATE
+    + r")(?=\s*[.!\u203d]*\s*$)")
+# ... unless the writer then says whom they meant ("Women get abuse online. I hate them. The trolls.").
+_MEANT = re.compile(r"\W*(?:the|those|these|i mean|i meant|meaning|that is|just kidding|kidding|joking|not really)\b")
 # A positive said not to hold of the whole group ("negated positives"): the writer's own lack of regard, where the
 # sentence begins ("I don't respect women", "I will never trust Muslims"; not "want" or "accept", which immigration
 # policy says: "We can't accept more refugees"), and the group said not to be trusted or to be worth nothing, where
@@ -529,7 +538,8 @@ def _by_pronoun(text: str, sentence, sentences, k: int, norm) -> tuple[int, int]
     if norm is not None and not _plural(text, norm, begin, sentence.start() + topic.end(1)):
         return None
     after = sentences[k + 2] if k + 2 < len(sentences) else None
-    if _left_alone(text, sentence, following) or _left_alone(text, following, after):
+    if (_left_alone(text, sentence, following) or _left_alone(text, following, after)
+            or (after is not None and _MEANT.match(after.group(0)))):
         return None
     return begin, end
 

@@ -513,7 +513,10 @@ def test_wished_suffering_and_elimination_are_left_alone_when_not_wished_on_the_
     ("I've known lots of Muslims, and I despise them all.", "i've known lots of xxgroup, and i despise them all"),
     ("Refugees think they are special. I hate them.", "xxgroup think they are special. i hate them"),
     ("Immigrants keep coming. They are vermin.", "xxgroup keep coming. they are vermin"),
-    ("Muslims are everywhere these days. I can't stand them.", "xxgroup are everywhere these days. i can't stand them"),
+    ("Muslims are everywhere. I can't stand them.", "xxgroup are everywhere. i can't stand them"),
+    ("Immigrants keep coming. They're vermin.", "xxgroup keep coming. they're vermin"),
+    ("Refugees think they are special. Honestly, I hate them.", "xxgroup think they are special. honestly, i hate them"),
+    ("Refugees think they are special. I hate them so much.", "xxgroup think they are special. i hate them so much"),
     ("Gay people want special treatment. I hate them all.", "xxgroup want special treatment. i hate them all"),
 ])
 def test_hate_carried_by_a_pronoun_is_found(text, span):
@@ -530,6 +533,16 @@ def test_hate_carried_by_a_pronoun_is_found(text, span):
     "My Muslim neighbours are lovely. I hate the people who attack them.",
     "Immigrants built this country. I hate those who forget it.", "Refugees drown in the sea. I hate it.",
     "Muslims pray five times a day. They are devout.",
+    # found by a review: another plural, an article or "and" before another noun, a passive, a negation, the writer
+    # saying whom they meant, a joke taken back
+    "Women face double standards. I hate them.", "Women wear high heels. I hate them.", "Immigrants pay taxes. I hate them.",
+    "Muslims fear the far right. They are scum.", "Refugees flee the Taliban. They are scum.",
+    "Jews fled the Nazis. They are evil.",
+    "Women get raped. They are animals.", "Women are abused daily. They are animals.", "Muslims are attacked. I hate them.",
+    "Muslims and the police clashed. I hate them.", "Refugees are not criminals. I hate them.",
+    "Refugees don't deserve this abuse. They are vermin.", "Muslims never harmed anyone. I hate them.",
+    "Immigrants keep coming. I hate them, the smugglers.", "Women get abuse online. I hate them. The trolls.",
+    "Refugees think they are special. I hate them. Just kidding.",
 ])
 def test_a_pronoun_is_left_alone_where_it_may_stand_for_something_else_or_says_no_hate(text):
     assert _found(text) == []
