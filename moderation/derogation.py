@@ -510,13 +510,15 @@ def derogation_spans(text: str, norm=None) -> list[tuple[int, int]]:
                 begin, end = sentence.start() + m.start(), sentence.start() + m.end()
                 if plural and norm is not None and not _plural(text, norm, begin, end):
                     continue
+                if _a_team(text, norm, begin, end):
+                    continue
                 quotations = _quotations(marked) if quotations is None else quotations
                 if _inside(begin, quotations):
                     continue
                 found.add((begin, end))
         if k + 1 < len(sentences) and not question:
             spans = _by_pronoun(text, sentence, sentences, k, norm)
-            if spans:
+            if spans and not _a_team(text, norm, *spans):
                 quotations = _quotations(marked) if quotations is None else quotations
                 if not any(_inside(at, quotations) for at in spans):
                     found.add(spans)
@@ -680,6 +682,29 @@ def _plural(text: str, norm, begin: int, end: int) -> bool:
             word = re.sub(r"[^a-z]", " ", norm.original[b:e].lower()).split()
             if not word or not (word[-1].endswith("s") or word[-1] in _PLURALS):
                 return False
+        at = text.find(GROUP_PLACEHOLDER, at + len(GROUP_PLACEHOLDER), end)
+    return True
+
+
+# A nation's name for its people is also its team's: in a comment about sport ("I hate the Mexicans, they always beat
+# us", "The Nigerians make me sick, they dive every game") such a statement is left to the model.
+_NATIONS = frozenset("mexican mexicans nigerian nigerians pakistani pakistanis somali somalis chinese indian indians".split())
+_SPORT = re.compile(r"\b(?:match|matches|game|games|goal|goals|scored|scores|scoring|team|teams|squad|cup|league|pitch|"
+                    r"penalty|penalties|innings|wickets?|bowlers?|bowling|batting|batsmen|striker|strikers|referee|ref|"
+                    r"kick-off|kickoff|fixture|tournament|olympics|medals?|semi-finals?|quarter-finals?|qualifier|derby|"
+                    r"keeper|goalkeeper|midfield|offside|dive|dives|diving|beat us|beat them|beat our|final|finals|"
+                    r"season|coach|fans|stadium)\b")
+
+
+def _a_team(text: str, norm, begin: int, end: int) -> bool:
+    """Whether every group a statement names is a nation, in a comment that talks of sport."""
+    if norm is None or not _SPORT.search(text):
+        return False
+    at = text.find(GROUP_PLACEHOLDER, begin, end)
+    while at >= 0:
+        b, e = norm.original_span(at, at + len(GROUP_PLACEHOLDER))
+        if norm.original[b:e].lower().strip() not in _NATIONS:
+            return False
         at = text.find(GROUP_PLACEHOLDER, at + len(GROUP_PLACEHOLDER), end)
     return True
 

@@ -549,6 +549,23 @@ def test_a_pronoun_is_left_alone_where_it_may_stand_for_something_else_or_says_n
 
 
 @pytest.mark.parametrize("text", [
+    "I hate the Mexicans, they always beat us.", "The Mexicans scored twice. I hate them.",
+    "I cant wait to see the Mexicans suffer in the final!", "Never trust the Pakistanis, their bowlers are too good.",
+    "The Nigerians make me sick, they dive every game.",
+])
+def test_a_nation_named_in_a_comment_about_sport_is_read_as_its_team(text):
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    ("I hate the Mexicans, they are all criminals.", "i hate the xxgroup"),  # no sport
+    ("Muslims are vermin, they ruined the game.", "xxgroup are vermin"),  # no nation
+])
+def test_hate_of_a_nation_without_sport_or_of_others_with_it_is_still_found(text, span):
+    assert _found(text) == [span]
+
+
+@pytest.mark.parametrize("text", [
     "Jews are people.", "Muslims are people too!", "Immigrants are human beings.", "Trans people are valid.",
     "We are Jews.", "I'm a proud Muslim.", "Refugees are welcome here.", "Muslims are our neighbours. Jews are our neighbours.",
     "Muslims are not the enemy.", "I am a gay man.",
