@@ -181,15 +181,15 @@ _MET = (r"(?:\s+(?:that\s+|who\s+)?(?:i|we|you)\s+(?:see|meet|find|come across|r
 # "Kill the Jews and you become the Nazis", "Harm any Muslim and you harm us all": a warning, not a wish (after a bare
 # imperative only: "Let's kill all Muslims and ..." is none).
 _WARNING = re.compile(r"\s*,?\s+and\s+(?:you|you'll|you've|you're)\b")
-_BARE_VERB = re.compile(r"(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide|"
-                        r"shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|hurt|harm|stab|torture)\b")
+# The verbs urged, by how much they need before the group: nothing, "the" or more, or "all", "every" or "any".
+_KILL = "kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide"
+_SHOOT = "shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|harm"
+_BARE_VERB = re.compile(r"(?:" + _KILL + "|" + _SHOOT + r"|hurt|stab|torture)\b")
 _URGED = re.compile(
     r"(?:(?:(?:let's|lets|let us|it's time to|time to)\s+|(?:i|we|someone|somebody)\s+(?:will|would|should|must|need to|"
     r"have to|ought to|want to|wanna|gotta|got to|could|can|shall|am going to|are going to|am gonna|are gonna)\s+"
     r"|(?:i'll|we'll|i'd|we'd)\s+|(?:i'm|we're)\s+(?:going to|gonna)\s+)?" + _ADVERBS
-    + r"(?:(?:kill|murder|exterminate|lynch|eradicate|behead|massacre|butcher|annihilate|rape|genocide|get rid of)\s+"
-    + _WHICH
-    + r"*|(?:stab|torture)\s+" + _WHICH + r"*|(?:shoot|gas|hang|execute|burn|nuke|wipe out|slaughter|harm)\s+" + _WHICH
+    + r"(?:(?:" + _KILL + r"|get rid of|stab|torture)\s+" + _WHICH + r"*|(?:" + _SHOOT + r")\s+" + _WHICH
     + r"+|hurt\s+" + _EVERY + _WHICH + r"*)"
     r"|death\s+to\s+(?:(?:all|the|every)\s+)?)" + _GROUPS + _MET + _LIST_ENDS + _ENDED)
 # Suffering the writer wishes to see, or means to cause, where the sentence begins ("I'd love to see Muslims suffer",
@@ -243,8 +243,9 @@ _BELONGING = re.compile(
     r"(?:" + _CLAUSE_ENDS + r"|(?=\s+not\s+(?:in|at|on)\b))")
 # The old conspiracy of a group secretly in charge, where its clause begins ("Jews control the media", "... own the
 # banks"); running things without the conspiracy's objects is no such statement ("Women run the household").
-_RUN = r"(?:media|banks|press|hollywood|financial system|banking system|federal reserve|fed|wall street)"
-_CONTROL = r"(?:" + _RUN[3:-1] + r"|world|global finance)"
+_RUN_WORDS = "media|banks|press|hollywood|financial system|banking system|federal reserve|fed|wall street"
+_RUN = r"(?:" + _RUN_WORDS + r")"
+_CONTROL = r"(?:" + _RUN_WORDS + r"|world|global finance)"
 _CONTROLLED = re.compile(
     r"(?<![\w'])" + _NOT_LISTED + _SUBJECT + r"\s+(?:(?:all|secretly|really|basically|literally|clearly|obviously)\s+)*"
     r"(?:(?:control|controls|own|owns|are controlling)\s+(?:all\s+(?:of\s+)?)?(?:the\s+)?" + _CONTROL
@@ -296,11 +297,9 @@ _NEGATED_ENDS = (r"(?:\s+(?:at all|anymore|any more|one bit|one iota|an inch|wha
                  r"(?=\s*(?:[.!;:?\u203d)\u2013\u2014]|$)|\s*,(?!\s*(?:and|or|nor|neither|too|as|just like|same as|unless|"
                  r"if|except|when|until|not|but|i|i'm|we|it seems|evidently|is the|was the)\b)|\s+because\b)")
 _DISREGARDED = re.compile(
-    r"(?:i|we)\s+(?:(?:really|just|honestly|simply|personally)\s+)*(?:don't|dont|do not|can't|cant|cannot|can never|"
-    r"will never|won't|could never|would never|never)\s+(?:ever\s+)?(?:respect|like|trust|tolerate)\s+"
-    r"(?:(?:any|all|the)\s+)?" + _GROUPS + _LIST_ENDS + _NEGATED_ENDS
-    + r"|(?:i'll|we'll|i'd|we'd)\s+never\s+(?:ever\s+)?(?:respect|like|trust|tolerate)\s+(?:(?:any|all|the)\s+)?" + _GROUPS
-    + _LIST_ENDS + _NEGATED_ENDS)
+    r"(?:(?:i|we)\s+(?:(?:really|just|honestly|simply|personally)\s+)*(?:don't|dont|do not|can't|cant|cannot|can never|"
+    r"will never|won't|could never|would never|never)|(?:i'll|we'll|i'd|we'd)\s+never)\s+(?:ever\s+)?"
+    r"(?:respect|like|trust|tolerate)\s+(?:(?:any|all|the)\s+)?" + _GROUPS + _LIST_ENDS + _NEGATED_ENDS)
 # ... or corrected by the next sentence ("I don't like gays. I love them.").
 _CORRECTED = re.compile(r"\W*(?:i|we)\s+(?:(?:really|actually|just|simply)\s+)?(?:love|accept|welcome|respect|trust|admire|"
                         r"adore|prefer)\b")

@@ -226,16 +226,9 @@ class Scorer:
             read = with_line_ends(norm)
             spans = derogation_spans(read, norm)
             if not spans:
-                if affirmation_only(read, norm.original):
-                    before = probs[i].copy()
-                    row = probs[i:i + 1]
-                    for h in ("identity_attack", "toxicity", "personal_attack"):
-                        if h in heads:
-                            row[0, heads.index(h)] = min(row[0, heads.index(h)], AFFIRMED_AT_MOST)
-                    self.violation._or_consistent(row)
-                    lowered = tuple(h for h in heads if probs[i, heads.index(h)] < before[heads.index(h)])
-                    if lowered:
-                        affirmed[i] = lowered
+                lowered = self._keep_affirmation_down(probs, i) if affirmation_only(read, norm.original) else ()
+                if lowered:
+                    affirmed[i] = lowered
                 continue
             before = probs[i].copy()
             row = probs[i:i + 1]  # a view: the model's own rule sets incitement from its parts
@@ -246,6 +239,18 @@ class Scorer:
             if lifted:
                 raised[i] = (tuple(spans), lifted)
         return raised, affirmed
+
+    def _keep_affirmation_down(self, probs, i: int) -> tuple[str, ...]:
+        """Keep comment ``i``'s identity attack, toxicity and personal attack at most ``AFFIRMED_AT_MOST`` (and so
+        incitement, unless threat is higher); the heads lowered."""
+        heads = self.violation.heads
+        before = probs[i].copy()
+        row = probs[i:i + 1]  # a view, as for a raise
+        for h in ("identity_attack", "toxicity", "personal_attack"):
+            if h in heads:
+                row[0, heads.index(h)] = min(row[0, heads.index(h)], AFFIRMED_AT_MOST)
+        self.violation._or_consistent(row)
+        return tuple(h for h in heads if probs[i, heads.index(h)] < before[heads.index(h)])
 
     def _read_idea_criticism(self, norms, probs) -> dict[int, IdeaReading]:
         """Score the personal-attack and toxicity heads of comments that aim insult words at things ("a
